@@ -1,0 +1,198 @@
+"""The loaded catalog and its look-ups: what handlers and use cases ask of the county's services.
+
+A ``Catalog`` is immutable once built; reloading builds a new one (see ``CatalogHolder`` in the loader),
+so a request in flight always sees one consistent catalog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from catalog.schema import (
+    Category,
+    Clerk,
+    County,
+    CountyFile,
+    Organization,
+    Platform,
+    ResolvedService,
+    Service,
+    Text,
+)
+from desk.calendar import WorkCalendar
+from desk.persian import search_key
+
+__all__ = ["Catalog", "CatalogSummary", "NotInCatalogError"]
+
+
+class NotInCatalogError(KeyError):
+    """An organization or service id that the catalog does not have (for that organization)."""
+
+
+@dataclass(frozen=True)
+class CatalogSummary:
+    """Counts for the one-line report of ``miz catalog check`` and for admins."""
+
+    organizations: int
+    services: int
+    documents: int
+
+
+@dataclass(frozen=True)
+class _Searchable:
+    service: ResolvedService
+    title: str
+    body: str
+
+
+def _text_keys(texts: Iterable[Text | None]) -> str:
+    parts: list[str] = []
+    for text in texts:
+        if text is not None:
+            parts.append(search_key(text.fa))
+            if text.en:
+                parts.append(search_key(text.en))
+    return "\n".join(parts)
+
+
+class Catalog:
+    """The county's catalog: organizations, categories, and each organization's services with overrides applied."""
+
+    def __init__(
+        self,
+        county_file: CountyFile,
+        organizations: Sequence[Organization],
+        services: Sequence[Service],
+        resolved: dict[str, list[ResolvedService]],
+    ) -> None:
+        self._county_file = county_file
+        category_order = {category.id: index for index, category in enumerate(county_file.categories)}
+        self._organizations = sorted(organizations, key=lambda org: (-org.popularity, org.id))
+        self._by_id = {org.id: org for org in self._organizations}
+        self._services = list(services)
+        self._resolved: dict[str, list[ResolvedService]] = {
+            org_id: sorted(
+                items, key=lambda item: (category_order.get(item.category, len(category_order)), item.id)
+            )
+            for org_id, items in resolved.items()
+        }
+        self._resolved_by_id = {
+            org_id: {item.id: item for item in items} for org_id, items in self._resolved.items()
+        }
+        self._searchable = {
+            org_id: [
+                _Searchable(item, _text_keys([item.title]), _text_keys([item.summary])) for item in items
+            ]
+            for org_id, items in self._resolved.items()
+        }
+        self._groups: dict[tuple[Platform, int], Organization] = {}
+        for org in self._organizations:
+            for platform in Platform:
+                chat_id = org.operator_groups.get(platform)
+                if chat_id is not None:
+                    self._groups.setdefault((platform, chat_id), org)
+
+    @property
+    def county(self) -> County:
+        """The county the catalog serves."""
+        return self._county_file.county
+
+    @property
+    def categories(self) -> list[Category]:
+        """Every category, in the order of county.yaml."""
+        return list(self._county_file.categories)
+
+    @property
+    def organizations(self) -> list[Organization]:
+        """Every organization, most popular first (ties by id), the order of the menus."""
+        return list(self._organizations)
+
+    @property
+    def services(self) -> list[Service]:
+        """Every service as written, before any organization's overrides, by id."""
+        return list(self._services)
+
+    def organization(self, org_id: str) -> Organization:
+        """The organization with that id; raises ``NotInCatalogError`` when there is none."""
+        try:
+            return self._by_id[org_id]
+        except KeyError:
+            raise NotInCatalogError(org_id) from None
+
+    def has_organization(self, org_id: str) -> bool:
+        """Whether an organization with that id exists (e.g. one remembered from before a reload)."""
+        return org_id in self._by_id
+
+    def services_for(self, org_id: str) -> list[ResolvedService]:
+        """The services ``org_id`` offers, by category (county.yaml's order) and then id."""
+        self.organization(org_id)
+        return list(self._resolved.get(org_id, []))
+
+    def categories_for(self, org_id: str) -> list[Category]:
+        """The categories in which ``org_id`` offers at least one service, in county.yaml's order."""
+        used = {item.category for item in self.services_for(org_id)}
+        return [category for category in self._county_file.categories if category.id in used]
+
+    def services_in(self, org_id: str, category_id: str) -> list[ResolvedService]:
+        """The services ``org_id`` offers in one category."""
+        return [item for item in self.services_for(org_id) if item.category == category_id]
+
+    def service(self, org_id: str, service_id: str) -> ResolvedService:
+        """The service as ``org_id`` offers it; raises ``NotInCatalogError`` when it does not offer it."""
+        self.organization(org_id)
+        try:
+            return self._resolved_by_id.get(org_id, {})[service_id]
+        except KeyError:
+            raise NotInCatalogError(service_id) from None
+
+    def search(self, org_id: str, text: str) -> list[ResolvedService]:
+        """Services of ``org_id`` whose title or summary contains every word of ``text``, title matches first.
+
+        Matching uses ``desk.persian.search_key``: Arabic yeh/kaf, ZWNJ or spaces, digits and letter forms
+        typed any way find the same service.
+        """
+        self.organization(org_id)
+        words = [key for key in (search_key(word) for word in text.split()) if key]
+        if not words:
+            return []
+        in_title: list[ResolvedService] = []
+        in_body: list[ResolvedService] = []
+        for entry in self._searchable.get(org_id, []):
+            if all(word in entry.title for word in words):
+                in_title.append(entry.service)
+            elif all(word in entry.title or word in entry.body for word in words):
+                in_body.append(entry.service)
+        return in_title + in_body
+
+    def calendar_for(self, org_id: str) -> WorkCalendar:
+        """The working calendar of ``org_id``: the county's holidays plus its own, its own weekend if it has one."""
+        org = self.organization(org_id)
+        county_calendar = self._county_file.calendar
+        weekend = county_calendar.weekend
+        holidays = [holiday.gregorian for holiday in county_calendar.holidays]
+        if org.calendar is not None:
+            if org.calendar.weekend is not None:
+                weekend = org.calendar.weekend
+            holidays.extend(holiday.gregorian for holiday in org.calendar.holidays)
+        return WorkCalendar.from_names([day.value for day in weekend], holidays)
+
+    def operator_group(self, org_id: str, platform: Platform | str) -> int | None:
+        """The chat id of ``org_id``'s clerks' group on ``platform``, or None when it has none there."""
+        return self.organization(org_id).operator_groups.get(Platform(platform))
+
+    def organization_by_group(self, platform: Platform | str, chat_id: int) -> Organization | None:
+        """The organization whose clerks' group is ``chat_id`` on ``platform``, or None for any other chat."""
+        return self._groups.get((Platform(platform), chat_id))
+
+    def clerks(self, org_id: str) -> list[Clerk]:
+        """The clerks registered for ``org_id`` in the catalog."""
+        return list(self.organization(org_id).clerks)
+
+    def summary(self) -> CatalogSummary:
+        """How many organizations, services and documents (of the base definitions) the catalog holds."""
+        return CatalogSummary(
+            organizations=len(self._organizations),
+            services=len(self._services),
+            documents=sum(len(service.documents) for service in self._services),
+        )

@@ -1,0 +1,530 @@
+"""The catalog's data model: pydantic models for every file described in ``catalog/FORMAT.md``.
+
+Every model forbids unknown keys, so a typo in the YAML is reported instead of silently ignored. Rules that
+span several fields (a choice field needs choices, a visit is needed when a service is not online) raise
+``PydanticCustomError`` whose type is a message id of ``catalog.po``; the loader turns them into problems
+with a file and a line. Rules that need the whole catalog (unknown category, duplicate ids) live in the loader.
+
+Error context keys starting with ``at_`` are hints for the loader, not message parameters: ``at_field`` names
+the key the problem is about (appended to the path) and ``at_near`` a sibling key whose line to show when
+``at_field`` is absent from the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from persiantools.jdatetime import JalaliDate
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
+
+__all__ = [
+    "GROUPS",
+    "Category",
+    "Choice",
+    "Clerk",
+    "ClerkRole",
+    "ComputedFee",
+    "Contact",
+    "County",
+    "CountyCalendar",
+    "CountyFile",
+    "District",
+    "Document",
+    "DocumentKind",
+    "Faq",
+    "Fee",
+    "FieldType",
+    "FixedFee",
+    "FormField",
+    "Holiday",
+    "Id",
+    "Law",
+    "NoFee",
+    "OperatorGroups",
+    "Organization",
+    "OrganizationCalendar",
+    "OrganizationKind",
+    "Platform",
+    "ResolvedService",
+    "Responsible",
+    "Service",
+    "ServiceOverride",
+    "Text",
+    "Visit",
+    "Weekday",
+    "resolve_service",
+]
+
+ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+"""Lowercase ASCII identifier: ``^[a-z][a-z0-9_]*$``."""
+
+_NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Text(_Model):
+    """A human text: Persian (required) and optionally English. YAML may give a plain string for Persian only."""
+
+    fa: _NonEmpty
+    en: _NonEmpty | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_plain_string(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"fa": value}
+        if not isinstance(value, Mapping):
+            raise PydanticCustomError(
+                "catalog.expected_text", "expected a text: a string or {fa: ..., en: ...}"
+            )
+        return value
+
+    def get(self, lang: str) -> str:
+        """The text in ``lang``; Persian when that language is missing (Persian is always present)."""
+        if lang == "en" and self.en:
+            return self.en
+        return self.fa
+
+    def __str__(self) -> str:
+        return self.fa
+
+
+def _check_phone(value: str) -> str:
+    digits = re.sub(r"[\s-]", "", value)
+    if not re.fullmatch(r"\+?[0-9]{3,14}", digits, flags=re.ASCII):
+        raise PydanticCustomError("catalog.phone_invalid", "not a phone number: {value}", {"value": value})
+    return digits
+
+
+Phone = Annotated[str, AfterValidator(_check_phone)]
+"""A phone number with ASCII digits; spaces and dashes are dropped."""
+
+
+def _gregorian(year: int, month: int, day: int) -> dt.date:
+    """The Gregorian date of a Jalali one; ``ValueError`` when that Jalali date does not exist."""
+    gregorian: dt.date = JalaliDate(year, month, day).to_gregorian()  # type: ignore[no-untyped-call]
+    return gregorian
+
+
+def _check_jalali(value: str) -> str:
+    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", value, flags=re.ASCII)
+    if match is None:
+        raise PydanticCustomError(
+            "catalog.jalali_format", "not a Jalali date YYYY-MM-DD: {value}", {"value": value}
+        )
+    year, month, day = (int(part) for part in match.groups())
+    try:
+        _gregorian(year, month, day)
+    except ValueError:
+        raise PydanticCustomError(
+            "catalog.jalali_invalid", "no such Jalali date: {value}", {"value": value}
+        ) from None
+    return value
+
+
+JalaliDay = Annotated[str, AfterValidator(_check_jalali)]
+"""A Jalali date written ``YYYY-MM-DD`` (e.g. ``1405-01-01``), checked to exist."""
+
+
+class Weekday(StrEnum):
+    """Days of the week as written in the YAML (the Iranian week starts on Saturday)."""
+
+    SATURDAY = "saturday"
+    SUNDAY = "sunday"
+    MONDAY = "monday"
+    TUESDAY = "tuesday"
+    WEDNESDAY = "wednesday"
+    THURSDAY = "thursday"
+    FRIDAY = "friday"
+
+
+class OrganizationKind(StrEnum):
+    """What an organization is; services name the first two as the groups ``municipalities`` and ``dehyaris``."""
+
+    MUNICIPALITY = "municipality"
+    DEHYARI = "dehyari"
+    GOVERNORATE = "governorate"
+
+
+GROUPS: Mapping[str, frozenset[OrganizationKind]] = {
+    "municipalities": frozenset({OrganizationKind.MUNICIPALITY}),
+    "dehyaris": frozenset({OrganizationKind.DEHYARI}),
+    "all": frozenset(OrganizationKind),
+}
+"""Group names usable in a service's ``offered_by``, and the kinds of organization each one covers."""
+
+
+class Platform(StrEnum):
+    """The messengers Miz serves."""
+
+    TELEGRAM = "telegram"
+    BALE = "bale"
+
+
+class ClerkRole(StrEnum):
+    """A clerk handles requests; a supervisor also handles complaints and overdue requests."""
+
+    CLERK = "clerk"
+    SUPERVISOR = "supervisor"
+
+
+class DocumentKind(StrEnum):
+    """How a citizen may send a document: as a photo or as a PDF file."""
+
+    PHOTO = "photo"
+    PDF = "pdf"
+
+
+class FieldType(StrEnum):
+    """The kinds of form field a service can ask for; each one has its own input widget and validator."""
+
+    TEXT = "text"
+    LONG_TEXT = "long_text"
+    NUMBER = "number"
+    NATIONAL_ID = "national_id"
+    LEGAL_ID = "legal_id"
+    MOBILE = "mobile"
+    POSTAL_CODE = "postal_code"
+    DATE = "date"
+    CHOICE = "choice"
+    YES_NO = "yes_no"
+    LOCATION = "location"
+
+
+# county.yaml
+
+
+class District(_Model):
+    """A district (بخش) of the county; every organization belongs to one."""
+
+    id: Id
+    name: Text
+
+
+class County(_Model):
+    """The county the whole catalog serves."""
+
+    id: Id
+    name: Text
+    province: Text
+    timezone: str
+    districts: Annotated[list[District], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _known_timezone(self) -> County:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise PydanticCustomError(
+                "catalog.timezone_unknown",
+                "unknown time zone: {value}",
+                {"value": self.timezone, "at_field": "timezone"},
+            ) from None
+        return self
+
+
+class Holiday(_Model):
+    """An official holiday, given as a Jalali date."""
+
+    date: JalaliDay
+    name: Text
+
+    @property
+    def gregorian(self) -> dt.date:
+        """The holiday as a Gregorian ``datetime.date``."""
+        year, month, day = (int(part) for part in self.date.split("-"))
+        return _gregorian(year, month, day)
+
+
+class CountyCalendar(_Model):
+    """The working calendar shared by every organization: weekend days and official holidays."""
+
+    weekend: list[Weekday]
+    holidays: list[Holiday] = []
+
+
+class OrganizationCalendar(_Model):
+    """An organization's own calendar: extra holidays, and a weekend that replaces the county's when given."""
+
+    weekend: list[Weekday] | None = None
+    holidays: list[Holiday] = []
+
+
+class Category(_Model):
+    """A group of services in the menus, in the order of county.yaml."""
+
+    id: Id
+    title: Text
+    icon: str | None = None
+
+
+class CountyFile(_Model):
+    """The whole of county.yaml."""
+
+    county: County
+    calendar: CountyCalendar
+    categories: Annotated[list[Category], Field(min_length=1)]
+
+
+# organizations/<id>.yaml
+
+
+class Contact(_Model):
+    """How citizens reach an organization in person or by phone."""
+
+    address: Text
+    phone: Phone | None = None
+    hours: Text | None = None
+    website: str | None = None
+
+
+class OperatorGroups(_Model):
+    """Chat ids of the clerks' group of an organization, per messenger."""
+
+    telegram: int | None = None
+    bale: int | None = None
+
+    def get(self, platform: Platform) -> int | None:
+        """The group's chat id on ``platform``, or None when the organization has no group there."""
+        return self.telegram if platform is Platform.TELEGRAM else self.bale
+
+
+class Clerk(_Model):
+    """A registered clerk or supervisor of an organization on one messenger."""
+
+    platform: Platform
+    user_id: int
+    name: Text
+    role: ClerkRole = ClerkRole.CLERK
+
+
+class Organization(_Model):
+    """A municipality, a dehyari or the governorate: the unit a citizen files requests with."""
+
+    id: Id
+    kind: OrganizationKind
+    name: Text
+    place: Text
+    district: Id
+    sample: bool = False
+    popularity: int = 0
+    contact: Contact
+    operator_groups: OperatorGroups = OperatorGroups()
+    clerks: list[Clerk] = []
+    calendar: OrganizationCalendar | None = None
+    sms: bool = True
+
+
+# services/<id>.yaml
+
+
+class Visit(_Model):
+    """What a citizen brings, and where they go, when a service cannot be completed online."""
+
+    what_to_bring: Text
+    where: Text
+
+
+class Document(_Model):
+    """A document a citizen uploads with a request."""
+
+    id: Id
+    title: Text
+    description: Text | None = None
+    required: bool = True
+    kinds: Annotated[list[DocumentKind], Field(min_length=1)] = [DocumentKind.PHOTO, DocumentKind.PDF]
+
+
+class Law(_Model):
+    """A law or regulation the service rests on, shown for transparency."""
+
+    title: Text
+    reference: Text | None = None
+
+
+class Faq(_Model):
+    """A frequently asked question and its answer."""
+
+    question: Text
+    answer: Text
+
+
+class NoFee(_Model):
+    """The service is free."""
+
+    kind: Literal["none"]
+    note: Text | None = None
+
+
+class FixedFee(_Model):
+    """A fixed fee in rials."""
+
+    kind: Literal["fixed"]
+    amount: Annotated[int, Field(ge=0)]
+    note: Text | None = None
+
+
+class ComputedFee(_Model):
+    """A fee computed from the local tariff; the note tells the citizen how."""
+
+    kind: Literal["computed"]
+    note: Text
+
+
+Fee = Annotated[NoFee | FixedFee | ComputedFee, Field(discriminator="kind")]
+"""A service's fee, told apart by ``kind``: none, fixed or computed."""
+
+
+class Responsible(_Model):
+    """The official answerable for a service."""
+
+    title: Text
+    name: Text | None = None
+    phone: Phone | None = None
+
+
+class Choice(_Model):
+    """One option of a choice field."""
+
+    id: Id
+    label: Text
+
+
+class FormField(_Model):
+    """A question of a service's request form."""
+
+    id: Id
+    label: Text
+    type: FieldType
+    required: bool = True
+    help: Text | None = None
+    choices: list[Choice] | None = None
+
+    @model_validator(mode="after")
+    def _choices_match_type(self) -> FormField:
+        if self.type is FieldType.CHOICE and (self.choices is None or len(self.choices) < 2):
+            raise PydanticCustomError(
+                "catalog.choices_missing",
+                "a choice field needs at least two choices",
+                {"at_field": "choices", "at_near": "type"},
+            )
+        if self.type is not FieldType.CHOICE and self.choices is not None:
+            raise PydanticCustomError(
+                "catalog.choices_forbidden",
+                "only a choice field has choices",
+                {"at_field": "choices", "type": self.type.value},
+            )
+        return self
+
+
+class _ServiceBody(_Model):
+    """What every view of a service shares: the base definition and the one resolved for an organization."""
+
+    id: Id
+    category: Id
+    title: Text
+    summary: Text
+    online: bool
+    visit: Visit | None = None
+    steps: Annotated[list[Text], Field(min_length=1)]
+    documents: list[Document] = []
+    laws: list[Law] = []
+    faq: list[Faq] = []
+    duration_days: Annotated[int, Field(ge=0)]
+    fee: Fee
+    complaint: Text
+    responsible: Responsible
+    form: list[FormField] = []
+
+    @model_validator(mode="after")
+    def _visit_when_offline(self) -> _ServiceBody:
+        if not self.online and self.visit is None:
+            raise PydanticCustomError(
+                "catalog.visit_missing",
+                "a service that is not online needs a visit",
+                {"at_field": "visit", "at_near": "online"},
+            )
+        return self
+
+
+class ServiceOverride(_Model):
+    """Fields one organization replaces in a service; a field given here replaces the whole base field."""
+
+    summary: Text | None = None
+    steps: Annotated[list[Text], Field(min_length=1)] | None = None
+    documents: list[Document] | None = None
+    laws: list[Law] | None = None
+    faq: list[Faq] | None = None
+    duration_days: Annotated[int, Field(ge=0)] | None = None
+    fee: Fee | None = None
+    complaint: Text | None = None
+    responsible: Responsible | None = None
+    visit: Visit | None = None
+    online: bool | None = None
+
+
+class Service(_ServiceBody):
+    """A service as written in services/<id>.yaml, before any organization's overrides."""
+
+    offered_by: Annotated[list[Id], Field(min_length=1)]
+    overrides: dict[Id, ServiceOverride] = {}
+
+
+class ResolvedService(_ServiceBody):
+    """A service as one organization offers it: its overrides applied, with a version to file requests under.
+
+    ``version`` is a short hash of the resolved definition: it changes whenever anything a citizen sees or
+    fills in changes, so a request keeps the definition it was filed under.
+    """
+
+    organization_id: Id
+    version: str
+
+    def document(self, document_id: str) -> Document | None:
+        """The document with that id, or None."""
+        return next((doc for doc in self.documents if doc.id == document_id), None)
+
+    def field(self, field_id: str) -> FormField | None:
+        """The form field with that id, or None."""
+        return next((item for item in self.form if item.id == field_id), None)
+
+
+_HASH_EXCLUDE = frozenset({"organization_id", "version"})
+
+
+def resolve_service(service: Service, organization_id: str) -> ResolvedService:
+    """The service as ``organization_id`` offers it, with its override (if any) applied and its version set.
+
+    Raises ``pydantic.ValidationError`` when the override breaks a rule of the whole service (e.g. it
+    turns ``online`` off without a visit).
+    """
+    data: dict[str, Any] = {
+        name: getattr(service, name) for name in _ServiceBody.model_fields if name in service.model_fields_set
+    }
+    override = service.overrides.get(organization_id)
+    if override is not None:
+        for name in override.model_fields_set:
+            data[name] = getattr(override, name)
+    resolved = ResolvedService.model_validate({**data, "organization_id": organization_id, "version": ""})
+    canonical = json.dumps(
+        resolved.model_dump(mode="json", exclude=set(_HASH_EXCLUDE)),
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    version = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
+    return resolved.model_copy(update={"version": version})

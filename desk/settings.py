@@ -1,0 +1,37 @@
+"""Miz's settings: one pydantic-settings class, read from ``MIZ_*`` environment variables and ``.env``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["PROJECT_ROOT", "Settings"]
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+"""The checkout's root: the built-in catalog, locales and the default ``var/`` folder are found from here."""
+
+
+class Settings(BaseSettings):
+    """Every knob of Miz. Tokens are ``SecretStr`` so they never appear in logs or reprs."""
+
+    model_config = SettingsConfigDict(env_prefix="MIZ_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite+aiosqlite:///{PROJECT_ROOT / 'var' / 'miz.sqlite3'}",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db",
+    )
+    catalog_dir: Path = Field(
+        default=PROJECT_ROOT / "catalog" / "data", description="Folder of the service catalog YAML"
+    )
+    files_dir: Path = Field(default=PROJECT_ROOT / "var" / "files", description="Document store folder")
+    telegram_token: SecretStr | None = Field(default=None, description="Telegram bot token (secret)")
+    telegram_api_base: str = Field(default="https://api.telegram.org", description="Telegram Bot API base URL")
+    bale_token: SecretStr | None = Field(default=None, description="Bale bot token (secret)")
+    bale_api_base: str = Field(default="https://tapi.bale.ai", description="Bale Bot API base URL")
+    redis_url: str | None = Field(default=None, description="Redis URL for FSM state; unset means the database")
+    locale: str = Field(default="fa", description="Default language of citizens' messages: fa or en")
+    max_document_bytes: int = Field(
+        default=20 * 1024 * 1024, description="Largest document a citizen may send (bots download 20 MB at most)"
+    )

@@ -1,0 +1,85 @@
+"""The catalog shipped in catalog/data loads cleanly and describes Falavarjan County as the brief says."""
+
+from __future__ import annotations
+
+import pytest
+
+from catalog import Catalog, OrganizationKind, load_catalog
+from desk.settings import PROJECT_ROOT
+
+SHIPPED = PROJECT_ROOT / "catalog" / "data"
+
+MUNICIPALITIES = {
+    "falavarjan",
+    "ghahderijan",
+    "imanshahr",
+    "zazeran",
+    "kelishad_sudarjan",
+    "abrisham",
+    "baharan",
+    "pirbakran",
+}
+
+
+@pytest.fixture(scope="module")
+def shipped() -> Catalog:
+    return load_catalog(SHIPPED)
+
+
+def test_shipped_catalog_passes_the_check(run_check):
+    code, out = run_check(SHIPPED)
+    assert code == 0, out
+    assert out.startswith("catalog OK: ")
+    assert "کاتالوگ درست است" in out
+
+
+def test_county_districts_and_categories(shipped):
+    assert shipped.county.name.fa == "شهرستان فلاورجان"
+    assert shipped.county.province.fa == "استان اصفهان"
+    assert [d.id for d in shipped.county.districts] == ["central", "pirbakran"]
+    assert [(c.id, c.title.fa) for c in shipped.categories] == [
+        ("urban_planning", "شهرسازی و ساختمان"),
+        ("fees", "عوارض و پرداخت"),
+        ("certificates", "گواهی‌ها و استعلام‌ها"),
+        ("urban_services", "خدمات شهری و روستایی"),
+        ("complaints", "شکایات و پیشنهادها"),
+    ]
+
+
+def test_organizations_of_the_county(shipped):
+    by_kind: dict[OrganizationKind, set[str]] = {}
+    for org in shipped.organizations:
+        by_kind.setdefault(org.kind, set()).add(org.id)
+    assert by_kind[OrganizationKind.MUNICIPALITY] == MUNICIPALITIES
+    assert by_kind[OrganizationKind.GOVERNORATE] == {"governorate"}
+    assert "oshtorjan" in by_kind[OrganizationKind.DEHYARI]
+    assert len(by_kind[OrganizationKind.DEHYARI]) >= 3
+    assert shipped.organization("pirbakran").district == "pirbakran"
+    assert shipped.organization("falavarjan").district == "central"
+    assert shipped.organization("governorate").name.fa == "فرمانداری فلاورجان"
+
+
+def test_only_invented_villages_are_samples(shipped):
+    for org in shipped.organizations:
+        if org.kind is OrganizationKind.DEHYARI and org.id != "oshtorjan":
+            assert org.sample, f"{org.id} is an invented village and must be marked sample: true"
+        if org.kind is not OrganizationKind.DEHYARI or org.id == "oshtorjan":
+            assert not org.sample, org.id
+
+
+def test_every_organization_has_groups_on_both_platforms_and_a_clerk(shipped):
+    for org in shipped.organizations:
+        assert shipped.operator_group(org.id, "telegram") is not None, org.id
+        assert shipped.operator_group(org.id, "bale") is not None, org.id
+        assert shipped.organization_by_group("bale", shipped.operator_group(org.id, "bale")) == org
+        assert {c.platform.value for c in shipped.clerks(org.id)} == {"telegram", "bale"}
+
+
+def test_calendar_has_nowruz_and_a_thursday_friday_weekend(shipped):
+    from datetime import date
+
+    calendar = shipped.calendar_for("falavarjan")
+    assert calendar.weekend == frozenset({3, 4})
+    assert date(2026, 3, 21) in calendar.holidays  # 1405-01-01
+    assert date(2027, 3, 21) in calendar.holidays  # 1406-01-01
+    assert date(2027, 2, 11) in calendar.holidays  # 1405-11-22, anniversary of the revolution
