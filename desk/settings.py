@@ -27,11 +27,16 @@ class Settings(BaseSettings):
     )
     files_dir: Path = Field(default=PROJECT_ROOT / "var" / "files", description="Document store folder")
     telegram_token: SecretStr | None = Field(default=None, description="Telegram bot token (secret)")
-    telegram_api_base: str = Field(default="https://api.telegram.org", description="Telegram Bot API base URL")
+    telegram_api_base: str = Field(
+        default="https://api.telegram.org", description="Telegram Bot API base URL"
+    )
     bale_token: SecretStr | None = Field(default=None, description="Bale bot token (secret)")
     bale_api_base: str = Field(default="https://tapi.bale.ai", description="Bale Bot API base URL")
-    redis_url: str | None = Field(default=None, description="Redis URL for FSM state; unset means the database")
+    redis_url: str | None = Field(
+        default=None, description="Redis URL for FSM state; unset means the database"
+    )
     locale: str = Field(default="fa", description="Default language of citizens' messages: fa or en")
     max_document_bytes: int = Field(
-        default=20 * 1024 * 1024, description="Largest document a citizen may send (bots download 20 MB at most)"
+        default=20 * 1024 * 1024,
+        description="Largest document a citizen may send (bots download 20 MB at most)",
     )

@@ -1,0 +1,192 @@
+"""Persian text in and out: normalizing what citizens type, Persian digits, and Jalali dates.
+
+Citizens type with Persian, Arabic-Indic or Latin digits, with Arabic or Persian letters, and their
+keyboards add invisible marks. Every input is normalized here before it is validated or searched
+(DOMAIN.md, "Persian input"); ``re`` patterns that follow use ``re.ASCII`` because ``\\d`` would also
+match Persian digits. Output for citizens uses Persian digits and Jalali dates in Asia/Tehran time;
+month names and date patterns come from ``locales/`` (``desk.month.<n>``, ``desk.date.pattern``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from persiantools.jdatetime import JalaliDate
+
+from desk.errors import ValidationError
+from desk.i18n import translator
+
+__all__ = [
+    "TEHRAN",
+    "ZWNJ",
+    "format_jalali_date",
+    "format_jalali_datetime",
+    "format_number",
+    "normalize",
+    "normalize_identifier",
+    "parse_jalali_date",
+    "search_key",
+    "to_persian_digits",
+]
+
+TEHRAN = ZoneInfo("Asia/Tehran")
+"""The county's time zone: every date or time shown to a person is in it."""
+
+ZWNJ = "\u200c"
+"""Zero-width non-joiner (نیم‌فاصله): part of Persian spelling, so it is kept (once) by ``normalize``."""
+
+_PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
+_ARABIC_DIGITS = "٠١٢٣٤٥٦٧٨٩"
+
+_TO_ASCII = str.maketrans(
+    {
+        **{c: str(i) for i, c in enumerate(_PERSIAN_DIGITS)},
+        **{c: str(i) for i, c in enumerate(_ARABIC_DIGITS)},
+        "ي": "ی",
+        "ى": "ی",
+        "ك": "ک",
+    }
+)
+_TO_PERSIAN_DIGITS = str.maketrans(
+    {
+        **{str(i): c for i, c in enumerate(_PERSIAN_DIGITS)},
+        **dict(zip(_ARABIC_DIGITS, _PERSIAN_DIGITS, strict=True)),
+    }
+)
+
+# Tatweel, harakat (fathatan .. sukun), zero-width space, ZWJ, LRM/RLM, Arabic letter mark,
+# bidi embeddings/overrides and isolates, BOM: none of them changes what a person meant.
+_INVISIBLE = re.compile("[\u0640\u064b-\u0652\u200b\u200d-\u200f\u061c\u202a-\u202e\u2066-\u2069\ufeff]")
+_ZWNJ_RUN = re.compile(f"{ZWNJ}{{2,}}")
+# A ZWNJ at a word's edge (next to a space or the text's ends) joins nothing.
+_ZWNJ_AT_EDGE = re.compile(rf"(?:^|(?<=\s)){ZWNJ}|{ZWNJ}(?=\s|$)")
+_SPACES = re.compile(r"\s+")
+_INLINE_SPACES = re.compile(r"[^\S\n]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+_DASHES = re.compile("[-\u2010-\u2015\u2212\ufe63\uff0d]")
+
+# Letters that people type interchangeably when searching: alef forms, teh marbuta, heh with
+# yeh/hamza, waw with hamza, and the hamza that marks the ezafe.
+_SEARCH_FOLD = str.maketrans({"آ": "ا", "أ": "ا", "إ": "ا", "ٱ": "ا", "ة": "ه", "ۀ": "ه", "ؤ": "و", "ئ": "ی"})
+_SEARCH_DROP = re.compile(f"[\\s{ZWNJ}\u0654\u0655\u0670]+")
+
+
+def normalize(text: str, *, multiline: bool = False) -> str:
+    """Normalize what a person typed: NFKC, Persian yeh/kaf, ASCII digits, no invisible marks, tidy spaces.
+
+    Repeated ZWNJ collapses to one (and a ZWNJ next to a space is dropped); whitespace collapses to
+    single spaces and the ends are trimmed. With ``multiline`` (long texts) line breaks are kept,
+    each line is trimmed, and more than one blank line in a row becomes one.
+    """
+    text = unicodedata.normalize("NFKC", text).translate(_TO_ASCII)
+    text = _INVISIBLE.sub("", text)
+    text = _ZWNJ_RUN.sub(ZWNJ, text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if multiline:
+        lines = [_INLINE_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+        text = _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+    else:
+        text = _SPACES.sub(" ", text).strip()
+    return _ZWNJ_AT_EDGE.sub("", text)
+
+
+def normalize_identifier(text: str) -> str:
+    """Normalize an identifier (code, number, phone): like ``normalize``, and also without spaces, ZWNJ or dashes."""
+    text = normalize(text)
+    return _DASHES.sub("", _SPACES.sub("", text.replace(ZWNJ, "")))
+
+
+def search_key(text: str) -> str:
+    """A key for matching typed names: normalized, case-folded, alef/heh/hamza forms folded, no spaces or ZWNJ.
+
+    "خدمات  شهری", "خدمات‌شهري" and "خدماتشهری" get the same key, so a citizen finds a service
+    however their keyboard spelled it.
+    """
+    text = normalize(text).casefold().translate(_SEARCH_FOLD)
+    return _SEARCH_DROP.sub("", text)
+
+
+def to_persian_digits(value: str | int) -> str:
+    """``value`` with its ASCII and Arabic-Indic digits written as Persian digits; other characters unchanged."""
+    return str(value).translate(_TO_PERSIAN_DIGITS)
+
+
+def format_number(n: int, lang: str = "fa") -> str:
+    """An integer for people: in Persian with Persian digits and the separator '٬' (۱٬۲۵۰٬۰۰۰), in English 1,250,000."""
+    grouped = f"{n:,}"
+    if lang == "en":
+        return grouped
+    return to_persian_digits(grouped.replace(",", "٬"))
+
+
+def _localize_digits(text: str, lang: str) -> str:
+    return text if lang == "en" else to_persian_digits(text)
+
+
+def _in_tehran(dt: datetime) -> datetime:
+    # Naive datetimes are UTC: that is how storage keeps them (SQLite drops the offset).
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(TEHRAN)
+
+
+def format_jalali_date(d: date, lang: str = "fa") -> str:
+    """A date as people read it: '۶ آذر ۱۴۰۵' in Persian, '6 Azar 1405' in English.
+
+    A ``datetime`` is first moved to Tehran time (naive ones are taken as UTC), so a request filed at
+    23:00 UTC shows the next day, as it was in Falavarjan.
+    """
+    if isinstance(d, datetime):
+        d = _in_tehran(d).date()
+    jd = JalaliDate(d)  # type: ignore[no-untyped-call]  # persiantools has no annotations
+    t = translator(lang)
+    text = t("desk.date.pattern", day=jd.day, month=t(f"desk.month.{jd.month}"), year=jd.year)
+    return _localize_digits(text, lang)
+
+
+def format_jalali_datetime(dt: datetime, lang: str = "fa") -> str:
+    """A moment in Tehran time: '۶ آذر ۱۴۰۵، ساعت ۱۴:۰۵' in Persian; naive datetimes are taken as UTC."""
+    local = _in_tehran(dt)
+    text = translator(lang)(
+        "desk.datetime.pattern",
+        date=format_jalali_date(local.date(), lang),
+        time=f"{local.hour:02d}:{local.minute:02d}",
+    )
+    return _localize_digits(text, lang)
+
+
+_DATE_PARTS = re.compile(r"(\d{1,4})[/.\-٫،,](\d{1,2})[/.\-٫،,](\d{1,4})", re.ASCII)
+_JALALI_YEARS = range(1300, 1500)
+
+
+def parse_jalali_date(text: str) -> date:
+    """Read a Jalali date typed as 1405/09/06, ۱۴۰۵-۹-۶ or 1405.9.6 (or day first: 6/9/1405) into a Gregorian date.
+
+    Raises ``ValidationError`` with ``desk.date.format`` when the shape is wrong, ``desk.date.gregorian``
+    when the year looks Gregorian, and ``desk.date.invalid`` for a day that does not exist (1405/12/31).
+    """
+    compact = _DASHES.sub("-", _SPACES.sub("", normalize(text).replace(ZWNJ, "")))
+    match = _DATE_PARTS.fullmatch(compact)
+    if match is None:
+        raise ValidationError("desk.date.format")
+    first, month_text, last = match.groups()
+    if len(first) == 4 and len(last) <= 2:
+        year_text, day_text = first, last
+    elif len(last) == 4 and len(first) <= 2:
+        year_text, day_text = last, first
+    else:
+        raise ValidationError("desk.date.format")
+    year, month, day = int(year_text), int(month_text), int(day_text)
+    if year >= 1900:
+        raise ValidationError("desk.date.gregorian")
+    if year not in _JALALI_YEARS:
+        raise ValidationError("desk.date.invalid")
+    try:
+        jd = JalaliDate(year, month, day)  # type: ignore[no-untyped-call]  # persiantools has no annotations
+    except ValueError:
+        raise ValidationError("desk.date.invalid") from None
+    gregorian: date = jd.to_gregorian()
+    return gregorian

@@ -1,0 +1,194 @@
+"""Validators for what citizens type: each returns the normalized value or raises ``ValidationError``.
+
+Every error key (``desk.<kind>.<problem>``) has a Persian and an English text that says what is wrong
+and shows the expected form, so a citizen can fix the input on the next try. Checksums follow
+DOMAIN.md ("Identifiers"). ``validate_field`` is the one entry point for the catalog's typed form fields.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Final, TypeAlias
+
+from desk.errors import ValidationError
+from desk.persian import ZWNJ, normalize, normalize_identifier, parse_jalali_date
+
+__all__ = [
+    "BUTTON_FIELD_KINDS",
+    "LONG_TEXT_MAX",
+    "NUMBER_MAX",
+    "TEXT_MAX",
+    "TYPED_FIELD_KINDS",
+    "FieldValue",
+    "jalali_date",
+    "legal_id",
+    "long_text",
+    "mobile",
+    "national_id",
+    "number",
+    "postal_code",
+    "sheba",
+    "text",
+    "validate_field",
+]
+
+TEXT_MAX: Final = 200
+"""Longest short text answer (a name, a street), in characters after normalizing."""
+LONG_TEXT_MAX: Final = 2000
+"""Longest long text answer (a description, a complaint), in characters after normalizing."""
+NUMBER_MAX: Final = 10**15
+"""Largest accepted number: far above any fee in rials or area in square metres, and fits a BIGINT."""
+
+TYPED_FIELD_KINDS: Final = frozenset(
+    {"text", "long_text", "number", "national_id", "legal_id", "mobile", "postal_code", "date"}
+)
+"""Form field kinds whose answer the citizen types, checked by ``validate_field``."""
+BUTTON_FIELD_KINDS: Final = frozenset({"choice", "yes_no", "location"})
+"""Form field kinds answered with a button or a shared location, never by typing."""
+
+FieldValue: TypeAlias = str | int | date
+"""What a typed form field holds once validated: text, a whole number, or a date."""
+
+_DIGITS = re.compile(r"\d+", re.ASCII)
+_MOBILE = re.compile(r"(?:\+98|0098|98|0)?(9\d{9})", re.ASCII)
+_POSTAL_CODE = re.compile(r"(?!(\d)\1{3})[13-9]{4}[1346-9][013-9]{5}", re.ASCII)
+_SHEBA = re.compile(r"IR\d{24}", re.ASCII)
+# Thousands separators people type: ASCII comma, Persian '٬', Arabic comma, apostrophe; spaces and ZWNJ.
+# The Persian decimal separator '٫' is not one of them: a fraction is refused, not misread.
+_NUMBER_SEPARATORS = re.compile(f"[,٬،'\\s{ZWNJ}]")
+_MINUS = re.compile("[-\u2212\u2010-\u2015]")
+_LEGAL_ID_WEIGHTS = (29, 27, 23, 19, 17)
+
+
+def national_id(raw: str) -> str:
+    """A national ID (کد ملی): 10 digits (8 or 9 are left-padded with zeros), not all the same, valid checksum."""
+    value = normalize_identifier(raw)
+    if not _DIGITS.fullmatch(value) or not 8 <= len(value) <= 10:
+        raise ValidationError("desk.national_id.format")
+    value = value.zfill(10)
+    if len(set(value)) == 1:
+        raise ValidationError("desk.national_id.invalid")
+    digits = [int(c) for c in value]
+    s = sum(d * (10 - i) for i, d in enumerate(digits[:9])) % 11
+    expected = s if s < 2 else 11 - s
+    if digits[9] != expected:
+        raise ValidationError("desk.national_id.invalid")
+    return value
+
+
+def legal_id(raw: str) -> str:
+    """A legal entity's national ID (شناسه ملی): 11 digits with its checksum."""
+    value = normalize_identifier(raw)
+    if not _DIGITS.fullmatch(value) or len(value) != 11:
+        raise ValidationError("desk.legal_id.format")
+    digits = [int(c) for c in value]
+    # Digits 4..9 are the registration number, which is never zero.
+    if not any(digits[3:9]):
+        raise ValidationError("desk.legal_id.invalid")
+    k = digits[9] + 2
+    s = sum((k + d) * _LEGAL_ID_WEIGHTS[i % 5] for i, d in enumerate(digits[:10])) % 11
+    if s == 10:
+        s = 0
+    if s != digits[10]:
+        raise ValidationError("desk.legal_id.invalid")
+    return value
+
+
+def mobile(raw: str) -> str:
+    """An Iranian mobile number typed with +98, 98, 0098, 0 or no prefix; returned as '09xxxxxxxxx'."""
+    value = normalize_identifier(raw).replace("(", "").replace(")", "")
+    match = _MOBILE.fullmatch(value)
+    if match is None:
+        raise ValidationError("desk.mobile.format")
+    return "0" + match.group(1)
+
+
+def postal_code(raw: str) -> str:
+    """A postal code (کد پستی): 10 digits, checked with the common heuristic (there is no checksum)."""
+    value = normalize_identifier(raw)
+    if not _DIGITS.fullmatch(value) or len(value) != 10:
+        raise ValidationError("desk.postal_code.format")
+    if not _POSTAL_CODE.fullmatch(value):
+        raise ValidationError("desk.postal_code.invalid")
+    return value
+
+
+def sheba(raw: str) -> str:
+    """A Sheba (IBAN) number: 'IR' and 24 digits (the 'IR' may be left out), mod 97 == 1; returned with 'IR'."""
+    value = normalize_identifier(raw).upper()
+    if _DIGITS.fullmatch(value) and len(value) == 24:
+        value = "IR" + value
+    if not _SHEBA.fullmatch(value):
+        raise ValidationError("desk.sheba.format")
+    rearranged = value[4:] + "1827" + value[2:4]
+    if int(rearranged) % 97 != 1:
+        raise ValidationError("desk.sheba.invalid")
+    return value
+
+
+def number(raw: str) -> int:
+    """A whole non-negative number, with any digits and thousands separators ('۱٬۲۵۰٬۰۰۰', '1,250,000')."""
+    value = _NUMBER_SEPARATORS.sub("", normalize(raw))
+    if _MINUS.match(value) and _DIGITS.fullmatch(value[1:]):
+        raise ValidationError("desk.number.negative")
+    if not _DIGITS.fullmatch(value):
+        raise ValidationError("desk.number.format")
+    result = int(value)
+    if result > NUMBER_MAX:
+        raise ValidationError("desk.number.too_large")
+    return result
+
+
+def jalali_date(raw: str) -> date:
+    """A Jalali date (1405/09/06, ۱۴۰۵-۹-۶, 1405.9.6) as a Gregorian ``date``; see ``parse_jalali_date``."""
+    return parse_jalali_date(raw)
+
+
+def _text(raw: str, limit: int, *, multiline: bool) -> str:
+    value = normalize(raw, multiline=multiline)
+    if not value:
+        raise ValidationError("desk.text.empty")
+    if len(value) > limit:
+        raise ValidationError("desk.text.too_long", limit=limit, length=len(value))
+    return value
+
+
+def text(raw: str) -> str:
+    """A short text answer: normalized on one line, not empty, at most ``TEXT_MAX`` characters."""
+    return _text(raw, TEXT_MAX, multiline=False)
+
+
+def long_text(raw: str) -> str:
+    """A long text answer: normalized with its line breaks kept, not empty, at most ``LONG_TEXT_MAX`` characters."""
+    return _text(raw, LONG_TEXT_MAX, multiline=True)
+
+
+def validate_field(kind: str, raw: str) -> FieldValue:
+    """Check a typed answer to a form field of ``kind`` (a catalog field type) and return its normalized value.
+
+    Raises ``ValidationError`` for a bad answer, and ``desk.field.use_buttons`` when the field is
+    answered with buttons (choice, yes_no, location) but the citizen typed instead.
+    ``ValueError`` for a kind the catalog does not know is a bug, not the citizen's mistake.
+    """
+    match kind:
+        case "text":
+            return text(raw)
+        case "long_text":
+            return long_text(raw)
+        case "number":
+            return number(raw)
+        case "national_id":
+            return national_id(raw)
+        case "legal_id":
+            return legal_id(raw)
+        case "mobile":
+            return mobile(raw)
+        case "postal_code":
+            return postal_code(raw)
+        case "date":
+            return jalali_date(raw)
+        case _ if kind in BUTTON_FIELD_KINDS:
+            raise ValidationError("desk.field.use_buttons")
+        case _:
+            raise ValueError(f"unknown form field kind: {kind!r}")

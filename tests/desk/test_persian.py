@@ -1,0 +1,191 @@
+"""Persian input normalization, Persian digits and Jalali dates, as citizens type and read them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from desk.errors import ValidationError
+from desk.persian import (
+    ZWNJ,
+    format_jalali_date,
+    format_jalali_datetime,
+    format_number,
+    normalize,
+    normalize_identifier,
+    parse_jalali_date,
+    search_key,
+    to_persian_digits,
+)
+
+PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
+ARABIC_DIGITS = "٠١٢٣٤٥٦٧٨٩"
+
+
+class TestNormalize:
+    def test_arabic_yeh_and_kaf_become_persian(self) -> None:
+        assert normalize("كيك") == "کیک"
+        assert normalize("موسى") == "موسی"
+
+    def test_persian_and_arabic_digits_become_ascii(self) -> None:
+        assert normalize(PERSIAN_DIGITS) == "0123456789"
+        assert normalize(ARABIC_DIGITS) == "0123456789"
+
+    def test_presentation_forms_become_base_letters(self) -> None:
+        # seen initial, lam-alef ligature, meem final: the presentation forms of "سلام"
+        assert normalize("\ufeb3\ufefc\ufee1") == "سلام"
+
+    def test_tatweel_harakat_and_bidi_marks_are_removed(self) -> None:
+        assert normalize("شـــهرداری") == "شهرداری"
+        assert normalize("مُحَمَّد") == "محمد"
+        assert normalize("\u200f۰۹۱۲\u200e\u202b۳۴۵\u202c\ufeff") == "0912345"
+
+    def test_repeated_zwnj_collapses_to_one(self) -> None:
+        assert normalize(f"می{ZWNJ}{ZWNJ}{ZWNJ}خواهم") == f"می{ZWNJ}خواهم"
+
+    def test_zwnj_next_to_a_space_is_dropped(self) -> None:
+        assert normalize(f"خانه{ZWNJ} ها{ZWNJ}") == "خانه ها"
+
+    def test_whitespace_collapses_and_ends_are_trimmed(self) -> None:
+        assert normalize("  پروانه \t\n  ساختمانی  ") == "پروانه ساختمانی"
+
+    def test_multiline_keeps_paragraphs(self) -> None:
+        raw = "  سطر اول  \r\n\n\n\n  سطر   دوم \n"
+        assert normalize(raw, multiline=True) == "سطر اول\n\nسطر دوم"
+
+    @given(st.text())
+    def test_is_idempotent(self, text: str) -> None:
+        once = normalize(text)
+        assert normalize(once) == once
+
+    @given(st.text())
+    def test_leaves_no_persian_digits_or_arabic_letters(self, text: str) -> None:
+        out = normalize(text)
+        assert not set(out) & set(PERSIAN_DIGITS + ARABIC_DIGITS + "يىك\u0640")
+        assert ZWNJ * 2 not in out
+        assert out == out.strip()
+
+
+class TestNormalizeIdentifier:
+    def test_removes_spaces_zwnj_and_dashes(self) -> None:
+        assert normalize_identifier(f" ۰۴۹-۹۳۷ ۰{ZWNJ}۸۹۹ – ") == "0499370899"
+
+    @given(st.text())
+    def test_has_no_spaces_or_dashes(self, text: str) -> None:
+        out = normalize_identifier(text)
+        assert not any(c.isspace() for c in out)
+        assert "-" not in out
+        assert ZWNJ not in out
+
+
+class TestSearchKey:
+    def test_spacing_and_zwnj_differences_match(self) -> None:
+        assert (
+            search_key("پروانه  ساختمانی")
+            == search_key(f"پروانه{ZWNJ}ساختمانی")
+            == search_key("پروانهساختمانی")
+        )
+
+    def test_arabic_letters_and_alef_forms_match(self) -> None:
+        assert search_key("عوارض كسب") == search_key("عوارض کسب")
+        assert search_key("آب") == search_key("اب")
+        assert search_key("خانهٔ من") == search_key("خانه من")
+
+    def test_latin_is_case_insensitive(self) -> None:
+        assert search_key("FAQ") == search_key("faq")
+
+    def test_different_words_differ(self) -> None:
+        assert search_key("عوارض خودرو") != search_key("عوارض نوسازی")
+
+
+class TestDigits:
+    def test_to_persian_digits_of_int_and_str(self) -> None:
+        assert to_persian_digits(1405) == "۱۴۰۵"
+        assert to_persian_digits("کد 12-٣٤") == "کد ۱۲-۳۴"
+
+    def test_format_number_groups_with_persian_separator(self) -> None:
+        assert format_number(1250000) == "۱٬۲۵۰٬۰۰۰"
+        assert format_number(999) == "۹۹۹"
+        assert format_number(0) == "۰"
+
+    def test_format_number_in_english(self) -> None:
+        assert format_number(1250000, "en") == "1,250,000"
+
+    @given(st.integers(min_value=0, max_value=10**18))
+    def test_format_number_round_trips_through_normalize(self, n: int) -> None:
+        shown = format_number(n)
+        assert all(c in PERSIAN_DIGITS + "٬" for c in shown)
+        assert int(normalize(shown).replace("٬", "")) == n
+
+
+class TestFormatJalali:
+    def test_date_in_persian(self) -> None:
+        assert format_jalali_date(date(2026, 11, 27)) == "۶ آذر ۱۴۰۵"
+
+    def test_date_in_english(self) -> None:
+        assert format_jalali_date(date(2026, 11, 27), "en") == "6 Azar 1405"
+
+    def test_nowruz(self) -> None:
+        assert format_jalali_date(date(2024, 3, 20)) == "۱ فروردین ۱۴۰۳"
+
+    def test_datetime_is_shown_in_tehran_time(self) -> None:
+        moment = datetime(2026, 11, 27, 10, 35, tzinfo=UTC)
+        assert format_jalali_datetime(moment) == "۶ آذر ۱۴۰۵، ساعت ۱۴:۰۵"
+        assert format_jalali_datetime(moment, "en") == "6 Azar 1405, 14:05"
+
+    def test_naive_datetime_is_taken_as_utc(self) -> None:
+        assert format_jalali_datetime(datetime(2026, 11, 27, 10, 35)) == "۶ آذر ۱۴۰۵، ساعت ۱۴:۰۵"
+
+    def test_late_evening_utc_is_the_next_day_in_tehran(self) -> None:
+        moment = datetime(2026, 11, 26, 21, 0, tzinfo=UTC)
+        assert format_jalali_date(moment) == "۶ آذر ۱۴۰۵"
+        other_zone = moment.astimezone(timezone(timedelta(hours=-5)))
+        assert format_jalali_datetime(other_zone) == "۶ آذر ۱۴۰۵، ساعت ۰۰:۳۰"
+
+
+class TestParseJalali:
+    @pytest.mark.parametrize(
+        "typed",
+        ["1405/09/06", "۱۴۰۵-۹-۶", "1405.9.6", "١٤٠٥/٠٩/٠٦", " ۱۴۰۵ / ۰۹ / ۰۶ ", "6/9/1405", "۶-۹-۱۴۰۵"],
+    )
+    def test_accepted_forms(self, typed: str) -> None:
+        assert parse_jalali_date(typed) == date(2026, 11, 27)
+
+    def test_nowruz_1403(self) -> None:
+        assert parse_jalali_date("1403/01/01") == date(2024, 3, 20)
+
+    def test_leap_day(self) -> None:
+        assert parse_jalali_date("1403/12/30") == date(2025, 3, 20)
+
+    @pytest.mark.parametrize(
+        "typed", ["", "فردا", "1405", "1405/09", "14050906", "05/09/06", "1405/9/6/1", "abc/de/fg"]
+    )
+    def test_nonsense_is_a_format_error(self, typed: str) -> None:
+        with pytest.raises(ValidationError) as info:
+            parse_jalali_date(typed)
+        assert info.value.key == "desk.date.format"
+
+    @pytest.mark.parametrize(
+        "typed", ["1405/13/01", "1405/00/10", "1405/07/31", "1404/12/30", "1405/01/00", "0999/01/01"]
+    )
+    def test_days_not_in_the_calendar(self, typed: str) -> None:
+        with pytest.raises(ValidationError) as info:
+            parse_jalali_date(typed)
+        assert info.value.key == "desk.date.invalid"
+
+    def test_gregorian_year_is_named(self) -> None:
+        with pytest.raises(ValidationError) as info:
+            parse_jalali_date("2026/11/27")
+        assert info.value.key == "desk.date.gregorian"
+
+    @given(st.dates(min_value=date(1922, 1, 1), max_value=date(2120, 1, 1)))
+    def test_parse_inverts_format(self, d: date) -> None:
+        shown = format_jalali_date(d, "en")
+        day, month_name, year = shown.split()
+        months = ["Farvardin", "Ordibehesht", "Khordad", "Tir", "Mordad", "Shahrivar",
+                  "Mehr", "Aban", "Azar", "Dey", "Bahman", "Esfand"]  # fmt: skip
+        month = months.index(month_name) + 1
+        assert parse_jalali_date(to_persian_digits(f"{year}/{month}/{day}")) == d

@@ -1,0 +1,271 @@
+"""Validators of typed answers: public test vectors from DOMAIN.md and property tests of the checksums."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from desk import validators as v
+from desk.errors import ValidationError
+from desk.i18n import translator
+from desk.persian import to_persian_digits
+
+
+def error_key(func: object, raw: str) -> str:
+    assert callable(func)
+    with pytest.raises(ValidationError) as info:
+        func(raw)
+    return info.value.key
+
+
+def accepts(func: Callable[[str], object], raw: str) -> bool:
+    try:
+        func(raw)
+    except ValidationError:
+        return False
+    return True
+
+
+class TestNationalId:
+    @pytest.mark.parametrize("valid", ["0499370899", "0790419904", "1583250689", "0684159414"])
+    def test_public_valid_vectors(self, valid: str) -> None:
+        assert v.national_id(valid) == valid
+
+    @pytest.mark.parametrize("invalid", ["0684159415", "1234567890"])
+    def test_public_invalid_vectors(self, invalid: str) -> None:
+        assert error_key(v.national_id, invalid) == "desk.national_id.invalid"
+
+    def test_persian_digits_spaces_and_dashes(self) -> None:
+        assert v.national_id("۰۴۹-۹۳۷۰ ۸۹۹") == "0499370899"
+        assert v.national_id("٠٤٩٩٣٧٠٨٩٩") == "0499370899"
+
+    def test_short_input_is_left_padded(self) -> None:
+        assert v.national_id("499370899") == "0499370899"
+        assert v.national_id("۷۹۰۴۱۹۹۰۴") == "0790419904"
+
+    @pytest.mark.parametrize("digit", "0123456789")
+    def test_all_same_digits_is_refused(self, digit: str) -> None:
+        assert error_key(v.national_id, digit * 10) == "desk.national_id.invalid"
+
+    @pytest.mark.parametrize("raw", ["", "1234567", "12345678901", "04993708x9", "کد ملی"])
+    def test_wrong_shape(self, raw: str) -> None:
+        assert error_key(v.national_id, raw) == "desk.national_id.format"
+
+    @given(st.text(alphabet="0123456789", min_size=9, max_size=9).filter(lambda s: len(set(s)) > 1))
+    def test_exactly_one_last_digit_completes_any_nine(self, first9: str) -> None:
+        accepted = [d for d in "0123456789" if accepts(v.national_id, first9 + d)]
+        assert len(accepted) == 1
+
+
+class TestLegalId:
+    @pytest.mark.parametrize("valid", ["10380284790", "10100387143"])
+    def test_public_valid_vectors(self, valid: str) -> None:
+        assert v.legal_id(valid) == valid
+        assert v.legal_id(to_persian_digits(valid)) == valid
+
+    def test_public_invalid_vector(self) -> None:
+        assert error_key(v.legal_id, "10380284792") == "desk.legal_id.invalid"
+
+    def test_zero_registration_number_is_refused(self) -> None:
+        assert error_key(v.legal_id, "00000000000") == "desk.legal_id.invalid"
+
+    @pytest.mark.parametrize("raw", ["1038028479", "103802847901", "1038028479a"])
+    def test_wrong_shape(self, raw: str) -> None:
+        assert error_key(v.legal_id, raw) == "desk.legal_id.format"
+
+    @given(st.text(alphabet="0123456789", min_size=10, max_size=10).filter(lambda s: s[3:9] != "000000"))
+    def test_exactly_one_last_digit_completes_any_ten(self, first10: str) -> None:
+        accepted = [d for d in "0123456789" if accepts(v.legal_id, first10 + d)]
+        assert len(accepted) == 1
+
+
+class TestMobile:
+    @pytest.mark.parametrize(
+        "raw",
+        ["09123456789", "9123456789", "+989123456789", "989123456789", "00989123456789",
+         "۰۹۱۲ ۳۴۵ ۶۷۸۹", "+98 912-345-6789", "(0912) 345 6789", "٠٩١٢٣٤٥٦٧٨٩"],
+    )  # fmt: skip
+    def test_every_prefix_is_stored_as_09(self, raw: str) -> None:
+        assert v.mobile(raw) == "09123456789"
+
+    @pytest.mark.parametrize(
+        "raw", ["", "0912345678", "091234567890", "08123456789", "02137422020", "+19123456789", "0912345678x"]
+    )
+    def test_refused(self, raw: str) -> None:
+        assert error_key(v.mobile, raw) == "desk.mobile.format"
+
+    @given(
+        st.text(alphabet="0123456789", min_size=9, max_size=9),
+        st.sampled_from(["0", "98", "+98", "0098", ""]),
+    )
+    def test_property_any_prefix(self, rest: str, prefix: str) -> None:
+        assert v.mobile(prefix + "9" + rest) == "09" + rest
+
+
+class TestPostalCode:
+    def test_valid(self) -> None:
+        assert v.postal_code("۸۴۹۱۷-۵۳۹۸۱") == "8491753981"
+
+    @pytest.mark.parametrize("raw", ["849175398", "84917539811", "849175398a"])
+    def test_wrong_length(self, raw: str) -> None:
+        assert error_key(v.postal_code, raw) == "desk.postal_code.format"
+
+    @pytest.mark.parametrize(
+        "raw",
+        [
+            "1111753981",  # four same digits at the start
+            "2491753981",  # 2 never appears in the first five digits
+            "8491553981",  # nor 5 in the fifth
+            "8491752981",  # nor 2 in the last five
+            "0491753981",
+        ],
+    )
+    def test_heuristic_refuses(self, raw: str) -> None:
+        assert error_key(v.postal_code, raw) == "desk.postal_code.invalid"
+
+
+class TestSheba:
+    def test_public_valid_vector(self) -> None:
+        assert v.sheba("IR820540102680020817909002") == "IR820540102680020817909002"
+
+    def test_lowercase_spaces_and_missing_ir(self) -> None:
+        assert v.sheba("ir82 0540 1026 8002 0817 9090 02") == "IR820540102680020817909002"
+        assert v.sheba("۸۲۰۵۴۰۱۰۲۶۸۰۰۲۰۸۱۷۹۰۹۰۰۲") == "IR820540102680020817909002"
+
+    def test_one_digit_off(self) -> None:
+        assert error_key(v.sheba, "IR820540102680020817909003") == "desk.sheba.invalid"
+
+    @pytest.mark.parametrize("raw", ["IR82054010268002081790900", "DE820540102680020817909002", "IR"])
+    def test_wrong_shape(self, raw: str) -> None:
+        assert error_key(v.sheba, raw) == "desk.sheba.format"
+
+    @given(st.integers(0, 23), st.integers(1, 9))
+    def test_any_single_digit_change_fails(self, position: int, delta: int) -> None:
+        digits = list("820540102680020817909002")
+        digits[position] = str((int(digits[position]) + delta) % 10)
+        with pytest.raises(ValidationError):
+            v.sheba("IR" + "".join(digits))
+
+
+class TestNumber:
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [("120", 120), ("۱۲۰", 120), ("١٢٠", 120), ("۱٬۲۵۰٬۰۰۰", 1250000), ("1,250,000", 1250000),
+         (" ۱ ۲۵۰ ۰۰۰ ", 1250000), ("0", 0), ("۰۰۷", 7)],
+    )  # fmt: skip
+    def test_accepted(self, raw: str, expected: int) -> None:
+        assert v.number(raw) == expected
+
+    def test_negative(self) -> None:
+        assert error_key(v.number, "-5") == "desk.number.negative"
+        assert error_key(v.number, "−۵") == "desk.number.negative"
+
+    @pytest.mark.parametrize("raw", ["", "دوازده", "12.5", "۱۲٫۵", "12a", "1e5", "--5"])
+    def test_not_a_whole_number(self, raw: str) -> None:
+        assert error_key(v.number, raw) == "desk.number.format"
+
+    def test_too_large(self) -> None:
+        assert error_key(v.number, "9" * 30) == "desk.number.too_large"
+
+    @given(st.integers(min_value=0, max_value=v.NUMBER_MAX))
+    def test_round_trip_of_persian_grouping(self, n: int) -> None:
+        assert v.number(to_persian_digits(f"{n:,}".replace(",", "٬"))) == n
+
+
+class TestText:
+    def test_trimmed_and_normalized(self) -> None:
+        assert v.text("  علي   رضايي ") == "علی رضایی"
+
+    def test_empty(self) -> None:
+        assert error_key(v.text, "  \u200c \n ") == "desk.text.empty"
+
+    def test_limits(self) -> None:
+        assert v.text("ا" * v.TEXT_MAX) == "ا" * v.TEXT_MAX
+        with pytest.raises(ValidationError) as info:
+            v.text("ا" * (v.TEXT_MAX + 1))
+        assert info.value.key == "desk.text.too_long"
+        assert "۲۰۰" in info.value.render("fa")
+        assert v.long_text("ب" * v.LONG_TEXT_MAX) == "ب" * v.LONG_TEXT_MAX
+        assert error_key(v.long_text, "ب" * (v.LONG_TEXT_MAX + 1)) == "desk.text.too_long"
+
+    def test_long_text_keeps_lines(self) -> None:
+        assert v.long_text("سلام\nدیوار   ترک دارد") == "سلام\nدیوار ترک دارد"
+        assert v.text("سلام\nدیوار") == "سلام دیوار"
+
+
+class TestValidateField:
+    @pytest.mark.parametrize(
+        ("kind", "raw", "expected"),
+        [
+            ("text", " نام ", "نام"),
+            ("long_text", "الف\n\nب", "الف\n\nب"),
+            ("number", "۲۵۰", 250),
+            ("national_id", "۰۴۹۹۳۷۰۸۹۹", "0499370899"),
+            ("legal_id", "10380284790", "10380284790"),
+            ("mobile", "+989123456789", "09123456789"),
+            ("postal_code", "8491753981", "8491753981"),
+            ("date", "۱۴۰۵/۰۹/۰۶", date(2026, 11, 27)),
+        ],
+    )
+    def test_dispatches_every_typed_kind(self, kind: str, raw: str, expected: object) -> None:
+        assert v.validate_field(kind, raw) == expected
+
+    def test_table_covers_every_typed_kind(self) -> None:
+        samples = {"text": "x", "long_text": "x", "number": "1", "national_id": "0499370899",
+                   "legal_id": "10380284790", "mobile": "09123456789", "postal_code": "8491753981",
+                   "date": "1405/1/1"}  # fmt: skip
+        assert set(samples) == v.TYPED_FIELD_KINDS
+        for kind, raw in samples.items():
+            v.validate_field(kind, raw)
+
+    @pytest.mark.parametrize("kind", sorted(v.BUTTON_FIELD_KINDS))
+    def test_typing_into_a_button_field_asks_for_buttons(self, kind: str) -> None:
+        with pytest.raises(ValidationError) as info:
+            v.validate_field(kind, "بله")
+        assert info.value.key == "desk.field.use_buttons"
+
+    def test_unknown_kind_is_a_bug(self) -> None:
+        with pytest.raises(ValueError, match="unknown form field kind"):
+            v.validate_field("colour", "red")
+
+    def test_errors_carry_the_wrong_field_key(self) -> None:
+        with pytest.raises(ValidationError) as info:
+            v.validate_field("national_id", "123")
+        assert info.value.key == "desk.national_id.format"
+
+
+class TestMessages:
+    def test_national_id_message_shows_the_expected_form(self) -> None:
+        text = ValidationError("desk.national_id.format").render("fa")
+        assert "۱۰ رقم" in text
+        assert "۰۴۹۹۳۷۰۸۹۹" in text
+
+    @pytest.mark.parametrize("lang", ["fa", "en"])
+    @pytest.mark.parametrize(
+        ("key", "validator"),
+        [
+            ("desk.national_id.format", v.national_id),
+            ("desk.legal_id.format", v.legal_id),
+            ("desk.mobile.format", v.mobile),
+            ("desk.postal_code.format", v.postal_code),
+            ("desk.sheba.format", v.sheba),
+            ("desk.number.format", v.number),
+            ("desk.date.format", v.jalali_date),
+        ],
+    )
+    def test_the_example_in_each_message_is_accepted(
+        self, key: str, validator: Callable[[str], object], lang: str
+    ) -> None:
+        message = translator(lang)(key)
+        # The example is the last number in the message, after "مثال:" / "for example".
+        examples = re.findall(r"(?:IR)?[0-9۰-۹][0-9۰-۹/]*[0-9۰-۹]", message)
+        assert examples, message
+        validator(examples[-1])
+
+    def test_english_message_is_english(self) -> None:
+        assert translator("en")("desk.mobile.format").startswith("This mobile number")
