@@ -1,0 +1,16 @@
+"""Storage's own exceptions, for conditions the caller is expected to handle."""
+
+from __future__ import annotations
+
+__all__ = ["TrackingCodeTakenError"]
+
+
+class TrackingCodeTakenError(Exception):
+    """Another request already has this tracking code: draw a new code and add the request again.
+
+    Codes are random, so this is rare; the unique constraint, not a prior look-up, is what guarantees it.
+    """
+
+    def __init__(self, tracking_code: str) -> None:
+        super().__init__(tracking_code)
+        self.tracking_code = tracking_code

@@ -1,0 +1,1 @@
+"""Alembic migrations of Miz's schema; run them with ``miz db upgrade`` (see ``storage.migrate``)."""

@@ -1,0 +1,208 @@
+"""The tables of Miz, as SQLModel classes.
+
+Statuses, platforms and kinds are plain strings (VARCHAR) rather than database enums: ``desk`` owns the
+lifecycle and checks transitions, and adding a status then needs no migration. Column types are the
+generic ones (``JSON``, ``BigInteger``, ``DateTime``) so the same schema works on SQLite and PostgreSQL.
+Every timestamp is timezone-aware UTC (see ``storage.columns.UTCDateTime``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.columns import UTCDateTime, utcnow
+
+# Named constraints, so migrations can refer to them and the names are the same on every back-end.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+__all__ = [
+    "Citizen",
+    "ConversationState",
+    "Document",
+    "GroupMessage",
+    "OutboxMessage",
+    "RequestEvent",
+    "ServiceRequest",
+]
+
+
+def _utc_column(*, nullable: bool, index: bool = False) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+def _request_fk(*, nullable: bool = False) -> Any:
+    # An outbox row may outlive its request (SET NULL); documents, events and cards go with it (CASCADE).
+    on_delete = "SET NULL" if nullable else "CASCADE"
+    return Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("service_request.id", ondelete=on_delete), nullable=nullable, index=True
+        ),
+    )
+
+
+class Citizen(SQLModel, table=True):
+    """A person who talks to the bot in a private chat, identified per platform by (platform, user_id)."""
+
+    __tablename__ = "citizen"
+    __table_args__ = (UniqueConstraint("platform", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16, description="'telegram' or 'bale'")
+    user_id: int = Field(sa_type=BigInteger)
+    chat_id: int = Field(sa_type=BigInteger, description="the private chat with the bot")
+    first_name: str | None = Field(default=None, max_length=128)
+    last_name: str | None = Field(default=None, max_length=128)
+    username: str | None = Field(default=None, max_length=64)
+    locale: str = Field(default="fa", max_length=8)
+    phone: str | None = Field(default=None, max_length=11, description="normalized mobile, 09xxxxxxxxx")
+    phone_verified: bool = Field(
+        default=False, description="came from the messenger's contact button or a code"
+    )
+    sms_enabled: bool = Field(default=False, description="the citizen agreed to stage notifications by SMS")
+    created_at: datetime = _created()
+
+
+class ServiceRequest(SQLModel, table=True):
+    """A citizen's request for a service, followed by its tracking code (کد رهگیری).
+
+    ``service_snapshot`` is the resolved service definition the request was filed under, so later catalog
+    edits never change what an old request asked for.
+    """
+
+    __tablename__ = "service_request"
+    __table_args__ = (
+        Index("ix_service_request_org_status_deadline", "organization_id", "status", "deadline"),
+        Index("ix_service_request_status_deadline", "status", "deadline"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    tracking_code: str = Field(max_length=32, unique=True)
+    citizen_id: int = Field(foreign_key="citizen.id", index=True)
+    organization_id: str = Field(max_length=64)
+    service_id: str = Field(max_length=64)
+    service_version: str = Field(max_length=64)
+    service_snapshot: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    answers: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    status: str = Field(max_length=32)
+    assignee_platform: str | None = Field(default=None, max_length=16)
+    assignee_user_id: int | None = Field(default=None, sa_type=BigInteger)
+    deadline: date | None = None
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    submitted_at: datetime | None = _utc_column(nullable=True)
+    closed_at: datetime | None = _utc_column(nullable=True)
+    idempotency_key: str | None = Field(
+        default=None,
+        max_length=64,
+        unique=True,
+        description="sent with the citizen's submit: a double tap files once",
+    )
+
+
+class Document(SQLModel, table=True):
+    """A file a citizen sent for one document slot of a request, copied into the document store."""
+
+    __tablename__ = "document"
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = _request_fk()
+    slot: str = Field(max_length=64, description="the service's document id this file answers")
+    platform: str = Field(max_length=16)
+    platform_file_id: str = Field(max_length=255)
+    file_unique_id: str = Field(max_length=128)
+    stored_path: str = Field(max_length=255, description="relative to the document store's root")
+    sha256: str = Field(max_length=64)
+    size: int
+    mime: str = Field(max_length=64)
+    kind: str = Field(max_length=8, description="'photo' or 'pdf'")
+    created_at: datetime = _created()
+
+
+class RequestEvent(SQLModel, table=True):
+    """One step in a request's history: a status change or a note, by whom and when.
+
+    ``public`` events are shown to the citizen; internal notes of clerks are not.
+    """
+
+    __tablename__ = "request_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = _request_fk()
+    at: datetime = _created()
+    actor_kind: str = Field(max_length=16, description="citizen, clerk, supervisor or system")
+    actor_id: str | None = Field(
+        default=None, max_length=64, description="'<platform>:<user id>' of a person"
+    )
+    from_status: str | None = Field(default=None, max_length=32)
+    to_status: str | None = Field(default=None, max_length=32, description="None for a note without a change")
+    text: str | None = None
+    public: bool = True
+
+
+class GroupMessage(SQLModel, table=True):
+    """A message the bot posted in an operator group about a request, so a clerk's reply finds the request."""
+
+    __tablename__ = "group_message"
+    __table_args__ = (UniqueConstraint("platform", "chat_id", "message_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    chat_id: int = Field(sa_type=BigInteger)
+    message_id: int = Field(sa_type=BigInteger)
+    request_id: int = _request_fk()
+    kind: str = Field(max_length=16, description="'card', 'relay' or 'document'")
+    created_at: datetime = _created()
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A notification to deliver after its transaction commits: a chat message or an SMS.
+
+    Written in the same transaction as the change it announces, so it exists only if that change does;
+    ``dedupe_key`` makes a repeated enqueue of the same notification a no-op.
+    """
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_message_status_next_attempt", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=8, description="'chat' or 'sms'")
+    platform: str | None = Field(default=None, max_length=16)
+    chat_id: int | None = Field(default=None, sa_type=BigInteger)
+    phone: str | None = Field(default=None, max_length=11)
+    organization_id: str = Field(max_length=64)
+    request_id: int | None = _request_fk(nullable=True)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    dedupe_key: str = Field(max_length=191, unique=True)
+    status: str = Field(default="pending", max_length=16, description="pending, sending, sent or failed")
+    attempts: int = 0
+    next_attempt_at: datetime = _created()
+    locked_until: datetime | None = _utc_column(nullable=True)
+    created_at: datetime = _created()
+    sent_at: datetime | None = _utc_column(nullable=True)
+    last_error: str | None = None
+
+
+class ConversationState(SQLModel, table=True):
+    """The bot's conversation (FSM) state of one user in one chat, so a restart never loses a half-filled form."""
+
+    __tablename__ = "conversation_state"
+
+    key: str = Field(primary_key=True, max_length=191, description="e.g. 'bale:<chat id>:<user id>'")
+    state: str | None = Field(default=None, max_length=191)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    updated_at: datetime = _created()

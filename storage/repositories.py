@@ -1,0 +1,462 @@
+"""Thin async repositories over an ``AsyncSession``.
+
+They add, find and update rows and flush when they need generated ids, but never commit: the caller
+owns the transaction (``storage.uow.unit_of_work``), so everything one use case writes lands together.
+Statuses are plain strings here; ``desk`` decides which transitions are allowed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from storage.columns import utcnow
+from storage.errors import TrackingCodeTakenError
+from storage.models import (
+    Citizen,
+    ConversationState,
+    Document,
+    GroupMessage,
+    OutboxMessage,
+    RequestEvent,
+    ServiceRequest,
+)
+
+__all__ = [
+    "NOT_OPEN_STATUSES",
+    "Citizens",
+    "ConversationStates",
+    "Events",
+    "GroupMessages",
+    "Outbox",
+    "Requests",
+]
+
+NOT_OPEN_STATUSES: tuple[str, ...] = ("draft", "completed", "rejected", "withdrawn")
+"""Statuses of requests nobody has to work on: a draft, or a closed request."""
+
+_PHONE = re.compile(r"09\d{9}", re.ASCII)
+
+
+async def _dialect(session: AsyncSession) -> str:
+    return (await session.connection()).dialect.name
+
+
+async def _insert(session: AsyncSession, entity: Any) -> Any:
+    """The back-end's own INSERT construct, which knows ``ON CONFLICT``."""
+    name = await _dialect(session)
+    if name == "postgresql":
+        return postgresql.insert(entity)
+    if name == "sqlite":
+        return sqlite.insert(entity)
+    raise NotImplementedError(f"no upsert for the {name} back-end")
+
+
+class Citizens:
+    """Citizens by their (platform, user id)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, citizen_id: int) -> Citizen | None:
+        """The citizen with this database id."""
+        return await self.session.get(Citizen, citizen_id)
+
+    async def find(self, platform: str, user_id: int) -> Citizen | None:
+        """The citizen known on ``platform`` as ``user_id``, if any."""
+        stmt = select(Citizen).where(col(Citizen.platform) == platform, col(Citizen.user_id) == user_id)
+        return (await self.session.scalars(stmt)).first()
+
+    async def get_or_create(
+        self,
+        platform: str,
+        user_id: int,
+        *,
+        chat_id: int,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        username: str | None = None,
+        locale: str = "fa",
+    ) -> Citizen:
+        """The citizen for this messenger account, created on first contact.
+
+        Names, username and chat id are refreshed from the messenger when they changed; ``locale`` only
+        applies to a new citizen (a later choice in the bot's settings wins). Two first updates racing
+        each other still make a single row: the loser of the unique constraint reads the winner's.
+        """
+        citizen = await self.find(platform, user_id)
+        if citizen is None:
+            citizen = Citizen(
+                platform=platform,
+                user_id=user_id,
+                chat_id=chat_id,
+                first_name=first_name,
+                last_name=last_name,
+                username=username,
+                locale=locale,
+            )
+            try:
+                async with self.session.begin_nested():
+                    self.session.add(citizen)
+            except IntegrityError:
+                found = await self.find(platform, user_id)
+                if found is None:
+                    raise
+                citizen = found
+            else:
+                return citizen
+        profile = {"chat_id": chat_id, "first_name": first_name, "last_name": last_name, "username": username}
+        for name, value in profile.items():
+            if getattr(citizen, name) != value:
+                setattr(citizen, name, value)
+        return citizen
+
+    async def set_phone(self, citizen: Citizen, phone: str, *, verified: bool) -> None:
+        """Record the citizen's mobile number, already normalized to ``09xxxxxxxxx`` by ``desk``."""
+        if not _PHONE.fullmatch(phone):
+            raise ValueError(f"phone {phone!r} is not normalized to 09xxxxxxxxx")
+        citizen.phone = phone
+        citizen.phone_verified = verified
+        self.session.add(citizen)
+
+    async def set_locale(self, citizen: Citizen, locale: str) -> None:
+        """Record the language the citizen chose."""
+        citizen.locale = locale
+        self.session.add(citizen)
+
+    async def set_sms_enabled(self, citizen: Citizen, enabled: bool) -> None:
+        """Record whether the citizen wants stage notifications by SMS."""
+        citizen.sms_enabled = enabled
+        self.session.add(citizen)
+
+
+class Requests:
+    """Service requests, by tracking code, by citizen, and as the work lists of organizations."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(
+        self,
+        request: ServiceRequest,
+        *,
+        events: Iterable[RequestEvent] = (),
+        documents: Iterable[Document] = (),
+    ) -> tuple[ServiceRequest, bool]:
+        """File ``request`` with its first events and its documents; returns ``(request, created)``.
+
+        When ``request.idempotency_key`` names a request that already exists (the citizen tapped
+        "submit" twice), nothing is written and that request is returned with ``created=False``.
+        Raises ``TrackingCodeTakenError`` if the tracking code is in use: draw another and call again.
+        """
+        key = request.idempotency_key
+        if key is not None:
+            existing = await self.by_idempotency_key(key)
+            if existing is not None:
+                return existing, False
+        events = list(events)
+        documents = list(documents)
+        try:
+            async with self.session.begin_nested():
+                self.session.add(request)
+                await self.session.flush()
+                assert request.id is not None
+                for item in [*events, *documents]:
+                    item.request_id = request.id
+                    self.session.add(item)
+        except IntegrityError:
+            if key is not None:
+                existing = await self.by_idempotency_key(key)
+                if existing is not None:
+                    return existing, False
+            if await self.by_tracking_code(request.tracking_code) is not None:
+                raise TrackingCodeTakenError(request.tracking_code) from None
+            raise
+        return request, True
+
+    async def get(self, request_id: int) -> ServiceRequest | None:
+        """The request with this database id."""
+        return await self.session.get(ServiceRequest, request_id)
+
+    async def by_tracking_code(self, tracking_code: str) -> ServiceRequest | None:
+        """The request with this tracking code (already normalized and checked by ``desk``)."""
+        stmt = select(ServiceRequest).where(col(ServiceRequest.tracking_code) == tracking_code)
+        return (await self.session.scalars(stmt)).first()
+
+    async def by_idempotency_key(self, key: str) -> ServiceRequest | None:
+        """The request filed with this submit key, if any."""
+        stmt = select(ServiceRequest).where(col(ServiceRequest.idempotency_key) == key)
+        return (await self.session.scalars(stmt)).first()
+
+    async def by_citizen(self, citizen_id: int, *, limit: int = 20) -> Sequence[ServiceRequest]:
+        """The citizen's requests, newest first."""
+        stmt = (
+            select(ServiceRequest)
+            .where(col(ServiceRequest.citizen_id) == citizen_id)
+            .order_by(col(ServiceRequest.created_at).desc(), col(ServiceRequest.id).desc())
+            .limit(limit)
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def open_by_organization(
+        self, organization_id: str, *, not_open: Sequence[str] = NOT_OPEN_STATUSES, limit: int = 100
+    ) -> Sequence[ServiceRequest]:
+        """The organization's requests still to be worked on, nearest deadline first (no deadline last)."""
+        stmt = (
+            select(ServiceRequest)
+            .where(
+                col(ServiceRequest.organization_id) == organization_id,
+                col(ServiceRequest.status).not_in(not_open),
+            )
+            .order_by(
+                col(ServiceRequest.deadline).is_(None),
+                col(ServiceRequest.deadline),
+                col(ServiceRequest.id),
+            )
+            .limit(limit)
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def overdue(
+        self,
+        today: date,
+        *,
+        organization_id: str | None = None,
+        not_open: Sequence[str] = NOT_OPEN_STATUSES,
+    ) -> Sequence[ServiceRequest]:
+        """Open requests whose deadline is before ``today`` (the organization's local date), oldest first."""
+        conditions = [
+            col(ServiceRequest.status).not_in(not_open),
+            col(ServiceRequest.deadline) < today,
+        ]
+        if organization_id is not None:
+            conditions.append(col(ServiceRequest.organization_id) == organization_id)
+        stmt = (
+            select(ServiceRequest)
+            .where(*conditions)
+            .order_by(col(ServiceRequest.deadline), col(ServiceRequest.id))
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def documents(self, request_id: int) -> Sequence[Document]:
+        """The request's documents in the order they arrived."""
+        stmt = select(Document).where(col(Document.request_id) == request_id).order_by(col(Document.id))
+        return (await self.session.scalars(stmt)).all()
+
+    async def add_document(self, document: Document) -> Document:
+        """Attach one more document to an existing request (a reply to "please send ...")."""
+        self.session.add(document)
+        await self.session.flush()
+        return document
+
+    async def count_by_status(self, organization_id: str | None = None) -> dict[str, int]:
+        """How many requests are in each status, for one organization or all of them."""
+        stmt = select(ServiceRequest.status, func.count()).group_by(col(ServiceRequest.status))
+        if organization_id is not None:
+            stmt = stmt.where(col(ServiceRequest.organization_id) == organization_id)
+        return {row[0]: row[1] for row in (await self.session.execute(stmt)).all()}
+
+
+class Events:
+    """The history of requests."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, event: RequestEvent) -> RequestEvent:
+        """Append an event (its ``request_id`` must be set)."""
+        self.session.add(event)
+        await self.session.flush()
+        return event
+
+    async def history(self, request_id: int, *, public_only: bool = True) -> Sequence[RequestEvent]:
+        """The request's events in order; only what the citizen may see unless ``public_only=False``."""
+        stmt = select(RequestEvent).where(col(RequestEvent.request_id) == request_id)
+        if public_only:
+            stmt = stmt.where(col(RequestEvent.public).is_(True))
+        stmt = stmt.order_by(col(RequestEvent.at), col(RequestEvent.id))
+        return (await self.session.scalars(stmt)).all()
+
+
+class GroupMessages:
+    """Links between messages in operator groups and the requests they are about."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def link(
+        self, *, platform: str, chat_id: int, message_id: int, request_id: int, kind: str
+    ) -> GroupMessage:
+        """Remember that this group message (a request card, a relayed reply, a document) is about a request."""
+        link = GroupMessage(
+            platform=platform, chat_id=chat_id, message_id=message_id, request_id=request_id, kind=kind
+        )
+        self.session.add(link)
+        await self.session.flush()
+        return link
+
+    async def find_request(self, platform: str, chat_id: int, message_id: int) -> ServiceRequest | None:
+        """The request a clerk is replying to, found from the group message they replied to."""
+        stmt = (
+            select(ServiceRequest)
+            .join(GroupMessage, col(GroupMessage.request_id) == col(ServiceRequest.id))
+            .where(
+                col(GroupMessage.platform) == platform,
+                col(GroupMessage.chat_id) == chat_id,
+                col(GroupMessage.message_id) == message_id,
+            )
+        )
+        return (await self.session.scalars(stmt)).first()
+
+    async def of_request(self, request_id: int, *, kind: str | None = None) -> Sequence[GroupMessage]:
+        """The group messages about a request (for instance its cards, to edit them on a status change)."""
+        stmt = select(GroupMessage).where(col(GroupMessage.request_id) == request_id)
+        if kind is not None:
+            stmt = stmt.where(col(GroupMessage.kind) == kind)
+        return (await self.session.scalars(stmt.order_by(col(GroupMessage.id)))).all()
+
+
+class Outbox:
+    """Notifications waiting to be sent, written in the transaction of the change they announce.
+
+    A sender claims due rows (a lease), delivers them outside any transaction, then marks each one sent,
+    to retry, or failed. A sender that dies mid-way loses nothing: its lease runs out and the row is
+    claimed again.
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def enqueue(self, message: OutboxMessage) -> bool:
+        """Add ``message`` unless one with its ``dedupe_key`` exists; True when it was added.
+
+        Uses ``INSERT ... ON CONFLICT DO NOTHING``, so a duplicate never aborts the caller's transaction.
+        """
+        await self.session.flush()  # a pending request this message refers to must exist first
+        values = message.model_dump(exclude={"id"})
+        insert = await _insert(self.session, OutboxMessage)
+        stmt = (
+            insert.values(**values)
+            .on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(col(OutboxMessage.id))
+        )
+        new_id = (await self.session.execute(stmt)).scalar_one_or_none()
+        if new_id is None:
+            return False
+        message.id = new_id
+        return True
+
+    async def get(self, message_id: int) -> OutboxMessage | None:
+        """The outbox row with this id, read afresh."""
+        stmt = (
+            select(OutboxMessage)
+            .where(col(OutboxMessage.id) == message_id)
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.scalars(stmt)).first()
+
+    async def claim_due(
+        self, limit: int, *, now: datetime | None = None, lease: timedelta = timedelta(seconds=60)
+    ) -> Sequence[OutboxMessage]:
+        """Take up to ``limit`` rows due at ``now``, oldest first, for ``lease``; counts an attempt on each.
+
+        Due means pending with ``next_attempt_at <= now``, or still "sending" under an expired lease (its
+        sender died). On PostgreSQL rows are locked with ``FOR UPDATE SKIP LOCKED``, so concurrent senders
+        never claim the same row; SQLite has a single writer (use ``unit_of_work(..., write=True)``).
+        Commit right after claiming, so the lease is visible to other senders.
+        """
+        now = now or utcnow()
+        due = or_(
+            and_(col(OutboxMessage.status) == "pending", col(OutboxMessage.next_attempt_at) <= now),
+            and_(col(OutboxMessage.status) == "sending", col(OutboxMessage.locked_until) <= now),
+        )
+        stmt = (
+            select(OutboxMessage)
+            .where(due)
+            .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+            .limit(limit)
+            .execution_options(populate_existing=True)
+        )
+        if await _dialect(self.session) == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        claimed = (await self.session.scalars(stmt)).all()
+        for message in claimed:
+            message.status = "sending"
+            message.locked_until = now + lease
+            message.attempts += 1
+        await self.session.flush()
+        return claimed
+
+    async def mark_sent(self, message_id: int, *, at: datetime | None = None) -> None:
+        """The message was delivered."""
+        await self._set(message_id, status="sent", sent_at=at or utcnow(), locked_until=None, last_error=None)
+
+    async def mark_retry(self, message_id: int, *, at: datetime, error: str) -> None:
+        """Delivery failed for now (429, network): try again at ``at``."""
+        await self._set(message_id, status="pending", next_attempt_at=at, locked_until=None, last_error=error)
+
+    async def mark_failed(self, message_id: int, *, error: str) -> None:
+        """Delivery failed for good (blocked bot, invalid number, too many attempts)."""
+        await self._set(message_id, status="failed", locked_until=None, last_error=error)
+
+    async def count_by_status(self) -> dict[str, int]:
+        """How many outbox rows are in each status (for health checks and reports)."""
+        stmt = select(OutboxMessage.status, func.count()).group_by(col(OutboxMessage.status))
+        return {row[0]: row[1] for row in (await self.session.execute(stmt)).all()}
+
+    async def _set(self, message_id: int, **values: Any) -> None:
+        stmt = (
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id) == message_id)
+            .values(**values)
+            .execution_options(synchronize_session="fetch")
+        )
+        await self.session.execute(stmt)
+
+
+class ConversationStates:
+    """The bot's conversation (FSM) state per key (``'<platform>:<chat id>:<user id>'``)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, key: str) -> ConversationState | None:
+        """The stored state for ``key``, read afresh, or None."""
+        stmt = (
+            select(ConversationState)
+            .where(col(ConversationState.key) == key)
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.scalars(stmt)).first()
+
+    async def set(self, key: str, *, state: str | None, data: dict[str, Any]) -> None:
+        """Store both the state name and its data for ``key``."""
+        await self._upsert(key, state=state, data=data)
+
+    async def set_state(self, key: str, state: str | None) -> None:
+        """Store the state name for ``key``, keeping its data."""
+        await self._upsert(key, state=state)
+
+    async def set_data(self, key: str, data: dict[str, Any]) -> None:
+        """Store the data for ``key``, keeping its state name."""
+        await self._upsert(key, data=data)
+
+    async def delete(self, key: str) -> None:
+        """Forget ``key`` (the conversation is over)."""
+        stmt = delete(ConversationState).where(col(ConversationState.key) == key)
+        await self.session.execute(stmt.execution_options(synchronize_session="fetch"))
+
+    async def _upsert(self, key: str, **values: Any) -> None:
+        values["updated_at"] = utcnow()
+        row = ConversationState(key=key, **values)
+        insert = await _insert(self.session, ConversationState)
+        stmt = insert.values(**row.model_dump()).on_conflict_do_update(index_elements=["key"], set_=values)
+        await self.session.execute(stmt)

@@ -1,0 +1,113 @@
+"""Migrations: ``miz db upgrade`` on a fresh database, and the migrated schema equals the models."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
+from sqlmodel import SQLModel
+
+from bot.cli import main as miz
+from storage.migrate import alembic_config, head_revision, upgrade, upgrade_async, upgrade_command
+
+TABLES = {
+    "alembic_version",
+    "citizen",
+    "conversation_state",
+    "document",
+    "group_message",
+    "outbox_message",
+    "request_event",
+    "service_request",
+}
+
+
+def _differences(connection: Connection) -> list[object]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, SQLModel.metadata))
+
+
+async def test_the_migrated_schema_is_exactly_the_models(database) -> None:
+    engine = database.engine()
+    try:
+        result = await upgrade_async(engine)
+        assert (result.before, result.after) == (None, head_revision())
+        async with engine.connect() as connection:
+            assert await connection.run_sync(_differences) == []
+            tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+        assert tables == TABLES
+        again = await upgrade_async(engine)
+        assert not again.changed
+    finally:
+        await engine.dispose()
+
+
+def test_miz_db_upgrade_creates_a_fresh_sqlite_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MIZ_LOCALE", "en")
+    path = tmp_path / "var" / "miz.sqlite3"
+    url = f"sqlite+aiosqlite:///{path}"
+
+    assert miz(["db", "upgrade", "--url", url]) == 0
+    out = capsys.readouterr().out
+    assert "upgraded" in out
+    assert str(head_revision()) in out
+    with sqlite3.connect(path) as connection:
+        names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert names == TABLES
+
+    assert miz(["db", "upgrade", "--url", url]) == 0
+    assert "already up to date" in capsys.readouterr().out
+
+
+def test_the_default_url_comes_from_the_settings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "configured.sqlite3"
+    monkeypatch.setenv("MIZ_DATABASE_URL", f"sqlite+aiosqlite:///{path}")
+    monkeypatch.setenv("MIZ_LOCALE", "fa")
+    assert upgrade_command(None) == 0
+    assert "به‌روز شد" in capsys.readouterr().out
+    assert path.exists()
+
+
+def test_an_unreachable_database_gets_one_clean_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MIZ_LOCALE", "en")
+    assert upgrade_command("postgresql+asyncpg://miz:s3cret@127.0.0.1:1/miz") == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "Cannot reach the database" in captured.err
+    assert "Traceback" not in captured.err
+    assert "s3cret" not in captured.err
+
+
+def test_a_malformed_url_gets_an_example(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MIZ_LOCALE", "en")
+    assert upgrade_command("sqlite:///no-async-driver.sqlite3") == 1
+    err = capsys.readouterr().err
+    assert "not valid" in err
+    assert "sqlite+aiosqlite" in err
+
+
+def test_downgrade_to_nothing_and_back(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'round.sqlite3'}"
+    upgrade(url)
+    config = alembic_config()
+    config.set_main_option("sqlalchemy.url", url)
+    command.downgrade(config, "base")
+    with sqlite3.connect(tmp_path / "round.sqlite3") as connection:
+        names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert names == {"alembic_version"}
+    assert upgrade(url).after == head_revision()
