@@ -1,0 +1,1 @@
+"""The aiogram application of Miz: one Dispatcher serving the Bale bot and the Telegram bot."""

@@ -1,0 +1,98 @@
+"""Build the texts that describe catalog entries: the service card and its FAQ."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from bot.render import Renderer
+from catalog.schema import ComputedFee, FixedFee, Organization, ResolvedService
+from desk.calendar import WorkCalendar
+from desk.persian import format_jalali_date, format_number
+
+__all__ = ["faq_text", "service_card"]
+
+
+def _fee(r: Renderer, service: ResolvedService) -> tuple[str, str | None]:
+    fee = service.fee
+    note = fee.note.get(r.lang) if fee.note else None
+    if isinstance(fee, FixedFee):
+        return r.plain("bot.fee.fixed", amount=format_number(fee.amount, r.lang)), note
+    if isinstance(fee, ComputedFee):
+        return r.plain("bot.fee.computed"), note
+    return r.plain("bot.fee.none"), note
+
+
+def _duration(r: Renderer, service: ResolvedService, calendar: WorkCalendar, today: date) -> str:
+    if service.duration_days == 0:
+        return r.plain("bot.duration.same_day")
+    deadline = calendar.add_working_days(today, service.duration_days)
+    return r.plain(
+        "bot.duration.days",
+        days=format_number(service.duration_days, r.lang),
+        date=format_jalali_date(deadline, r.lang),
+    )
+
+
+def service_card(
+    r: Renderer, service: ResolvedService, org: Organization, calendar: WorkCalendar, today: date
+) -> str:
+    """The full card of ``service`` as ``org`` offers it, for this platform and language."""
+    lang = r.lang
+    fee, fee_note = _fee(r, service)
+    documents: list[dict[str, Any]] = [
+        {
+            "title": doc.title.get(lang),
+            "description": doc.description.get(lang) if doc.description else "",
+            "need": r.plain("bot.document.required" if doc.required else "bot.document.optional"),
+            "kinds": r.plain("bot.list.sep").join(
+                r.plain(f"bot.document.kind.{kind.value}") for kind in doc.kinds
+            ),
+        }
+        for doc in service.documents
+    ]
+    responsible = service.responsible
+    who = " · ".join(
+        part
+        for part in (
+            responsible.title.get(lang),
+            responsible.name.get(lang) if responsible.name else None,
+            responsible.phone,
+        )
+        if part
+    )
+    visit = (
+        {"where": service.visit.where.get(lang), "bring": service.visit.what_to_bring.get(lang)}
+        if service.visit and not service.online
+        else None
+    )
+    return r.template(
+        "service_card.j2",
+        title=service.title.get(lang),
+        org=org.name.get(lang),
+        summary=service.summary.get(lang),
+        steps=[step.get(lang) for step in service.steps],
+        documents=documents,
+        duration=_duration(r, service, calendar, today),
+        fee=fee,
+        fee_note=fee_note,
+        online=r.plain("bot.online.yes" if service.online else "bot.online.no"),
+        visit=visit,
+        laws=[
+            {"title": law.title.get(lang), "reference": law.reference.get(lang) if law.reference else ""}
+            for law in service.laws
+        ],
+        responsible=who,
+        complaint=service.complaint.get(lang),
+    )
+
+
+def faq_text(r: Renderer, service: ResolvedService) -> str:
+    """The service's frequently asked questions, or a polite note that there are none."""
+    if not service.faq:
+        return r.text("bot.card.no_faq")
+    return r.template(
+        "faq.j2",
+        title=service.title.get(r.lang),
+        items=[{"q": item.question.get(r.lang), "a": item.answer.get(r.lang)} for item in service.faq],
+    )

@@ -1,0 +1,93 @@
+"""``miz demo`` / ``make demo``: Miz against the local emulator, with no token and no network.
+
+Starts the emulator (a Telegram bot and a Bale bot), a demo operator group with a demo clerk for every
+organization of the catalog that names one, the built-in catalog, a SQLite database under ``var/demo``,
+and both bots polling the emulator; then prints the address of the web chat page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from bot.app import BotSpec, Miz, setup_logging
+from bot.platforms import Platform
+from catalog.index import Catalog
+from desk.i18n import translator
+from desk.settings import PROJECT_ROOT, Settings
+from emulator import DEMO_BALE_TOKEN, DEMO_TELEGRAM_TOKEN
+from emulator.cli import demo_state
+from emulator.server import RunningEmulator, running_emulator
+
+__all__ = ["run_demo", "seed_operator_groups"]
+
+DEMO_DIR = PROJECT_ROOT / "var" / "demo"
+_TOKENS = {Platform.TELEGRAM: DEMO_TELEGRAM_TOKEN, Platform.BALE: DEMO_BALE_TOKEN}
+
+
+def demo_settings() -> Settings:
+    """The demo's own database and files under ``var/demo``, the built-in catalog, Persian."""
+    return Settings(
+        database_url=f"sqlite+aiosqlite:///{DEMO_DIR / 'miz.sqlite3'}",
+        files_dir=DEMO_DIR / "files",
+        catalog_dir=PROJECT_ROOT / "catalog" / "data",
+        telegram_token=None,
+        bale_token=None,
+        redis_url=None,
+    )
+
+
+def seed_operator_groups(emu: RunningEmulator, catalog: Catalog) -> int:
+    """Create each organization's operator group (with the catalog's chat ids) and its demo clerks."""
+    state = emu.state
+    created = 0
+    for org in catalog.organizations:
+        for platform, token in _TOKENS.items():
+            chat_id = catalog.operator_group(org.id, platform.value)
+            if chat_id is None:
+                continue
+            clerks = [c for c in catalog.clerks(org.id) if c.platform.value == platform.value]
+            members = []
+            for clerk in clerks:
+                user = state.add_user(first_name=clerk.name.get("fa"), user_id=clerk.user_id)
+                members.append(user.id)
+            bot = state.bots[token]
+            state.add_group([bot], org.name.get("fa"), members, members, chat_id=chat_id)
+            created += 1
+    return created
+
+
+async def _demo(host: str, port: int) -> None:
+    t = translator("fa")
+    settings = demo_settings()
+    try:
+        context = running_emulator(host=host, port=port, state=demo_state())
+        emu = await context.__aenter__()
+    except OSError:
+        print(t("bot.demo.port_busy", port=port), flush=True)
+        context = running_emulator(host=host, port=0, state=demo_state())
+        emu = await context.__aenter__()
+    try:
+        miz = Miz(settings, [BotSpec(platform, token, emu.base_url) for platform, token in _TOKENS.items()])
+        await miz.prepare()
+        groups = seed_operator_groups(emu, miz.catalogs.catalog)
+        summary = miz.catalogs.catalog.summary()
+        print(
+            t("bot.demo.ready", url=emu.base_url + "/", groups=groups, services=summary.services), flush=True
+        )
+        try:
+            await miz.run(polling_timeout=10)
+        finally:
+            await miz.stop()
+    finally:
+        await context.__aexit__(None, None, None)
+
+
+def run_demo(host: str = "127.0.0.1", port: int = 8081) -> int:
+    """Run the demo until Ctrl-C."""
+    setup_logging(logging.WARNING)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_demo(host, port))
+    print(translator("fa")("bot.demo.stopped"), flush=True)
+    return 0

@@ -1,0 +1,230 @@
+"""Browsing the catalog: organization, category, service, the service card and its FAQ; typing searches."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from aiogram import F, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+
+from bot.callbacks import CategoryPick, FaqOpen, OrgPage, OrgPick, ServicePage, ServicePick
+from bot.cards import faq_text, service_card
+from bot.handlers.start import menu_labels
+from bot.keyboards import PAGE_SIZE, Choice, main_menu, paged
+from bot.render import Renderer
+from bot.states import ORG_KEY, Browse
+from catalog.index import Catalog, NotInCatalogError
+from catalog.loader import CatalogHolder
+from catalog.schema import Category, Organization, ResolvedService
+
+__all__ = ["router"]
+
+logger = logging.getLogger(__name__)
+TEHRAN = ZoneInfo("Asia/Tehran")
+
+
+def _today() -> date:
+    return datetime.now(TEHRAN).date()
+
+
+def _find_org(catalog: Catalog, org_id: str) -> Organization | None:
+    try:
+        return catalog.organization(org_id)
+    except NotInCatalogError:
+        return None
+
+
+def _find_category(catalog: Catalog, org_id: str, category_id: str) -> Category | None:
+    return next((c for c in catalog.categories_for(org_id) if c.id == category_id), None)
+
+
+def _find_service(catalog: Catalog, org_id: str, service_id: str) -> ResolvedService | None:
+    try:
+        return catalog.service(org_id, service_id)
+    except NotInCatalogError:
+        return None
+
+
+def _org_choices(r: Renderer, catalog: Catalog) -> list[Choice]:
+    return [
+        Choice(org.name.get(r.lang), OrgPick(org=org.id))
+        for org in catalog.organizations
+        if catalog.services_for(org.id)
+    ]
+
+
+async def _show(callback: CallbackQuery, text: str, markup: InlineKeyboardMarkup) -> None:
+    """Replace the pressed message's text and buttons (paging and drilling down stay in one message)."""
+    await callback.answer()
+    message = callback.message
+    if isinstance(message, Message):
+        await message.edit_text(text, reply_markup=markup)
+    elif message is not None:
+        await callback.bot.send_message(message.chat.id, text, reply_markup=markup)  # type: ignore[union-attr]
+
+
+async def _stale(callback: CallbackQuery, r: Renderer, state: FSMContext) -> None:
+    """A button whose organization or service no longer exists (catalog edited): start over politely."""
+    await state.clear()
+    await callback.answer(r.plain("bot.stale"), show_alert=True)
+    if callback.message is not None:
+        await callback.message.answer(r.text("bot.menu.prompt"), reply_markup=main_menu(r))
+
+
+def _category_keyboard(r: Renderer, catalog: Catalog, org_id: str) -> InlineKeyboardMarkup:
+    choices = [
+        Choice(
+            f"{cat.icon} {cat.title.get(r.lang)}" if cat.icon else cat.title.get(r.lang),
+            CategoryPick(org=org_id, cat=cat.id),
+        )
+        for cat in catalog.categories_for(org_id)
+    ]
+    return paged(r, choices, 0, lambda _page: OrgPick(org=org_id), back=OrgPage(page=0))
+
+
+def router() -> Router:
+    """Handlers of the services guide."""
+    r_ = Router(name="browse")
+    r_.message.filter(F.chat.type == "private")
+
+    @r_.message(F.text.in_(menu_labels("bot.menu.services")))
+    async def open_guide(message: Message, r: Renderer, catalogs: CatalogHolder, state: FSMContext) -> None:
+        await state.clear()
+        choices = _org_choices(r, catalogs.catalog)
+        await message.answer(
+            r.text("bot.browse.choose_org"), reply_markup=paged(r, choices, 0, lambda p: OrgPage(page=p))
+        )
+
+    @r_.callback_query(OrgPage.filter())
+    async def org_page(
+        callback: CallbackQuery, callback_data: OrgPage, r: Renderer, catalogs: CatalogHolder
+    ) -> None:
+        choices = _org_choices(r, catalogs.catalog)
+        await _show(
+            callback,
+            r.text("bot.browse.choose_org"),
+            paged(r, choices, callback_data.page, lambda p: OrgPage(page=p)),
+        )
+
+    @r_.callback_query(OrgPick.filter())
+    async def pick_org(
+        callback: CallbackQuery,
+        callback_data: OrgPick,
+        r: Renderer,
+        catalogs: CatalogHolder,
+        state: FSMContext,
+    ) -> None:
+        catalog = catalogs.catalog
+        org = _find_org(catalog, callback_data.org)
+        if org is None:
+            await _stale(callback, r, state)
+            return
+        await state.set_state(Browse.in_organization)
+        await state.update_data({ORG_KEY: org.id})
+        text = r.text("bot.browse.choose_category", org=org.name.get(r.lang))
+        await _show(callback, text, _category_keyboard(r, catalog, org.id))
+
+    @r_.callback_query(CategoryPick.filter())
+    @r_.callback_query(ServicePage.filter())
+    async def pick_category(
+        callback: CallbackQuery,
+        callback_data: CategoryPick | ServicePage,
+        r: Renderer,
+        catalogs: CatalogHolder,
+        state: FSMContext,
+    ) -> None:
+        catalog = catalogs.catalog
+        org = _find_org(catalog, callback_data.org)
+        category = _find_category(catalog, callback_data.org, callback_data.cat)
+        if org is None or category is None:
+            await _stale(callback, r, state)
+            return
+        services = catalog.services_in(org.id, category.id)
+        choices = [Choice(s.title.get(r.lang), ServicePick(org=org.id, svc=s.id)) for s in services]
+        page = callback_data.page if isinstance(callback_data, ServicePage) else 0
+        markup = paged(
+            r,
+            choices,
+            page,
+            lambda p: ServicePage(org=org.id, cat=category.id, page=p),
+            back=OrgPick(org=org.id),
+        )
+        text = r.text(
+            "bot.browse.choose_service", org=org.name.get(r.lang), category=category.title.get(r.lang)
+        )
+        await _show(callback, text, markup)
+
+    @r_.callback_query(ServicePick.filter())
+    async def show_service(
+        callback: CallbackQuery,
+        callback_data: ServicePick,
+        r: Renderer,
+        catalogs: CatalogHolder,
+        state: FSMContext,
+    ) -> None:
+        catalog = catalogs.catalog
+        org = _find_org(catalog, callback_data.org)
+        service = _find_service(catalog, callback_data.org, callback_data.svc)
+        if org is None or service is None:
+            await _stale(callback, r, state)
+            return
+        await callback.answer()
+        rows = [
+            [
+                InlineKeyboardButton(
+                    text=r.plain("bot.card.faq"), callback_data=FaqOpen(org=org.id, svc=service.id).pack()
+                )
+            ],
+            [
+                InlineKeyboardButton(
+                    text=r.plain("bot.card.back_to_list"),
+                    callback_data=CategoryPick(org=org.id, cat=service.category).pack(),
+                )
+            ],
+        ]
+        card = service_card(r, service, org, catalog.calendar_for(org.id), _today())
+        if callback.message is not None:
+            await callback.message.answer(card, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+
+    @r_.callback_query(FaqOpen.filter())
+    async def show_faq(
+        callback: CallbackQuery,
+        callback_data: FaqOpen,
+        r: Renderer,
+        catalogs: CatalogHolder,
+        state: FSMContext,
+    ) -> None:
+        service = _find_service(catalogs.catalog, callback_data.org, callback_data.svc)
+        if service is None:
+            await _stale(callback, r, state)
+            return
+        await callback.answer()
+        if callback.message is not None:
+            await callback.message.answer(faq_text(r, service))
+
+    @r_.message(Browse.in_organization, F.text)
+    async def search(message: Message, r: Renderer, catalogs: CatalogHolder, state: FSMContext) -> None:
+        catalog = catalogs.catalog
+        org = _find_org(catalog, (await state.get_data()).get(ORG_KEY, ""))
+        if org is None:
+            await state.clear()
+            await message.answer(r.text("bot.browse.pick_org_first"), reply_markup=main_menu(r))
+            return
+        query = message.text or ""
+        found = catalog.search(org.id, query)
+        if not found:
+            await message.answer(
+                r.text("bot.browse.not_found", query=query, org=org.name.get(r.lang)),
+                reply_markup=_category_keyboard(r, catalog, org.id),
+            )
+            return
+        choices = [Choice(s.title.get(r.lang), ServicePick(org=org.id, svc=s.id)) for s in found[:PAGE_SIZE]]
+        await message.answer(
+            r.text("bot.browse.found", query=query, org=org.name.get(r.lang)),
+            reply_markup=paged(r, choices, 0, lambda _p: OrgPick(org=org.id), back=OrgPick(org=org.id)),
+        )
+
+    return r_

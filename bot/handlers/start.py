@@ -1,0 +1,57 @@
+"""Private chat basics: /start, the main menu, help and the language switch."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+
+from bot.callbacks import MenuOpen
+from bot.keyboards import main_menu
+from bot.middlewares import LocaleStore
+from bot.platforms import Platform
+from bot.render import Renderer
+from desk.i18n import LANGUAGES, translator
+
+__all__ = ["menu_labels", "router"]
+
+
+def menu_labels(key: str) -> set[str]:
+    """A menu button's label in every language, so a keyboard shown before a language switch still works."""
+    return {translator(lang)(key) for lang in LANGUAGES}
+
+
+def router() -> Router:
+    """Handlers of /start, the main menu's help and language entries, and the menu callback."""
+    r_ = Router(name="start")
+    r_.message.filter(F.chat.type == "private")
+
+    @r_.message(CommandStart())
+    async def start(message: Message, state: FSMContext, r: Renderer) -> None:
+        await state.clear()
+        name = message.from_user.first_name if message.from_user else ""
+        await message.answer(r.text("bot.start.welcome", name=name), reply_markup=main_menu(r))
+
+    @r_.message(Command("help"))
+    @r_.message(F.text.in_(menu_labels("bot.menu.help")))
+    async def help_(message: Message, r: Renderer) -> None:
+        await message.answer(r.text("bot.help.text"), reply_markup=main_menu(r))
+
+    @r_.message(F.text.in_(menu_labels("bot.menu.language")))
+    async def switch_language(message: Message, platform: Platform, lang: str, locales: LocaleStore) -> None:
+        if message.from_user is None:
+            return
+        new_lang = "en" if lang == "fa" else "fa"
+        await locales.set(platform, message.from_user.id, new_lang)
+        r = Renderer(platform, new_lang)
+        await message.answer(r.text("bot.language.changed"), reply_markup=main_menu(r))
+
+    @r_.callback_query(MenuOpen.filter())
+    async def open_menu(callback: CallbackQuery, state: FSMContext, r: Renderer) -> None:
+        await state.clear()
+        await callback.answer()
+        if callback.message is not None:
+            await callback.message.answer(r.text("bot.menu.prompt"), reply_markup=main_menu(r))
+
+    return r_

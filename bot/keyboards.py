@@ -1,0 +1,78 @@
+"""Keyboards: the persistent main menu and paged inline lists, with every label from the locale."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
+
+from bot.callbacks import MenuOpen
+from bot.render import Renderer
+
+__all__ = ["MENU_KEYS", "PAGE_SIZE", "Choice", "main_menu", "paged"]
+
+PAGE_SIZE = 8
+"""Items per page: a phone screen shows about eight buttons without scrolling."""
+
+MENU_KEYS = ("bot.menu.services", "bot.menu.help", "bot.menu.language")
+"""The main menu's entries, in order; each one is a working feature (no "coming soon")."""
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """One button of a paged list."""
+
+    label: str
+    data: CallbackData
+
+
+def main_menu(r: Renderer) -> ReplyKeyboardMarkup:
+    """The persistent reply keyboard shown under the chat."""
+    services, help_, language = (r.plain(key) for key in MENU_KEYS)
+    return ReplyKeyboardMarkup(
+        keyboard=[
+            [KeyboardButton(text=services)],
+            [KeyboardButton(text=help_), KeyboardButton(text=language)],
+        ],
+        resize_keyboard=True,
+        is_persistent=True,
+    )
+
+
+def paged(
+    r: Renderer,
+    choices: Sequence[Choice],
+    page: int,
+    page_data: Callable[[int], CallbackData],
+    back: CallbackData | None = None,
+    columns: int = 1,
+) -> InlineKeyboardMarkup:
+    """An inline keyboard showing one page of ``choices`` with previous/next and back buttons."""
+    pages = max(1, (len(choices) + PAGE_SIZE - 1) // PAGE_SIZE)
+    page = min(max(page, 0), pages - 1)
+    visible = choices[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+    rows: list[list[InlineKeyboardButton]] = []
+    for start in range(0, len(visible), columns):
+        rows.append(
+            [
+                InlineKeyboardButton(text=c.label, callback_data=c.data.pack())
+                for c in visible[start : start + columns]
+            ]
+        )
+    nav: list[InlineKeyboardButton] = []
+    if page > 0:
+        nav.append(
+            InlineKeyboardButton(text=r.plain("bot.nav.prev"), callback_data=page_data(page - 1).pack())
+        )
+    if page < pages - 1:
+        nav.append(
+            InlineKeyboardButton(text=r.plain("bot.nav.next"), callback_data=page_data(page + 1).pack())
+        )
+    if nav:
+        rows.append(nav)
+    rows.append(
+        [InlineKeyboardButton(text=r.plain("bot.nav.back"), callback_data=(back or MenuOpen()).pack())]
+    )
+    return InlineKeyboardMarkup(inline_keyboard=rows)
