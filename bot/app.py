@@ -18,7 +18,7 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.dialogs import browse
+from bot.dialogs import browse, form, track
 from bot.fsm import make_fsm_storage
 from bot.handlers import errors, fallback, start
 from bot.locale_store import CitizenLocales
@@ -28,7 +28,9 @@ from bot.session import make_session
 from catalog.loader import CatalogHolder
 from desk.privacy import RedactingFilter
 from desk.settings import Settings
+from desk.throttle import tracking_throttle
 from storage.db import create_engine, session_factory
+from storage.files import DocumentStore
 from storage.migrate import upgrade_async
 
 __all__ = ["BotSpec", "Miz", "create_dispatcher", "make_bot", "run_bots", "setup_logging"]
@@ -63,14 +65,23 @@ def create_dispatcher(
     fsm_storage: BaseStorage,
     locales: LocaleStore,
     factory: async_sessionmaker[AsyncSession],
+    documents: DocumentStore,
 ) -> Dispatcher:
     """The Dispatcher of Miz with every router in order, catch-alls last."""
     dp = Dispatcher(
-        storage=fsm_storage, settings=settings, catalogs=catalogs, locales=locales, session_factory=factory
+        storage=fsm_storage,
+        settings=settings,
+        catalogs=catalogs,
+        locales=locales,
+        session_factory=factory,
+        documents=documents,
+        throttle=tracking_throttle(),
     )
     dp.update.outer_middleware(SkipEmptyUpdates())
     dp.update.outer_middleware(ContextMiddleware(platforms, settings.locale, locales))
-    dp.include_routers(errors.router(), start.router(), browse.router(), fallback.router())
+    dp.include_routers(
+        errors.router(), start.router(), form.router(), track.router(), browse.router(), fallback.router()
+    )
     return dp
 
 
@@ -110,6 +121,7 @@ class Miz:
             fsm_storage=make_fsm_storage(self.settings.redis_url, self.factory),
             locales=CitizenLocales(self.factory),
             factory=self.factory,
+            documents=DocumentStore(self.settings.files_dir, self.settings.max_document_bytes),
         )
 
     async def run(self, polling_timeout: int = 30) -> None:

@@ -1,13 +1,28 @@
 """Typed callback data of every inline button; handlers never compare raw strings.
 
 Telegram and Bale both cap callback data at 64 bytes; ids in the catalog are short ASCII, so these fit.
+Buttons of a form carry the service version they were made for, so a button from an older form (or an
+older catalog) is recognized as stale instead of answering the wrong question.
 """
 
 from __future__ import annotations
 
 from aiogram.filters.callback_data import CallbackData
 
-__all__ = ["CategoryPick", "FaqOpen", "MenuOpen", "OrgPage", "OrgPick", "ServicePage", "ServicePick"]
+__all__ = [
+    "CategoryPick",
+    "ComplaintOrg",
+    "FaqOpen",
+    "FormAnswer",
+    "FormEdit",
+    "FormSubmit",
+    "MenuOpen",
+    "OrgPage",
+    "OrgPick",
+    "RequestStart",
+    "ServicePage",
+    "ServicePick",
+]
 
 
 class MenuOpen(CallbackData, prefix="menu"):
@@ -15,13 +30,20 @@ class MenuOpen(CallbackData, prefix="menu"):
 
 
 class OrgPage(CallbackData, prefix="orgs"):
-    """A page of the list of organizations."""
+    """A page of the list of organizations (``complaint``: the list that leads to the complaint form)."""
 
     page: int = 0
+    complaint: bool = False
 
 
 class OrgPick(CallbackData, prefix="org"):
     """The citizen chose a municipality or dehyari: show its categories."""
+
+    org: str
+
+
+class ComplaintOrg(CallbackData, prefix="corg"):
+    """The citizen chose the organization to complain about: show the complaint service's card."""
 
     org: str
 
@@ -53,3 +75,33 @@ class FaqOpen(CallbackData, prefix="faq"):
 
     org: str
     svc: str
+
+
+class RequestStart(CallbackData, prefix="req"):
+    """Start filing a request for a service of an organization."""
+
+    org: str
+    svc: str
+
+
+class FormAnswer(CallbackData, prefix="ans"):
+    """A button answer (a choice or yes/no) to question ``step`` of the form of service version ``ver``."""
+
+    ver: str
+    step: int
+    value: str
+
+
+class FormEdit(CallbackData, prefix="edit"):
+    """From the review: change answer ``index`` (``what`` = field) or document ``index`` (``what`` = doc)."""
+
+    ver: str
+    what: str
+    index: int
+
+
+class FormSubmit(CallbackData, prefix="submit"):
+    """From the review: file the request (``go``), go to the edit list (``edit``) or cancel (``cancel``)."""
+
+    ver: str
+    action: str

@@ -15,6 +15,7 @@ from bot.app import BotSpec, Miz, setup_logging
 from bot.platforms import Platform
 from catalog.index import Catalog
 from desk.i18n import translator
+from desk.persian import to_persian_digits
 from desk.settings import PROJECT_ROOT, Settings
 from emulator import DEMO_BALE_TOKEN, DEMO_TELEGRAM_TOKEN
 from emulator.cli import demo_state
@@ -74,7 +75,13 @@ async def _demo(host: str, port: int) -> None:
         groups = seed_operator_groups(emu, miz.catalogs.catalog)
         summary = miz.catalogs.catalog.summary()
         print(
-            t("bot.demo.ready", url=emu.base_url + "/", groups=groups, services=summary.services), flush=True
+            t(
+                "bot.demo.ready",
+                url=emu.base_url + "/",
+                groups=to_persian_digits(groups),
+                services=to_persian_digits(summary.services),
+            ),
+            flush=True,
         )
         try:
             await miz.run(polling_timeout=10)

@@ -16,7 +16,14 @@ __all__ = ["MENU_KEYS", "PAGE_SIZE", "Choice", "main_menu", "paged"]
 PAGE_SIZE = 8
 """Items per page: a phone screen shows about eight buttons without scrolling."""
 
-MENU_KEYS = ("bot.menu.services", "bot.menu.help", "bot.menu.language")
+MENU_KEYS = (
+    "bot.menu.services",
+    "bot.menu.my_requests",
+    "bot.menu.track",
+    "bot.menu.complaint",
+    "bot.menu.help",
+    "bot.menu.language",
+)
 """The main menu's entries, in order; each one is a working feature (no "coming soon")."""
 
 
@@ -30,12 +37,11 @@ class Choice:
 
 def main_menu(r: Renderer) -> ReplyKeyboardMarkup:
     """The persistent reply keyboard shown under the chat."""
-    services, help_, language = (r.plain(key) for key in MENU_KEYS)
+    services, mine, track, complaint, help_, language = (
+        KeyboardButton(text=r.plain(key)) for key in MENU_KEYS
+    )
     return ReplyKeyboardMarkup(
-        keyboard=[
-            [KeyboardButton(text=services)],
-            [KeyboardButton(text=help_), KeyboardButton(text=language)],
-        ],
+        keyboard=[[services], [mine, track], [complaint, help_, language]],
         resize_keyboard=True,
         is_persistent=True,
     )

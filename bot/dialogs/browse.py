@@ -10,7 +10,16 @@ from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.callbacks import CategoryPick, FaqOpen, OrgPage, OrgPick, ServicePage, ServicePick
+from bot.callbacks import (
+    CategoryPick,
+    ComplaintOrg,
+    FaqOpen,
+    OrgPage,
+    OrgPick,
+    RequestStart,
+    ServicePage,
+    ServicePick,
+)
 from bot.cards import faq_text, service_card
 from bot.handlers.start import menu_labels
 from bot.keyboards import PAGE_SIZE, Choice, main_menu, paged
@@ -48,12 +57,55 @@ def _find_service(catalog: Catalog, org_id: str, service_id: str) -> ResolvedSer
         return None
 
 
-def _org_choices(r: Renderer, catalog: Catalog) -> list[Choice]:
+COMPLAINT_SERVICE = "complaint"
+"""The catalog's service for complaints about a service or an official; the menu's complaint entry opens it."""
+
+
+def _org_choices(r: Renderer, catalog: Catalog, *, complaint: bool = False) -> list[Choice]:
+    if complaint:
+        return [
+            Choice(org.name.get(r.lang), ComplaintOrg(org=org.id))
+            for org in catalog.organizations
+            if _find_service(catalog, org.id, COMPLAINT_SERVICE) is not None
+        ]
     return [
         Choice(org.name.get(r.lang), OrgPick(org=org.id))
         for org in catalog.organizations
         if catalog.services_for(org.id)
     ]
+
+
+def _org_list(
+    r: Renderer, catalog: Catalog, page: int, *, complaint: bool
+) -> tuple[str, InlineKeyboardMarkup]:
+    choices = _org_choices(r, catalog, complaint=complaint)
+    markup = paged(r, choices, page, lambda p: OrgPage(page=p, complaint=complaint))
+    return r.text("bot.complaint.choose_org" if complaint else "bot.browse.choose_org"), markup
+
+
+async def _send_card(
+    message: Message, r: Renderer, catalog: Catalog, org: Organization, service: ResolvedService
+) -> None:
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=r.plain("bot.card.start"), callback_data=RequestStart(org=org.id, svc=service.id).pack()
+            )
+        ],
+        [
+            InlineKeyboardButton(
+                text=r.plain("bot.card.faq"), callback_data=FaqOpen(org=org.id, svc=service.id).pack()
+            )
+        ],
+        [
+            InlineKeyboardButton(
+                text=r.plain("bot.card.back_to_list"),
+                callback_data=CategoryPick(org=org.id, cat=service.category).pack(),
+            )
+        ],
+    ]
+    card = service_card(r, service, org, catalog.calendar_for(org.id), _today())
+    await message.answer(card, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
 
 
 async def _show(callback: CallbackQuery, text: str, markup: InlineKeyboardMarkup) -> None:
@@ -93,21 +145,40 @@ def router() -> Router:
     @r_.message(F.text.in_(menu_labels("bot.menu.services")))
     async def open_guide(message: Message, r: Renderer, catalogs: CatalogHolder, state: FSMContext) -> None:
         await state.clear()
-        choices = _org_choices(r, catalogs.catalog)
-        await message.answer(
-            r.text("bot.browse.choose_org"), reply_markup=paged(r, choices, 0, lambda p: OrgPage(page=p))
-        )
+        text, markup = _org_list(r, catalogs.catalog, 0, complaint=False)
+        await message.answer(text, reply_markup=markup)
+
+    @r_.message(F.text.in_(menu_labels("bot.menu.complaint")))
+    async def open_complaint(
+        message: Message, r: Renderer, catalogs: CatalogHolder, state: FSMContext
+    ) -> None:
+        await state.clear()
+        text, markup = _org_list(r, catalogs.catalog, 0, complaint=True)
+        await message.answer(text, reply_markup=markup)
 
     @r_.callback_query(OrgPage.filter())
     async def org_page(
         callback: CallbackQuery, callback_data: OrgPage, r: Renderer, catalogs: CatalogHolder
     ) -> None:
-        choices = _org_choices(r, catalogs.catalog)
-        await _show(
-            callback,
-            r.text("bot.browse.choose_org"),
-            paged(r, choices, callback_data.page, lambda p: OrgPage(page=p)),
-        )
+        text, markup = _org_list(r, catalogs.catalog, callback_data.page, complaint=callback_data.complaint)
+        await _show(callback, text, markup)
+
+    @r_.callback_query(ComplaintOrg.filter())
+    async def complaint_card(
+        callback: CallbackQuery,
+        callback_data: ComplaintOrg,
+        r: Renderer,
+        catalogs: CatalogHolder,
+        state: FSMContext,
+    ) -> None:
+        catalog = catalogs.catalog
+        org = _find_org(catalog, callback_data.org)
+        service = _find_service(catalog, callback_data.org, COMPLAINT_SERVICE)
+        if org is None or service is None or not isinstance(callback.message, Message):
+            await _stale(callback, r, state)
+            return
+        await callback.answer()
+        await _send_card(callback.message, r, catalog, org, service)
 
     @r_.callback_query(OrgPick.filter())
     async def pick_org(
@@ -172,22 +243,8 @@ def router() -> Router:
             await _stale(callback, r, state)
             return
         await callback.answer()
-        rows = [
-            [
-                InlineKeyboardButton(
-                    text=r.plain("bot.card.faq"), callback_data=FaqOpen(org=org.id, svc=service.id).pack()
-                )
-            ],
-            [
-                InlineKeyboardButton(
-                    text=r.plain("bot.card.back_to_list"),
-                    callback_data=CategoryPick(org=org.id, cat=service.category).pack(),
-                )
-            ],
-        ]
-        card = service_card(r, service, org, catalog.calendar_for(org.id), _today())
-        if callback.message is not None:
-            await callback.message.answer(card, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+        if isinstance(callback.message, Message):
+            await _send_card(callback.message, r, catalog, org, service)
 
     @r_.callback_query(FaqOpen.filter())
     async def show_faq(

@@ -60,6 +60,7 @@ def catalog_dir(tmp_path: Path) -> Path:
     """A private copy of the built-in catalog, so a test may edit it and reload."""
     target = tmp_path / "catalog"
     shutil.copytree(PROJECT_ROOT / "catalog" / "data", target)
+    shutil.copy(Path(__file__).parent / "data" / "e2e_all_fields.yaml", target / "services")
     return target
 
 
@@ -92,3 +93,25 @@ def platform(request: pytest.FixtureRequest) -> Platform:
     """Every end-to-end test runs in both dialects."""
     param: Platform = request.param
     return param
+
+
+def png(width: int = 8, height: int = 6) -> bytes:
+    """A small valid PNG image, as a phone camera would send (only smaller)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    raw = b"".join(b"\x00" + b"\x80\x40\x20" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+"""A minimal PDF file (only its magic bytes matter to the document store)."""

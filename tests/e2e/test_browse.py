@@ -15,7 +15,14 @@ async def test_start_shows_the_welcome_and_the_menu(world: Any, platform: Platfo
     await zahra.send("/start")
     welcome = await zahra.expect("میز خدمت")
     labels = [b["text"] for row in welcome["reply_keyboard"]["keyboard"] for b in row]
-    assert labels == ["🗂 راهنمای خدمات", "❓ راهنما", "🌐 English"]
+    assert labels == [
+        "🗂 خدمات و ثبت درخواست",
+        "📂 درخواست‌های من",
+        "🔎 پیگیری درخواست",
+        "📣 ثبت شکایت",
+        "❓ راهنما",
+        "🌐 English",
+    ]
     if platform is Platform.TELEGRAM:
         assert welcome["parse_mode"] == "HTML"
     # "میز خدمت" is bold on both platforms (HTML on Telegram, Bale Markdown on Bale).
@@ -26,7 +33,7 @@ async def test_citizen_reads_a_municipal_service_card(world: Any, platform: Plat
     zahra = await world.citizen(platform)
     await zahra.send("/start")
     await zahra.expect("میز خدمت")
-    await zahra.press("🗂 راهنمای خدمات")
+    await zahra.press("🗂 خدمات و ثبت درخواست")
     orgs = await zahra.expect("شهر یا روستای خود")
     names = [b["text"] for row in orgs["buttons"] for b in row]
     assert "شهرداری فلاورجان" in names
@@ -60,7 +67,7 @@ async def test_a_dehyari_offers_village_services(world: Any, platform: Platform)
     ali = await world.citizen(platform, name="علی")
     await ali.send("/start")
     await ali.expect("میز خدمت")
-    await ali.press("🗂 راهنمای خدمات")
+    await ali.press("🗂 خدمات و ثبت درخواست")
     await ali.expect("شهر یا روستای خود")
     orgs = await _all_org_names(ali)
     assert "دهیاری اشترجان" in orgs
@@ -77,7 +84,7 @@ async def test_typing_finds_a_service_whatever_the_keyboard(world: Any, platform
     zahra = await world.citizen(platform)
     await zahra.send("/start")
     await zahra.expect("میز خدمت")
-    await zahra.press("🗂 راهنمای خدمات")
+    await zahra.press("🗂 خدمات و ثبت درخواست")
     await zahra.expect("شهر یا روستای خود")
     await zahra.press("شهرداری فلاورجان")
     await zahra.expect("گروه خدمت")
@@ -92,7 +99,7 @@ async def test_typed_text_cannot_break_the_reply(world: Any, platform: Platform)
     zahra = await world.citizen(platform)
     await zahra.send("/start")
     await zahra.expect("میز خدمت")
-    await zahra.press("🗂 راهنمای خدمات")
+    await zahra.press("🗂 خدمات و ثبت درخواست")
     await zahra.expect("شهر یا روستای خود")
     await zahra.press("شهرداری فلاورجان")
     await zahra.expect("گروه خدمت")
@@ -108,8 +115,8 @@ async def test_language_switch_to_english_and_back(world: Any, platform: Platfor
     await zahra.press("🌐 English")
     changed = await zahra.expect("now in English")
     labels = [b["text"] for row in changed["reply_keyboard"]["keyboard"] for b in row]
-    assert "🗂 Services guide" in labels
-    await zahra.press("🗂 Services guide")
+    assert "🗂 Services & requests" in labels
+    await zahra.press("🗂 Services & requests")
     await zahra.expect("Pick your city or village")
     await zahra.send("/start")
     await zahra.expect("welcome to")
@@ -123,7 +130,7 @@ async def test_a_button_of_a_removed_service_answers_politely(
     zahra = await world.citizen(platform)
     await zahra.send("/start")
     await zahra.expect("میز خدمت")
-    await zahra.press("🗂 راهنمای خدمات")
+    await zahra.press("🗂 خدمات و ثبت درخواست")
     await zahra.expect("شهر یا روستای خود")
     await zahra.press("شهرداری فلاورجان")
     await zahra.expect("گروه خدمت")
@@ -143,7 +150,7 @@ async def test_the_chosen_organization_survives_a_restart(world: Any, platform: 
     zahra = await world.citizen(platform)
     await zahra.send("/start")
     await zahra.expect("میز خدمت")
-    await zahra.press("🗂 راهنمای خدمات")
+    await zahra.press("🗂 خدمات و ثبت درخواست")
     await zahra.expect("شهر یا روستای خود")
     await zahra.press("شهرداری فلاورجان")
     await zahra.expect("گروه خدمت")

@@ -1,119 +1,27 @@
-"""Fixtures of the storage tests: every database test runs on SQLite and on PostgreSQL.
+"""Fixtures of the storage tests: a stored citizen and a request builder.
 
-PostgreSQL comes from ``MIZ_TEST_POSTGRES_URL`` (default: the local server CI starts). Each test gets a
-fresh schema there, dropped afterwards, so reruns and parallel runs never see each other's rows. When the
-server cannot be reached the PostgreSQL half is skipped with the reason, and SQLite still runs.
+The database fixtures (``database``, ``engine``, ``factory``: every test on SQLite and on PostgreSQL) live in
+``tests/conftest.py``, shared with the ``desk`` use-case tests.
 """
 
 from __future__ import annotations
 
 import itertools
-import os
-import uuid
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlmodel import SQLModel
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-import storage.models  # noqa: F401  (registers the tables)
-from storage.db import create_engine, session_factory
 from storage.models import Citizen, ServiceRequest
+from storage.repositories import Citizens
 from storage.uow import unit_of_work
-
-PG_URL = os.environ.get("MIZ_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
-
-
-_probed: dict[str, str | None] = {}
-
-
-async def _admin_connection(connect_timeout: float = 10) -> asyncpg.Connection:
-    url = make_url(PG_URL)
-    return await asyncpg.connect(
-        host=url.host,
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password,
-        database=url.database,
-        timeout=connect_timeout,
-    )
-
-
-async def postgres_unreachable() -> str | None:
-    """None when PostgreSQL answers, else why the PostgreSQL tests are skipped (asked once per run)."""
-    if PG_URL not in _probed:
-        try:
-            connection = await _admin_connection(connect_timeout=3)
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-            shown = make_url(PG_URL).render_as_string(hide_password=True)
-            _probed[PG_URL] = (
-                f"PostgreSQL not reachable at {shown} ({exc}); CI runs it (set MIZ_TEST_POSTGRES_URL)"
-            )
-        else:
-            await connection.close()
-            _probed[PG_URL] = None
-    return _probed[PG_URL]
-
-
-@dataclass
-class Database:
-    """Where one test's database lives: the URL plus the engine options that isolate it."""
-
-    backend: str
-    url: str
-    options: dict[str, Any] = field(default_factory=dict)
-
-    def engine(self, **kwargs: Any) -> AsyncEngine:
-        return create_engine(self.url, **self.options, **kwargs)
-
-
-@pytest.fixture(
-    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
-)
-async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    """An empty database (no tables) on each back-end."""
-    if request.param == "sqlite":
-        yield Database("sqlite", f"sqlite+aiosqlite:///{tmp_path / 'db' / 'miz.sqlite3'}")
-        return
-    reason = await postgres_unreachable()
-    if reason:
-        pytest.skip(reason)
-    schema = f"miz_test_{uuid.uuid4().hex[:12]}"
-    admin = await _admin_connection()
-    try:
-        await admin.execute(f'CREATE SCHEMA "{schema}"')
-        yield Database("postgresql", PG_URL, {"connect_args": {"server_settings": {"search_path": schema}}})
-    finally:
-        await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        await admin.close()
-
-
-@pytest.fixture
-async def engine(database: Database) -> AsyncIterator[AsyncEngine]:
-    """An engine on a database holding every table."""
-    engine = database.engine()
-    async with engine.begin() as connection:
-        await connection.run_sync(SQLModel.metadata.create_all, checkfirst=False)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-def factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return session_factory(engine)
 
 
 @pytest.fixture
 async def citizen(factory: async_sessionmaker[AsyncSession]) -> Citizen:
     """A Bale citizen already in the database."""
-    from storage.repositories import Citizens
-
     async with unit_of_work(factory) as session:
         return await Citizens(session).get_or_create(
             "bale", 7_000_000_123, chat_id=7_000_000_123, first_name="مریم"

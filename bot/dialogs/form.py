@@ -1,0 +1,555 @@
+"""Filing a request: the form one question at a time, the documents, the review, and the submission.
+
+The whole conversation lives in the FSM data (kept in the database), so it survives a restart. Answers are
+validated by ``desk``; the request is stored by ``desk.requests.submit_request`` in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardRemove,
+)
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.callbacks import FormAnswer, FormEdit, FormSubmit, RequestStart
+from bot.forms import answer_text, document_prompt, nav_labels, question
+from bot.keyboards import main_menu
+from bot.render import Renderer
+from bot.states import Form, FormKeys
+from catalog.index import NotInCatalogError
+from catalog.loader import CatalogHolder
+from catalog.schema import FieldType, ResolvedService
+from desk.errors import MizError, ValidationError
+from desk.persian import TEHRAN, format_jalali_date
+from desk.requests import DocumentInput, Submission, submit_request
+from desk.settings import Settings
+from desk.tracking import format_tracking_code
+from desk.validators import mobile, validate_field
+from storage.files import DocumentStore
+from storage.uow import unit_of_work
+
+__all__ = ["router"]
+
+logger = logging.getLogger(__name__)
+
+MB = 1024 * 1024
+
+
+def _today() -> date:
+    return datetime.now(TEHRAN).date()
+
+
+def _service(catalogs: CatalogHolder, data: dict[str, Any]) -> ResolvedService | None:
+    try:
+        return catalogs.catalog.service(data.get(FormKeys.ORG, ""), data.get(FormKeys.SERVICE, ""))
+    except NotInCatalogError:
+        return None
+
+
+async def _restart_politely(message: Message, r: Renderer, state: FSMContext) -> None:
+    """The service of this form is gone (catalog edited): start over at the main menu."""
+    await state.clear()
+    await message.answer(r.text("bot.form.service_gone"), reply_markup=main_menu(r))
+
+
+async def _ask_question(message: Message, r: Renderer, service: ResolvedService, step: int) -> None:
+    text, keyboard, buttons = question(r, service, step)
+    await message.answer(text, reply_markup=keyboard)
+    if buttons is not None:
+        await message.answer(r.text("bot.form.pick_one"), reply_markup=buttons)
+
+
+async def _ask_document(
+    message: Message, r: Renderer, service: ResolvedService, slot: int, docs: dict[str, Any]
+) -> None:
+    text, keyboard = document_prompt(r, service, slot, docs)
+    await message.answer(text, reply_markup=keyboard)
+
+
+def _review_markup(r: Renderer, version: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=r.plain("bot.review.submit"),
+                    callback_data=FormSubmit(ver=version, action="go").pack(),
+                )
+            ],
+            [
+                InlineKeyboardButton(
+                    text=r.plain("bot.review.edit"),
+                    callback_data=FormSubmit(ver=version, action="edit").pack(),
+                )
+            ],
+            [
+                InlineKeyboardButton(
+                    text=r.plain("bot.review.cancel"),
+                    callback_data=FormSubmit(ver=version, action="cancel").pack(),
+                )
+            ],
+        ]
+    )
+
+
+async def _show_review(
+    message: Message,
+    r: Renderer,
+    service: ResolvedService,
+    org_name: str,
+    data: dict[str, Any],
+    state: FSMContext,
+) -> None:
+    await state.set_state(Form.review)
+    answers: dict[str, Any] = data.get(FormKeys.ANSWERS, {})
+    docs: dict[str, Any] = data.get(FormKeys.DOCS, {})
+    text = r.template(
+        "review.j2",
+        title=service.title.get(r.lang),
+        org=org_name,
+        answers=[
+            {"label": f.label.get(r.lang), "value": answer_text(r, f, answers.get(f.id))}
+            for f in service.form
+        ],
+        documents=[
+            {
+                "title": d.title.get(r.lang),
+                "state": r.plain(
+                    "bot.review.doc_received"
+                    if d.id in docs
+                    else ("bot.review.doc_missing" if d.required else "bot.review.doc_skipped")
+                ),
+            }
+            for d in service.documents
+        ],
+    )
+    await message.answer(r.text("bot.review.ready"), reply_markup=ReplyKeyboardRemove())
+    await message.answer(text, reply_markup=_review_markup(r, service.version))
+
+
+async def _advance(
+    message: Message, r: Renderer, service: ResolvedService, catalogs: CatalogHolder, state: FSMContext
+) -> None:
+    """After an answer or a document: the next question, the next document, or the review."""
+    data = await state.get_data()
+    org_name = catalogs.catalog.organization(service.organization_id).name.get(r.lang)
+    if data.get(FormKeys.EDITING):
+        await state.update_data({FormKeys.EDITING: False})
+        await _show_review(message, r, service, org_name, await state.get_data(), state)
+        return
+    current = await state.get_state()
+    step = int(data.get(FormKeys.STEP, 0))
+    if current == Form.answering.state:
+        if step + 1 < len(service.form):
+            await state.update_data({FormKeys.STEP: step + 1})
+            await _ask_question(message, r, service, step + 1)
+            return
+        step = -1
+        await state.set_state(Form.documents)
+    docs: dict[str, Any] = data.get(FormKeys.DOCS, {})
+    if step + 1 < len(service.documents):
+        await state.update_data({FormKeys.STEP: step + 1})
+        await state.set_state(Form.documents)
+        await _ask_document(message, r, service, step + 1, docs)
+        return
+    await _show_review(message, r, service, org_name, data, state)
+
+
+def router() -> Router:
+    """Handlers of the request form, its documents, its review and its submission."""
+    r_ = Router(name="form")
+    r_.message.filter(F.chat.type == "private")
+
+    @r_.callback_query(RequestStart.filter())
+    async def start_form(
+        callback: CallbackQuery,
+        callback_data: RequestStart,
+        r: Renderer,
+        catalogs: CatalogHolder,
+        state: FSMContext,
+    ) -> None:
+        await callback.answer()
+        if not isinstance(callback.message, Message):
+            return
+        try:
+            service = catalogs.catalog.service(callback_data.org, callback_data.svc)
+        except NotInCatalogError:
+            await _restart_politely(callback.message, r, state)
+            return
+        await state.set_data(
+            {
+                FormKeys.ORG: callback_data.org,
+                FormKeys.SERVICE: callback_data.svc,
+                FormKeys.VERSION: service.version,
+                FormKeys.STEP: 0,
+                FormKeys.ANSWERS: {},
+                FormKeys.DOCS: {},
+                FormKeys.IDEMPOTENCY: uuid.uuid4().hex,
+            }
+        )
+        await callback.message.answer(
+            r.text(
+                "bot.form.intro",
+                title=service.title.get(r.lang),
+                questions=r.digits(len(service.form)),
+                documents=r.digits(len(service.documents)),
+            )
+        )
+        if service.form:
+            await state.set_state(Form.answering)
+            await _ask_question(callback.message, r, service, 0)
+        else:
+            await state.set_state(Form.documents)
+            await state.update_data({FormKeys.STEP: -1})
+            await _advance(callback.message, r, service, catalogs, state)
+
+    @r_.message(Form.answering, F.text.in_(nav_labels("cancel")))
+    @r_.message(Form.documents, F.text.in_(nav_labels("cancel")))
+    @r_.message(Form.review, F.text.in_(nav_labels("cancel")))
+    async def cancel(message: Message, r: Renderer, state: FSMContext) -> None:
+        await state.clear()
+        await message.answer(r.text("bot.form.cancelled"), reply_markup=main_menu(r))
+
+    @r_.message(Form.answering, F.text.in_(nav_labels("back")))
+    @r_.message(Form.documents, F.text.in_(nav_labels("back")))
+    async def back(message: Message, r: Renderer, catalogs: CatalogHolder, state: FSMContext) -> None:
+        data = await state.get_data()
+        service = _service(catalogs, data)
+        if service is None:
+            await _restart_politely(message, r, state)
+            return
+        step = int(data.get(FormKeys.STEP, 0))
+        await state.update_data({FormKeys.EDITING: False})
+        if await state.get_state() == Form.documents.state:
+            if step > 0:
+                await state.update_data({FormKeys.STEP: step - 1})
+                await _ask_document(message, r, service, step - 1, data.get(FormKeys.DOCS, {}))
+                return
+            step = len(service.form)
+            await state.set_state(Form.answering)
+        if step > 0:
+            await state.update_data({FormKeys.STEP: step - 1})
+            await _ask_question(message, r, service, step - 1)
+            return
+        await state.clear()
+        await message.answer(r.text("bot.form.left"), reply_markup=main_menu(r))
+
+    @r_.message(Form.answering, F.text.in_(nav_labels("skip")))
+    async def skip_answer(message: Message, r: Renderer, catalogs: CatalogHolder, state: FSMContext) -> None:
+        data = await state.get_data()
+        service = _service(catalogs, data)
+        if service is None:
+            await _restart_politely(message, r, state)
+            return
+        step = int(data.get(FormKeys.STEP, 0))
+        field = service.form[min(step, len(service.form) - 1)]
+        if field.required:
+            await message.answer(r.text("bot.form.required"))
+            await _ask_question(message, r, service, step)
+            return
+        answers = dict(data.get(FormKeys.ANSWERS, {}))
+        answers.pop(field.id, None)
+        await state.update_data({FormKeys.ANSWERS: answers})
+        await _advance(message, r, service, catalogs, state)
+
+    @r_.message(Form.answering)
+    async def answer(message: Message, r: Renderer, catalogs: CatalogHolder, state: FSMContext) -> None:
+        data = await state.get_data()
+        service = _service(catalogs, data)
+        step = int(data.get(FormKeys.STEP, 0))
+        if service is None or step >= len(service.form):
+            await _restart_politely(message, r, state)
+            return
+        field = service.form[step]
+        try:
+            value = _read_answer(message, field.type)
+        except MizError as error:
+            await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
+            await _ask_question(message, r, service, step)
+            return
+        answers = dict(data.get(FormKeys.ANSWERS, {}))
+        answers[field.id] = value
+        await state.update_data({FormKeys.ANSWERS: answers})
+        await _advance(message, r, service, catalogs, state)
+
+    @r_.callback_query(Form.answering, FormAnswer.filter())
+    async def answer_button(
+        callback: CallbackQuery,
+        callback_data: FormAnswer,
+        r: Renderer,
+        catalogs: CatalogHolder,
+        state: FSMContext,
+    ) -> None:
+        data = await state.get_data()
+        service = _service(catalogs, data)
+        step = int(data.get(FormKeys.STEP, 0))
+        if not isinstance(callback.message, Message):
+            await callback.answer()
+            return
+        if service is None:
+            await callback.answer()
+            await _restart_politely(callback.message, r, state)
+            return
+        if callback_data.ver != service.version or callback_data.step != step:
+            await callback.answer(r.plain("bot.form.old_button"), show_alert=True)
+            await _ask_question(callback.message, r, service, step)
+            return
+        field = service.form[step]
+        value: Any
+        value = callback_data.value == "yes" if field.type is FieldType.YES_NO else callback_data.value
+        answers = dict(data.get(FormKeys.ANSWERS, {}))
+        answers[field.id] = value
+        await state.update_data({FormKeys.ANSWERS: answers})
+        await callback.answer(r.plain("bot.form.chosen", value=answer_text(r, field, value)))
+        await callback.message.edit_reply_markup(reply_markup=None)
+        await _advance(callback.message, r, service, catalogs, state)
+
+    @r_.message(Form.documents, F.text.in_(nav_labels("skip")))
+    async def skip_document(
+        message: Message, r: Renderer, catalogs: CatalogHolder, state: FSMContext
+    ) -> None:
+        data = await state.get_data()
+        service = _service(catalogs, data)
+        if service is None:
+            await _restart_politely(message, r, state)
+            return
+        step = int(data.get(FormKeys.STEP, 0))
+        doc = service.documents[min(step, len(service.documents) - 1)]
+        if doc.required and doc.id not in data.get(FormKeys.DOCS, {}):
+            await message.answer(r.text("bot.docs.required"))
+            await _ask_document(message, r, service, step, data.get(FormKeys.DOCS, {}))
+            return
+        await _advance(message, r, service, catalogs, state)
+
+    @r_.message(Form.documents, F.photo | F.document)
+    async def receive_document(
+        message: Message,
+        bot: Bot,
+        r: Renderer,
+        catalogs: CatalogHolder,
+        state: FSMContext,
+        settings: Settings,
+        documents: DocumentStore,
+    ) -> None:
+        data = await state.get_data()
+        service = _service(catalogs, data)
+        step = int(data.get(FormKeys.STEP, 0))
+        if service is None or step >= len(service.documents):
+            await _restart_politely(message, r, state)
+            return
+        slot = service.documents[step]
+        accepts = [kind.value for kind in slot.kinds]
+        docs = dict(data.get(FormKeys.DOCS, {}))
+        if message.photo:
+            file = message.photo[-1]
+            sent_kind, size, file_id, unique = "photo", file.file_size, file.file_id, file.file_unique_id
+        else:
+            assert message.document is not None
+            doc = message.document
+            sent_kind, size, file_id, unique = "document", doc.file_size, doc.file_id, doc.file_unique_id
+        if sent_kind == "photo" and "photo" not in accepts:
+            await message.answer(r.text("bot.docs.need_pdf"))
+            await _ask_document(message, r, service, step, docs)
+            return
+        if size is not None and size > settings.max_document_bytes:
+            await message.answer(
+                r.text(
+                    "bot.docs.too_big",
+                    size=r.digits(max(1, round(size / MB))),
+                    limit=r.digits(settings.max_document_bytes // MB),
+                )
+            )
+            await _ask_document(message, r, service, step, docs)
+            return
+        try:
+            downloaded = await bot.download(file_id)
+            content = downloaded.read() if downloaded is not None else b""
+            stored = await documents.store_async(content, accepts=accepts)
+        except ValidationError as error:
+            await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
+            await _ask_document(message, r, service, step, docs)
+            return
+        docs[slot.id] = {
+            "platform_file_id": file_id,
+            "file_unique_id": unique,
+            "stored_path": stored.stored_path,
+            "sha256": stored.sha256,
+            "size": stored.size,
+            "mime": stored.mime,
+            "kind": str(stored.kind),
+        }
+        await state.update_data({FormKeys.DOCS: docs})
+        await message.answer(r.text("bot.docs.received", title=slot.title.get(r.lang)))
+        await _advance(message, r, service, catalogs, state)
+
+    @r_.message(Form.documents)
+    async def not_a_document(
+        message: Message, r: Renderer, catalogs: CatalogHolder, state: FSMContext
+    ) -> None:
+        data = await state.get_data()
+        service = _service(catalogs, data)
+        if service is None:
+            await _restart_politely(message, r, state)
+            return
+        step = int(data.get(FormKeys.STEP, 0))
+        await message.answer(r.text("bot.docs.not_a_file"))
+        await _ask_document(message, r, service, step, data.get(FormKeys.DOCS, {}))
+
+    @r_.message(Form.review)
+    async def review_text(message: Message, r: Renderer) -> None:
+        await message.answer(r.text("bot.review.use_buttons"))
+
+    @r_.callback_query(Form.review, FormSubmit.filter(F.action == "edit"))
+    async def edit_list(
+        callback: CallbackQuery,
+        callback_data: FormSubmit,
+        r: Renderer,
+        catalogs: CatalogHolder,
+        state: FSMContext,
+    ) -> None:
+        service = _service(catalogs, await state.get_data())
+        await callback.answer()
+        if service is None or not isinstance(callback.message, Message):
+            return
+        rows = [
+            [
+                InlineKeyboardButton(
+                    text=f"✏️ {f.label.get(r.lang)}",
+                    callback_data=FormEdit(ver=service.version, what="field", index=i).pack(),
+                )
+            ]
+            for i, f in enumerate(service.form)
+        ] + [
+            [
+                InlineKeyboardButton(
+                    text=f"📎 {d.title.get(r.lang)}",
+                    callback_data=FormEdit(ver=service.version, what="doc", index=i).pack(),
+                )
+            ]
+            for i, d in enumerate(service.documents)
+        ]
+        await callback.message.answer(
+            r.text("bot.review.pick_edit"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
+        )
+
+    @r_.callback_query(Form.review, FormEdit.filter())
+    async def edit_one(
+        callback: CallbackQuery,
+        callback_data: FormEdit,
+        r: Renderer,
+        catalogs: CatalogHolder,
+        state: FSMContext,
+    ) -> None:
+        data = await state.get_data()
+        service = _service(catalogs, data)
+        await callback.answer()
+        if service is None or not isinstance(callback.message, Message):
+            return
+        items = service.form if callback_data.what == "field" else service.documents
+        if callback_data.ver != service.version or not 0 <= callback_data.index < len(items):
+            await callback.message.answer(r.plain("bot.form.old_button"))
+            return
+        await state.update_data({FormKeys.STEP: callback_data.index, FormKeys.EDITING: True})
+        if callback_data.what == "field":
+            await state.set_state(Form.answering)
+            await _ask_question(callback.message, r, service, callback_data.index)
+        else:
+            await state.set_state(Form.documents)
+            await _ask_document(
+                callback.message, r, service, callback_data.index, data.get(FormKeys.DOCS, {})
+            )
+
+    @r_.callback_query(Form.review, FormSubmit.filter(F.action == "cancel"))
+    async def cancel_from_review(callback: CallbackQuery, r: Renderer, state: FSMContext) -> None:
+        await callback.answer()
+        await state.clear()
+        if callback.message is not None:
+            await callback.message.answer(r.text("bot.form.cancelled"), reply_markup=main_menu(r))
+
+    @r_.callback_query(Form.review, FormSubmit.filter(F.action == "go"))
+    async def submit(
+        callback: CallbackQuery,
+        r: Renderer,
+        catalogs: CatalogHolder,
+        state: FSMContext,
+        session_factory: async_sessionmaker[AsyncSession],
+        platform: Any,
+    ) -> None:
+        data = await state.get_data()
+        service = _service(catalogs, data)
+        message = callback.message
+        if service is None or not isinstance(message, Message):
+            await callback.answer()
+            if isinstance(message, Message):
+                await _restart_politely(message, r, state)
+            return
+        await callback.answer(r.plain("bot.review.sending"))
+        user = callback.from_user
+        submission = Submission(
+            platform=platform.value,
+            user_id=user.id,
+            chat_id=message.chat.id,
+            first_name=user.first_name,
+            last_name=user.last_name,
+            username=user.username,
+            organization_id=service.organization_id,
+            service_id=service.id,
+            service_version=service.version,
+            service_snapshot=service.model_dump(mode="json"),
+            answers=dict(data.get(FormKeys.ANSWERS, {})),
+            documents=[
+                DocumentInput(slot=slot, **stored)
+                for slot, stored in dict(data.get(FormKeys.DOCS, {})).items()
+            ],
+            idempotency_key=str(data.get(FormKeys.IDEMPOTENCY) or uuid.uuid4().hex),
+            calendar=catalogs.catalog.calendar_for(service.organization_id),
+            today=_today(),
+        )
+        try:
+            async with unit_of_work(session_factory, write=True) as session:
+                result = await submit_request(session, submission)
+        except ValidationError as error:
+            await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
+            return
+        await state.clear()
+        await message.edit_reply_markup(reply_markup=None)
+        org = catalogs.catalog.organization(service.organization_id)
+        await message.answer(
+            r.text(
+                "bot.submitted",
+                title=service.title.get(r.lang),
+                org=org.name.get(r.lang),
+                code=format_tracking_code(result.tracking_code, r.lang),
+                deadline=format_jalali_date(result.deadline, r.lang),
+            ),
+            reply_markup=main_menu(r),
+        )
+        await message.answer(r.text("bot.submitted.copy", code=result.tracking_code))
+
+    return r_
+
+
+def _read_answer(message: Message, kind: FieldType) -> Any:
+    """The answer in ``message`` to a field of ``kind``, validated and normalized by ``desk``."""
+    if kind is FieldType.LOCATION:
+        if message.location is None:
+            raise ValidationError("bot.form.need_location")
+        return {"latitude": message.location.latitude, "longitude": message.location.longitude}
+    if kind is FieldType.MOBILE and message.contact is not None:
+        return mobile(message.contact.phone_number)
+    if kind in (FieldType.CHOICE, FieldType.YES_NO):
+        raise ValidationError("desk.field.use_buttons")
+    if message.text is None:
+        raise ValidationError("bot.form.need_text")
+    value = validate_field(kind.value, message.text)
+    return value.isoformat() if isinstance(value, date) else value

@@ -1,0 +1,195 @@
+"""Following requests: "my requests", and tracking by code (someone else's request only with its national ID)."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import KeyboardButton, Message, ReplyKeyboardMarkup
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.forms import nav_labels
+from bot.handlers.start import menu_labels
+from bot.keyboards import main_menu
+from bot.platforms import Platform
+from bot.render import Renderer
+from bot.states import FormKeys, Track
+from catalog.index import NotInCatalogError
+from catalog.loader import CatalogHolder
+from desk.errors import NotFound, Throttled, ValidationError
+from desk.lifecycle import Status
+from desk.persian import format_jalali_date, normalize_identifier
+from desk.requests import Title, TrackView, my_requests, track
+from desk.throttle import Throttle
+from desk.tracking import TRACKING_CODE_LENGTH, format_tracking_code
+
+__all__ = ["router"]
+
+
+def _org_name(catalogs: CatalogHolder, org_id: str, lang: str) -> str:
+    try:
+        return catalogs.catalog.organization(org_id).name.get(lang)
+    except NotInCatalogError:
+        return org_id
+
+
+def _title(title: Title, lang: str) -> str:
+    return (title.en if lang == "en" else None) or title.fa
+
+
+def _cancel_keyboard(r: Renderer) -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=r.plain("bot.form.cancel"))]], resize_keyboard=True, is_persistent=True
+    )
+
+
+def _looks_like_code(text: str) -> bool:
+    """Twelve digits typed outside any conversation are a tracking code, right or mistyped."""
+    digits = normalize_identifier(text)
+    return digits.isdigit() and len(digits) == TRACKING_CODE_LENGTH
+
+
+def render_track_view(r: Renderer, view: TrackView, catalogs: CatalogHolder) -> str:
+    """A request's status and public history, in the citizen's language."""
+    return r.template(
+        "track.j2",
+        code=format_tracking_code(view.tracking_code, r.lang),
+        title=_title(view.title, r.lang),
+        org=_org_name(catalogs, view.organization_id, r.lang),
+        status=r.plain(Status(view.status).label_key),
+        submitted=format_jalali_date(view.submitted_at, r.lang) if view.submitted_at else "—",
+        deadline=format_jalali_date(view.deadline, r.lang) if view.deadline else "—",
+        history=[
+            {
+                "date": format_jalali_date(event.at, r.lang),
+                "status": r.plain(Status(event.to_status).label_key) if event.to_status else "",
+                "text": event.text or "",
+            }
+            for event in view.history
+        ],
+    )
+
+
+def router() -> Router:
+    """Handlers of "my requests" and tracking."""
+    r_ = Router(name="track")
+    r_.message.filter(F.chat.type == "private")
+
+    @r_.message(F.text.in_(menu_labels("bot.menu.my_requests")))
+    async def mine(
+        message: Message,
+        r: Renderer,
+        platform: Platform,
+        state: FSMContext,
+        catalogs: CatalogHolder,
+        session_factory: async_sessionmaker[AsyncSession],
+    ) -> None:
+        await state.clear()
+        if message.from_user is None:
+            return
+        async with session_factory() as session:
+            items = await my_requests(session, platform.value, message.from_user.id)
+        if not items:
+            await message.answer(r.text("bot.mine.empty"), reply_markup=main_menu(r))
+            return
+        text = r.template(
+            "my_requests.j2",
+            items=[
+                {
+                    "title": _title(item.title, r.lang),
+                    "org": _org_name(catalogs, item.organization_id, r.lang),
+                    "code": item.tracking_code,
+                    "status": r.plain(Status(item.status).label_key),
+                    "submitted": format_jalali_date(item.submitted_at, r.lang) if item.submitted_at else "—",
+                    "deadline": format_jalali_date(item.deadline, r.lang) if item.deadline else "—",
+                }
+                for item in items
+            ],
+        )
+        await message.answer(text, reply_markup=main_menu(r))
+
+    @r_.message(F.text.in_(menu_labels("bot.menu.track")))
+    async def ask_code(message: Message, r: Renderer, state: FSMContext) -> None:
+        await state.clear()
+        await state.set_state(Track.code)
+        await message.answer(r.text("bot.track.ask"), reply_markup=_cancel_keyboard(r))
+
+    @r_.message(Track.code, F.text.in_(nav_labels("cancel")))
+    @r_.message(Track.national_id, F.text.in_(nav_labels("cancel")))
+    async def cancel(message: Message, r: Renderer, state: FSMContext) -> None:
+        await state.clear()
+        await message.answer(r.text("bot.menu.prompt"), reply_markup=main_menu(r))
+
+    async def _lookup(
+        message: Message,
+        r: Renderer,
+        platform: Platform,
+        state: FSMContext,
+        catalogs: CatalogHolder,
+        session_factory: async_sessionmaker[AsyncSession],
+        throttle: Throttle,
+        code: str,
+        national_id: str | None,
+    ) -> None:
+        user_id = message.from_user.id if message.from_user else 0
+        key = f"{platform.value}:{user_id}"
+        try:
+            throttle.check(key)
+            async with session_factory() as session:
+                view = await track(
+                    session, code, platform=platform.value, user_id=user_id, national_id=national_id
+                )
+        except Throttled as error:
+            await state.clear()
+            await message.answer(
+                r.text("bot.form.invalid", error=error.render(r.lang)), reply_markup=main_menu(r)
+            )
+            return
+        except ValidationError as error:  # a mistyped code never reached the database: not counted
+            await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
+            return
+        except NotFound:
+            throttle.fail(key)
+            if national_id is None:
+                await state.set_state(Track.national_id)
+                await state.update_data({FormKeys.TRACK_CODE: code})
+                await message.answer(r.text("bot.track.ask_national_id"), reply_markup=_cancel_keyboard(r))
+            else:
+                await state.clear()
+                await message.answer(r.text("bot.track.not_found"), reply_markup=main_menu(r))
+            return
+        await state.clear()
+        await message.answer(render_track_view(r, view, catalogs), reply_markup=main_menu(r))
+
+    @r_.message(Track.code, F.text)
+    @r_.message(StateFilter(None), F.text.func(_looks_like_code))
+    async def by_code(
+        message: Message,
+        r: Renderer,
+        platform: Platform,
+        state: FSMContext,
+        catalogs: CatalogHolder,
+        session_factory: async_sessionmaker[AsyncSession],
+        throttle: Throttle,
+    ) -> None:
+        """A code sent after "track", or one sent outside any conversation, is tracked at once."""
+        await _lookup(
+            message, r, platform, state, catalogs, session_factory, throttle, message.text or "", None
+        )
+
+    @r_.message(Track.national_id, F.text)
+    async def by_national_id(
+        message: Message,
+        r: Renderer,
+        platform: Platform,
+        state: FSMContext,
+        catalogs: CatalogHolder,
+        session_factory: async_sessionmaker[AsyncSession],
+        throttle: Throttle,
+    ) -> None:
+        code = str((await state.get_data()).get(FormKeys.TRACK_CODE, ""))
+        await _lookup(
+            message, r, platform, state, catalogs, session_factory, throttle, code, message.text or ""
+        )
+
+    return r_

@@ -1,0 +1,168 @@
+"""What the request form shows: each question with its keyboard, each document slot, answers as people read them."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+)
+
+from bot.callbacks import FormAnswer
+from bot.render import Renderer
+from catalog.schema import Document, FieldType, FormField, ResolvedService
+from desk.i18n import LANGUAGES, translator
+from desk.persian import format_jalali_date, format_number
+
+__all__ = [
+    "NAV_KEYS",
+    "answer_text",
+    "document_prompt",
+    "nav_labels",
+    "question",
+]
+
+NAV_KEYS = {
+    "back": "bot.form.back",
+    "cancel": "bot.form.cancel",
+    "skip": "bot.form.skip",
+}
+"""The form's reply-keyboard buttons; every step has back and cancel, optional steps also skip."""
+
+
+def nav_labels(name: str) -> set[str]:
+    """A navigation button's label in every language (a keyboard shown before a language switch still works)."""
+    return {translator(lang)(NAV_KEYS[name]) for lang in LANGUAGES}
+
+
+def _nav_keyboard(
+    r: Renderer, *, optional: bool, first: list[KeyboardButton] | None = None
+) -> ReplyKeyboardMarkup:
+    rows: list[list[KeyboardButton]] = []
+    if first:
+        rows.append(first)
+    if optional:
+        rows.append([KeyboardButton(text=r.plain(NAV_KEYS["skip"]))])
+    rows.append(
+        [KeyboardButton(text=r.plain(NAV_KEYS["back"])), KeyboardButton(text=r.plain(NAV_KEYS["cancel"]))]
+    )
+    return ReplyKeyboardMarkup(keyboard=rows, resize_keyboard=True, is_persistent=True)
+
+
+def _button_answers(r: Renderer, field: FormField, version: str, step: int) -> InlineKeyboardMarkup:
+    if field.type is FieldType.YES_NO:
+        options = [("yes", r.plain("bot.form.yes")), ("no", r.plain("bot.form.no"))]
+        return InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(
+                        text=label, callback_data=FormAnswer(ver=version, step=step, value=value).pack()
+                    )
+                    for value, label in options
+                ]
+            ]
+        )
+    choices = field.choices or []
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=choice.label.get(r.lang),
+                    callback_data=FormAnswer(ver=version, step=step, value=choice.id).pack(),
+                )
+            ]
+            for choice in choices
+        ]
+    )
+
+
+def question(
+    r: Renderer, service: ResolvedService, step: int
+) -> tuple[str, ReplyKeyboardMarkup, InlineKeyboardMarkup | None]:
+    """The text of question ``step``, its reply keyboard, and the inline buttons of a choice or yes/no."""
+    field = service.form[step]
+    lines = [
+        r.text(
+            "bot.form.question",
+            n=r.digits(step + 1),
+            total=r.digits(len(service.form)),
+            label=field.label.get(r.lang),
+        )
+    ]
+    if field.help:
+        lines.append(r.text("bot.form.help", help=field.help.get(r.lang)))
+    hint = f"bot.form.hint.{field.type.value}"
+    if r.t.has(hint):
+        lines.append(r.text(hint))
+    if not field.required:
+        lines.append(r.text("bot.form.optional"))
+    first: list[KeyboardButton] | None = None
+    if field.type is FieldType.MOBILE:
+        first = [KeyboardButton(text=r.plain("bot.form.share_contact"), request_contact=True)]
+    elif field.type is FieldType.LOCATION:
+        first = [KeyboardButton(text=r.plain("bot.form.share_location"), request_location=True)]
+    keyboard = _nav_keyboard(r, optional=not field.required, first=first)
+    buttons = (
+        _button_answers(r, field, service.version, step)
+        if field.type in (FieldType.CHOICE, FieldType.YES_NO)
+        else None
+    )
+    return "\n".join(lines), keyboard, buttons
+
+
+def answer_text(r: Renderer, field: FormField, value: Any) -> str:
+    """An answer as the citizen and the clerk read it (choice labels, Jalali dates, Persian digits)."""
+    if value is None:
+        return r.plain("bot.form.skipped")
+    if field.type is FieldType.YES_NO:
+        return r.plain("bot.form.yes" if value else "bot.form.no")
+    if field.type is FieldType.CHOICE:
+        choice = next((c for c in field.choices or [] if c.id == value), None)
+        return choice.label.get(r.lang) if choice else str(value)
+    if field.type is FieldType.DATE:
+        return format_jalali_date(date.fromisoformat(value), r.lang)
+    if field.type is FieldType.NUMBER:
+        return format_number(int(value), r.lang)
+    if field.type is FieldType.LOCATION:
+        return r.plain(
+            "bot.form.location_value", lat=f"{value['latitude']:.5f}", lon=f"{value['longitude']:.5f}"
+        )
+    return (
+        r.digits(str(value))
+        if field.type is not FieldType.TEXT and field.type is not FieldType.LONG_TEXT
+        else str(value)
+    )
+
+
+def document_prompt(
+    r: Renderer, service: ResolvedService, slot: int, received: dict[str, Any]
+) -> tuple[str, ReplyKeyboardMarkup]:
+    """Ask for document ``slot``, with the checklist of what is received and what is still missing."""
+    doc: Document = service.documents[slot]
+    checklist = "\n".join(
+        r.plain(
+            "bot.docs.line.received"
+            if d.id in received
+            else ("bot.docs.line.missing" if d.required else "bot.docs.line.optional"),
+            title=d.title.get(r.lang),
+        )
+        for d in service.documents
+    )
+    kinds = r.plain("bot.list.sep").join(r.plain(f"bot.document.kind.{k.value}") for k in doc.kinds)
+    text = r.text(
+        "bot.docs.ask",
+        n=r.digits(slot + 1),
+        total=r.digits(len(service.documents)),
+        title=doc.title.get(r.lang),
+        description=doc.description.get(r.lang) if doc.description else "",
+        kinds=kinds,
+        checklist=checklist,
+    )
+    if doc.id in received:
+        text += "\n" + r.text("bot.docs.replace_hint")
+    optional = not doc.required or doc.id in received
+    return text, _nav_keyboard(r, optional=optional)

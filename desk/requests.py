@@ -1,0 +1,383 @@
+"""The request use cases the bot's handlers call: file a request, list a citizen's requests, follow one by its code.
+
+Each use case takes an ``AsyncSession`` the caller opened with ``storage.uow.unit_of_work(factory, write=True)``:
+the caller owns the transaction and commits it, a use case never does, so a request, its documents, its first
+event and any outbox rows the caller adds are stored together or not at all. ``desk`` does not import
+``catalog`` (``catalog`` imports ``desk``), so the service arrives as plain values: its resolved definition as
+JSON (``ResolvedService.model_dump(mode="json")``), which is also the snapshot the request keeps.
+
+Errors are ``desk.errors`` with locale keys; the bot's error router shows them in Persian.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Final
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from desk.calendar import WorkCalendar
+from desk.errors import NotFound, ValidationError
+from desk.lifecycle import Actor, Status, check_transition, is_public
+from desk.tracking import new_tracking_code, normalize_tracking_code
+from desk.validators import national_id as validate_national_id
+from storage.columns import utcnow
+from storage.errors import TrackingCodeTakenError
+from storage.models import Document, RequestEvent, ServiceRequest
+from storage.repositories import Citizens, Events, Requests
+
+__all__ = [
+    "IDEMPOTENCY_KEY_MAX",
+    "PLATFORMS",
+    "TRACKING_CODE_ATTEMPTS",
+    "DocumentInput",
+    "HistoryEntry",
+    "RequestSummary",
+    "Submission",
+    "SubmitResult",
+    "Title",
+    "TrackView",
+    "my_requests",
+    "submit_request",
+    "track",
+]
+
+PLATFORMS: Final = frozenset({"telegram", "bale"})
+"""The messengers a citizen can write from; every user id is stored together with one of these."""
+IDEMPOTENCY_KEY_MAX: Final = 64
+"""Longest submit key the store accepts (``service_request.idempotency_key``)."""
+TRACKING_CODE_ATTEMPTS: Final = 5
+"""Fresh codes drawn before giving up: a clash is a one-in-80,000 event (see ``desk.tracking``), five in a row
+means something else is wrong (a broken generator), and the error then reaches the generic apology."""
+
+_NATIONAL_ID_FIELD: Final = "national_id"
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentInput:
+    """A file the citizen sent for one document slot, already copied into the document store."""
+
+    slot: str
+    platform_file_id: str
+    file_unique_id: str
+    stored_path: str
+    sha256: str
+    size: int
+    mime: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """Everything a citizen's "submit" carries: who, which service (as filed), the answers and the documents.
+
+    ``service_snapshot`` is ``ResolvedService.model_dump(mode="json")``; ``answers`` maps form field ids to JSON
+    values (text, number, ISO date, bool, choice id, ``{"latitude", "longitude"}``). ``idempotency_key`` is the
+    same for a double tap on "submit" and unique otherwise (for instance a UUID made when the form starts).
+    ``today`` is the organization's local date: the deadline counts working days of ``calendar`` from it.
+    """
+
+    platform: str
+    user_id: int
+    chat_id: int
+    first_name: str | None
+    last_name: str | None
+    username: str | None
+    organization_id: str
+    service_id: str
+    service_version: str
+    service_snapshot: Mapping[str, Any]
+    answers: Mapping[str, Any]
+    documents: Sequence[DocumentInput]
+    idempotency_key: str
+    calendar: WorkCalendar
+    today: date
+
+    def __post_init__(self) -> None:
+        # Programming errors of the caller, not something a citizen typed: plain ValueError.
+        if self.platform not in PLATFORMS:
+            raise ValueError(f"platform must be one of {sorted(PLATFORMS)}, not {self.platform!r}")
+        if not 0 < len(self.idempotency_key) <= IDEMPOTENCY_KEY_MAX:
+            raise ValueError(f"idempotency_key must be 1..{IDEMPOTENCY_KEY_MAX} characters")
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    """The filed request; ``created`` is False when this submit repeated one already filed (a double tap)."""
+
+    request_id: int
+    tracking_code: str
+    deadline: date
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Title:
+    """A service's title as filed, in Persian and (when the catalog has it) English."""
+
+    fa: str
+    en: str | None = None
+
+    def text(self, lang: str = "fa") -> str:
+        """The title in ``lang``, Persian when there is no English one."""
+        return self.en if lang == "en" and self.en else self.fa
+
+    @classmethod
+    def of(cls, snapshot: Mapping[str, Any]) -> Title:
+        """The ``title`` of a service snapshot (a ``{"fa", "en"}`` object)."""
+        title = snapshot.get("title") or {}
+        return cls(fa=str(title.get("fa") or ""), en=title.get("en") or None)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSummary:
+    """One line of "my requests": enough to recognise the request and see where it stands."""
+
+    tracking_code: str
+    organization_id: str
+    service_id: str
+    title: Title
+    status: Status
+    submitted_at: datetime | None
+    deadline: date | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """A public step of a request's history: when, the status it moved to (None for a note), and its text."""
+
+    at: datetime
+    to_status: Status | None
+    text: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TrackView:
+    """What following a tracking code shows: the request, where it stands, and its public history (oldest first)."""
+
+    tracking_code: str
+    organization_id: str
+    service_id: str
+    title: Title
+    status: Status
+    submitted_at: datetime | None
+    deadline: date | None
+    history: tuple[HistoryEntry, ...] = field(default=())
+
+
+def _answered(value: Any) -> bool:
+    # False is an answer (a "no" to a yes/no question); blank text and empty objects are not.
+    if value is None:
+        return False
+    if isinstance(value, str):
+        return bool(value.strip())
+    if isinstance(value, Mapping | list):
+        return bool(value)
+    return True
+
+
+def _check_complete(submission: Submission) -> None:
+    """Refuse a submission that lacks an answer to a required field or a file for a required document."""
+    snapshot = submission.service_snapshot
+    for form_field in snapshot.get("form") or ():
+        if form_field.get("required", True) and not _answered(submission.answers.get(form_field["id"])):
+            raise ValidationError("desk.request.answer_missing", field=form_field["id"])
+    sent = {document.slot for document in submission.documents}
+    for document in snapshot.get("documents") or ():
+        if document.get("required", True) and document["id"] not in sent:
+            raise ValidationError("desk.request.document_missing", slot=document["id"])
+
+
+def _build(
+    submission: Submission, citizen_id: int, tracking_code: str, deadline: date
+) -> tuple[ServiceRequest, list[RequestEvent], list[Document]]:
+    # Fresh objects on every attempt: a failed insert's savepoint rollback expunges the previous ones.
+    now = utcnow()
+    request = ServiceRequest(
+        tracking_code=tracking_code,
+        citizen_id=citizen_id,
+        organization_id=submission.organization_id,
+        service_id=submission.service_id,
+        service_version=submission.service_version,
+        service_snapshot=dict(submission.service_snapshot),
+        answers=dict(submission.answers),
+        status=Status.SUBMITTED.value,
+        deadline=deadline,
+        created_at=now,
+        updated_at=now,
+        submitted_at=now,
+        idempotency_key=submission.idempotency_key,
+    )
+    event = RequestEvent(
+        at=now,
+        actor_kind=Actor.CITIZEN.value,
+        actor_id=f"{submission.platform}:{submission.user_id}",
+        from_status=Status.DRAFT.value,
+        to_status=Status.SUBMITTED.value,
+        public=True,
+    )
+    documents = [
+        Document(
+            slot=item.slot,
+            platform=submission.platform,
+            platform_file_id=item.platform_file_id,
+            file_unique_id=item.file_unique_id,
+            stored_path=item.stored_path,
+            sha256=item.sha256,
+            size=item.size,
+            mime=item.mime,
+            kind=item.kind,
+        )
+        for item in submission.documents
+    ]
+    return request, [event], documents
+
+
+async def _add_with_fresh_code(
+    requests: Requests, submission: Submission, citizen_id: int, deadline: date
+) -> tuple[ServiceRequest, bool]:
+    """Add the request under a new random code, drawing again when the code is taken (see ``TRACKING_CODE_ATTEMPTS``)."""
+    for _ in range(TRACKING_CODE_ATTEMPTS - 1):
+        request, events, documents = _build(submission, citizen_id, new_tracking_code(), deadline)
+        try:
+            return await requests.add(request, events=events, documents=documents)
+        except TrackingCodeTakenError:
+            continue
+    request, events, documents = _build(submission, citizen_id, new_tracking_code(), deadline)
+    return await requests.add(request, events=events, documents=documents)
+
+
+async def submit_request(session: AsyncSession, submission: Submission) -> SubmitResult:
+    """File the citizen's request in the caller's transaction and return its tracking code and deadline.
+
+    Gets or creates the citizen, draws a tracking code (a fresh one when the store reports a clash), sets
+    the deadline to the service's ``duration_days`` working days after ``today``, and stores the request, its
+    documents and a public "submitted" event. A repeated submit (same ``idempotency_key``) files nothing new and
+    returns the request already filed, with ``created=False``.
+
+    Raises ``ValidationError`` (``desk.request.answer_missing`` / ``desk.request.document_missing``) when a
+    required form field has no answer or a required document no file: the bot asks for each one, but this is
+    the guard. Nothing is written then.
+    """
+    _check_complete(submission)
+    check_transition(Status.DRAFT, Status.SUBMITTED, Actor.CITIZEN)
+    citizen = await Citizens(session).get_or_create(
+        submission.platform,
+        submission.user_id,
+        chat_id=submission.chat_id,
+        first_name=submission.first_name,
+        last_name=submission.last_name,
+        username=submission.username,
+    )
+    assert citizen.id is not None  # flushed by get_or_create
+    deadline = submission.calendar.add_working_days(
+        submission.today, int(submission.service_snapshot["duration_days"])
+    )
+    stored, created = await _add_with_fresh_code(Requests(session), submission, citizen.id, deadline)
+    if stored.citizen_id != citizen.id:
+        # A submit key must be unique per submission; returning someone else's request would leak it.
+        raise ValueError("this idempotency_key was used by another citizen's submission")
+    assert stored.id is not None
+    return SubmitResult(
+        request_id=stored.id,
+        tracking_code=stored.tracking_code,
+        deadline=stored.deadline or deadline,
+        created=created,
+    )
+
+
+async def my_requests(
+    session: AsyncSession, platform: str, user_id: int, limit: int = 20
+) -> list[RequestSummary]:
+    """The citizen's filed requests, newest first (at most ``limit``); an unknown citizen has none."""
+    citizen = await Citizens(session).find(platform, user_id)
+    if citizen is None or citizen.id is None:
+        return []
+    rows = await Requests(session).by_citizen(citizen.id, limit=limit)
+    return [
+        RequestSummary(
+            tracking_code=row.tracking_code,
+            organization_id=row.organization_id,
+            service_id=row.service_id,
+            title=Title.of(row.service_snapshot),
+            status=Status(row.status),
+            submitted_at=row.submitted_at,
+            deadline=row.deadline,
+            updated_at=row.updated_at,
+        )
+        for row in rows
+        if is_public(Status(row.status))
+    ]
+
+
+def _national_ids_of(request: ServiceRequest) -> list[str]:
+    """The request's answers to its ``national_id`` fields, normalized (a malformed stored answer is skipped)."""
+    found: list[str] = []
+    for form_field in request.service_snapshot.get("form") or ():
+        if form_field.get("type") != _NATIONAL_ID_FIELD:
+            continue
+        answer = request.answers.get(form_field.get("id"))
+        if not isinstance(answer, str):
+            continue
+        try:
+            found.append(validate_national_id(answer))
+        except ValidationError:
+            continue
+    return found
+
+
+async def track(
+    session: AsyncSession,
+    code_text: str,
+    *,
+    platform: str,
+    user_id: int,
+    national_id: str | None = None,
+) -> TrackView:
+    """The request with tracking code ``code_text``, as its owner sees it.
+
+    The code is normalized first (Persian or Arabic digits, spaces and dashes accepted): a mistyped code raises
+    ``ValidationError`` before any look-up, and so does a malformed ``national_id``. The citizen who filed the
+    request (same platform and user id) sees it. Anyone else sees it only by giving a national ID that equals
+    an answer to one of the request's ``national_id`` form fields (a family member at the office's counter, the
+    owner on the other messenger). Otherwise, and for a code no request has, ``NotFound`` with the same key
+    ``desk.request.not_found``: the answer never tells whether a code exists.
+
+    Callers throttle the look-ups with ``desk.throttle.tracking_throttle()``: a ``NotFound`` here counts as a
+    failure of the asking citizen (see ``desk.throttle``).
+    """
+    code = normalize_tracking_code(code_text)
+    given = validate_national_id(national_id) if national_id is not None else None
+    request = await Requests(session).by_tracking_code(code)
+    if request is None or request.id is None or not is_public(Status(request.status)):
+        raise NotFound("desk.request.not_found")
+    owner = await Citizens(session).get(request.citizen_id)
+    is_owner = owner is not None and owner.platform == platform and owner.user_id == user_id
+    if not is_owner:
+        matches = given is not None and any(
+            secrets.compare_digest(given, known) for known in _national_ids_of(request)
+        )
+        if not matches:
+            raise NotFound("desk.request.not_found")
+    events = await Events(session).history(request.id, public_only=True)
+    return TrackView(
+        tracking_code=request.tracking_code,
+        organization_id=request.organization_id,
+        service_id=request.service_id,
+        title=Title.of(request.service_snapshot),
+        status=Status(request.status),
+        submitted_at=request.submitted_at,
+        deadline=request.deadline,
+        history=tuple(
+            HistoryEntry(
+                at=event.at,
+                to_status=Status(event.to_status) if event.to_status else None,
+                text=event.text,
+            )
+            for event in events
+        ),
+    )

@@ -1,0 +1,297 @@
+"""A citizen files a request from /start to a tracking code, on Telegram and on Bale, and follows it."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.platforms import Platform
+from storage.db import create_engine
+from storage.models import Document, RequestEvent, ServiceRequest
+
+from .conftest import PDF, png  # type: ignore[import-not-found]
+
+pytestmark = pytest.mark.slow
+
+
+def buttons(message: dict[str, Any]) -> list[str]:
+    return [b["text"] for row in message.get("buttons", []) for b in row]
+
+
+async def open_card(person: Any, org: str, service_words: str, service_title: str) -> dict[str, Any]:
+    """From /start to a service's card: menu, organization (any page), then typing part of the name."""
+    await person.send("/start")
+    await person.expect("میز خدمت")
+    await person.press("🗂 خدمات و ثبت درخواست")
+    await person.expect("شهر یا روستای خود")
+    while org not in buttons(person.last_message):
+        await person.press(next(b for b in buttons(person.last_message) if b.startswith("بعدی")))
+        await person.expect("شهر یا روستای خود")
+    await person.press(org)
+    await person.expect("گروه خدمت")
+    await person.send(service_words)
+    await person.expect("پیدا شد")
+    await person.press(service_title)
+    return await person.expect("مدارک لازم")
+
+
+async def copyable_code(person: Any) -> str:
+    """The tracking code the bot sent alone in a message, so it can be copied with one tap."""
+    for message in reversed(await person.transcript()):
+        text = message.get("text", "").strip()
+        if message.get("outgoing") and text.isdigit():
+            return str(text)
+    raise AssertionError("no copyable tracking code in the chat")
+
+
+async def fill_every_field(person: Any) -> None:
+    """Answer the test service's eight questions rightly (the last, optional one is skipped)."""
+    answers = ("0499370899", "10380284790", "09123456789", "8491753981", "1405/09/06", "120", "رضا")
+    for number, answer in enumerate(answers, start=1):
+        await person.expect(f"پرسش {PERSIAN[number]} از ۸")
+        await person.send(answer)
+    await person.expect("پرسش ۸ از ۸")
+    await person.press("⏭ رد کردن")
+
+
+async def count(world: Any, model: Any) -> int:
+    engine = create_engine(world.settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            return int((await conn.execute(select(func.count()).select_from(model))).scalar_one())
+    finally:
+        await engine.dispose()
+
+
+async def test_municipal_request_from_start_to_tracking_code(world: Any, platform: Platform) -> None:
+    zahra = await world.citizen(platform)
+    card = await open_card(zahra, "شهرداری فلاورجان", "پروانه", "صدور پروانه ساختمانی")
+    assert "📝 ثبت درخواست" in buttons(card)
+    await zahra.press("📝 ثبت درخواست")
+    await zahra.expect("پرسش ۱ از ۵")
+    await zahra.send("۰۴۹۹۳۷۰۸۹۹")  # Persian digits are fine
+    await zahra.expect("پرسش ۲ از ۵")
+    await zahra.send("۲۵۰")
+    await zahra.expect("یکی از گزینه‌ها")
+    await zahra.press("مسکونی")
+    await zahra.expect("پرسش ۴ از ۵")
+    await zahra.send("2")
+    await zahra.expect("پرسش ۵ از ۵")
+    await zahra.press("📍 ارسال موقعیت")  # the platform's location button
+    await zahra.expect("مدرک ۱ از ۴")
+    await zahra.send_photo(png(), filename="deed.png")
+    await zahra.expect("مدرک ۲ از ۴")
+    await zahra.send_document(PDF, filename="id-card.pdf", mime_type="application/pdf")
+    await zahra.expect("مدرک ۳ از ۴")
+    await zahra.send_photo(png(16, 12), filename="site.png")
+    prompt = await zahra.expect("مدرک ۴ از ۴")
+    assert "✅ سند مالکیت" in prompt["text"], "the checklist shows what is already received"
+    await zahra.press("⏭ رد کردن")  # the plans are optional
+    review = await zahra.expect("بازبینی درخواست")
+    assert "۰۴۹۹۳۷۰۸۹۹" in review["text"]
+    assert "مسکونی" in review["text"]
+    await zahra.press("✅ ثبت نهایی")
+    done = await zahra.expect("کد رهگیری")
+    assert "ثبت شد" in done["text"]
+    code = await copyable_code(zahra)
+    assert len(code) == 12
+    assert await count(world, ServiceRequest) == 1
+    assert await count(world, Document) == 3
+    assert await count(world, RequestEvent) == 1
+
+    await zahra.press("📂 درخواست‌های من")
+    mine = await zahra.expect("درخواست‌های شما")
+    assert code in mine["text"]
+    assert "ثبت شده" in mine["text"] or "ثبت‌شده" in mine["text"]
+    await zahra.press("🔎 پیگیری درخواست")
+    await zahra.expect("کد رهگیری درخواست را بفرستید")
+    await zahra.send(code)
+    status = await zahra.expect("وضعیت")
+    assert "صدور پروانه ساختمانی" in status["text"]
+
+
+async def test_dehyari_problem_report_with_buttons_and_location(world: Any, platform: Platform) -> None:
+    ali = await world.citizen(platform, name="علی")
+    await open_card(ali, "دهیاری اشترجان", "گزارش", "گزارش مشکلات شهری و روستایی")
+    await ali.press("📝 ثبت درخواست")
+    await ali.expect("یکی از گزینه‌ها")
+    await ali.press(next(b for b in buttons(ali.last_message) if "روشنایی" in b))
+    await ali.expect("پرسش ۲ از ۴")
+    await ali.send("چراغ کوچه <b>*خاموش*</b> است")  # markup typed by a citizen stays plain text
+    await ali.expect("پرسش ۳ از ۴")
+    await ali.send("اینجا")  # text where a location is expected
+    await ali.expect("ارسال موقعیت» را بزنید")
+    await ali.press("📍 ارسال موقعیت")
+    await ali.expect("یکی از گزینه‌ها")
+    await ali.press("بله")
+    await ali.expect("مدرک ۱ از ۱")
+    await ali.press("⏭ رد کردن")
+    review = await ali.expect("بازبینی درخواست")
+    assert "خاموش" in review["text"]
+    await ali.press("✅ ثبت نهایی")
+    await ali.expect("کد رهگیری")
+
+
+VALIDATION_CASES = [
+    # (wrong answers with the explanation each gets, then the right answer), one field after another
+    ([("123", "کد ملی باید ۱۰ رقم باشد"), ("0684159415", "این کد ملی درست نیست")], "0499370899"),
+    (
+        [("1234567891", "شناسه ملی شخص حقوقی باید ۱۱ رقم باشد"), ("10380284792", "این شناسه ملی درست نیست")],
+        "10380284790",
+    ),
+    ([("123456", "شماره همراه درست نیست")], "۰۹۱۲۳۴۵۶۷۸۹"),
+    ([("12345", "کد پستی باید ۱۰ رقم باشد"), ("1111111111", "این کد پستی درست نیست")], "8491753981"),
+    ([("2026-11-27", "لطفاً تاریخ را شمسی بنویسید"), ("1405/13/40", "تاریخ")], "۱۴۰۵/۰۹/۰۶"),
+    ([("صد", "لطفاً فقط یک عدد صحیح بنویسید"), ("-5", "عدد نمی‌تواند منفی باشد")], "120"),
+    ([("   ", "پاسخ خالی است")], "رضا رضایی"),
+]
+PERSIAN = "۰۱۲۳۴۵۶۷۸۹"
+
+
+async def test_every_validator_explains_and_asks_again(world: Any, platform: Platform) -> None:
+    reza = await world.citizen(platform, name="رضا")
+    await open_card(reza, "شهرداری فلاورجان", "آزمون", "آزمون همه پرسش‌ها")
+    await reza.press("📝 ثبت درخواست")
+    for number, (wrongs, right) in enumerate(VALIDATION_CASES, start=1):
+        question = f"پرسش {PERSIAN[number]} از ۸"
+        await reza.expect(question)
+        for wrong, explanation in wrongs:
+            await reza.send(wrong)
+            await reza.expect(explanation)
+            await reza.expect(question)  # the same question again
+        await reza.send(right)
+    await reza.expect("پرسش ۸ از ۸")
+    await reza.press("⏭ رد کردن")
+    await reza.expect("مدرک ۱ از ۲")
+
+
+async def test_documents_refused_politely_and_replaceable(world: Any, platform: Platform) -> None:
+    reza = await world.citizen(platform, name="رضا")
+    await open_card(reza, "شهرداری فلاورجان", "آزمون", "آزمون همه پرسش‌ها")
+    await reza.press("📝 ثبت درخواست")
+    await fill_every_field(reza)
+    await reza.expect("مدرک ۱ از ۲")
+    await reza.send_photo(png())  # the slot takes PDF only
+    await reza.expect("فایل PDF لازم است")
+    await reza.send("این هم مدرک")  # text instead of a file
+    await reza.expect("عکس یا فایل مدرک را بفرستید")
+    await reza.send_document(b"<html>not a pdf</html>", filename="scan.pdf", mime_type="application/pdf")
+    await reza.expect("PDF")
+    await reza.expect("مدرک ۱ از ۲")
+    await reza.send_document(
+        b"%PDF-" + b"0" * (21 * 1024 * 1024), filename="huge.pdf", mime_type="application/pdf"
+    )
+    await reza.expect("مگابایت")
+    await reza.send_document(PDF, filename="scan.pdf", mime_type="application/pdf")
+    await reza.expect("مدرک ۲ از ۲")
+    await reza.press("⏭ رد کردن")
+    await reza.expect("بازبینی درخواست")
+    await reza.press("✏️ اصلاح پاسخ یا مدرک")
+    await reza.expect("کدام مورد")
+    await reza.press("📎 پویش سند")
+    replace = await reza.expect("مدرک ۱ از ۲")
+    assert "جایگزینی" in replace["text"]
+    await reza.send_document(PDF + b"%v2", filename="scan2.pdf", mime_type="application/pdf")
+    await reza.expect("بازبینی درخواست")
+
+
+async def test_back_and_cancel_at_every_step(world: Any, platform: Platform) -> None:
+    zahra = await world.citizen(platform)
+    await open_card(zahra, "شهرداری فلاورجان", "پروانه", "صدور پروانه ساختمانی")
+    await zahra.press("📝 ثبت درخواست")
+    await zahra.expect("پرسش ۱ از ۵")
+    await zahra.send("0499370899")
+    await zahra.expect("پرسش ۲ از ۵")
+    await zahra.press("↩️ مرحله قبل")
+    await zahra.expect("پرسش ۱ از ۵")
+    await zahra.send("0790419904")
+    await zahra.expect("پرسش ۲ از ۵")
+    await zahra.press("✖️ انصراف")
+    cancelled = await zahra.expect("لغو شد")
+    assert "🗂 خدمات و ثبت درخواست" in [
+        b["text"] for row in cancelled["reply_keyboard"]["keyboard"] for b in row
+    ]
+    assert await count(world, ServiceRequest) == 0
+
+
+async def test_half_filled_form_survives_a_restart(world: Any, platform: Platform) -> None:
+    zahra = await world.citizen(platform)
+    await open_card(zahra, "شهرداری فلاورجان", "پروانه", "صدور پروانه ساختمانی")
+    await zahra.press("📝 ثبت درخواست")
+    await zahra.expect("پرسش ۱ از ۵")
+    await zahra.send("0499370899")
+    await zahra.expect("پرسش ۲ از ۵")
+    await world.restart()
+    await zahra.send("300")
+    await zahra.expect("یکی از گزینه‌ها")
+
+
+async def test_double_tap_on_submit_files_one_request(world: Any, platform: Platform) -> None:
+    ali = await world.citizen(platform, name="علی")
+    await open_card(ali, "دهیاری اشترجان", "گزارش", "گزارش مشکلات شهری و روستایی")
+    await ali.press("📝 ثبت درخواست")
+    await ali.expect("یکی از گزینه‌ها")
+    await ali.press(next(b for b in buttons(ali.last_message) if "روشنایی" in b))
+    await ali.expect("پرسش ۲ از ۴")
+    await ali.send("چراغ خاموش")
+    await ali.expect("پرسش ۳ از ۴")
+    await ali.press("📍 ارسال موقعیت")
+    await ali.expect("یکی از گزینه‌ها")
+    await ali.press("خیر")
+    await ali.expect("مدرک ۱ از ۱")
+    await ali.press("⏭ رد کردن")
+    review = await ali.expect("بازبینی درخواست")
+    await asyncio.gather(ali.press("✅ ثبت نهایی", message=review), ali.press("✅ ثبت نهایی", message=review))
+    await ali.expect("کد رهگیری")
+    await asyncio.sleep(0.5)
+    assert await count(world, ServiceRequest) == 1
+
+
+async def test_old_buttons_answer_politely(world: Any, platform: Platform) -> None:
+    ali = await world.citizen(platform, name="علی")
+    await open_card(ali, "دهیاری اشترجان", "گزارش", "گزارش مشکلات شهری و روستایی")
+    await ali.press("📝 ثبت درخواست")
+    choice = await ali.expect("یکی از گزینه‌ها")
+    await ali.press("✖️ انصراف")
+    await ali.expect("لغو شد")
+    await ali.press(buttons(choice)[0], message=choice, wait_answer=5)
+    assert ali.last_answer is not None
+    assert "دیگر کار نمی‌کند" in ali.last_answer["text"]
+    assert await count(world, ServiceRequest) == 0
+
+
+async def test_a_stranger_sees_a_request_only_with_its_national_id(world: Any, platform: Platform) -> None:
+    zahra = await world.citizen(platform)
+    await open_card(zahra, "شهرداری فلاورجان", "آزمون", "آزمون همه پرسش‌ها")
+    await zahra.press("📝 ثبت درخواست")
+    await fill_every_field(zahra)
+    await zahra.expect("مدرک ۱ از ۲")
+    await zahra.send_document(PDF, filename="scan.pdf", mime_type="application/pdf")
+    await zahra.expect("مدرک ۲ از ۲")
+    await zahra.press("⏭ رد کردن")
+    await zahra.expect("بازبینی")
+    await zahra.press("✅ ثبت نهایی")
+    await zahra.expect("کد رهگیری")
+    code = await copyable_code(zahra)
+
+    stranger = await world.citizen(platform, name="ناشناس")
+    await stranger.send("/start")
+    await stranger.expect("میز خدمت")
+    await stranger.send(code)  # a code sent outside any conversation is tracked at once
+    await stranger.expect("کد ملی ثبت‌شده")
+    await stranger.send("0790419904")  # someone else's national ID
+    refused = await stranger.expect("پیدا نشد")
+    assert "زهرا" not in refused["text"]
+    await stranger.press("🔎 پیگیری درخواست")
+    await stranger.expect("کد رهگیری درخواست")
+    await stranger.send(code)
+    await stranger.expect("کد ملی ثبت‌شده")
+    await stranger.send("۰۴۹۹۳۷۰۸۹۹")
+    seen = await stranger.expect("وضعیت")
+    assert "آزمون همه پرسش‌ها" in seen["text"]
+    mistyped = code[:-1] + str((int(code[-1]) + 1) % 10)
+    await stranger.send(mistyped)
+    await stranger.expect("کد رهگیری")
