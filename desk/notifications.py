@@ -108,7 +108,9 @@ async def enqueue_copy(
     """Queue a copy of message ``message_id`` of ``from_chat_id`` into ``chat_id`` (a relayed photo or file)."""
     payload: dict[str, Any] = {"type": "copy", "from_chat_id": from_chat_id, "message_id": message_id}
     if header is not None:
-        payload.update({"key": header["key"], "lang": header["lang"], "params": dict(header.get("params", {}))})
+        payload.update(
+            {"key": header["key"], "lang": header["lang"], "params": dict(header.get("params", {}))}
+        )
     return await enqueue_chat(
         session,
         platform=platform,

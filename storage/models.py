@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, ForeignKey, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.columns import UTCDateTime, utcnow
@@ -33,6 +33,7 @@ __all__ = [
     "OutboxMessage",
     "RequestEvent",
     "ServiceRequest",
+    "SurveyAnswer",
 ]
 
 
@@ -195,6 +196,29 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = _created()
     sent_at: datetime | None = _utc_column(nullable=True)
     last_error: str | None = None
+
+
+class SurveyAnswer(SQLModel, table=True):
+    """The citizen's satisfaction with a finished request: a score from 1 to 5 and an optional comment.
+
+    One per request (a second rating replaces the first), kept with the request (CASCADE), so an organization's
+    figures come from joining its requests.
+    """
+
+    __tablename__ = "survey_answer"
+    __table_args__ = (CheckConstraint("score >= 1 AND score <= 5", name="score_range"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("service_request.id", ondelete="CASCADE"), nullable=False, unique=True
+        ),
+    )
+    score: int = Field(description="1 (very poor) to 5 (excellent)")
+    comment: str | None = None
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
 
 
 class ConversationState(SQLModel, table=True):

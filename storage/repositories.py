@@ -28,6 +28,7 @@ from storage.models import (
     OutboxMessage,
     RequestEvent,
     ServiceRequest,
+    SurveyAnswer,
 )
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "GroupMessages",
     "Outbox",
     "Requests",
+    "SurveyAnswers",
 ]
 
 NOT_OPEN_STATUSES: tuple[str, ...] = ("draft", "completed", "rejected", "withdrawn")
@@ -186,6 +188,21 @@ class Requests:
         """The request with this database id."""
         return await self.session.get(ServiceRequest, request_id)
 
+    async def get_for_update(self, request_id: int) -> ServiceRequest | None:
+        """The request with this id, read afresh and locked until the transaction ends (``FOR UPDATE``).
+
+        Two clerks acting on one request at once then act one after the other, the second on what the first
+        left. SQLite ignores the lock: there a writer's ``BEGIN IMMEDIATE`` (``unit_of_work(..., write=True)``)
+        already serializes the transactions.
+        """
+        stmt = (
+            select(ServiceRequest)
+            .where(col(ServiceRequest.id) == request_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.scalars(stmt)).first()
+
     async def by_tracking_code(self, tracking_code: str) -> ServiceRequest | None:
         """The request with this tracking code (already normalized and checked by ``desk``)."""
         stmt = select(ServiceRequest).where(col(ServiceRequest.tracking_code) == tracking_code)
@@ -284,6 +301,34 @@ class Events:
             stmt = stmt.where(col(RequestEvent.public).is_(True))
         stmt = stmt.order_by(col(RequestEvent.at), col(RequestEvent.id))
         return (await self.session.scalars(stmt)).all()
+
+
+class SurveyAnswers:
+    """Citizens' satisfaction scores, one per finished request."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def of_request(self, request_id: int) -> SurveyAnswer | None:
+        """The answer given for this request, if any."""
+        stmt = select(SurveyAnswer).where(col(SurveyAnswer.request_id) == request_id)
+        return (await self.session.scalars(stmt)).first()
+
+    async def add(self, answer: SurveyAnswer) -> SurveyAnswer:
+        """Store a first answer (its ``request_id`` must be set and have no answer yet)."""
+        self.session.add(answer)
+        await self.session.flush()
+        return answer
+
+    async def scores(self, organization_id: str) -> tuple[int, float | None]:
+        """How many answers the organization's requests got and their average score (None when there are none)."""
+        stmt = (
+            select(func.count(col(SurveyAnswer.id)), func.avg(col(SurveyAnswer.score)))
+            .join(ServiceRequest, col(ServiceRequest.id) == col(SurveyAnswer.request_id))
+            .where(col(ServiceRequest.organization_id) == organization_id)
+        )
+        count, average = (await self.session.execute(stmt)).one()
+        return int(count), (float(average) if average is not None else None)
 
 
 class GroupMessages:

@@ -25,6 +25,7 @@ TABLES = {
     "outbox_message",
     "request_event",
     "service_request",
+    "survey_answer",
 }
 
 

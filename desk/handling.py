@@ -1,0 +1,719 @@
+"""Working a request: the clerks' actions from their operator group, the citizen's own moves, and who hears what.
+
+The bot decides *who* may act (a registered clerk of the request's organization, in its operator group) and passes
+an ``ActorRef``; these use cases decide *what* may happen, from the request's current status and
+``desk.lifecycle``, and write the change, its event and its notifications in the caller's transaction (opened with
+``storage.uow.unit_of_work(factory, write=True)``; a use case never commits). Nothing is queued unless the change
+commits, and a refused action writes nothing at all.
+
+Each use case reads the request with a row lock, so two clerks pressing at once act one after the other; a clerk's
+action carries ``seen_status``, the status on the card they pressed, and is refused with
+``desk.handling.changed`` when the request has moved since (another clerk was faster, or the card is old).
+
+Notifications (see ``desk.notifications`` for the payloads):
+
+* the citizen hears of every public change a clerk (or the system) makes, in their own language and private chat,
+  as the organization (``{org}`` is the organization id; the bot shows its name), never as a clerk by name;
+  dedupe ``event:<event id>:citizen``. A completed or rejected request also gets the satisfaction survey with
+  buttons ``rate:<request id>:<score>`` (dedupe ``event:<event id>:survey``). The citizen's own moves (an answer,
+  a withdrawal) are acknowledged by the bot's reply, not by a notification.
+* every operator group in ``groups`` (platform -> chat id) gets the request's card redrawn on every change
+  (dedupe ``event:<event id>:card:<platform>``), and a text relay of the citizen's answer or withdrawal
+  (``event:<event id>:group:<platform>``), in Persian.
+
+Events: a status change is a public event whose ``text`` is what the citizen reads (what is missing, the agency,
+the result, the reason; for ``awaiting_payment`` the amount in rials as ASCII digits). A clerk's note is an
+internal event with text and no status; a reassignment is an internal event with neither, by the new assignee.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from desk.errors import NotFound, TransitionError, ValidationError
+from desk.i18n import LANGUAGES
+from desk.lifecycle import Actor, Status, allowed_targets, check_transition, is_final, is_open, is_public
+from desk.notifications import Button, enqueue_card, enqueue_chat, text_payload
+from desk.persian import format_number
+from desk.requests import PLATFORMS, Title
+from desk.tracking import format_tracking_code
+from desk.validators import LONG_TEXT_MAX
+from storage.columns import utcnow
+from storage.models import Citizen, RequestEvent, ServiceRequest
+from storage.repositories import Citizens, Events, Requests
+
+__all__ = [
+    "AMOUNT_MAX",
+    "GROUP_LANG",
+    "SCORES",
+    "TEXT_MAX",
+    "ActorRef",
+    "Change",
+    "add_note",
+    "ask_information",
+    "ask_payment",
+    "citizen_answered",
+    "claim",
+    "complete",
+    "reject",
+    "resume",
+    "wait_for_agency",
+    "withdraw",
+]
+
+TEXT_MAX: Final = LONG_TEXT_MAX
+"""Longest text a clerk or citizen may attach to a change (it is sent on in one chat message)."""
+AMOUNT_MAX: Final = 10**15
+"""Largest amount in rials a clerk may ask for (far above any municipal fee; guards against a typing slip)."""
+GROUP_LANG: Final = "fa"
+"""The language of texts relayed to operator groups."""
+SCORES: Final = range(1, 6)
+"""The satisfaction scores the survey's buttons offer, 1 (very poor) to 5 (excellent)."""
+
+_STAFF: Final = frozenset({Actor.CLERK, Actor.SUPERVISOR, Actor.SYSTEM})
+_NOTICE: Final[Mapping[Status, str]] = {
+    Status.NEEDS_INFO: "notify.citizen.needs_info",
+    Status.WAITING_EXTERNAL: "notify.citizen.waiting_external",
+    Status.AWAITING_PAYMENT: "notify.citizen.awaiting_payment",
+    Status.REJECTED: "notify.citizen.rejected",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ActorRef:
+    """Who acts on a request, as the bot identified them: a clerk or supervisor by messenger account, or the system.
+
+    ``name`` is for the bot's own use in the group; it is never stored nor shown to citizens. When
+    ``organization_id`` is given (the organization of the group the action came from), a request of another
+    organization is treated as not found, so a forged button cannot reach another organization's requests.
+    """
+
+    kind: Actor
+    platform: str | None = None
+    user_id: int | None = None
+    name: str | None = None
+    organization_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.platform is None) != (self.user_id is None):
+            raise ValueError("platform and user_id go together: give both or neither")
+        if self.platform is not None and self.platform not in PLATFORMS:
+            raise ValueError(f"platform must be one of {sorted(PLATFORMS)}, not {self.platform!r}")
+
+    @property
+    def actor_id(self) -> str | None:
+        """``'<platform>:<user id>'`` as events store it, or None for the system."""
+        return f"{self.platform}:{self.user_id}" if self.platform is not None else None
+
+    @property
+    def account(self) -> tuple[str, int] | None:
+        """``(platform, user_id)`` of a person, None for the system."""
+        if self.platform is None or self.user_id is None:
+            return None
+        return self.platform, self.user_id
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What an action did, for the bot's answer to the clerk or citizen.
+
+    The request, its status before and after (equal for a note or a reassignment), its assignee after the
+    action, and the event recorded (the last one, when a claim was implied). ``amount_rials`` is set by
+    ``ask_payment``.
+    """
+
+    request_id: int
+    tracking_code: str
+    organization_id: str
+    from_status: Status
+    to_status: Status
+    assignee: tuple[str, int] | None
+    event_id: int
+    amount_rials: int | None = None
+
+    @property
+    def changed(self) -> bool:
+        """Whether the status changed."""
+        return self.from_status != self.to_status
+
+
+# Reading and checking.
+
+
+def _clean(raw: str | None, *, required: bool) -> str | None:
+    """Typed text as it will be shown (trimmed), None when blank; refuses a blank ``required`` text or a long one."""
+    value = (raw or "").strip()
+    if not value:
+        if required:
+            raise ValidationError("desk.text.empty")
+        return None
+    if len(value) > TEXT_MAX:
+        raise ValidationError("desk.text.too_long", limit=TEXT_MAX, length=len(value))
+    return value
+
+
+async def _load(session: AsyncSession, request_id: int) -> ServiceRequest:
+    """The filed request, locked for this transaction; a draft or a missing one is not found."""
+    request = await Requests(session).get_for_update(request_id)
+    if request is None or request.id is None or not is_public(Status(request.status)):
+        raise NotFound("desk.request.not_found")
+    return request
+
+
+def _check_staff(request: ServiceRequest, actor: ActorRef) -> None:
+    if actor.kind not in _STAFF:
+        raise ValueError(f"a {actor.kind.value} cannot act as staff; use the citizen's use cases")
+    if actor.organization_id is not None and actor.organization_id != request.organization_id:
+        raise NotFound("desk.request.not_found")
+
+
+def _check_seen(request: ServiceRequest, seen_status: Status) -> Status:
+    current = Status(request.status)
+    if current != Status(seen_status):
+        raise TransitionError("desk.handling.changed", status=current)
+    return current
+
+
+async def _owner(session: AsyncSession, request: ServiceRequest, platform: str, user_id: int) -> Citizen:
+    """The request's citizen, if that is who asks; anyone else is told the request does not exist."""
+    citizen = await Citizens(session).get(request.citizen_id)
+    if citizen is None or (citizen.platform, citizen.user_id) != (platform, user_id):
+        raise NotFound("desk.request.not_found")
+    return citizen
+
+
+def _assignee(request: ServiceRequest) -> tuple[str, int] | None:
+    if request.assignee_platform is None or request.assignee_user_id is None:
+        return None
+    return request.assignee_platform, request.assignee_user_id
+
+
+def _assign(request: ServiceRequest, account: tuple[str, int]) -> None:
+    request.assignee_platform, request.assignee_user_id = account
+
+
+# Writing.
+
+
+async def _record(
+    session: AsyncSession,
+    request: ServiceRequest,
+    *,
+    actor_kind: Actor,
+    actor_id: str | None,
+    to_status: Status | None,
+    text: str | None,
+    public: bool,
+) -> RequestEvent:
+    """Append an event and apply its status change to the request (``closed_at`` set when it finishes)."""
+    assert request.id is not None
+    now = utcnow()
+    event = RequestEvent(
+        request_id=request.id,
+        at=now,
+        actor_kind=actor_kind.value,
+        actor_id=actor_id,
+        from_status=request.status if to_status is not None else None,
+        to_status=to_status.value if to_status is not None else None,
+        text=text,
+        public=public,
+    )
+    if to_status is not None:
+        request.status = to_status.value
+        # A supervisor reopening a rejected request opens it again.
+        request.closed_at = now if is_final(to_status) else None
+    request.updated_at = now
+    session.add(request)
+    return await Events(session).add(event)
+
+
+def _request_params(request: ServiceRequest, lang: str) -> dict[str, str | int]:
+    return {
+        "code": format_tracking_code(request.tracking_code, lang),
+        "title": Title.of(request.service_snapshot).text(lang),
+        "org": request.organization_id,
+    }
+
+
+async def _tell_citizen(
+    session: AsyncSession,
+    request: ServiceRequest,
+    event: RequestEvent,
+    key: str,
+    *,
+    text: str | None = None,
+    amount_rials: int | None = None,
+) -> None:
+    """Queue the citizen's notice of ``event`` (and the survey when the request is finished by staff).
+
+    The amount is written out in the citizen's language here (``۱٬۲۵۰٬۰۰۰``), grouped as people read money.
+    """
+    citizen = await Citizens(session).get(request.citizen_id)
+    assert citizen is not None
+    assert request.id is not None
+    lang = citizen.locale if citizen.locale in LANGUAGES else "fa"
+    status = Status(request.status)
+    params = _request_params(request, lang)
+    shown = dict(params)
+    if text is not None:
+        shown["text"] = text
+    if amount_rials is not None:
+        shown["amount"] = format_number(amount_rials, lang)
+    payload = text_payload(key, lang, params=shown, labels={"status": status.label_key})
+    await enqueue_chat(
+        session,
+        platform=citizen.platform,
+        chat_id=citizen.chat_id,
+        organization_id=request.organization_id,
+        payload=payload,
+        dedupe_key=f"event:{event.id}:citizen",
+        request_id=request.id,
+    )
+    if status in {Status.COMPLETED, Status.REJECTED}:
+        buttons: list[list[Button]] = [
+            [
+                {"label": f"notify.survey.score.{score}", "data": f"rate:{request.id}:{score}"}
+                for score in SCORES
+            ]
+        ]
+        await enqueue_chat(
+            session,
+            platform=citizen.platform,
+            chat_id=citizen.chat_id,
+            organization_id=request.organization_id,
+            payload=text_payload("notify.survey.ask", lang, params=params, buttons=buttons),
+            dedupe_key=f"event:{event.id}:survey",
+            request_id=request.id,
+        )
+
+
+async def _tell_groups(
+    session: AsyncSession,
+    request: ServiceRequest,
+    event: RequestEvent,
+    groups: Mapping[str, int],
+    *,
+    relay: str | None = None,
+    text: str | None = None,
+) -> None:
+    """Redraw the request's card in each operator group, and send ``relay`` (a notify key) there when given."""
+    assert request.id is not None
+    for platform, chat_id in sorted(groups.items()):
+        if platform not in PLATFORMS:
+            raise ValueError(f"unknown platform {platform!r} in groups")
+        await enqueue_card(
+            session,
+            platform=platform,
+            chat_id=chat_id,
+            organization_id=request.organization_id,
+            request_id=request.id,
+            dedupe_key=f"event:{event.id}:card:{platform}",
+        )
+        if relay is None:
+            continue
+        params = _request_params(request, GROUP_LANG)
+        if text is not None:
+            params["text"] = text
+        await enqueue_chat(
+            session,
+            platform=platform,
+            chat_id=chat_id,
+            organization_id=request.organization_id,
+            payload=text_payload(relay, GROUP_LANG, params=params),
+            dedupe_key=f"event:{event.id}:group:{platform}",
+            request_id=request.id,
+        )
+
+
+def _change(
+    request: ServiceRequest, from_status: Status, event: RequestEvent, *, amount_rials: int | None = None
+) -> Change:
+    assert request.id is not None
+    assert event.id is not None
+    return Change(
+        request_id=request.id,
+        tracking_code=request.tracking_code,
+        organization_id=request.organization_id,
+        from_status=from_status,
+        to_status=Status(request.status),
+        assignee=_assignee(request),
+        event_id=event.id,
+        amount_rials=amount_rials,
+    )
+
+
+async def _staff_move(
+    session: AsyncSession,
+    request_id: int,
+    actor: ActorRef,
+    target: Status,
+    *,
+    seen_status: Status,
+    groups: Mapping[str, int],
+    text: str | None,
+    notice: str,
+    event_text: str | None = None,
+    amount_rials: int | None = None,
+) -> Change:
+    """Move the request to ``target`` for a clerk, claiming it first when it is still only submitted.
+
+    ``text`` is the clerk's reason or result (checked as the reason ``target`` may need, stored on the event and
+    shown to the citizen); ``event_text`` stores something else on the event instead (the amount asked for).
+    A clerk may answer a new request straight away (ask for a missing document, complete a simple inquiry):
+    the claim is then implied and recorded as its own public event just before the change. Everything is
+    checked before anything is written.
+    """
+    request = await _load(session, request_id)
+    _check_staff(request, actor)
+    current = _check_seen(request, seen_status)
+    account = actor.account
+    implied_claim = (
+        account is not None
+        and current is Status.SUBMITTED
+        and target not in allowed_targets(current, actor.kind)
+        and target in allowed_targets(Status.IN_PROGRESS, actor.kind)
+    )
+    if implied_claim:
+        check_transition(current, Status.IN_PROGRESS, actor.kind)
+        check_transition(Status.IN_PROGRESS, target, actor.kind, text)
+    else:
+        check_transition(current, target, actor.kind, text)
+
+    if account is not None and (implied_claim or _assignee(request) is None):
+        _assign(request, account)
+    if implied_claim:
+        await _record(
+            session,
+            request,
+            actor_kind=actor.kind,
+            actor_id=actor.actor_id,
+            to_status=Status.IN_PROGRESS,
+            text=None,
+            public=True,
+        )
+    event = await _record(
+        session,
+        request,
+        actor_kind=actor.kind,
+        actor_id=actor.actor_id,
+        to_status=target,
+        text=event_text if event_text is not None else text,
+        public=True,
+    )
+    await _tell_citizen(session, request, event, notice, text=text, amount_rials=amount_rials)
+    await _tell_groups(session, request, event, groups)
+    return _change(request, current, event, amount_rials=amount_rials)
+
+
+# The clerks' actions.
+
+
+async def claim(
+    session: AsyncSession,
+    request_id: int,
+    actor: ActorRef,
+    *,
+    seen_status: Status,
+    groups: Mapping[str, int],
+) -> Change:
+    """The clerk takes the request: a submitted one moves to ``in_progress`` (the citizen is told), an open one
+    already taken is reassigned to them (an internal event, no status change, the citizen is not told).
+
+    Raises ``TransitionError``: ``desk.handling.changed`` (stale card), ``desk.handling.already_yours``,
+    ``desk.transition.closed`` (a finished request); ``NotFound`` for a request of another organization.
+    ``actor`` must be a person (a clerk or supervisor with an account): the system claims nothing.
+    """
+    request = await _load(session, request_id)
+    _check_staff(request, actor)
+    current = _check_seen(request, seen_status)
+    account = actor.account
+    if account is None:
+        raise ValueError("only a person can claim a request")
+    if current is Status.SUBMITTED:
+        check_transition(current, Status.IN_PROGRESS, actor.kind)
+        _assign(request, account)
+        event = await _record(
+            session,
+            request,
+            actor_kind=actor.kind,
+            actor_id=actor.actor_id,
+            to_status=Status.IN_PROGRESS,
+            text=None,
+            public=True,
+        )
+        await _tell_citizen(session, request, event, "notify.citizen.in_progress")
+    elif is_open(current):
+        if _assignee(request) == account:
+            raise TransitionError("desk.handling.already_yours")
+        _assign(request, account)
+        event = await _record(
+            session,
+            request,
+            actor_kind=actor.kind,
+            actor_id=actor.actor_id,
+            to_status=None,
+            text=None,
+            public=False,
+        )
+    else:
+        raise TransitionError("desk.transition.closed", status=current)
+    await _tell_groups(session, request, event, groups)
+    return _change(request, current, event)
+
+
+async def ask_information(
+    session: AsyncSession,
+    request_id: int,
+    actor: ActorRef,
+    text: str,
+    *,
+    seen_status: Status,
+    groups: Mapping[str, int],
+) -> Change:
+    """Send the request back to the citizen for what is missing (``needs_info``); ``text`` says what, and is required.
+
+    A request still only submitted is claimed on the way (two events: in progress, then needs info).
+    """
+    return await _staff_move(
+        session,
+        request_id,
+        actor,
+        Status.NEEDS_INFO,
+        seen_status=seen_status,
+        groups=groups,
+        text=_clean(text, required=False),
+        notice="notify.citizen.needs_info",
+    )
+
+
+async def wait_for_agency(
+    session: AsyncSession,
+    request_id: int,
+    actor: ActorRef,
+    agency: str,
+    *,
+    seen_status: Status,
+    groups: Mapping[str, int],
+) -> Change:
+    """Record that an inquiry went to another agency (``waiting_external``); ``agency`` names it and is required."""
+    return await _staff_move(
+        session,
+        request_id,
+        actor,
+        Status.WAITING_EXTERNAL,
+        seen_status=seen_status,
+        groups=groups,
+        text=_clean(agency, required=False),
+        notice="notify.citizen.waiting_external",
+    )
+
+
+async def ask_payment(
+    session: AsyncSession,
+    request_id: int,
+    actor: ActorRef,
+    amount_rials: int,
+    *,
+    seen_status: Status,
+    groups: Mapping[str, int],
+) -> Change:
+    """Ask the citizen to pay ``amount_rials`` (``awaiting_payment``); the event's text is the amount in ASCII digits.
+
+    Raises ``ValidationError("desk.handling.amount")`` unless ``0 < amount_rials <= AMOUNT_MAX``. How to pay
+    (a payment ID, a Bale invoice) is sent separately, by a later use case.
+    """
+    if (
+        isinstance(amount_rials, bool)
+        or not isinstance(amount_rials, int)
+        or not 0 < amount_rials <= AMOUNT_MAX
+    ):
+        raise ValidationError("desk.handling.amount")
+    return await _staff_move(
+        session,
+        request_id,
+        actor,
+        Status.AWAITING_PAYMENT,
+        seen_status=seen_status,
+        groups=groups,
+        text=None,
+        event_text=str(amount_rials),
+        notice="notify.citizen.awaiting_payment",
+        amount_rials=amount_rials,
+    )
+
+
+async def resume(
+    session: AsyncSession,
+    request_id: int,
+    actor: ActorRef,
+    *,
+    seen_status: Status,
+    groups: Mapping[str, int],
+) -> Change:
+    """Take the work up again (``in_progress``) after the agency answered, the payment arrived, or the citizen
+    answered at the counter (from ``waiting_external``, ``awaiting_payment`` or ``needs_info``)."""
+    return await _staff_move(
+        session,
+        request_id,
+        actor,
+        Status.IN_PROGRESS,
+        seen_status=seen_status,
+        groups=groups,
+        text=None,
+        notice="notify.citizen.in_progress" if seen_status is Status.SUBMITTED else "notify.citizen.resumed",
+    )
+
+
+async def complete(
+    session: AsyncSession,
+    request_id: int,
+    actor: ActorRef,
+    result_text: str | None,
+    *,
+    seen_status: Status,
+    groups: Mapping[str, int],
+) -> Change:
+    """Finish the request (``completed``, ``closed_at`` set); ``result_text``, when given, tells the citizen the result.
+
+    The citizen is told, then asked the satisfaction survey.
+    """
+    text = _clean(result_text, required=False)
+    return await _staff_move(
+        session,
+        request_id,
+        actor,
+        Status.COMPLETED,
+        seen_status=seen_status,
+        groups=groups,
+        text=text,
+        notice="notify.citizen.completed_text" if text else "notify.citizen.completed",
+    )
+
+
+async def reject(
+    session: AsyncSession,
+    request_id: int,
+    actor: ActorRef,
+    reason: str,
+    *,
+    seen_status: Status,
+    groups: Mapping[str, int],
+) -> Change:
+    """Refuse the request (``rejected``, ``closed_at`` set); ``reason`` is required and the citizen reads it.
+
+    A submitted request may be rejected without claiming it (plainly outside the organization's remit). The
+    citizen is told, then asked the satisfaction survey.
+    """
+    return await _staff_move(
+        session,
+        request_id,
+        actor,
+        Status.REJECTED,
+        seen_status=seen_status,
+        groups=groups,
+        text=_clean(reason, required=False),
+        notice="notify.citizen.rejected",
+    )
+
+
+async def add_note(
+    session: AsyncSession,
+    request_id: int,
+    actor: ActorRef,
+    text: str,
+    *,
+    groups: Mapping[str, int],
+) -> Change:
+    """Write an internal note on the request (any filed request, finished ones too); the citizen never sees it.
+
+    Raises ``ValidationError`` (``desk.text.empty`` / ``desk.text.too_long``) for a blank or too long note.
+    """
+    note = _clean(text, required=True)
+    request = await _load(session, request_id)
+    _check_staff(request, actor)
+    current = Status(request.status)
+    event = await _record(
+        session,
+        request,
+        actor_kind=actor.kind,
+        actor_id=actor.actor_id,
+        to_status=None,
+        text=note,
+        public=False,
+    )
+    await _tell_groups(session, request, event, groups)
+    return _change(request, current, event)
+
+
+# The citizen's own moves.
+
+
+async def citizen_answered(
+    session: AsyncSession,
+    request_id: int,
+    platform: str,
+    user_id: int,
+    text: str | None,
+    *,
+    groups: Mapping[str, int],
+) -> Change:
+    """The citizen answered a request for information: ``needs_info`` -> ``in_progress``, their text a public event.
+
+    ``text`` may be None when the answer was a photo or file (the bot relays those itself). The text is relayed
+    to the operator groups. Only the request's own citizen may answer: anyone else gets ``NotFound``
+    (``desk.request.not_found``, as for a request that does not exist); a request not waiting for an answer gets
+    ``TransitionError("desk.handling.not_waiting")``.
+    """
+    answer = _clean(text, required=False)
+    request = await _load(session, request_id)
+    await _owner(session, request, platform, user_id)
+    current = Status(request.status)
+    if current is not Status.NEEDS_INFO:
+        raise TransitionError("desk.handling.not_waiting")
+    check_transition(current, Status.IN_PROGRESS, Actor.CITIZEN)
+    event = await _record(
+        session,
+        request,
+        actor_kind=Actor.CITIZEN,
+        actor_id=f"{platform}:{user_id}",
+        to_status=Status.IN_PROGRESS,
+        text=answer,
+        public=True,
+    )
+    relay = "notify.group.citizen_answered" if answer is not None else None
+    await _tell_groups(session, request, event, groups, relay=relay, text=answer)
+    return _change(request, current, event)
+
+
+async def withdraw(
+    session: AsyncSession,
+    request_id: int,
+    platform: str,
+    user_id: int,
+    *,
+    groups: Mapping[str, int],
+) -> Change:
+    """The citizen gives up their own open request (``withdrawn``, ``closed_at`` set); the groups are told.
+
+    Anyone but the request's citizen gets ``NotFound``; a finished request gets ``TransitionError``
+    (``desk.transition.closed``).
+    """
+    request = await _load(session, request_id)
+    await _owner(session, request, platform, user_id)
+    current = Status(request.status)
+    check_transition(current, Status.WITHDRAWN, Actor.CITIZEN)
+    event = await _record(
+        session,
+        request,
+        actor_kind=Actor.CITIZEN,
+        actor_id=f"{platform}:{user_id}",
+        to_status=Status.WITHDRAWN,
+        text=None,
+        public=True,
+    )
+    await _tell_groups(session, request, event, groups, relay="notify.group.withdrawn")
+    return _change(request, current, event)
