@@ -1,0 +1,623 @@
+"""The outbox sender: delivers the chat messages that committed transactions left in ``outbox_message``.
+
+A use case writes its notification in its own transaction (``desk.notifications``); after the commit the
+handler calls :meth:`OutboxSender.notify` and this long-running task claims the due rows (a lease, so the rows
+of a sender that died are claimed again when it runs out), renders each one for its platform and language,
+sends it within the platform's limits (:mod:`bot.ratelimit`) and marks it sent, to retry, or failed.
+
+Guarantees, and the one window that cannot be closed
+----------------------------------------------------
+* Nothing is sent for a change that rolled back: the row never existed.
+* Nothing is lost when the process dies after the commit: the row stays ``pending`` (or ``sending`` under a
+  lease that runs out) until a sender marks it ``sent`` or ``failed``.
+* In order within a chat: one chat's rows go one after another, oldest first. When a row must wait (a retry),
+  its chat's later rows wait behind it, also across batches and across senders: a claimed row is put back
+  while an older row of its chat is still unfinished. Different chats are served concurrently.
+* At most once, as far as it can be prevented: a row is marked sent in its own short transaction right after
+  the API answered ok; a row is only sent while its lease has at least ``request_timeout`` + a margin left,
+  so no other sender can hold it at the same time; cancelling :meth:`OutboxSender.run` (a graceful shutdown)
+  lets the sends in flight finish and be marked, and puts the rows not yet sent back at once.
+  **The unavoidable window:** if the process is killed hard (SIGKILL, power loss) after the messenger accepted
+  a message and before ``mark_sent`` committed, or if the connection fails after the server acted but before
+  its answer arrived (a timeout), the row is sent again. Neither messenger offers an idempotency key for
+  ``sendMessage``, so the choice is between this rare duplicate and a lost message; a notification to a
+  citizen must not be lost. A ``copy`` row with a header is two calls, so a failure between them repeats the
+  header.
+
+Failures never stop the other rows: 429 pauses the chat (Telegram) or the bot (Bale) and retries the row after
+``retry_after`` (not counted as an attempt); network errors, 5xx and other transient errors retry with capped
+exponential backoff and jitter; a blocked bot, an unknown chat and other 4xx answers mark the row failed, and
+so does the last of ``Backoff.max_attempts`` attempts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from aiogram import Bot
+from aiogram.enums import ParseMode
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramEntityTooLarge,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramNotFound,
+    TelegramRetryAfter,
+)
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
+from sqlalchemy import select as sa_select
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col, select
+
+from bot.platforms import Platform
+from bot.ratelimit import SendLimiter, limits_for
+from bot.render import Renderer
+from desk.persian import format_jalali_date, format_number
+from storage.columns import utcnow
+from storage.models import OutboxMessage
+from storage.repositories import Outbox
+from storage.uow import unit_of_work
+
+__all__ = [
+    "Backoff",
+    "OutboxSender",
+    "PayloadError",
+    "PayloadHandler",
+    "SenderStats",
+    "SentHook",
+    "Verdict",
+    "classify",
+    "render_text",
+]
+
+logger = logging.getLogger(__name__)
+
+PayloadHandler = Callable[[Bot, OutboxMessage], Awaitable[Message | None]]
+"""Sends a row of a pluggable payload type (``card``) and answers the message it sent, if any."""
+
+SentHook = Callable[[AsyncSession, OutboxMessage, int | None], Awaitable[None]]
+"""Called with the session of the ``mark_sent`` transaction, the row and the id of the message sent
+(None when the handler sent nothing), e.g. to remember a card's message id. Runs in a SAVEPOINT: if it
+raises, the error is logged and the row is still marked sent."""
+
+Clock = Callable[[], datetime]
+
+_EPSILON = timedelta(milliseconds=1)  # keeps put-back rows of one chat in their order by next_attempt_at
+_NOT_HERE = timedelta(minutes=5)  # put back rows this sender cannot send (no bot for the platform, SMS)
+_LEASE_MARGIN = timedelta(seconds=10)  # beyond request_timeout, lease time a send must still have
+
+
+class PayloadError(ValueError):
+    """The payload cannot be rendered (malformed JSON, missing parameter): retrying would not help."""
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Capped exponential backoff with jitter: attempt n waits between half and all of ``base * 2**(n-1)``."""
+
+    base: float = 2.0
+    cap: float = 900.0
+    max_attempts: int = 15
+    """A row whose attempt number ``max_attempts`` fails transiently is marked failed (about 2.5 h in)."""
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        ceiling = min(self.cap, self.base * 2 ** max(0, attempt - 1))
+        return float(ceiling / 2 + rng.uniform(0, ceiling / 2))
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What to do with a row after an API error: ``"retry"``, ``"throttled"`` (429) or ``"fail"``."""
+
+    action: str
+    error: str
+    retry_after: float | None = None
+
+
+def classify(error: BaseException) -> Verdict:
+    """Decide whether a send error is for good (blocked, unknown chat, bad request) or worth retrying."""
+    text = f"{type(error).__name__}: {error}"[:500]
+    if isinstance(error, TelegramRetryAfter):
+        return Verdict("throttled", text, float(error.retry_after))
+    if isinstance(error, TelegramMigrateToChat):
+        return Verdict("fail", f"{text} (the group moved to {error.migrate_to_chat_id})")
+    if isinstance(
+        error,
+        TelegramForbiddenError
+        | TelegramBadRequest
+        | TelegramNotFound
+        | TelegramEntityTooLarge
+        | PayloadError,
+    ):
+        return Verdict("fail", text)
+    # 5xx, network errors and timeouts, 401 (a token being fixed), and anything unexpected: try again later.
+    return Verdict("retry", text)
+
+
+@dataclass
+class SenderStats:
+    """Counters of one sender since it was created (for logs, health checks and the benchmark)."""
+
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    throttled: int = 0
+    """429 answers received."""
+    failed: int = 0
+    put_back: int = 0
+    """Rows handed back without an attempt (order within a chat, shutdown, a chat's backlog)."""
+    expired: int = 0
+    """Rows dropped unsent because their lease was about to run out."""
+
+
+def _param(value: Any, lang: str) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return value
+    return format_number(value, lang)
+
+
+OrgNames = Callable[[str, str], str]
+"""``(organization id, language) -> the organization's name``: notifications carry the id as ``params["org"]``."""
+
+
+def render_text(
+    platform: Platform | str, payload: Mapping[str, Any], org_names: OrgNames | None = None
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The text and inline keyboard of a ``text`` payload (see ``desk.notifications``) for ``platform``.
+
+    Raises :class:`PayloadError` when the payload is malformed or the text needs a parameter it lacks.
+    """
+    try:
+        lang = str(payload.get("lang") or "fa")
+        renderer = Renderer.get(Platform(platform), lang)
+        params: dict[str, Any] = {name: _param(v, lang) for name, v in (payload.get("params") or {}).items()}
+        if org_names is not None and isinstance(params.get("org"), str):
+            params["org"] = org_names(params["org"], lang)
+        for name, label in (payload.get("labels") or {}).items():
+            params[name] = renderer.plain(str(label))
+        for name, iso in (payload.get("dates") or {}).items():
+            params[name] = format_jalali_date(date.fromisoformat(str(iso)), lang)
+        text = renderer.text(str(payload["key"]), **params)
+        markup = None
+        if payload.get("buttons"):
+            markup = InlineKeyboardMarkup(
+                inline_keyboard=[
+                    [
+                        InlineKeyboardButton(
+                            text=renderer.plain(str(button["label"])),
+                            callback_data=button.get("data"),
+                            url=button.get("url"),
+                        )
+                        for button in row
+                    ]
+                    for row in payload["buttons"]
+                ]
+            )
+    except (KeyError, IndexError, TypeError, ValueError) as error:
+        raise PayloadError(
+            f"cannot render {payload.get('key')!r}: {type(error).__name__}: {error}"
+        ) from error
+    return text, markup
+
+
+@dataclass(slots=True)
+class _Held:
+    row: OutboxMessage
+    deadline: datetime  # the lease ends here
+
+    @property
+    def id(self) -> int:
+        assert self.row.id is not None
+        return self.row.id
+
+
+_LaneKey = tuple[str, int]
+
+
+@dataclass
+class OutboxSender:
+    """The long-running task that delivers the outbox (see the module docstring).
+
+    ``bots`` maps a platform name (``"telegram"``, ``"bale"``) to its Bot. ``handlers`` send pluggable payload
+    types (``"card"``), ``on_sent`` records what was sent (:data:`SentHook`), ``clock`` gives the time stored
+    in the database. Start it with ``asyncio.create_task(sender.run())``, call :meth:`notify` after each
+    commit that queued something, and :meth:`stop` it before closing the bots.
+    """
+
+    factory: async_sessionmaker[AsyncSession]
+    bots: Mapping[str, Bot]
+    handlers: Mapping[str, PayloadHandler] = field(default_factory=dict)
+    on_sent: SentHook | None = None
+    org_names: OrgNames | None = None
+    clock: Clock = utcnow
+    batch: int = 50
+    lease: timedelta = timedelta(minutes=2)
+    poll_interval: float = 1.0
+    request_timeout: int = 20
+    backoff: Backoff = field(default_factory=Backoff)
+    limiters: Mapping[str, SendLimiter] | None = None
+    per_chat_in_hand: int = 5
+    """At most this many rows of one rate-limited chat are held; the rest are put back until their turn."""
+    rng: random.Random = field(default_factory=random.Random)
+    stats: SenderStats = field(default_factory=SenderStats, init=False)
+
+    def __post_init__(self) -> None:
+        if self.lease < timedelta(seconds=self.request_timeout) + 2 * _LEASE_MARGIN:
+            raise ValueError("the lease must be longer than request_timeout plus 20 seconds")
+        if self.limiters is None:
+            self.limiters = {name: SendLimiter(limits_for(name)) for name in self.bots}
+        self._limiters: Mapping[str, SendLimiter] = self.limiters
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._held: dict[int, _Held] = {}
+        self._lanes: dict[_LaneKey, deque[_Held]] = {}
+        self._lane_tasks: dict[_LaneKey, asyncio.Task[None]] = {}
+        self._units: set[asyncio.Task[bool]] = set()
+        self._db = asyncio.Lock()  # one write transaction of ours at a time (SQLite has a single writer)
+        self._running: asyncio.Task[Any] | None = None
+
+    # ------------------------------------------------------------------------------------------ control
+
+    def notify(self) -> None:
+        """Something was queued and committed: look for due rows now instead of at the next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Deliver until :meth:`stop` (or until cancelled; in-flight sends still finish and are marked)."""
+        self._running = asyncio.current_task()
+        self._stopping.clear()
+        try:
+            while not self._stopping.is_set():
+                self._wake.clear()
+                room = self.batch - len(self._held)
+                if room > 0:
+                    try:
+                        claimed = await self._claim(room)
+                    except Exception:
+                        logger.exception("outbox: claiming due rows failed; trying again shortly")
+                        claimed = 0
+                    if claimed == room and len(self._held) < self.batch:
+                        continue  # more may be due and there is room (some were put back)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.poll_interval):
+                        await self._wake.wait()
+        finally:
+            await self._shutdown()
+
+    async def stop(self) -> None:
+        """Stop taking rows, let the sends in flight finish, put the rest back, and return when done."""
+        self._stopping.set()
+        self._wake.set()
+        task = self._running
+        if task is not None and task is not asyncio.current_task() and not task.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def drain(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109 (a deadline for tests and tools)
+        """Wait until no row is pending or being sent: every one is sent or failed (tests, the benchmark)."""
+        async with asyncio.timeout(timeout):
+            while True:
+                self.notify()
+                async with self.factory() as session:
+                    left = await session.scalar(
+                        select(OutboxMessage.id)
+                        .where(col(OutboxMessage.status).in_(("pending", "sending")))
+                        .limit(1)
+                    )
+                if left is None and not self._units:
+                    return
+                await asyncio.sleep(0.05)
+
+    async def _shutdown(self) -> None:
+        self._stopping.set()
+        lanes = list(self._lane_tasks.values())
+        for task in lanes:
+            task.cancel()  # a lane stops between rows; the row in flight runs on, shielded
+        await asyncio.gather(*lanes, return_exceptions=True)
+        if self._units:
+            await asyncio.wait(set(self._units), timeout=self.request_timeout + 5)
+        leftover = list(self._held.values())
+        self._held.clear()
+        self._lanes.clear()
+        if leftover:
+            now = self.clock()
+            try:
+                await self._put_back([(item, now) for item in leftover if item.deadline > now], "shutdown")
+            except Exception:
+                logger.exception(
+                    "outbox: could not hand back %d rows; their lease will free them", len(leftover)
+                )
+
+    # ------------------------------------------------------------------------------------------- claim
+
+    async def _claim(self, room: int) -> int:
+        """Claim up to ``room`` due rows, keep the ones that may go now, put back the rest; rows claimed."""
+        async with self._db, unit_of_work(self.factory, write=True) as session:
+            now = self.clock()
+            rows = list(await Outbox(session).claim_due(room, now=now, lease=self.lease))
+            if not rows:
+                return 0
+            deadline = now + self.lease
+            fresh: list[_Held] = []
+            for row in rows:
+                assert row.id is not None
+                if row.id in self._held:  # our own row whose lease ran out: it is ours again, for longer
+                    self._held[row.id].deadline = deadline
+                else:
+                    fresh.append(_Held(row, deadline))
+            keep, back = await self._sort_out(session, fresh, now)
+            await self._defer(session, back)
+        self.stats.claimed += len(fresh)
+        self.stats.put_back += len(back)
+        for item in sorted(keep, key=lambda held: held.id):
+            self._held[item.id] = item
+            key = (str(item.row.platform), int(item.row.chat_id or 0))
+            self._lanes.setdefault(key, deque()).append(item)
+            if key not in self._lane_tasks:
+                self._lane_tasks[key] = asyncio.create_task(self._lane(key), name=f"outbox:{key[0]}:{key[1]}")
+        return len(rows)
+
+    async def _sort_out(
+        self, session: AsyncSession, fresh: Sequence[_Held], now: datetime
+    ) -> tuple[list[_Held], list[tuple[_Held, datetime]]]:
+        """Split claimed rows into those to send now and those to put back (with when they are due)."""
+        keep: list[_Held] = []
+        back: list[tuple[_Held, datetime]] = []
+        by_chat: dict[_LaneKey, list[_Held]] = defaultdict(list)
+        for item in fresh:
+            row = item.row
+            if row.channel != "chat" or row.platform not in self.bots or row.chat_id is None:
+                logger.warning(
+                    "outbox: row %s (%s/%s) cannot be sent here", row.id, row.channel, row.platform
+                )
+                back.append((item, now + _NOT_HERE))
+            else:
+                by_chat[(str(row.platform), row.chat_id)].append(item)
+        blockers = await self._blockers(session, by_chat, [item.id for item in fresh])
+        for key, items in by_chat.items():
+            items.sort(key=lambda held: held.id)
+            blocker = blockers.get(key)
+            lane_len = len(self._lanes.get(key, ()))
+            interval = self._limiters[key[0]].interval(key[1])
+            for item in items:
+                if blocker is not None and item.id > blocker[0]:
+                    back.append((item, blocker[1] + _EPSILON * (len(back) + 1)))
+                elif interval and lane_len >= self.per_chat_in_hand:
+                    # This chat's backlog: come back about when its turn would come.
+                    wait = timedelta(seconds=interval * (lane_len - self.per_chat_in_hand + 1))
+                    back.append((item, now + wait + _EPSILON * (len(back) + 1)))
+                    lane_len += 1
+                else:
+                    keep.append(item)
+                    lane_len += 1
+        return keep, back
+
+    async def _blockers(
+        self, session: AsyncSession, by_chat: Mapping[_LaneKey, Sequence[_Held]], claimed: Iterable[int]
+    ) -> dict[_LaneKey, tuple[int, datetime]]:
+        """Per chat, the oldest unfinished row that is not in our hands, with when it will be tried next."""
+        if not by_chat:
+            return {}
+        mine = {*claimed, *self._held}
+        newest = max(item.id for items in by_chat.values() for item in items)
+        stmt = (
+            sa_select(
+                col(OutboxMessage.id),
+                col(OutboxMessage.platform),
+                col(OutboxMessage.chat_id),
+                col(OutboxMessage.status),
+                col(OutboxMessage.next_attempt_at),
+                col(OutboxMessage.locked_until),
+            )
+            .where(col(OutboxMessage.status).in_(("pending", "sending")))
+            .where(col(OutboxMessage.chat_id).in_(sorted({key[1] for key in by_chat})))
+            .where(col(OutboxMessage.id) < newest)
+            .order_by(col(OutboxMessage.id))
+        )
+        found: dict[_LaneKey, tuple[int, datetime]] = {}
+        for row_id, platform, chat_id, status, next_at, locked in (await session.execute(stmt)).all():
+            key = (str(platform), int(chat_id or 0))
+            if row_id is None or row_id in mine or key not in by_chat or key in found:
+                continue
+            found[key] = (row_id, locked if status == "sending" and locked is not None else next_at)
+        return found
+
+    async def _defer(self, session: AsyncSession, items: Sequence[tuple[_Held, datetime]]) -> None:
+        """Hand rows we hold back as pending, due at the given times, without counting an attempt."""
+        outbox = Outbox(session)
+        for item, at in items:
+            await outbox.mark_retry(item.id, at=at, error=item.row.last_error or "waiting for its turn")
+        if items:
+            ids = [item.id for item, _ in items]
+            # claim_due counted an attempt that was not made; a put-back row must not run out of attempts.
+            await session.execute(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id).in_(ids))
+                .where(col(OutboxMessage.attempts) > 0)
+                .values(attempts=col(OutboxMessage.attempts) - 1)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def _put_back(self, items: Sequence[tuple[_Held, datetime]], why: str) -> None:
+        if not items:
+            return
+        async with self._db, unit_of_work(self.factory, write=True) as session:
+            await self._defer(session, items)
+        self.stats.put_back += len(items)
+        logger.info("outbox: handed back %d rows (%s)", len(items), why)
+
+    # -------------------------------------------------------------------------------------------- send
+
+    async def _lane(self, key: _LaneKey) -> None:
+        """Send one chat's rows one after another; stop the lane when a row must wait (keeps the order)."""
+        platform, chat_id = key
+        limiter = self._limiters[platform]
+        queue = self._lanes[key]
+        try:
+            while queue and not self._stopping.is_set():
+                item = queue[0]
+                await limiter.acquire(chat_id)
+                unit = asyncio.create_task(self._deliver(item, limiter))
+                self._units.add(unit)
+                unit.add_done_callback(self._units.discard)
+                sent_in_order = await asyncio.shield(unit)
+                queue.popleft()
+                if not sent_in_order and queue:
+                    await self._hold_lane(key, queue)
+        except asyncio.CancelledError:
+            if not self._stopping.is_set():
+                raise
+        except Exception:
+            logger.exception("outbox: lane %s stopped; its rows are handed back", key)
+            with contextlib.suppress(Exception):
+                await self._hold_lane(key, queue)
+        finally:
+            if self._lanes.get(key) is queue and not queue:
+                del self._lanes[key]
+            if self._lane_tasks.get(key) is asyncio.current_task():
+                del self._lane_tasks[key]
+            if len(self._held) <= self.batch // 2:
+                self._wake.set()
+
+    async def _hold_lane(self, key: _LaneKey, queue: deque[_Held]) -> None:
+        """The head of the lane must wait: hand the rest back right after it, in order."""
+        async with self.factory() as session:
+            head = await session.scalar(
+                select(OutboxMessage.next_attempt_at)
+                .where(col(OutboxMessage.platform) == key[0])
+                .where(col(OutboxMessage.chat_id) == key[1])
+                .where(col(OutboxMessage.status) == "pending")
+                .order_by(col(OutboxMessage.id))
+                .limit(1)
+            )
+        base = head or self.clock()
+        rest = [(item, base + _EPSILON * (n + 1)) for n, item in enumerate(queue)]
+        for item in queue:
+            self._held.pop(item.id, None)
+        queue.clear()
+        await self._put_back(rest, "an earlier message of the chat must wait")
+
+    async def _deliver(self, item: _Held, limiter: SendLimiter) -> bool:
+        """Send one row and record the outcome; True when the chat's next row may follow at once."""
+        row = item.row
+        if self.clock() > item.deadline - timedelta(seconds=self.request_timeout) - _LEASE_MARGIN:
+            # Another sender may take it any moment now: leave it to whoever claims it next.
+            self._held.pop(item.id, None)
+            self.stats.expired += 1
+            return False
+        try:
+            message_id = await self._send(row, limiter)
+        except Exception as error:
+            verdict = classify(error)
+            if verdict.action == "retry" and not isinstance(error, TelegramAPIError | OSError | TimeoutError):
+                logger.exception("outbox: unexpected error sending row %s", row.id)
+            return await self._after_error(item, verdict, limiter)
+        await self._mark_sent(item, message_id)
+        return True
+
+    async def _send(self, row: OutboxMessage, limiter: SendLimiter) -> int | None:
+        bot = self.bots[str(row.platform)]
+        chat_id = int(row.chat_id or 0)
+        payload = row.payload or {}
+        kind = payload.get("type")
+        if kind == "text":
+            return (await self._send_text(bot, row.platform, chat_id, payload)).message_id
+        if kind == "copy":
+            if payload.get("key"):
+                await self._send_text(bot, row.platform, chat_id, payload)
+                await limiter.acquire(chat_id)
+            copied = await bot.copy_message(
+                chat_id=chat_id,
+                from_chat_id=int(payload["from_chat_id"]),
+                message_id=int(payload["message_id"]),
+                request_timeout=self.request_timeout,
+            )
+            return copied.message_id
+        handler = self.handlers.get(str(kind))
+        if handler is None:
+            raise LookupError(f"no handler for outbox payload type {kind!r}")
+        message = await handler(bot, row)
+        return message.message_id if message is not None else None
+
+    async def _send_text(
+        self, bot: Bot, platform: str | None, chat_id: int, payload: Mapping[str, Any]
+    ) -> Message:
+        text, markup = render_text(str(platform), payload, self.org_names)
+        reply_to = payload.get("reply_to")
+        return await bot.send_message(
+            chat_id=chat_id,
+            text=text,
+            parse_mode=ParseMode.HTML if Platform(str(platform)).has_html else None,
+            reply_markup=markup,
+            reply_parameters=(
+                ReplyParameters(message_id=int(reply_to), allow_sending_without_reply=True)
+                if reply_to
+                else None
+            ),
+            request_timeout=self.request_timeout,
+        )
+
+    async def _mark_sent(self, item: _Held, message_id: int | None) -> None:
+        for attempt in range(3):
+            try:
+                async with self._db, unit_of_work(self.factory, write=True) as session:
+                    await Outbox(session).mark_sent(item.id, at=self.clock())
+                    if self.on_sent is not None:
+                        try:
+                            async with session.begin_nested():
+                                await self.on_sent(session, item.row, message_id)
+                        except Exception:
+                            logger.exception("outbox: on_sent failed for row %s (it stays sent)", item.id)
+                break
+            except Exception:
+                logger.exception(
+                    "outbox: row %s was sent but marking it failed (try %d)", item.id, attempt + 1
+                )
+                await asyncio.sleep(0.5 * (attempt + 1))
+        self._held.pop(item.id, None)
+        self.stats.sent += 1
+
+    async def _after_error(self, item: _Held, verdict: Verdict, limiter: SendLimiter) -> bool:
+        row = item.row
+        now = self.clock()
+        if verdict.action == "throttled":
+            retry_after = verdict.retry_after or 1.0
+            limiter.penalize(int(row.chat_id or 0), retry_after)
+            self.stats.throttled += 1
+            at = now + timedelta(seconds=retry_after * (1 + self.rng.uniform(0, 0.1)))
+            row.last_error = verdict.error
+            async with self._db, unit_of_work(self.factory, write=True) as session:
+                await self._defer(session, [(item, at)])
+            self._held.pop(item.id, None)
+            return False
+        give_up = verdict.action == "fail" or row.attempts >= self.backoff.max_attempts
+        async with self._db, unit_of_work(self.factory, write=True) as session:
+            outbox = Outbox(session)
+            if give_up:
+                error = (
+                    verdict.error
+                    if verdict.action == "fail"
+                    else f"gave up after {row.attempts} attempts: {verdict.error}"
+                )
+                await outbox.mark_failed(item.id, error=error)
+            else:
+                at = now + timedelta(seconds=self.backoff.delay(row.attempts, self.rng))
+                await outbox.mark_retry(item.id, at=at, error=verdict.error)
+        self._held.pop(item.id, None)
+        if give_up:
+            self.stats.failed += 1
+            logger.info("outbox: row %s failed for good: %s", row.id, verdict.error)
+            return True  # a failed row does not hold back the chat's next one
+        self.stats.retried += 1
+        return False
