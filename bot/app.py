@@ -8,6 +8,7 @@ outer middlewares.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,13 +19,17 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.dialogs import browse, form, track
+from bot.dialogs import browse, followup, form, track
 from bot.fsm import make_fsm_storage
-from bot.handlers import errors, fallback, start
+from bot.handlers import errors, fallback, operator, start
 from bot.locale_store import CitizenLocales
 from bot.middlewares import ContextMiddleware, LocaleStore, SkipEmptyUpdates
+from bot.notifier import Notifier
+from bot.operator_cards import card_drawer
+from bot.outbox import OutboxSender
 from bot.platforms import Platform
 from bot.session import make_session
+from catalog.index import NotInCatalogError
 from catalog.loader import CatalogHolder
 from desk.privacy import RedactingFilter
 from desk.settings import Settings
@@ -32,6 +37,8 @@ from desk.throttle import tracking_throttle
 from storage.db import create_engine, session_factory
 from storage.files import DocumentStore
 from storage.migrate import upgrade_async
+from storage.models import OutboxMessage
+from storage.repositories import GroupMessages
 
 __all__ = ["BotSpec", "Miz", "create_dispatcher", "make_bot", "run_bots", "setup_logging"]
 
@@ -66,6 +73,7 @@ def create_dispatcher(
     locales: LocaleStore,
     factory: async_sessionmaker[AsyncSession],
     documents: DocumentStore,
+    outbox: Notifier,
 ) -> Dispatcher:
     """The Dispatcher of Miz with every router in order, catch-alls last."""
     dp = Dispatcher(
@@ -76,13 +84,35 @@ def create_dispatcher(
         session_factory=factory,
         documents=documents,
         throttle=tracking_throttle(),
+        outbox=outbox,
     )
     dp.update.outer_middleware(SkipEmptyUpdates())
     dp.update.outer_middleware(ContextMiddleware(platforms, settings.locale, locales))
     dp.include_routers(
-        errors.router(), start.router(), form.router(), track.router(), browse.router(), fallback.router()
+        errors.router(),
+        operator.router(),
+        start.router(),
+        form.router(),
+        followup.router(),
+        track.router(),
+        browse.router(),
+        fallback.router(),
     )
     return dp
+
+
+async def link_relayed(session: AsyncSession, row: OutboxMessage, message_id: int | None) -> None:
+    """Remember which request a message relayed into an operator group is about, so clerks can reply to it."""
+    if message_id is None or row.request_id is None or row.chat_id is None or row.platform is None:
+        return
+    if row.chat_id < 0 and row.payload.get("type") != "card":
+        await GroupMessages(session).link(
+            platform=row.platform,
+            chat_id=row.chat_id,
+            message_id=message_id,
+            request_id=row.request_id,
+            kind="relay",
+        )
 
 
 def setup_logging(level: int = logging.INFO) -> None:
@@ -104,6 +134,7 @@ class Miz:
     catalogs: CatalogHolder = field(init=False)
     bots: list[Bot] = field(init=False)
     dispatcher: Dispatcher = field(init=False)
+    outbox: OutboxSender = field(init=False)
 
     async def prepare(self) -> None:
         """Load the catalog (refusing a broken one), upgrade a SQLite database, and build the Dispatcher."""
@@ -114,6 +145,14 @@ class Miz:
         self.factory = session_factory(self.engine)
         self.bots = [make_bot(spec) for spec in self.specs]
         platforms = {bot.id: spec.platform for bot, spec in zip(self.bots, self.specs, strict=True)}
+        documents = DocumentStore(self.settings.files_dir, self.settings.max_document_bytes)
+        self.outbox = OutboxSender(
+            self.factory,
+            bots={spec.platform.value: bot for bot, spec in zip(self.bots, self.specs, strict=True)},
+            handlers={"card": card_drawer(self.factory, self.catalogs, documents)},
+            on_sent=link_relayed,
+            org_names=self._org_name,
+        )
         self.dispatcher = create_dispatcher(
             settings=self.settings,
             catalogs=self.catalogs,
@@ -121,19 +160,43 @@ class Miz:
             fsm_storage=make_fsm_storage(self.settings.redis_url, self.factory),
             locales=CitizenLocales(self.factory),
             factory=self.factory,
-            documents=DocumentStore(self.settings.files_dir, self.settings.max_document_bytes),
+            documents=documents,
+            outbox=self.outbox,
         )
+
+    def _org_name(self, org_id: str, lang: str) -> str:
+        try:
+            return self.catalogs.catalog.organization(org_id).name.get(lang)
+        except NotInCatalogError:
+            return org_id
 
     async def run(self, polling_timeout: int = 30) -> None:
-        """Poll every bot until stopped; one update never blocks another (handled as tasks)."""
-        await self.dispatcher.start_polling(
-            *self.bots, polling_timeout=polling_timeout, handle_signals=False, close_bot_session=True
-        )
+        """Poll every bot and deliver the outbox until stopped; one update never blocks another."""
+        self._stopped = asyncio.Event()
+        sender = asyncio.create_task(self.outbox.run(), name="miz-outbox")
+        try:
+            await self.dispatcher.start_polling(
+                *self.bots, polling_timeout=polling_timeout, handle_signals=False, close_bot_session=False
+            )
+        finally:
+            await self.outbox.stop()
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+            for bot in self.bots:
+                await bot.session.close()
+            self._stopped.set()
 
     async def stop(self) -> None:
-        """Stop polling (if running) and release the database."""
+        """Stop polling and the outbox (if running), wait for them to finish, and release the database."""
         if self.dispatcher._running_lock.locked():
             await self.dispatcher.stop_polling()
+        stopped = getattr(self, "_stopped", None)
+        if stopped is not None:
+            await stopped.wait()
+        else:
+            for bot in self.bots:
+                await bot.session.close()
         await self.dispatcher.storage.close()
         await self.engine.dispose()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from aiogram.filters.callback_data import CallbackData
 
 __all__ = [
+    "CardAction",
     "CategoryPick",
     "ComplaintOrg",
     "FaqOpen",
@@ -17,8 +18,10 @@ __all__ = [
     "FormEdit",
     "FormSubmit",
     "MenuOpen",
+    "Objection",
     "OrgPage",
     "OrgPick",
+    "Rate",
     "RequestStart",
     "ServicePage",
     "ServicePick",
@@ -105,3 +108,27 @@ class FormSubmit(CallbackData, prefix="submit"):
 
     ver: str
     action: str
+
+
+class CardAction(CallbackData, prefix="card"):
+    """A clerk's action on the card of request ``req``, pressed while the card showed status ``seen``.
+
+    ``seen`` lets ``desk`` refuse an action taken on an old card, or raced by another clerk.
+    """
+
+    req: int
+    act: str
+    seen: str
+
+
+class Rate(CallbackData, prefix="rate"):
+    """The citizen's satisfaction score (1..5) for a finished request (``rate:<request id>:<score>``)."""
+
+    req: int
+    score: int
+
+
+class Objection(CallbackData, prefix="object"):
+    """The citizen objects to the outcome of request ``req``: a complaint linked to it."""
+
+    req: int

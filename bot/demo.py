@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 
 from bot.app import BotSpec, Miz, setup_logging
 from bot.platforms import Platform
@@ -39,19 +40,23 @@ def demo_settings() -> Settings:
     )
 
 
-def seed_operator_groups(emu: RunningEmulator, catalog: Catalog) -> int:
+def seed_operator_groups(
+    emu: RunningEmulator, catalog: Catalog, tokens: Mapping[Platform, str] = _TOKENS
+) -> int:
     """Create each organization's operator group (with the catalog's chat ids) and its demo clerks."""
     state = emu.state
     created = 0
     for org in catalog.organizations:
-        for platform, token in _TOKENS.items():
+        for platform, token in tokens.items():
             chat_id = catalog.operator_group(org.id, platform.value)
             if chat_id is None:
                 continue
             clerks = [c for c in catalog.clerks(org.id) if c.platform.value == platform.value]
             members = []
             for clerk in clerks:
-                user = state.add_user(first_name=clerk.name.get("fa"), user_id=clerk.user_id)
+                user = state.users.get(clerk.user_id) or state.add_user(
+                    first_name=clerk.name.get("fa"), user_id=clerk.user_id
+                )
                 members.append(user.id)
             bot = state.bots[token]
             state.add_group([bot], org.name.get("fa"), members, members, chat_id=chat_id)

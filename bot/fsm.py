@@ -5,6 +5,7 @@ Redis is used instead when ``MIZ_REDIS_URL`` is set (aiogram's own ``RedisStorag
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,31 +36,58 @@ def _state_name(state: StateType) -> str | None:
 
 
 class DatabaseStorage(BaseStorage):
-    """aiogram FSM storage in the ``conversation_state`` table, one short transaction per call."""
+    """aiogram FSM storage in the ``conversation_state`` table, with a write-through cache in the process.
 
-    def __init__(self, factory: async_sessionmaker[AsyncSession]) -> None:
+    Reads come from memory after the first one, writes go to the database at once (one short transaction each),
+    so a restart loses nothing and an update costs no database round trip just to learn its state (measured by
+    ``make bench``: 4.8 transactions per update without the cache). The cache is right while this process is the
+    only one serving these chats, as with long polling on SQLite; several workers share Redis instead
+    (:func:`make_fsm_storage`). It is bounded: past ``max_cached`` keys it starts afresh from the database.
+    """
+
+    def __init__(self, factory: async_sessionmaker[AsyncSession], max_cached: int = 50_000) -> None:
         self._factory = factory
+        self._cache: dict[str, tuple[str | None, dict[str, Any]]] = {}
+        self._max_cached = max_cached
+
+    async def _load(self, key: str) -> tuple[str | None, dict[str, Any]]:
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        async with self._factory() as session:
+            row = await ConversationStates(session).get(key)
+        loaded = (row.state, dict(row.data or {})) if row else (None, {})
+        self._remember(key, loaded)
+        return loaded
+
+    def _remember(self, key: str, value: tuple[str | None, dict[str, Any]]) -> None:
+        if len(self._cache) >= self._max_cached and key not in self._cache:
+            self._cache.clear()
+        self._cache[key] = value
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
-        async with unit_of_work(self._factory) as session:
-            await ConversationStates(session).set_state(storage_key(key), _state_name(state))
+        row_key = storage_key(key)
+        name = _state_name(state)
+        _, data = await self._load(row_key)
+        async with unit_of_work(self._factory, write=True) as session:
+            await ConversationStates(session).set_state(row_key, name)
+        self._remember(row_key, (name, data))
 
     async def get_state(self, key: StorageKey) -> str | None:
-        async with self._factory() as session:
-            row = await ConversationStates(session).get(storage_key(key))
-        return row.state if row else None
+        return (await self._load(storage_key(key)))[0]
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
-        async with unit_of_work(self._factory) as session:
-            await ConversationStates(session).set_data(storage_key(key), dict(data))
+        row_key = storage_key(key)
+        state, _ = await self._load(row_key)
+        async with unit_of_work(self._factory, write=True) as session:
+            await ConversationStates(session).set_data(row_key, dict(data))
+        self._remember(row_key, (state, copy.deepcopy(dict(data))))
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        async with self._factory() as session:
-            row = await ConversationStates(session).get(storage_key(key))
-        return dict(row.data) if row and row.data else {}
+        return copy.deepcopy((await self._load(storage_key(key)))[1])
 
     async def close(self) -> None:
-        return None
+        self._cache.clear()
 
 
 def make_fsm_storage(redis_url: str | None, factory: async_sessionmaker[AsyncSession]) -> BaseStorage:

@@ -52,5 +52,5 @@ class ContextMiddleware(BaseMiddleware):
         lang = (await self._locales.get(platform, user.id) if user else None) or self._default_locale
         data["platform"] = platform
         data["lang"] = lang
-        data["r"] = Renderer(platform, lang)
+        data["r"] = Renderer.get(platform, lang)
         return await handler(event, data)

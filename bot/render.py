@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Mapping
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -57,7 +56,17 @@ def html_to_bale(text: str) -> str:
 
 
 class Renderer:
-    """Renders texts and templates for one platform and one language."""
+    """Renders texts and templates for one platform and one language.
+
+    Renderers hold no per-update state; :meth:`get` shares one per platform and language, so its Jinja
+    environment (and the templates compiled in it) is built once per process, not once per update.
+    """
+
+    @staticmethod
+    @cache
+    def get(platform: Platform, lang: str = "fa") -> Renderer:
+        """The shared renderer of ``platform`` and ``lang``."""
+        return Renderer(platform, lang)
 
     def __init__(self, platform: Platform, lang: str = "fa") -> None:
         self.platform = platform
@@ -102,14 +111,16 @@ class Renderer:
             undefined=StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            finalize=self._param,  # every {{ value }}, however deeply nested in the context, made inert
         )
         env.filters["digits"] = self.digits
         env.globals["t"] = self._html
         return env
 
     def template(self, name: str, /, **context: Any) -> str:
-        """Render the Jinja2 template ``locales/<lang>/templates/<name>`` for this platform."""
-        safe: Mapping[str, Any] = {
-            key: self._param(value) if isinstance(value, str) else value for key, value in context.items()
-        }
-        return self._finish(self._env.get_template(name).render(**safe)).strip()
+        """Render the Jinja2 template ``locales/<lang>/templates/<name>`` for this platform.
+
+        Every value printed by the template passes :meth:`_param` (Jinja's ``finalize``), so typed text nested in
+        lists and dicts of the context is escaped for the platform just like top-level parameters.
+        """
+        return self._finish(self._env.get_template(name).render(**context)).strip()

@@ -61,6 +61,12 @@ def _is_stub_message(result: Any) -> bool:
     return isinstance(result, dict) and not ({"date", "chat"} <= result.keys())
 
 
+_RESPONSE_TYPES: dict[Any, Any] = {}
+"""Strong references to aiogram's ``Response[T]`` classes. aiogram builds ``Response[method.__returning__]`` on
+every call and pydantic caches those parametrized classes only weakly: after a garbage collection each is
+rebuilt, at about 10 ms of CPU (measured by ``make bench``: the most expensive function of a busy bot)."""
+
+
 class ToleratingSession(AiohttpSession):
     """``AiohttpSession`` that never lets one odd answer stall polling or break an edit."""
 
@@ -71,6 +77,9 @@ class ToleratingSession(AiohttpSession):
         status_code: int,
         content: str,
     ) -> Response[TelegramType]:
+        returning = method.__returning__
+        if returning not in _RESPONSE_TYPES:
+            _RESPONSE_TYPES[returning] = Response[returning]  # type: ignore[valid-type]
         if isinstance(method, GetUpdates):
             return cast("Response[TelegramType]", self._check_updates(bot, method, status_code, content))
         if isinstance(method, _EDIT_METHODS):

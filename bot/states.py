@@ -44,3 +44,5 @@ class FormKeys:
     EDITING = "editing"
     IDEMPOTENCY = "key"
     TRACK_CODE = "track_code"
+    PREFILLED = "prefilled"
+    """Answers given before the form started (an objection names the request): their questions are not asked."""

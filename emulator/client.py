@@ -239,6 +239,7 @@ class Person:
         filename: str | None,
         caption: str | None,
         mime_type: str | None,
+        reply_to: Message | int | None = None,
     ) -> Message:
         if isinstance(file, bytes):
             data = file
@@ -255,15 +256,21 @@ class Person:
         body: dict[str, Any] = {"user_id": self.user_id, kind: spec}
         if caption:
             body["caption"] = caption
+        if reply_to is not None:
+            body["reply_to_message_id"] = reply_to if isinstance(reply_to, int) else reply_to["message_id"]
         result = await self._act("/messages", json=body)
         message: Message = result["message"]
         return message
 
     async def send_photo(
-        self, file: str | Path | bytes, caption: str | None = None, filename: str | None = None
+        self,
+        file: str | Path | bytes,
+        caption: str | None = None,
+        filename: str | None = None,
+        reply_to: Message | int | None = None,
     ) -> Message:
-        """Send a photo (a path or the image's bytes)."""
-        return await self._send_file("photo", file, filename or "photo.jpg", caption, None)
+        """Send a photo (a path or the image's bytes), optionally as a reply."""
+        return await self._send_file("photo", file, filename or "photo.jpg", caption, None, reply_to)
 
     async def send_document(
         self,

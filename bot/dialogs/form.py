@@ -25,12 +25,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.callbacks import FormAnswer, FormEdit, FormSubmit, RequestStart
 from bot.forms import answer_text, document_prompt, nav_labels, question
 from bot.keyboards import main_menu
+from bot.notifier import Notifier
+from bot.platforms import Platform
 from bot.render import Renderer
 from bot.states import Form, FormKeys
 from catalog.index import NotInCatalogError
 from catalog.loader import CatalogHolder
 from catalog.schema import FieldType, ResolvedService
 from desk.errors import MizError, ValidationError
+from desk.notifications import enqueue_card
 from desk.persian import TEHRAN, format_jalali_date
 from desk.requests import DocumentInput, Submission, submit_request
 from desk.settings import Settings
@@ -39,7 +42,7 @@ from desk.validators import mobile, validate_field
 from storage.files import DocumentStore
 from storage.uow import unit_of_work
 
-__all__ = ["router"]
+__all__ = ["ask_first_question", "router"]
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +140,27 @@ async def _show_review(
     await message.answer(text, reply_markup=_review_markup(r, service.version))
 
 
+def _next_question(service: ResolvedService, data: dict[str, Any], start: int) -> int | None:
+    """The first question from ``start`` on that was not answered before the form began, if any."""
+    prefilled = set(data.get(FormKeys.PREFILLED, ()))
+    return next((i for i in range(start, len(service.form)) if service.form[i].id not in prefilled), None)
+
+
+async def ask_first_question(
+    message: Message, r: Renderer, service: ResolvedService, catalogs: CatalogHolder, state: FSMContext
+) -> None:
+    """Begin a form whose data is already set: its first unanswered question, or the documents."""
+    first = _next_question(service, await state.get_data(), 0)
+    if first is not None:
+        await state.set_state(Form.answering)
+        await state.update_data({FormKeys.STEP: first})
+        await _ask_question(message, r, service, first)
+        return
+    await state.set_state(Form.documents)
+    await state.update_data({FormKeys.STEP: -1})
+    await _advance(message, r, service, catalogs, state)
+
+
 async def _advance(
     message: Message, r: Renderer, service: ResolvedService, catalogs: CatalogHolder, state: FSMContext
 ) -> None:
@@ -150,9 +174,10 @@ async def _advance(
     current = await state.get_state()
     step = int(data.get(FormKeys.STEP, 0))
     if current == Form.answering.state:
-        if step + 1 < len(service.form):
-            await state.update_data({FormKeys.STEP: step + 1})
-            await _ask_question(message, r, service, step + 1)
+        following = _next_question(service, data, step + 1)
+        if following is not None:
+            await state.update_data({FormKeys.STEP: following})
+            await _ask_question(message, r, service, following)
             return
         step = -1
         await state.set_state(Form.documents)
@@ -205,13 +230,7 @@ def router() -> Router:
                 documents=r.digits(len(service.documents)),
             )
         )
-        if service.form:
-            await state.set_state(Form.answering)
-            await _ask_question(callback.message, r, service, 0)
-        else:
-            await state.set_state(Form.documents)
-            await state.update_data({FormKeys.STEP: -1})
-            await _advance(callback.message, r, service, catalogs, state)
+        await ask_first_question(callback.message, r, service, catalogs, state)
 
     @r_.message(Form.answering, F.text.in_(nav_labels("cancel")))
     @r_.message(Form.documents, F.text.in_(nav_labels("cancel")))
@@ -483,7 +502,8 @@ def router() -> Router:
         catalogs: CatalogHolder,
         state: FSMContext,
         session_factory: async_sessionmaker[AsyncSession],
-        platform: Any,
+        platform: Platform,
+        outbox: Notifier,
     ) -> None:
         data = await state.get_data()
         service = _service(catalogs, data)
@@ -518,9 +538,22 @@ def router() -> Router:
         try:
             async with unit_of_work(session_factory, write=True) as session:
                 result = await submit_request(session, submission)
+                if result.created:
+                    for group_platform, chat_id in catalogs.catalog.operator_groups(
+                        service.organization_id
+                    ).items():
+                        await enqueue_card(
+                            session,
+                            platform=group_platform,
+                            chat_id=chat_id,
+                            organization_id=service.organization_id,
+                            request_id=result.request_id,
+                            dedupe_key=f"request:{result.request_id}:card:{group_platform}",
+                        )
         except ValidationError as error:
             await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
             return
+        outbox.notify()
         await state.clear()
         await message.edit_reply_markup(reply_markup=None)
         org = catalogs.catalog.organization(service.organization_id)

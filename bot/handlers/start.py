@@ -44,7 +44,7 @@ def router() -> Router:
             return
         new_lang = "en" if lang == "fa" else "fa"
         await locales.set(platform, message.from_user.id, new_lang)
-        r = Renderer(platform, new_lang)
+        r = Renderer.get(platform, new_lang)
         await message.answer(r.text("bot.language.changed"), reply_markup=main_menu(r))
 
     @r_.callback_query(MenuOpen.filter())

@@ -46,3 +46,20 @@ def test_english_renderer_uses_english_texts_and_latin_digits() -> None:
     assert r.plain("bot.menu.help") == "❓ Help"
     assert r.digits(12) == "12"
     assert Renderer(Platform.TELEGRAM, "fa").digits(12) == "۱۲"
+
+
+@pytest.mark.parametrize("platform", [Platform.TELEGRAM, Platform.BALE])
+def test_nested_template_values_are_escaped_too(platform: Platform) -> None:
+    """Regression: a masked national ID (049****899) nested in a card's answers broke Bale's Markdown."""
+    r = Renderer(platform)
+    text = r.template(
+        "review.j2",
+        title="*عنوان*",
+        org="<i>سازمان</i>",
+        answers=[{"label": "کد_ملی", "value": "049****899"}],
+        documents=[{"title": "`سند`", "state": "✅"}],
+    )
+    parse = parse_html if platform is Platform.TELEGRAM else parse_bale_markdown
+    plain, entities = parse(text)
+    assert "سازمان" in plain
+    assert {e["type"] for e in entities} <= {"bold"}

@@ -15,9 +15,11 @@ from pathlib import Path
 import pytest
 
 from bot.app import BotSpec, Miz
+from bot.demo import seed_operator_groups
 from bot.platforms import Platform
+from catalog import load_catalog
 from desk.settings import PROJECT_ROOT, Settings
-from emulator.client import Citizen, EmulatorClient
+from emulator.client import Citizen, Clerk, EmulatorClient
 from emulator.server import RunningEmulator, running_emulator
 
 TOKENS = {
@@ -38,6 +40,23 @@ class World:
 
     async def citizen(self, platform: Platform, name: str = "زهرا") -> Citizen:
         return await self.client.citizen(TOKENS[platform], name=name)
+
+    async def clerk(self, platform: Platform, org_id: str = "falavarjan", index: int = 0) -> Clerk:
+        """A registered clerk of ``org_id`` (from the catalog) acting in its operator group on ``platform``."""
+        catalog = self.miz.catalogs.catalog
+        clerks = sorted(
+            (c for c in catalog.clerks(org_id) if c.platform.value == platform.value), key=lambda c: c.user_id
+        )
+        group = catalog.operator_group(org_id, platform.value)
+        assert group is not None
+        user = await self.client.request("GET", f"/sim/users/{clerks[index].user_id}")
+        return Clerk(self.client, TOKENS[platform], group, user)
+
+    async def stranger_in_group(self, platform: Platform, org_id: str = "falavarjan") -> Clerk:
+        """Someone who is a member of the organization's group but no registered clerk."""
+        group = self.miz.catalogs.catalog.operator_group(org_id, platform.value)
+        assert group is not None
+        return await self.client.clerk(TOKENS[platform], group, name="غریبه")
 
     async def stop(self) -> None:
         await self.miz.stop()
@@ -61,6 +80,16 @@ def catalog_dir(tmp_path: Path) -> Path:
     target = tmp_path / "catalog"
     shutil.copytree(PROJECT_ROOT / "catalog" / "data", target)
     shutil.copy(Path(__file__).parent / "data" / "e2e_all_fields.yaml", target / "services")
+    falavarjan = target / "organizations" / "falavarjan.yaml"
+    falavarjan.write_text(
+        falavarjan.read_text(encoding="utf-8").replace(
+            "clerks:\n",
+            "clerks:\n"
+            "  - {platform: telegram, user_id: 7199999001, name: {fa: کارشناس دوم}, role: clerk}\n"
+            "  - {platform: bale, user_id: 7299999001, name: {fa: کارشناس دوم}, role: clerk}\n",
+        ),
+        encoding="utf-8",
+    )
     return target
 
 
@@ -79,6 +108,7 @@ async def world(tmp_path: Path, catalog_dir: Path) -> AsyncIterator[World]:
     async with running_emulator() as emu:
         emu.add_bot(TOKENS[Platform.TELEGRAM], "telegram", username="miz_e2e_bot")
         emu.add_bot(TOKENS[Platform.BALE], "bale", username="miz_e2e_bale_bot")
+        seed_operator_groups(emu, load_catalog(catalog_dir), TOKENS)
         miz, task = await start_miz(settings, emu)
         async with EmulatorClient(emu.base_url) as client:
             world = World(emu, client, settings, miz, task)

@@ -1,0 +1,405 @@
+"""The clerks' desk in each organization's operator group: card actions, the conversation bridge, commands.
+
+Who may act is decided here (a registered clerk of the organization whose group this is); what may happen is
+decided by ``desk`` (the lifecycle, and the status the clerk saw on the card). Every change is committed with
+its notifications in one transaction, then the outbox sender is woken to deliver them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.callbacks import CardAction
+from bot.notifier import Notifier
+from bot.platforms import Platform
+from bot.render import Renderer
+from catalog.loader import CatalogHolder
+from catalog.schema import Clerk, ClerkRole, Organization
+from desk import handling
+from desk.bridge import Copied, clerk_message
+from desk.errors import MizError
+from desk.lifecycle import Actor, Status
+from desk.notifications import enqueue_card
+from desk.persian import TEHRAN, format_jalali_date, normalize_identifier
+from desk.requests import Title
+from desk.tracking import format_tracking_code, is_well_formed, normalize_tracking_code
+from desk.validators import number
+from storage.models import ServiceRequest
+from storage.repositories import GroupMessages, Requests
+from storage.uow import unit_of_work
+
+__all__ = ["OperatorStates", "router"]
+
+logger = logging.getLogger(__name__)
+
+GROUP_TYPES = {"group", "supergroup"}
+TEXT_ACTIONS = {"ask_info", "wait_agency", "ask_payment", "complete", "reject"}
+"""Actions that need the clerk's text: what is missing, the agency, the amount, the result, the reason."""
+
+
+class OperatorStates(StatesGroup):
+    """A clerk who pressed an action that needs their text, until they send it (per group and clerk)."""
+
+    text = State()
+
+
+def _org(catalogs: CatalogHolder, platform: Platform, chat_id: int) -> Organization | None:
+    return catalogs.catalog.organization_by_group(platform.value, chat_id)
+
+
+def _clerk(catalogs: CatalogHolder, org_id: str, platform: Platform, user_id: int) -> Clerk | None:
+    return next(
+        (
+            c
+            for c in catalogs.catalog.clerks(org_id)
+            if c.platform.value == platform.value and c.user_id == user_id
+        ),
+        None,
+    )
+
+
+def _actor(clerk: Clerk, org: Organization) -> handling.ActorRef:
+    kind = Actor.SUPERVISOR if clerk.role is ClerkRole.SUPERVISOR else Actor.CLERK
+    return handling.ActorRef(
+        kind=kind,
+        platform=clerk.platform.value,
+        user_id=clerk.user_id,
+        name=clerk.name.get("fa"),
+        organization_id=org.id,
+    )
+
+
+def _groups(catalogs: CatalogHolder, org_id: str) -> dict[str, int]:
+    return catalogs.catalog.operator_groups(org_id)
+
+
+async def _run(
+    factory: async_sessionmaker[AsyncSession],
+    outbox: Notifier,
+    action: Callable[[AsyncSession], Awaitable[Any]],
+) -> Any:
+    async with unit_of_work(factory, write=True) as session:
+        result = await action(session)
+    outbox.notify()
+    return result
+
+
+async def _redraw(
+    factory: async_sessionmaker[AsyncSession],
+    outbox: Notifier,
+    platform: Platform,
+    chat_id: int,
+    org_id: str,
+    request_id: int,
+) -> None:
+    """Queue a fresh drawing of a card that showed an old state (its key is unique to this moment)."""
+    stamp = datetime.now(TEHRAN).isoformat()
+
+    async def queue(session: AsyncSession) -> None:
+        await enqueue_card(
+            session,
+            platform=platform.value,
+            chat_id=chat_id,
+            organization_id=org_id,
+            request_id=request_id,
+            dedupe_key=f"redraw:{request_id}:{platform.value}:{chat_id}:{stamp}",
+        )
+
+    await _run(factory, outbox, queue)
+
+
+async def _apply(
+    act: str,
+    request_id: int,
+    seen: str,
+    actor: handling.ActorRef,
+    groups: dict[str, int],
+    text: str | None,
+    session: AsyncSession,
+) -> handling.Change:
+    status = Status(seen)
+    if act in ("claim", "takeover"):
+        return await handling.claim(session, request_id, actor, seen_status=status, groups=groups)
+    if act == "resume":
+        return await handling.resume(session, request_id, actor, seen_status=status, groups=groups)
+    assert text is not None
+    if act == "ask_info":
+        return await handling.ask_information(
+            session, request_id, actor, text, seen_status=status, groups=groups
+        )
+    if act == "wait_agency":
+        return await handling.wait_for_agency(
+            session, request_id, actor, text, seen_status=status, groups=groups
+        )
+    if act == "ask_payment":
+        return await handling.ask_payment(
+            session, request_id, actor, number(text), seen_status=status, groups=groups
+        )
+    if act == "complete":
+        return await handling.complete(session, request_id, actor, text, seen_status=status, groups=groups)
+    if act == "reject":
+        return await handling.reject(session, request_id, actor, text, seen_status=status, groups=groups)
+    raise ValueError(f"unknown card action {act!r}")
+
+
+def router() -> Router:
+    """Handlers of the operator groups."""
+    r_ = Router(name="operator")
+    r_.message.filter(F.chat.type.in_(GROUP_TYPES))
+    r_.callback_query.filter(F.message.chat.type.in_(GROUP_TYPES))
+
+    @r_.callback_query(CardAction.filter())
+    async def card_action(
+        callback: CallbackQuery,
+        callback_data: CardAction,
+        r: Renderer,
+        platform: Platform,
+        catalogs: CatalogHolder,
+        state: FSMContext,
+        session_factory: async_sessionmaker[AsyncSession],
+        outbox: Notifier,
+    ) -> None:
+        message = callback.message
+        if message is None:
+            await callback.answer()
+            return
+        org = _org(catalogs, platform, message.chat.id)
+        clerk = _clerk(catalogs, org.id, platform, callback.from_user.id) if org else None
+        if org is None or clerk is None:
+            logger.warning(
+                "refused a card action by %s:%s in chat %s",
+                platform.value,
+                callback.from_user.id,
+                message.chat.id,
+            )
+            await callback.answer(r.plain("op.not_clerk"), show_alert=True)
+            return
+        if callback_data.act in TEXT_ACTIONS:
+            await state.set_state(OperatorStates.text)
+            await state.update_data(
+                {"req": callback_data.req, "act": callback_data.act, "seen": callback_data.seen}
+            )
+            await callback.answer()
+            await message.answer(r.text(f"op.prompt.{callback_data.act}", clerk=clerk.name.get("fa")))
+            return
+        try:
+            await _run(
+                session_factory,
+                outbox,
+                lambda s: _apply(
+                    callback_data.act,
+                    callback_data.req,
+                    callback_data.seen,
+                    _actor(clerk, org),
+                    _groups(catalogs, org.id),
+                    None,
+                    s,
+                ),
+            )
+        except MizError as error:
+            await callback.answer(error.render(r.lang), show_alert=True)
+            await _redraw(session_factory, outbox, platform, message.chat.id, org.id, callback_data.req)
+            return
+        await callback.answer(r.plain(f"op.done.{callback_data.act}"))
+
+    @r_.message(OperatorStates.text, Command("cancel"))
+    async def cancel_text(message: Message, r: Renderer, state: FSMContext) -> None:
+        await state.clear()
+        await message.reply(r.text("op.cancelled"))
+
+    @r_.message(OperatorStates.text, F.text)
+    async def action_text(
+        message: Message,
+        r: Renderer,
+        platform: Platform,
+        catalogs: CatalogHolder,
+        state: FSMContext,
+        session_factory: async_sessionmaker[AsyncSession],
+        outbox: Notifier,
+    ) -> None:
+        data = await state.get_data()
+        org = _org(catalogs, platform, message.chat.id)
+        clerk = (
+            _clerk(catalogs, org.id, platform, message.from_user.id) if org and message.from_user else None
+        )
+        if org is None or clerk is None:
+            await state.clear()
+            return
+        act, request_id, seen = str(data.get("act")), int(data.get("req", 0)), str(data.get("seen"))
+        text = (message.text or "").strip()
+        try:
+            await _run(
+                session_factory,
+                outbox,
+                lambda s: _apply(
+                    act, request_id, seen, _actor(clerk, org), _groups(catalogs, org.id), text, s
+                ),
+            )
+        except MizError as error:
+            if error.key.startswith("desk.number"):
+                await message.reply(r.text("op.invalid", error=error.render(r.lang)))
+                return
+            await state.clear()
+            await message.reply(r.text("op.invalid", error=error.render(r.lang)))
+            await _redraw(session_factory, outbox, platform, message.chat.id, org.id, request_id)
+            return
+        await state.clear()
+        await message.reply(r.text(f"op.done.{act}"))
+
+    @r_.message(Command("help"))
+    async def group_help(message: Message, r: Renderer, platform: Platform, catalogs: CatalogHolder) -> None:
+        org = _org(catalogs, platform, message.chat.id)
+        if org is None:
+            await message.answer(r.text("op.unknown_group"))
+            return
+        await message.answer(r.text("op.help", org=org.name.get("fa")))
+
+    @r_.message(Command("open", "mine", "overdue"))
+    async def work_list(
+        message: Message,
+        command: CommandObject,
+        r: Renderer,
+        platform: Platform,
+        catalogs: CatalogHolder,
+        session_factory: async_sessionmaker[AsyncSession],
+    ) -> None:
+        org = _org(catalogs, platform, message.chat.id)
+        clerk = (
+            _clerk(catalogs, org.id, platform, message.from_user.id) if org and message.from_user else None
+        )
+        if org is None or clerk is None:
+            await message.answer(r.text("op.not_clerk"))
+            return
+        today = datetime.now(TEHRAN).date()
+        async with session_factory() as session:
+            if command.command == "overdue":
+                items = list(await Requests(session).overdue(today, organization_id=org.id))
+            else:
+                items = list(await Requests(session).open_by_organization(org.id))
+        if command.command == "mine":
+            items = [
+                i
+                for i in items
+                if i.assignee_platform == platform.value and i.assignee_user_id == clerk.user_id
+            ]
+        await message.answer(_work_list(r, command.command, items, today))
+
+    @r_.message(Command("find"))
+    async def find(
+        message: Message,
+        command: CommandObject,
+        r: Renderer,
+        platform: Platform,
+        catalogs: CatalogHolder,
+        session_factory: async_sessionmaker[AsyncSession],
+        outbox: Notifier,
+    ) -> None:
+        org = _org(catalogs, platform, message.chat.id)
+        clerk = (
+            _clerk(catalogs, org.id, platform, message.from_user.id) if org and message.from_user else None
+        )
+        if org is None or clerk is None:
+            await message.answer(r.text("op.not_clerk"))
+            return
+        query = normalize_identifier(command.args or "")
+        today = datetime.now(TEHRAN).date()
+        async with session_factory() as session:
+            if is_well_formed(query):
+                found = await Requests(session).by_tracking_code(normalize_tracking_code(query))
+                items = [found] if found is not None and found.organization_id == org.id else []
+            elif query.isdigit() and len(query) == 10:
+                items = [
+                    i
+                    for i in await Requests(session).open_by_organization(
+                        org.id, not_open=("draft",), limit=1000
+                    )
+                    if query in {str(v) for v in i.answers.values()}
+                ]
+            else:
+                await message.answer(r.text("op.find.usage"))
+                return
+        if len(items) == 1 and items[0].id is not None:
+            await _redraw(session_factory, outbox, platform, message.chat.id, org.id, items[0].id)
+        await message.answer(_work_list(r, "find", items, today))
+
+    @r_.message(F.reply_to_message)
+    async def reply_to_card(
+        message: Message,
+        r: Renderer,
+        platform: Platform,
+        catalogs: CatalogHolder,
+        session_factory: async_sessionmaker[AsyncSession],
+        outbox: Notifier,
+    ) -> None:
+        replied = message.reply_to_message
+        org = _org(catalogs, platform, message.chat.id)
+        clerk = (
+            _clerk(catalogs, org.id, platform, message.from_user.id) if org and message.from_user else None
+        )
+        if replied is None or org is None or clerk is None:
+            return
+        async with session_factory() as session:
+            request = await GroupMessages(session).find_request(
+                platform.value, message.chat.id, replied.message_id
+            )
+        if request is None or request.id is None:
+            return
+        request_id = request.id
+        text = message.text or message.caption
+        try:
+            if text and text.startswith("/note"):
+                note = text.removeprefix("/note").strip()
+                if not note:
+                    await message.reply(r.text("op.note.usage"))
+                    return
+                await _run(
+                    session_factory,
+                    outbox,
+                    lambda s: handling.add_note(
+                        s, request_id, _actor(clerk, org), note, groups=_groups(catalogs, org.id)
+                    ),
+                )
+                await message.reply(r.text("op.note.saved"))
+                return
+            copied = None if message.text else Copied(chat_id=message.chat.id, message_id=message.message_id)
+            await _run(
+                session_factory,
+                outbox,
+                lambda s: clerk_message(
+                    s, request_id, platform=platform.value, user_id=clerk.user_id, text=text, copied=copied
+                ),
+            )
+        except MizError as error:
+            await message.reply(r.text("op.invalid", error=error.render(r.lang)))
+            return
+        await message.reply(r.text("op.relayed"))
+
+    return r_
+
+
+def _work_list(r: Renderer, kind: str, items: list[ServiceRequest], today: Any) -> str:
+    if not items:
+        return r.text(f"op.list.empty.{kind}")
+    lines = [r.text(f"op.list.title.{kind}", count=r.digits(len(items)))]
+    for item in items[:30]:
+        lines.append(
+            r.text(
+                "op.list.item",
+                code=format_tracking_code(item.tracking_code, r.lang),
+                title=Title.of(item.service_snapshot).text(r.lang),
+                status=r.plain(Status(item.status).label_key),
+                deadline=format_jalali_date(item.deadline, r.lang) if item.deadline else "—",
+                late="⚠️" if item.deadline and item.deadline < today else "",
+            )
+        )
+    return "\n".join(lines)
