@@ -184,7 +184,9 @@ class Catalog:
     def operator_groups(self, org_id: str) -> dict[str, int]:
         """Every clerks' group of ``org_id``: platform name -> chat id (empty when it has none)."""
         groups = self.organization(org_id).operator_groups
-        return {platform.value: chat_id for platform in Platform if (chat_id := groups.get(platform)) is not None}
+        return {
+            platform.value: chat_id for platform in Platform if (chat_id := groups.get(platform)) is not None
+        }
 
     def organization_by_group(self, platform: Platform | str, chat_id: int) -> Organization | None:
         """The organization whose clerks' group is ``chat_id`` on ``platform``, or None for any other chat."""

@@ -44,7 +44,7 @@ async def card_of(clerk: Any, code: str) -> dict[str, Any]:
 
 async def test_a_new_request_reaches_its_group_as_a_card(world: Any, platform: Platform) -> None:
     clerk = await world.clerk(platform)
-    zahra, code = await file_request(world, platform)
+    _zahra, _code = await file_request(world, platform)
     card = await clerk.expect("آزمون همه پرسش‌ها", timeout=10)
     text = card["text"]
     assert "زهرا" in text
@@ -106,7 +106,7 @@ async def test_the_full_life_of_a_request(world: Any, platform: Platform) -> Non
 async def test_a_stranger_cannot_act_and_a_rejection_needs_a_reason(world: Any, platform: Platform) -> None:
     clerk = await world.clerk(platform)
     stranger = await world.stranger_in_group(platform)
-    zahra, code = await file_request(world, platform)
+    zahra, _code = await file_request(world, platform)
     card = await clerk.expect("آزمون همه پرسش‌ها", timeout=10)
     await stranger.press("🙋 برمی‌دارم", message=card, wait_answer=5)
     assert stranger.last_answer is not None
@@ -130,7 +130,7 @@ async def test_a_stranger_cannot_act_and_a_rejection_needs_a_reason(world: Any, 
 async def test_two_clerks_racing_for_one_card(world: Any, platform: Platform) -> None:
     first = await world.clerk(platform, index=0)
     second = await world.clerk(platform, index=1)
-    zahra, code = await file_request(world, platform)
+    zahra, _code = await file_request(world, platform)
     card = await first.expect("آزمون همه پرسش‌ها", timeout=10)
     await asyncio.gather(
         first.press("🙋 برمی‌دارم", message=card, wait_answer=5),
