@@ -263,6 +263,41 @@ class Requests:
         )
         return (await self.session.scalars(stmt)).all()
 
+    async def due_by(
+        self,
+        day: date,
+        *,
+        organization_id: str | None = None,
+        not_open: Sequence[str] = NOT_OPEN_STATUSES,
+        limit: int | None = None,
+    ) -> Sequence[ServiceRequest]:
+        """Open requests whose deadline is ``day`` or earlier, most overdue first (ties by id).
+
+        With ``day`` = today this is the morning digest's list: the requests due today and the overdue ones.
+        """
+        conditions = [
+            col(ServiceRequest.status).not_in(not_open),
+            col(ServiceRequest.deadline) <= day,
+        ]
+        if organization_id is not None:
+            conditions.append(col(ServiceRequest.organization_id) == organization_id)
+        stmt = (
+            select(ServiceRequest)
+            .where(*conditions)
+            .order_by(col(ServiceRequest.deadline), col(ServiceRequest.id))
+            .limit(limit)
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def count_due_by(self, day: date, *, not_open: Sequence[str] = NOT_OPEN_STATUSES) -> dict[str, int]:
+        """How many open requests of each organization have a deadline on ``day`` or earlier (none: absent)."""
+        stmt = (
+            select(ServiceRequest.organization_id, func.count())
+            .where(col(ServiceRequest.status).not_in(not_open), col(ServiceRequest.deadline) <= day)
+            .group_by(col(ServiceRequest.organization_id))
+        )
+        return {row[0]: row[1] for row in (await self.session.execute(stmt)).all()}
+
     async def documents(self, request_id: int) -> Sequence[Document]:
         """The request's documents in the order they arrived."""
         stmt = select(Document).where(col(Document.request_id) == request_id).order_by(col(Document.id))
@@ -407,6 +442,11 @@ class Outbox:
             .execution_options(populate_existing=True)
         )
         return (await self.session.scalars(stmt)).first()
+
+    async def has_key_like(self, pattern: str) -> bool:
+        """Whether some row's ``dedupe_key`` matches the SQL ``LIKE`` ``pattern`` (was a day's digest queued?)."""
+        stmt = select(col(OutboxMessage.id)).where(col(OutboxMessage.dedupe_key).like(pattern)).limit(1)
+        return (await self.session.scalars(stmt)).first() is not None
 
     async def claim_due(
         self, limit: int, *, now: datetime | None = None, lease: timedelta = timedelta(seconds=60)

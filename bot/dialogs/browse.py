@@ -24,6 +24,7 @@ from bot.cards import faq_text, service_card
 from bot.handlers.start import menu_labels
 from bot.keyboards import PAGE_SIZE, Choice, main_menu, paged
 from bot.render import Renderer
+from bot.routing import COMPLAINT_SERVICE
 from bot.states import ORG_KEY, Browse
 from catalog.index import Catalog, NotInCatalogError
 from catalog.loader import CatalogHolder
@@ -55,10 +56,6 @@ def _find_service(catalog: Catalog, org_id: str, service_id: str) -> ResolvedSer
         return catalog.service(org_id, service_id)
     except NotInCatalogError:
         return None
-
-
-COMPLAINT_SERVICE = "complaint"
-"""The catalog's service for complaints about a service or an official; the menu's complaint entry opens it."""
 
 
 def _org_choices(r: Renderer, catalog: Catalog, *, complaint: bool = False) -> list[Choice]:

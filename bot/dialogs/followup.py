@@ -22,10 +22,12 @@ from sqlmodel import col
 
 from bot.callbacks import Objection, Rate
 from bot.dialogs.form import ask_first_question
+from bot.documents import receive_file
 from bot.keyboards import main_menu
 from bot.notifier import Notifier
 from bot.platforms import Platform
 from bot.render import Renderer
+from bot.routing import COMPLAINT_SERVICE, request_groups
 from bot.states import FormKeys
 from catalog.index import NotInCatalogError
 from catalog.loader import CatalogHolder
@@ -33,14 +35,17 @@ from desk import handling, survey
 from desk.bridge import Copied, citizen_message
 from desk.errors import MizError
 from desk.lifecycle import Status
-from storage.models import Citizen, ServiceRequest
+from storage.files import DocumentStore
+from storage.models import Citizen, Document, ServiceRequest
+from storage.repositories import Requests
 from storage.uow import unit_of_work
 
 __all__ = ["Survey", "router"]
 
 logger = logging.getLogger(__name__)
 
-COMPLAINT_SERVICE = "complaint"
+EXTRA_SLOT = "additional"
+"""The document slot of files a citizen sends after filing, when a clerk asked for more."""
 RELATED_FIELD = "related_tracking_code"
 SUBJECT_FIELD = "subject"
 OBJECTION_SUBJECT = "decision"
@@ -50,10 +55,6 @@ class Survey(StatesGroup):
     """Waiting for the optional comment after a score."""
 
     comment = State()
-
-
-def _groups(catalogs: CatalogHolder, org_id: str) -> dict[str, int]:
-    return catalogs.catalog.operator_groups(org_id)
 
 
 async def _awaiting_answer(
@@ -203,6 +204,7 @@ def router() -> Router:
         catalogs: CatalogHolder,
         session_factory: async_sessionmaker[AsyncSession],
         outbox: Notifier,
+        documents: DocumentStore,
     ) -> None:
         """Free text or a file from a citizen whose request needs information answers that request."""
         if message.from_user is None:
@@ -210,13 +212,22 @@ def router() -> Router:
         request = await _awaiting_answer(session_factory, platform, message.from_user.id)
         if request is None or request.id is None:
             raise SkipHandler  # not an answer: the catch-all shows the menu
-        request_id, org_id = request.id, request.organization_id
-        groups = _groups(catalogs, org_id)
+        request_id = request.id
+        groups = request_groups(
+            catalogs.catalog, request.organization_id, request.service_id, request.answers
+        )
         text = message.text or message.caption
         copied = None if message.text else Copied(chat_id=message.chat.id, message_id=message.message_id)
         user_id = message.from_user.id
+        received = None
         try:
+            if copied is not None:  # a document for the request: kept in the store, like the form's
+                received = await receive_file(message, bot, documents, ("photo", "pdf"))
             async with unit_of_work(session_factory, write=True) as session:
+                if received is not None:
+                    await Requests(session).add_document(
+                        Document(request_id=request_id, slot=EXTRA_SLOT, platform=platform.value, **received)
+                    )
                 if copied is not None:  # a file is relayed by copy; citizen_answered relays only text
                     await citizen_message(
                         session,

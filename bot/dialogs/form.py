@@ -23,11 +23,13 @@ from aiogram.types import (
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import FormAnswer, FormEdit, FormSubmit, RequestStart
+from bot.documents import receive_file
 from bot.forms import answer_text, document_prompt, nav_labels, question
 from bot.keyboards import main_menu
 from bot.notifier import Notifier
 from bot.platforms import Platform
 from bot.render import Renderer
+from bot.routing import request_groups
 from bot.states import Form, FormKeys
 from catalog.index import NotInCatalogError
 from catalog.loader import CatalogHolder
@@ -36,7 +38,6 @@ from desk.errors import MizError, ValidationError
 from desk.notifications import enqueue_card
 from desk.persian import TEHRAN, format_jalali_date
 from desk.requests import DocumentInput, Submission, submit_request
-from desk.settings import Settings
 from desk.tracking import format_tracking_code
 from desk.validators import mobile, validate_field
 from storage.files import DocumentStore
@@ -45,8 +46,6 @@ from storage.uow import unit_of_work
 __all__ = ["ask_first_question", "router"]
 
 logger = logging.getLogger(__name__)
-
-MB = 1024 * 1024
 
 
 def _today() -> date:
@@ -357,7 +356,6 @@ def router() -> Router:
         r: Renderer,
         catalogs: CatalogHolder,
         state: FSMContext,
-        settings: Settings,
         documents: DocumentStore,
     ) -> None:
         data = await state.get_data()
@@ -367,46 +365,13 @@ def router() -> Router:
             await _restart_politely(message, r, state)
             return
         slot = service.documents[step]
-        accepts = [kind.value for kind in slot.kinds]
         docs = dict(data.get(FormKeys.DOCS, {}))
-        if message.photo:
-            file = message.photo[-1]
-            sent_kind, size, file_id, unique = "photo", file.file_size, file.file_id, file.file_unique_id
-        else:
-            assert message.document is not None
-            doc = message.document
-            sent_kind, size, file_id, unique = "document", doc.file_size, doc.file_id, doc.file_unique_id
-        if sent_kind == "photo" and "photo" not in accepts:
-            await message.answer(r.text("bot.docs.need_pdf"))
-            await _ask_document(message, r, service, step, docs)
-            return
-        if size is not None and size > settings.max_document_bytes:
-            await message.answer(
-                r.text(
-                    "bot.docs.too_big",
-                    size=r.digits(max(1, round(size / MB))),
-                    limit=r.digits(settings.max_document_bytes // MB),
-                )
-            )
-            await _ask_document(message, r, service, step, docs)
-            return
         try:
-            downloaded = await bot.download(file_id)
-            content = downloaded.read() if downloaded is not None else b""
-            stored = await documents.store_async(content, accepts=accepts)
+            docs[slot.id] = await receive_file(message, bot, documents, [kind.value for kind in slot.kinds])
         except ValidationError as error:
             await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
             await _ask_document(message, r, service, step, docs)
             return
-        docs[slot.id] = {
-            "platform_file_id": file_id,
-            "file_unique_id": unique,
-            "stored_path": stored.stored_path,
-            "sha256": stored.sha256,
-            "size": stored.size,
-            "mime": stored.mime,
-            "kind": str(stored.kind),
-        }
         await state.update_data({FormKeys.DOCS: docs})
         await message.answer(r.text("bot.docs.received", title=slot.title.get(r.lang)))
         await _advance(message, r, service, catalogs, state)
@@ -539,9 +504,10 @@ def router() -> Router:
             async with unit_of_work(session_factory, write=True) as session:
                 result = await submit_request(session, submission)
                 if result.created:
-                    for group_platform, chat_id in catalogs.catalog.operator_groups(
-                        service.organization_id
-                    ).items():
+                    groups = request_groups(
+                        catalogs.catalog, service.organization_id, service.id, submission.answers
+                    )
+                    for group_platform, chat_id in groups.items():
                         await enqueue_card(
                             session,
                             platform=group_platform,

@@ -24,7 +24,7 @@ from bot.notifier import Notifier
 from bot.platforms import Platform
 from bot.render import Renderer
 from catalog.loader import CatalogHolder
-from catalog.schema import Clerk, ClerkRole, Organization
+from catalog.schema import Clerk, ClerkRole, Organization, OrganizationKind
 from desk import handling
 from desk.bridge import Copied, clerk_message
 from desk.errors import MizError
@@ -75,7 +75,8 @@ def _actor(clerk: Clerk, org: Organization) -> handling.ActorRef:
         platform=clerk.platform.value,
         user_id=clerk.user_id,
         name=clerk.name.get("fa"),
-        organization_id=org.id,
+        # The governorate oversees every organization: its supervisors act on the complaints routed to it.
+        organization_id=None if org.kind is OrganizationKind.GOVERNORATE else org.id,
     )
 
 

@@ -160,6 +160,13 @@ async def test_files_relayed_both_ways(world: Any, platform: Platform) -> None:
     await zahra.expect("پاسخ شما برای کارشناس")
     relayed = await clerk.expect("این پلاک است", timeout=10)
     assert relayed.get("photo") or relayed.get("text")
+    async with world.miz.factory() as session:
+        from storage.repositories import Requests
+
+        request = await Requests(session).by_tracking_code(code)
+        assert request is not None
+        slots = [d.slot for d in await Requests(session).documents(request.id)]
+    assert "additional" in slots, "the answer's photo is kept with the request, like the form's documents"
     card = await card_of(clerk, code)
     await clerk.send_photo(png(20, 10), caption="نقشه محل", reply_to=card)
     header = await zahra.expect("نقشه محل", timeout=10)
@@ -170,3 +177,79 @@ async def test_files_relayed_both_ways(world: Any, platform: Platform) -> None:
             break
         await asyncio.sleep(0.1)
     assert photos, "the clerk's photo reaches the citizen as a photo from the bot"
+
+
+async def file_complaint(citizen: Any, *, anonymous: bool) -> None:
+    """A complaint about Falavarjan's staff, from the main menu."""
+    await citizen.send("/start")
+    await citizen.expect("میز خدمت")
+    await citizen.press("📣 ثبت شکایت")
+    await citizen.expect("از کدام شهرداری یا دهیاری")
+    await citizen.press("شهرداری فلاورجان")
+    await citizen.expect("مدارک لازم")
+    await citizen.press("📝 ثبت درخواست")
+    await citizen.expect("یکی از گزینه‌ها")
+    await citizen.press("رفتار کارکنان")
+    for _ in range(3):  # the related code, the official and the date are optional
+        await citizen.expect("اختیاری")
+        await citizen.press("⏭ رد کردن")
+    await citizen.expect("شرح شکایت")
+    await citizen.send("کارمند باجه به پرسش‌هایم پاسخ نداد")
+    await citizen.expect("پنهان بماند")
+    await citizen.press("بله" if anonymous else "خیر")
+    await citizen.expect("مدرک ۱ از ۱")
+    await citizen.press("⏭ رد کردن")
+    await citizen.expect("بازبینی")
+    await citizen.press("✅ ثبت نهایی")
+    await citizen.expect("کد رهگیری")
+
+
+async def test_an_anonymous_complaint_reaches_the_governorate_only(world: Any, platform: Platform) -> None:
+    staff = await world.clerk(platform, "falavarjan")
+    inspector = await world.clerk(platform, "governorate")
+    maryam = await world.citizen(platform, name="مریم")
+    await file_complaint(maryam, anonymous=True)
+    card = await inspector.expect("ثبت شکایت", timeout=10)
+    assert "مریم" in card["text"], "the governorate's inspector sees who complained"
+    await asyncio.sleep(1)
+    assert not [m for m in await staff.transcript() if "مریم" in m.get("text", "")]
+    await inspector.press("🙋 برمی‌دارم", message=card)
+    await maryam.expect("بررسی درخواست شما را آغاز کرد", timeout=10)
+
+
+async def test_a_named_complaint_goes_to_the_organization(world: Any, platform: Platform) -> None:
+    staff = await world.clerk(platform, "falavarjan")
+    maryam = await world.citizen(platform, name="مریم")
+    await file_complaint(maryam, anonymous=False)
+    card = await staff.expect("ثبت شکایت", timeout=10)
+    assert "مریم" in card["text"]
+
+
+async def test_group_commands_list_and_find_requests(world: Any, platform: Platform) -> None:
+    clerk = await world.clerk(platform)
+    _zahra, code = await file_request(world, platform)
+    card = await clerk.expect("آزمون همه پرسش‌ها", timeout=10)
+    await clerk.send("/help")
+    await clerk.expect("راهنمای کارشناسان")
+    await clerk.send("/open")
+    opened = await clerk.expect("درخواست‌های باز")
+    assert "آزمون همه پرسش‌ها" in opened["text"]
+    await clerk.send("/mine")
+    await clerk.expect("درخواستی به نام شما باز نیست")
+    await clerk.press("🙋 برمی‌دارم", message=card)
+    await clerk.expect("در حال بررسی")
+    await clerk.send("/mine")
+    mine = await clerk.expect("درخواست‌های شما")
+    assert "آزمون همه پرسش‌ها" in mine["text"]
+    await clerk.send("/overdue")
+    await clerk.expect("هیچ درخواستی از موعدش نگذشته")
+    await clerk.send(f"/find {code}")
+    found = await clerk.expect("نتیجه جست‌وجو")
+    assert "آزمون همه پرسش‌ها" in found["text"]
+    await clerk.send("/find 0499370899")
+    await clerk.expect("نتیجه جست‌وجو (۱)")
+    await clerk.send("/find سلام")
+    await clerk.expect("کد رهگیری ۱۲ رقمی")
+    stranger = await world.stranger_in_group(platform)
+    await stranger.send("/open")
+    await stranger.expect("فقط کارشناسان")

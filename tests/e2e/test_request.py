@@ -295,3 +295,18 @@ async def test_a_stranger_sees_a_request_only_with_its_national_id(world: Any, p
     mistyped = code[:-1] + str((int(code[-1]) + 1) % 10)
     await stranger.send(mistyped)
     await stranger.expect("کد رهگیری")
+
+
+async def test_guessing_tracking_codes_is_throttled(world: Any, platform: Platform) -> None:
+    from desk.tracking import new_tracking_code
+
+    guesser = await world.citizen(platform, name="حدس")
+    await guesser.send("/start")
+    await guesser.expect("میز خدمت")
+    for _ in range(5):  # five well-formed codes that belong to nobody
+        await guesser.send(new_tracking_code())
+        await guesser.expect("کد ملی ثبت‌شده")
+        await guesser.press("✖️ انصراف")
+        await guesser.expect("یکی از دکمه‌های")
+    await guesser.send(new_tracking_code())
+    await guesser.expect("دقیقه")

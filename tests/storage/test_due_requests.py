@@ -1,0 +1,64 @@
+"""The queries behind the morning digest of deadlines: due-by lists and counts, and finding a day's digest keys."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.models import Citizen, OutboxMessage
+from storage.repositories import Outbox, Requests
+from storage.uow import unit_of_work
+
+
+async def test_requests_due_by_a_day_are_open_ones_most_overdue_first_and_counted_per_organization(
+    factory: async_sessionmaker[AsyncSession], citizen: Citizen, make_request
+) -> None:
+    rows = [
+        ("51", "falavarjan", "in_progress", date(2026, 5, 2)),
+        ("52", "falavarjan", "submitted", date(2026, 4, 20)),
+        ("53", "falavarjan", "completed", date(2026, 4, 1)),
+        ("54", "falavarjan", "needs_info", None),
+        ("55", "falavarjan", "submitted", date(2026, 5, 3)),
+        ("56", "imanshahr", "waiting_external", date(2026, 4, 25)),
+        ("57", "falavarjan", "awaiting_payment", date(2026, 4, 20)),
+    ]
+    async with unit_of_work(factory) as session:
+        for code, org, status, deadline in rows:
+            await Requests(session).add(
+                make_request(
+                    citizen.id, tracking_code=code, organization_id=org, status=status, deadline=deadline
+                )
+            )
+    async with factory() as session:
+        requests = Requests(session)
+        day = date(2026, 5, 2)
+        assert [r.tracking_code for r in await requests.due_by(day)] == ["52", "57", "56", "51"]
+        here = await requests.due_by(day, organization_id="falavarjan")
+        assert [r.tracking_code for r in here] == ["52", "57", "51"]
+        first = await requests.due_by(day, organization_id="falavarjan", limit=1)
+        assert [r.tracking_code for r in first] == ["52"]
+        assert await requests.count_due_by(day) == {"falavarjan": 3, "imanshahr": 1}
+        assert await requests.count_due_by(date(2026, 4, 24)) == {"falavarjan": 2}
+        assert await requests.count_due_by(date(2026, 1, 1)) == {}
+
+
+async def test_the_outbox_tells_whether_a_key_pattern_was_queued(
+    factory: async_sessionmaker[AsyncSession],
+) -> None:
+    async with unit_of_work(factory, write=True) as session:
+        await Outbox(session).enqueue(
+            OutboxMessage(
+                channel="chat",
+                platform="bale",
+                chat_id=-5,
+                organization_id="falavarjan",
+                payload={"type": "text"},
+                dedupe_key="digest:falavarjan:2026-05-02:bale",
+            )
+        )
+    async with factory() as session:
+        outbox = Outbox(session)
+        assert await outbox.has_key_like("digest:%:2026-05-02:%")
+        assert not await outbox.has_key_like("digest:%:2026-05-03:%")
+        assert not await outbox.has_key_like("escalation:2026-05-02:%")
