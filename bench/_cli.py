@@ -83,6 +83,12 @@ def _parser() -> argparse.ArgumentParser:
         default="both",
         help="citizens on Telegram, on Bale, or alternately on both (both)",
     )
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="mean seconds a citizen pauses between actions (0: act at once, measuring saturation)",
+    )
     parser.add_argument("--no-warmup", action="store_true", help="measure from a cold bot")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the Miz phase to this file")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -101,6 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         platforms=PLATFORMS if args.platform == "both" else tuple(p for p in PLATFORMS if p == args.platform),
         warmup=not args.no_warmup,
         profile=args.profile,
+        think=args.think,
     )
     try:
         report = asyncio.run(run_benchmark(config))

@@ -8,6 +8,8 @@ just before the control call to the arrival of the first bot message or edit aft
 
 from __future__ import annotations
 
+import asyncio
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -117,6 +119,8 @@ class Actor:
     callback_data: bool = False  # press inline buttons by callback data (the echo bot) instead of label
     wait_timeout: float = 30.0
     latencies: list[float] = field(default_factory=list)
+    think: float = 0.0
+    """Mean pause between actions, drawn uniformly in [0.5, 1.5] x ``think``: a person reads before acting."""
     last: Message | None = None
 
     @property
@@ -128,9 +132,15 @@ class Actor:
         for step in steps:
             if step.repeat_while is None:
                 await self.take(step)
+                await self._pause()
                 continue
             while step.repeat_while(self.last):
                 await self.take(step)
+                await self._pause()
+
+    async def _pause(self) -> None:
+        if self.think > 0:
+            await asyncio.sleep(random.uniform(0.5, 1.5) * self.think)
 
     async def take(self, step: Step) -> None:
         """Act, then wait for the bot's answer; the first bot message or edit stops the clock."""

@@ -46,6 +46,7 @@ class BenchConfig:
     warmup: bool = True
     profile: Path | None = None  # write a cProfile of the Miz phase here (slows Miz down)
     wait_timeout: float = 20.0  # a citizen that waits longer for an answer fails the run
+    think: float = 0.0  # mean seconds a citizen reads before the next action (0: act at once, saturation)
 
 
 @dataclass
@@ -176,7 +177,9 @@ async def _drive(
         async def actor(index: int) -> Actor:
             user = await client.create_user(f"شهروند {index}")
             platform = config.platforms[index % len(config.platforms)]
-            return Actor(client, TOKENS[platform], int(user["id"]), by_data, config.wait_timeout)
+            return Actor(
+                client, TOKENS[platform], int(user["id"]), by_data, config.wait_timeout, think=config.think
+            )
 
         if config.warmup:
             on_measure(False)

@@ -28,6 +28,7 @@ from bot.notifier import Notifier
 from bot.operator_cards import card_drawer
 from bot.outbox import OutboxSender
 from bot.platforms import Platform
+from bot.scheduler import DigestScheduler
 from bot.session import make_session
 from catalog.index import NotInCatalogError
 from catalog.loader import CatalogHolder
@@ -174,11 +175,23 @@ class Miz:
         """Poll every bot and deliver the outbox until stopped; one update never blocks another."""
         self._stopped = asyncio.Event()
         sender = asyncio.create_task(self.outbox.run(), name="miz-outbox")
+        digests = DigestScheduler(
+            self.factory,
+            self.catalogs,
+            self.outbox,
+            at=self.settings.digest_time,
+            escalate_after_days=self.settings.escalate_after_days,
+        )
+        digest_task = asyncio.create_task(digests.run(), name="miz-digest")
         try:
             await self.dispatcher.start_polling(
                 *self.bots, polling_timeout=polling_timeout, handle_signals=False, close_bot_session=False
             )
         finally:
+            await digests.stop()  # first: it may still queue rows and nudge the outbox
+            digest_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await digest_task
             await self.outbox.stop()
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):

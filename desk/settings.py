@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -36,6 +37,13 @@ class Settings(BaseSettings):
         default=None, description="Redis URL for FSM state; unset means the database"
     )
     locale: str = Field(default="fa", description="Default language of citizens' messages: fa or en")
+    digest_time: time = Field(
+        default=time(7, 30),
+        description="When operator groups get the morning digest of due and overdue requests",
+    )
+    escalate_after_days: int = Field(
+        default=3, description="Requests overdue by more than this many days are escalated to the governorate"
+    )
     max_document_bytes: int = Field(
         default=20 * 1024 * 1024,
         description="Largest document a citizen may send (bots download 20 MB at most)",
