@@ -16,8 +16,8 @@ def demo_state() -> EmulatorState:
     from emulator import DEMO_BALE_TOKEN, DEMO_TELEGRAM_TOKEN
 
     state = EmulatorState()
-    state.add_bot(DEMO_TELEGRAM_TOKEN, "telegram", username="miz_demo_bot", first_name="میز")
-    state.add_bot(DEMO_BALE_TOKEN, "bale", username="miz_demo_bale_bot", first_name="میز")
+    state.add_bot(DEMO_TELEGRAM_TOKEN, "telegram", username="miz_demo_bot", first_name=_("emulator.bot_name"))
+    state.add_bot(DEMO_BALE_TOKEN, "bale", username="miz_demo_bale_bot", first_name=_("emulator.bot_name"))
     return state
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from aiogram import Bot, F, Router
+from aiogram.filters import Filter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
     CallbackQuery,
@@ -19,6 +21,7 @@ from aiogram.types import (
     InlineKeyboardMarkup,
     Message,
     ReplyKeyboardRemove,
+    TelegramObject,
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -63,6 +66,45 @@ async def _restart_politely(message: Message, r: Renderer, state: FSMContext) ->
     """The service of this form is gone (catalog edited): start over at the main menu."""
     await state.clear()
     await message.answer(r.text("bot.form.service_gone"), reply_markup=main_menu(r))
+
+
+@dataclass(frozen=True, slots=True)
+class OpenForm:
+    """The request being filed: its FSM data and its service as the catalog offers it now."""
+
+    data: dict[str, Any]
+    service: ResolvedService
+
+    @property
+    def step(self) -> int:
+        return int(self.data.get(FormKeys.STEP, 0))
+
+    @property
+    def docs(self) -> dict[str, Any]:
+        return dict(self.data.get(FormKeys.DOCS, {}))
+
+
+class FormIsOpen(Filter):
+    """Passes while the form's service still exists, handing the handler ``form: OpenForm``.
+
+    Its inverse catches the form whose service was removed or changed shape in a catalog reload, so every
+    handler below can rely on ``form``; that case is answered once, by ``form_gone``.
+    """
+
+    async def __call__(
+        self, event: TelegramObject, state: FSMContext, catalogs: CatalogHolder
+    ) -> bool | dict[str, Any]:
+        data = await state.get_data()
+        service = _service(catalogs, data)
+        if service is None:
+            return False
+        open_form = OpenForm(data, service)
+        current = await state.get_state()
+        if current == Form.answering.state and open_form.step >= len(service.form):
+            return False
+        if current == Form.documents.state and open_form.step >= len(service.documents):
+            return False
+        return {"form": open_form}
 
 
 async def _ask_question(message: Message, r: Renderer, service: ResolvedService, step: int) -> None:
@@ -231,6 +273,16 @@ def router() -> Router:
         )
         await ask_first_question(callback.message, r, service, catalogs, state)
 
+    @r_.message(StateFilter(Form), ~FormIsOpen())
+    @r_.callback_query(StateFilter(Form), ~FormIsOpen())
+    async def form_gone(event: Message | CallbackQuery, r: Renderer, state: FSMContext) -> None:
+        """The service of this form is gone or changed shape (a catalog reload): start over politely."""
+        message = event.message if isinstance(event, CallbackQuery) else event
+        if isinstance(event, CallbackQuery):
+            await event.answer()
+        if isinstance(message, Message):
+            await _restart_politely(message, r, state)
+
     @r_.message(Form.answering, F.text.in_(nav_labels("cancel")))
     @r_.message(Form.documents, F.text.in_(nav_labels("cancel")))
     @r_.message(Form.review, F.text.in_(nav_labels("cancel")))
@@ -238,20 +290,15 @@ def router() -> Router:
         await state.clear()
         await message.answer(r.text("bot.form.cancelled"), reply_markup=main_menu(r))
 
-    @r_.message(Form.answering, F.text.in_(nav_labels("back")))
-    @r_.message(Form.documents, F.text.in_(nav_labels("back")))
-    async def back(message: Message, r: Renderer, catalogs: CatalogHolder, state: FSMContext) -> None:
-        data = await state.get_data()
-        service = _service(catalogs, data)
-        if service is None:
-            await _restart_politely(message, r, state)
-            return
-        step = int(data.get(FormKeys.STEP, 0))
+    @r_.message(Form.answering, F.text.in_(nav_labels("back")), FormIsOpen())
+    @r_.message(Form.documents, F.text.in_(nav_labels("back")), FormIsOpen())
+    async def back(message: Message, r: Renderer, state: FSMContext, form: OpenForm) -> None:
+        service, step = form.service, form.step
         await state.update_data({FormKeys.EDITING: False})
         if await state.get_state() == Form.documents.state:
             if step > 0:
                 await state.update_data({FormKeys.STEP: step - 1})
-                await _ask_document(message, r, service, step - 1, data.get(FormKeys.DOCS, {}))
+                await _ask_document(message, r, service, step - 1, form.docs)
                 return
             step = len(service.form)
             await state.set_state(Form.answering)
@@ -262,32 +309,26 @@ def router() -> Router:
         await state.clear()
         await message.answer(r.text("bot.form.left"), reply_markup=main_menu(r))
 
-    @r_.message(Form.answering, F.text.in_(nav_labels("skip")))
-    async def skip_answer(message: Message, r: Renderer, catalogs: CatalogHolder, state: FSMContext) -> None:
-        data = await state.get_data()
-        service = _service(catalogs, data)
-        if service is None:
-            await _restart_politely(message, r, state)
-            return
-        step = int(data.get(FormKeys.STEP, 0))
-        field = service.form[min(step, len(service.form) - 1)]
+    @r_.message(Form.answering, F.text.in_(nav_labels("skip")), FormIsOpen())
+    async def skip_answer(
+        message: Message, r: Renderer, catalogs: CatalogHolder, state: FSMContext, form: OpenForm
+    ) -> None:
+        service, step = form.service, form.step
+        field = service.form[step]
         if field.required:
             await message.answer(r.text("bot.form.required"))
             await _ask_question(message, r, service, step)
             return
-        answers = dict(data.get(FormKeys.ANSWERS, {}))
+        answers = dict(form.data.get(FormKeys.ANSWERS, {}))
         answers.pop(field.id, None)
         await state.update_data({FormKeys.ANSWERS: answers})
         await _advance(message, r, service, catalogs, state)
 
-    @r_.message(Form.answering)
-    async def answer(message: Message, r: Renderer, catalogs: CatalogHolder, state: FSMContext) -> None:
-        data = await state.get_data()
-        service = _service(catalogs, data)
-        step = int(data.get(FormKeys.STEP, 0))
-        if service is None or step >= len(service.form):
-            await _restart_politely(message, r, state)
-            return
+    @r_.message(Form.answering, FormIsOpen())
+    async def answer(
+        message: Message, r: Renderer, catalogs: CatalogHolder, state: FSMContext, form: OpenForm
+    ) -> None:
+        service, step = form.service, form.step
         field = service.form[step]
         try:
             value = _read_answer(message, field.type)
@@ -295,61 +336,49 @@ def router() -> Router:
             await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
             await _ask_question(message, r, service, step)
             return
-        answers = dict(data.get(FormKeys.ANSWERS, {}))
+        answers = dict(form.data.get(FormKeys.ANSWERS, {}))
         answers[field.id] = value
         await state.update_data({FormKeys.ANSWERS: answers})
         await _advance(message, r, service, catalogs, state)
 
-    @r_.callback_query(Form.answering, FormAnswer.filter())
+    @r_.callback_query(Form.answering, FormAnswer.filter(), FormIsOpen())
     async def answer_button(
         callback: CallbackQuery,
         callback_data: FormAnswer,
         r: Renderer,
         catalogs: CatalogHolder,
         state: FSMContext,
+        form: OpenForm,
     ) -> None:
-        data = await state.get_data()
-        service = _service(catalogs, data)
-        step = int(data.get(FormKeys.STEP, 0))
+        service, step = form.service, form.step
         if not isinstance(callback.message, Message):
             await callback.answer()
-            return
-        if service is None:
-            await callback.answer()
-            await _restart_politely(callback.message, r, state)
             return
         if callback_data.ver != service.version or callback_data.step != step:
             await callback.answer(r.plain("bot.form.old_button"), show_alert=True)
             await _ask_question(callback.message, r, service, step)
             return
         field = service.form[step]
-        value: Any
         value = callback_data.value == "yes" if field.type is FieldType.YES_NO else callback_data.value
-        answers = dict(data.get(FormKeys.ANSWERS, {}))
+        answers = dict(form.data.get(FormKeys.ANSWERS, {}))
         answers[field.id] = value
         await state.update_data({FormKeys.ANSWERS: answers})
         await callback.answer(r.plain("bot.form.chosen", value=answer_text(r, field, value)))
         await callback.message.edit_reply_markup(reply_markup=None)
         await _advance(callback.message, r, service, catalogs, state)
 
-    @r_.message(Form.documents, F.text.in_(nav_labels("skip")))
+    @r_.message(Form.documents, F.text.in_(nav_labels("skip")), FormIsOpen())
     async def skip_document(
-        message: Message, r: Renderer, catalogs: CatalogHolder, state: FSMContext
+        message: Message, r: Renderer, catalogs: CatalogHolder, state: FSMContext, form: OpenForm
     ) -> None:
-        data = await state.get_data()
-        service = _service(catalogs, data)
-        if service is None:
-            await _restart_politely(message, r, state)
-            return
-        step = int(data.get(FormKeys.STEP, 0))
-        doc = service.documents[min(step, len(service.documents) - 1)]
-        if doc.required and doc.id not in data.get(FormKeys.DOCS, {}):
+        doc = form.service.documents[form.step]
+        if doc.required and doc.id not in form.docs:
             await message.answer(r.text("bot.docs.required"))
-            await _ask_document(message, r, service, step, data.get(FormKeys.DOCS, {}))
+            await _ask_document(message, r, form.service, form.step, form.docs)
             return
-        await _advance(message, r, service, catalogs, state)
+        await _advance(message, r, form.service, catalogs, state)
 
-    @r_.message(Form.documents, F.photo | F.document)
+    @r_.message(Form.documents, F.photo | F.document, FormIsOpen())
     async def receive_document(
         message: Message,
         bot: Bot,
@@ -357,15 +386,10 @@ def router() -> Router:
         catalogs: CatalogHolder,
         state: FSMContext,
         documents: DocumentStore,
+        form: OpenForm,
     ) -> None:
-        data = await state.get_data()
-        service = _service(catalogs, data)
-        step = int(data.get(FormKeys.STEP, 0))
-        if service is None or step >= len(service.documents):
-            await _restart_politely(message, r, state)
-            return
+        service, step, docs = form.service, form.step, form.docs
         slot = service.documents[step]
-        docs = dict(data.get(FormKeys.DOCS, {}))
         try:
             docs[slot.id] = await receive_file(message, bot, documents, [kind.value for kind in slot.kinds])
         except ValidationError as error:
@@ -376,34 +400,20 @@ def router() -> Router:
         await message.answer(r.text("bot.docs.received", title=slot.title.get(r.lang)))
         await _advance(message, r, service, catalogs, state)
 
-    @r_.message(Form.documents)
-    async def not_a_document(
-        message: Message, r: Renderer, catalogs: CatalogHolder, state: FSMContext
-    ) -> None:
-        data = await state.get_data()
-        service = _service(catalogs, data)
-        if service is None:
-            await _restart_politely(message, r, state)
-            return
-        step = int(data.get(FormKeys.STEP, 0))
+    @r_.message(Form.documents, FormIsOpen())
+    async def not_a_document(message: Message, r: Renderer, form: OpenForm) -> None:
         await message.answer(r.text("bot.docs.not_a_file"))
-        await _ask_document(message, r, service, step, data.get(FormKeys.DOCS, {}))
+        await _ask_document(message, r, form.service, form.step, form.docs)
 
     @r_.message(Form.review)
     async def review_text(message: Message, r: Renderer) -> None:
         await message.answer(r.text("bot.review.use_buttons"))
 
-    @r_.callback_query(Form.review, FormSubmit.filter(F.action == "edit"))
-    async def edit_list(
-        callback: CallbackQuery,
-        callback_data: FormSubmit,
-        r: Renderer,
-        catalogs: CatalogHolder,
-        state: FSMContext,
-    ) -> None:
-        service = _service(catalogs, await state.get_data())
+    @r_.callback_query(Form.review, FormSubmit.filter(F.action == "edit"), FormIsOpen())
+    async def edit_list(callback: CallbackQuery, r: Renderer, form: OpenForm) -> None:
+        service = form.service
         await callback.answer()
-        if service is None or not isinstance(callback.message, Message):
+        if not isinstance(callback.message, Message):
             return
         rows = [
             [
@@ -426,18 +436,13 @@ def router() -> Router:
             r.text("bot.review.pick_edit"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
         )
 
-    @r_.callback_query(Form.review, FormEdit.filter())
+    @r_.callback_query(Form.review, FormEdit.filter(), FormIsOpen())
     async def edit_one(
-        callback: CallbackQuery,
-        callback_data: FormEdit,
-        r: Renderer,
-        catalogs: CatalogHolder,
-        state: FSMContext,
+        callback: CallbackQuery, callback_data: FormEdit, r: Renderer, state: FSMContext, form: OpenForm
     ) -> None:
-        data = await state.get_data()
-        service = _service(catalogs, data)
+        service = form.service
         await callback.answer()
-        if service is None or not isinstance(callback.message, Message):
+        if not isinstance(callback.message, Message):
             return
         items = service.form if callback_data.what == "field" else service.documents
         if callback_data.ver != service.version or not 0 <= callback_data.index < len(items):
@@ -449,9 +454,7 @@ def router() -> Router:
             await _ask_question(callback.message, r, service, callback_data.index)
         else:
             await state.set_state(Form.documents)
-            await _ask_document(
-                callback.message, r, service, callback_data.index, data.get(FormKeys.DOCS, {})
-            )
+            await _ask_document(callback.message, r, service, callback_data.index, form.docs)
 
     @r_.callback_query(Form.review, FormSubmit.filter(F.action == "cancel"))
     async def cancel_from_review(callback: CallbackQuery, r: Renderer, state: FSMContext) -> None:
@@ -460,7 +463,7 @@ def router() -> Router:
         if callback.message is not None:
             await callback.message.answer(r.text("bot.form.cancelled"), reply_markup=main_menu(r))
 
-    @r_.callback_query(Form.review, FormSubmit.filter(F.action == "go"))
+    @r_.callback_query(Form.review, FormSubmit.filter(F.action == "go"), FormIsOpen())
     async def submit(
         callback: CallbackQuery,
         r: Renderer,
@@ -469,14 +472,12 @@ def router() -> Router:
         session_factory: async_sessionmaker[AsyncSession],
         platform: Platform,
         outbox: Notifier,
+        form: OpenForm,
     ) -> None:
-        data = await state.get_data()
-        service = _service(catalogs, data)
+        data, service = form.data, form.service
         message = callback.message
-        if service is None or not isinstance(message, Message):
+        if not isinstance(message, Message):
             await callback.answer()
-            if isinstance(message, Message):
-                await _restart_politely(message, r, state)
             return
         await callback.answer(r.plain("bot.review.sending"))
         user = callback.from_user

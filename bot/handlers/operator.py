@@ -16,7 +16,7 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import CardAction
@@ -55,6 +55,15 @@ class OperatorStates(StatesGroup):
 
 def _org(catalogs: CatalogHolder, platform: Platform, chat_id: int) -> Organization | None:
     return catalogs.catalog.organization_by_group(platform.value, chat_id)
+
+
+def _staff(
+    catalogs: CatalogHolder, platform: Platform, chat_id: int, user: User | None
+) -> tuple[Organization, Clerk] | tuple[None, None]:
+    """The organization whose group ``chat_id`` is, and ``user`` as its registered clerk; (None, None) otherwise."""
+    org = _org(catalogs, platform, chat_id)
+    clerk = _clerk(catalogs, org.id, platform, user.id) if org is not None and user is not None else None
+    return (org, clerk) if org is not None and clerk is not None else (None, None)
 
 
 def _clerk(catalogs: CatalogHolder, org_id: str, platform: Platform, user_id: int) -> Clerk | None:
@@ -174,8 +183,7 @@ def router() -> Router:
         if message is None:
             await callback.answer()
             return
-        org = _org(catalogs, platform, message.chat.id)
-        clerk = _clerk(catalogs, org.id, platform, callback.from_user.id) if org else None
+        org, clerk = _staff(catalogs, platform, message.chat.id, callback.from_user)
         if org is None or clerk is None:
             logger.warning(
                 "refused a card action by %s:%s in chat %s",
@@ -229,10 +237,7 @@ def router() -> Router:
         outbox: Notifier,
     ) -> None:
         data = await state.get_data()
-        org = _org(catalogs, platform, message.chat.id)
-        clerk = (
-            _clerk(catalogs, org.id, platform, message.from_user.id) if org and message.from_user else None
-        )
+        org, clerk = _staff(catalogs, platform, message.chat.id, message.from_user)
         if org is None or clerk is None:
             await state.clear()
             return
@@ -274,10 +279,7 @@ def router() -> Router:
         catalogs: CatalogHolder,
         session_factory: async_sessionmaker[AsyncSession],
     ) -> None:
-        org = _org(catalogs, platform, message.chat.id)
-        clerk = (
-            _clerk(catalogs, org.id, platform, message.from_user.id) if org and message.from_user else None
-        )
+        org, clerk = _staff(catalogs, platform, message.chat.id, message.from_user)
         if org is None or clerk is None:
             await message.answer(r.text("op.not_clerk"))
             return
@@ -305,10 +307,7 @@ def router() -> Router:
         session_factory: async_sessionmaker[AsyncSession],
         outbox: Notifier,
     ) -> None:
-        org = _org(catalogs, platform, message.chat.id)
-        clerk = (
-            _clerk(catalogs, org.id, platform, message.from_user.id) if org and message.from_user else None
-        )
+        org, clerk = _staff(catalogs, platform, message.chat.id, message.from_user)
         if org is None or clerk is None:
             await message.answer(r.text("op.not_clerk"))
             return
@@ -343,10 +342,7 @@ def router() -> Router:
         outbox: Notifier,
     ) -> None:
         replied = message.reply_to_message
-        org = _org(catalogs, platform, message.chat.id)
-        clerk = (
-            _clerk(catalogs, org.id, platform, message.from_user.id) if org and message.from_user else None
-        )
+        org, clerk = _staff(catalogs, platform, message.chat.id, message.from_user)
         if replied is None or org is None or clerk is None:
             return
         async with session_factory() as session:
