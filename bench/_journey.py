@@ -128,7 +128,12 @@ class Actor:
         return f"/sim/bots/{self.bot_token}/chats/{self.user_id}"
 
     async def run(self, steps: list[Step]) -> None:
-        """Take every step in order (a ``repeat_while`` step as long as its condition holds)."""
+        """Take every step in order (a ``repeat_while`` step as long as its condition holds).
+
+        With think time, citizens also arrive spread over one think time instead of all at the same instant.
+        """
+        if self.think > 0:
+            await asyncio.sleep(random.uniform(0, self.think))  # noqa: S311 (not security)
         for step in steps:
             if step.repeat_while is None:
                 await self.take(step)

@@ -68,7 +68,9 @@ class DatabaseStorage(BaseStorage):
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         row_key = storage_key(key)
         name = _state_name(state)
-        _, data = await self._load(row_key)
+        current, data = await self._load(row_key)
+        if current == name:
+            return  # nothing changes (e.g. /start clearing a state that is already empty): no write
         async with unit_of_work(self._factory, write=True) as session:
             await ConversationStates(session).set_state(row_key, name)
         self._remember(row_key, (name, data))
@@ -78,7 +80,9 @@ class DatabaseStorage(BaseStorage):
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         row_key = storage_key(key)
-        state, _ = await self._load(row_key)
+        state, current = await self._load(row_key)
+        if current == data:
+            return
         async with unit_of_work(self._factory, write=True) as session:
             await ConversationStates(session).set_data(row_key, dict(data))
         self._remember(row_key, (state, copy.deepcopy(dict(data))))

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Filter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
@@ -179,6 +180,15 @@ async def _show_review(
     )
     await message.answer(r.text("bot.review.ready"), reply_markup=ReplyKeyboardRemove())
     await message.answer(text, reply_markup=_review_markup(r, service.version))
+
+
+async def _drop_buttons(message: Message) -> None:
+    """Remove a message's inline buttons; a second tap finding them already gone is no error."""
+    try:
+        await message.edit_reply_markup(reply_markup=None)
+    except TelegramBadRequest as error:
+        if "not modified" not in str(error):
+            raise
 
 
 def _next_question(service: ResolvedService, data: dict[str, Any], start: int) -> int | None:
@@ -364,7 +374,7 @@ def router() -> Router:
         answers[field.id] = value
         await state.update_data({FormKeys.ANSWERS: answers})
         await callback.answer(r.plain("bot.form.chosen", value=answer_text(r, field, value)))
-        await callback.message.edit_reply_markup(reply_markup=None)
+        await _drop_buttons(callback.message)
         await _advance(callback.message, r, service, catalogs, state)
 
     @r_.message(Form.documents, F.text.in_(nav_labels("skip")), FormIsOpen())
@@ -480,6 +490,7 @@ def router() -> Router:
             await callback.answer()
             return
         await callback.answer(r.plain("bot.review.sending"))
+        await _drop_buttons(message)  # at once: the citizen sees the tap was taken, and cannot tap again
         user = callback.from_user
         submission = Submission(
             platform=platform.value,
@@ -518,11 +529,11 @@ def router() -> Router:
                             dedupe_key=f"request:{result.request_id}:card:{group_platform}",
                         )
         except ValidationError as error:
+            await message.edit_reply_markup(reply_markup=_review_markup(r, service.version))
             await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
             return
         outbox.notify()
         await state.clear()
-        await message.edit_reply_markup(reply_markup=None)
         org = catalogs.catalog.organization(service.organization_id)
         await message.answer(
             r.text(
