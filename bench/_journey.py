@@ -133,7 +133,7 @@ class Actor:
         With think time, citizens also arrive spread over one think time instead of all at the same instant.
         """
         if self.think > 0:
-            await asyncio.sleep(random.uniform(0, self.think))  # noqa: S311 (not security)
+            await asyncio.sleep(random.uniform(0, self.think))
         for step in steps:
             if step.repeat_while is None:
                 await self.take(step)

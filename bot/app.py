@@ -19,6 +19,7 @@ from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.clerks import ClerkRegistry
 from bot.dialogs import browse, followup, form, track
 from bot.fsm import make_fsm_storage
 from bot.handlers import errors, fallback, operator, start
@@ -75,6 +76,7 @@ def create_dispatcher(
     factory: async_sessionmaker[AsyncSession],
     documents: DocumentStore,
     outbox: Notifier,
+    clerks: ClerkRegistry,
 ) -> Dispatcher:
     """The Dispatcher of Miz with every router in order, catch-alls last."""
     dp = Dispatcher(
@@ -86,6 +88,7 @@ def create_dispatcher(
         documents=documents,
         throttle=tracking_throttle(),
         outbox=outbox,
+        clerks=clerks,
     )
     dp.update.outer_middleware(SkipEmptyUpdates())
     dp.update.outer_middleware(ContextMiddleware(platforms, settings.locale, locales))
@@ -136,6 +139,7 @@ class Miz:
     bots: list[Bot] = field(init=False)
     dispatcher: Dispatcher = field(init=False)
     outbox: OutboxSender = field(init=False)
+    clerks: ClerkRegistry = field(init=False)
 
     async def prepare(self) -> None:
         """Load the catalog (refusing a broken one), upgrade a SQLite database, and build the Dispatcher."""
@@ -147,10 +151,12 @@ class Miz:
         self.bots = [make_bot(spec) for spec in self.specs]
         platforms = {bot.id: spec.platform for bot, spec in zip(self.bots, self.specs, strict=True)}
         documents = DocumentStore(self.settings.files_dir, self.settings.max_document_bytes)
+        self.clerks = ClerkRegistry(self.factory, self.catalogs)
+        await self.clerks.load()
         self.outbox = OutboxSender(
             self.factory,
             bots={spec.platform.value: bot for bot, spec in zip(self.bots, self.specs, strict=True)},
-            handlers={"card": card_drawer(self.factory, self.catalogs, documents)},
+            handlers={"card": card_drawer(self.factory, self.clerks, documents)},
             on_sent=link_relayed,
             org_names=self._org_name,
         )
@@ -163,6 +169,7 @@ class Miz:
             factory=self.factory,
             documents=documents,
             outbox=self.outbox,
+            clerks=self.clerks,
         )
 
     def _org_name(self, org_id: str, lang: str) -> str:

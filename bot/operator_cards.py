@@ -19,10 +19,10 @@ from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboar
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import CardAction
+from bot.clerks import ClerkRegistry
 from bot.forms import answer_text
 from bot.platforms import Platform
 from bot.render import Renderer
-from catalog.loader import CatalogHolder
 from catalog.schema import FieldType, FormField
 from desk.lifecycle import Status
 from desk.persian import TEHRAN, format_jalali_date
@@ -121,7 +121,7 @@ _CLOSED = {Status.COMPLETED, Status.REJECTED, Status.WITHDRAWN}
 
 def card_drawer(
     factory: async_sessionmaker[AsyncSession],
-    catalogs: CatalogHolder,
+    clerks: ClerkRegistry,
     store: DocumentStore,
 ) -> Callable[[Bot, OutboxMessage], Awaitable[Message | None]]:
     """The outbox handler of ``card`` rows: draw the card the first time, edit it in place afterwards."""
@@ -141,7 +141,7 @@ def card_drawer(
             links = await GroupMessages(session).of_request(request_id, kind="card")
             history = await Events(session).history(request_id, public_only=False)
         card = next((g for g in links if g.platform == row.platform and g.chat_id == row.chat_id), None)
-        clerk = _clerk_name(catalogs, request)
+        clerk = _clerk_name(clerks, request)
         last = next((e.text for e in reversed(history) if e.text), None)
         text, markup = render_card(
             r,
@@ -213,10 +213,10 @@ def _slot_title(request: ServiceRequest, slot: str, lang: str) -> str:
     return slot
 
 
-def _clerk_name(catalogs: CatalogHolder, request: ServiceRequest) -> str | None:
-    if request.assignee_user_id is None:
+def _clerk_name(clerks: ClerkRegistry, request: ServiceRequest) -> str | None:
+    if request.assignee_user_id is None or request.assignee_platform is None:
         return None
-    for clerk in catalogs.catalog.clerks(request.organization_id):
-        if clerk.platform.value == request.assignee_platform and clerk.user_id == request.assignee_user_id:
-            return clerk.name.get("fa")
-    return None
+    clerk = clerks.find(
+        request.organization_id, request.assignee_platform, request.assignee_user_id
+    ) or clerks.anywhere(request.assignee_platform, request.assignee_user_id)
+    return clerk.name.get("fa") if clerk is not None else None

@@ -31,6 +31,7 @@ __all__ = [
     "Document",
     "GroupMessage",
     "OutboxMessage",
+    "RegisteredClerk",
     "RequestEvent",
     "ServiceRequest",
     "SurveyAnswer",
@@ -230,3 +231,19 @@ class ConversationState(SQLModel, table=True):
     state: str | None = Field(default=None, max_length=191)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     updated_at: datetime = _created()
+
+
+class RegisteredClerk(SQLModel, table=True):
+    """A clerk an organization's supervisor or group administrator added with ``/addclerk`` (the catalog lists
+    the others): who may act on that organization's requests from its operator group."""
+
+    __tablename__ = "registered_clerk"
+    __table_args__ = (UniqueConstraint("organization_id", "platform", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: str = Field(max_length=64, index=True)
+    platform: str = Field(max_length=16)
+    user_id: int = Field(sa_type=BigInteger)
+    name: str = Field(max_length=128)
+    added_by: str = Field(max_length=64, description="'platform:user id' of who added them")
+    created_at: datetime = _created()

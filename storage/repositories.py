@@ -26,6 +26,7 @@ from storage.models import (
     Document,
     GroupMessage,
     OutboxMessage,
+    RegisteredClerk,
     RequestEvent,
     ServiceRequest,
     SurveyAnswer,
@@ -38,6 +39,7 @@ __all__ = [
     "Events",
     "GroupMessages",
     "Outbox",
+    "RegisteredClerks",
     "Requests",
     "SurveyAnswers",
 ]
@@ -545,3 +547,36 @@ class ConversationStates:
         insert = await _insert(self.session, ConversationState)
         stmt = insert.values(**row.model_dump()).on_conflict_do_update(index_elements=["key"], set_=values)
         await self.session.execute(stmt)
+
+
+class RegisteredClerks:
+    """Clerks added in an operator group (``/addclerk``); the catalog lists the others."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def all(self) -> Sequence[RegisteredClerk]:
+        """Every registered clerk of every organization (a county has a few dozen)."""
+        stmt = select(RegisteredClerk).order_by(col(RegisteredClerk.organization_id), col(RegisteredClerk.id))
+        return (await self.session.scalars(stmt)).all()
+
+    async def add(self, clerk: RegisteredClerk) -> bool:
+        """Register ``clerk``; False when they already were (nothing changes)."""
+        insert = await _insert(self.session, RegisteredClerk)
+        values = clerk.model_dump(exclude={"id"})
+        stmt = (
+            insert.values(**values)
+            .on_conflict_do_nothing(index_elements=["organization_id", "platform", "user_id"])
+            .returning(col(RegisteredClerk.id))
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none() is not None
+
+    async def remove(self, organization_id: str, platform: str, user_id: int) -> bool:
+        """Unregister a clerk; False when they were not registered here."""
+        stmt = delete(RegisteredClerk).where(
+            col(RegisteredClerk.organization_id) == organization_id,
+            col(RegisteredClerk.platform) == platform,
+            col(RegisteredClerk.user_id) == user_id,
+        )
+        result = await self.session.execute(stmt.execution_options(synchronize_session=False))
+        return bool(getattr(result, "rowcount", 0))

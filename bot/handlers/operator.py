@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -20,6 +20,7 @@ from aiogram.types import CallbackQuery, Message, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import CardAction
+from bot.clerks import ClerkRegistry
 from bot.notifier import Notifier
 from bot.platforms import Platform
 from bot.render import Renderer
@@ -58,23 +59,12 @@ def _org(catalogs: CatalogHolder, platform: Platform, chat_id: int) -> Organizat
 
 
 def _staff(
-    catalogs: CatalogHolder, platform: Platform, chat_id: int, user: User | None
+    catalogs: CatalogHolder, clerks: ClerkRegistry, platform: Platform, chat_id: int, user: User | None
 ) -> tuple[Organization, Clerk] | tuple[None, None]:
-    """The organization whose group ``chat_id`` is, and ``user`` as its registered clerk; (None, None) otherwise."""
+    """The organization whose group ``chat_id`` is, and ``user`` as its clerk; (None, None) otherwise."""
     org = _org(catalogs, platform, chat_id)
-    clerk = _clerk(catalogs, org.id, platform, user.id) if org is not None and user is not None else None
+    clerk = clerks.find(org.id, platform.value, user.id) if org is not None and user is not None else None
     return (org, clerk) if org is not None and clerk is not None else (None, None)
-
-
-def _clerk(catalogs: CatalogHolder, org_id: str, platform: Platform, user_id: int) -> Clerk | None:
-    return next(
-        (
-            c
-            for c in catalogs.catalog.clerks(org_id)
-            if c.platform.value == platform.value and c.user_id == user_id
-        ),
-        None,
-    )
 
 
 def _actor(clerk: Clerk, org: Organization) -> handling.ActorRef:
@@ -175,6 +165,7 @@ def router() -> Router:
         r: Renderer,
         platform: Platform,
         catalogs: CatalogHolder,
+        clerks: ClerkRegistry,
         state: FSMContext,
         session_factory: async_sessionmaker[AsyncSession],
         outbox: Notifier,
@@ -183,7 +174,7 @@ def router() -> Router:
         if message is None:
             await callback.answer()
             return
-        org, clerk = _staff(catalogs, platform, message.chat.id, callback.from_user)
+        org, clerk = _staff(catalogs, clerks, platform, message.chat.id, callback.from_user)
         if org is None or clerk is None:
             logger.warning(
                 "refused a card action by %s:%s in chat %s",
@@ -232,12 +223,13 @@ def router() -> Router:
         r: Renderer,
         platform: Platform,
         catalogs: CatalogHolder,
+        clerks: ClerkRegistry,
         state: FSMContext,
         session_factory: async_sessionmaker[AsyncSession],
         outbox: Notifier,
     ) -> None:
         data = await state.get_data()
-        org, clerk = _staff(catalogs, platform, message.chat.id, message.from_user)
+        org, clerk = _staff(catalogs, clerks, platform, message.chat.id, message.from_user)
         if org is None or clerk is None:
             await state.clear()
             return
@@ -270,6 +262,57 @@ def router() -> Router:
             return
         await message.answer(r.text("op.help", org=org.name.get("fa")))
 
+    @r_.message(Command("addclerk", "removeclerk"))
+    async def manage_clerks(
+        message: Message,
+        command: CommandObject,
+        bot: Bot,
+        r: Renderer,
+        platform: Platform,
+        catalogs: CatalogHolder,
+        clerks: ClerkRegistry,
+    ) -> None:
+        """A supervisor, or a clerk who administers the group, adds or removes a clerk by replying to them."""
+        org, clerk = _staff(catalogs, clerks, platform, message.chat.id, message.from_user)
+        if org is None or clerk is None or message.from_user is None:
+            await message.answer(r.text("op.not_clerk"))
+            return
+        if not clerks.is_supervisor(org.id, platform.value, clerk.user_id):
+            member = await bot.get_chat_member(message.chat.id, message.from_user.id)
+            if member.status not in ("creator", "administrator"):
+                await message.reply(r.text("op.clerks.not_allowed"))
+                return
+        target = message.reply_to_message.from_user if message.reply_to_message else None
+        if target is None or target.is_bot:
+            await message.reply(r.text("op.clerks.usage"))
+            return
+        name = " ".join(p for p in (target.first_name, target.last_name) if p)
+        if command.command == "addclerk":
+            added = await clerks.add(
+                org.id, platform.value, target.id, name, f"{platform.value}:{clerk.user_id}"
+            )
+            logger.info(
+                "clerk %s:%s %s to %s", platform.value, target.id, "added" if added else "was already", org.id
+            )
+            await message.reply(r.text("op.clerks.added" if added else "op.clerks.already", name=name))
+            return
+        removed = await clerks.remove(org.id, platform.value, target.id)
+        await message.reply(r.text("op.clerks.removed" if removed else "op.clerks.not_removable", name=name))
+
+    @r_.message(Command("clerks"))
+    async def list_clerks(
+        message: Message, r: Renderer, platform: Platform, catalogs: CatalogHolder, clerks: ClerkRegistry
+    ) -> None:
+        org, clerk = _staff(catalogs, clerks, platform, message.chat.id, message.from_user)
+        if org is None or clerk is None:
+            await message.answer(r.text("op.not_clerk"))
+            return
+        names = [
+            c.name.get("fa") for c in catalogs.catalog.clerks(org.id) if c.platform.value == platform.value
+        ]
+        names += [c.name.get("fa") for c in clerks.added(org.id) if c.platform.value == platform.value]
+        await message.answer(r.text("op.clerks.list", org=org.name.get("fa"), names="، ".join(names)))
+
     @r_.message(Command("open", "mine", "overdue"))
     async def work_list(
         message: Message,
@@ -277,9 +320,10 @@ def router() -> Router:
         r: Renderer,
         platform: Platform,
         catalogs: CatalogHolder,
+        clerks: ClerkRegistry,
         session_factory: async_sessionmaker[AsyncSession],
     ) -> None:
-        org, clerk = _staff(catalogs, platform, message.chat.id, message.from_user)
+        org, clerk = _staff(catalogs, clerks, platform, message.chat.id, message.from_user)
         if org is None or clerk is None:
             await message.answer(r.text("op.not_clerk"))
             return
@@ -304,10 +348,11 @@ def router() -> Router:
         r: Renderer,
         platform: Platform,
         catalogs: CatalogHolder,
+        clerks: ClerkRegistry,
         session_factory: async_sessionmaker[AsyncSession],
         outbox: Notifier,
     ) -> None:
-        org, clerk = _staff(catalogs, platform, message.chat.id, message.from_user)
+        org, clerk = _staff(catalogs, clerks, platform, message.chat.id, message.from_user)
         if org is None or clerk is None:
             await message.answer(r.text("op.not_clerk"))
             return
@@ -338,11 +383,12 @@ def router() -> Router:
         r: Renderer,
         platform: Platform,
         catalogs: CatalogHolder,
+        clerks: ClerkRegistry,
         session_factory: async_sessionmaker[AsyncSession],
         outbox: Notifier,
     ) -> None:
         replied = message.reply_to_message
-        org, clerk = _staff(catalogs, platform, message.chat.id, message.from_user)
+        org, clerk = _staff(catalogs, clerks, platform, message.chat.id, message.from_user)
         if replied is None or org is None or clerk is None:
             return
         async with session_factory() as session:

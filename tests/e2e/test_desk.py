@@ -253,3 +253,31 @@ async def test_group_commands_list_and_find_requests(world: Any, platform: Platf
     stranger = await world.stranger_in_group(platform)
     await stranger.send("/open")
     await stranger.expect("فقط کارشناسان")
+
+
+async def test_a_group_admin_adds_a_clerk_who_can_then_act(world: Any, platform: Platform) -> None:
+    admin = await world.clerk(platform)  # the demo clerk created the group: its administrator
+    newcomer = await world.stranger_in_group(platform)
+    await newcomer.send("سلام، من کارمند جدید هستم")
+    hello = (await newcomer.transcript())[-1]
+    await admin.send("/addclerk")
+    await admin.expect("پاسخ")  # usage: reply to the person
+    await admin.reply_to(hello, "/addclerk")
+    await admin.expect("اکنون کارشناس این سازمان است")
+    await admin.send("/clerks")
+    listed = await admin.expect("کارشناسان")
+    assert "غریبه" in listed["text"]
+
+    zahra, _code = await file_request(world, platform)
+    card = await newcomer.expect("آزمون همه پرسش‌ها", timeout=10)
+    await newcomer.press("🙋 برمی‌دارم", message=card)
+    await zahra.expect("بررسی درخواست شما را آغاز کرد", timeout=10)
+    redrawn = await newcomer.expect("در حال بررسی")
+    assert "غریبه" in redrawn["text"], "the card names the new clerk as the assignee"
+
+    await newcomer.send("/addclerk")
+    await newcomer.expect("فقط سرپرست سازمان یا مدیر همین گروه")
+    await admin.reply_to(hello, "/removeclerk")
+    await admin.expect("دیگر کارشناس این سازمان نیست")
+    await newcomer.send("/open")
+    await newcomer.expect("فقط کارشناسان")

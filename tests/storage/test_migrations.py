@@ -23,6 +23,7 @@ TABLES = {
     "document",
     "group_message",
     "outbox_message",
+    "registered_clerk",
     "request_event",
     "service_request",
     "survey_answer",
