@@ -123,6 +123,19 @@ async def _stale(callback: CallbackQuery, r: Renderer, state: FSMContext) -> Non
         await callback.message.answer(r.text("bot.menu.prompt"), reply_markup=main_menu(r))
 
 
+async def _answer_with_card(
+    callback: CallbackQuery, r: Renderer, catalog: Catalog, state: FSMContext, org_id: str, service_id: str
+) -> None:
+    """Send the card of ``service_id`` as ``org_id`` offers it, or answer politely when either is gone."""
+    org = _find_org(catalog, org_id)
+    service = _find_service(catalog, org_id, service_id)
+    if org is None or service is None or not isinstance(callback.message, Message):
+        await _stale(callback, r, state)
+        return
+    await callback.answer()
+    await _send_card(callback.message, r, catalog, org, service)
+
+
 def _category_keyboard(r: Renderer, catalog: Catalog, org_id: str) -> InlineKeyboardMarkup:
     choices = [
         Choice(
@@ -168,14 +181,7 @@ def router() -> Router:
         catalogs: CatalogHolder,
         state: FSMContext,
     ) -> None:
-        catalog = catalogs.catalog
-        org = _find_org(catalog, callback_data.org)
-        service = _find_service(catalog, callback_data.org, COMPLAINT_SERVICE)
-        if org is None or service is None or not isinstance(callback.message, Message):
-            await _stale(callback, r, state)
-            return
-        await callback.answer()
-        await _send_card(callback.message, r, catalog, org, service)
+        await _answer_with_card(callback, r, catalogs.catalog, state, callback_data.org, COMPLAINT_SERVICE)
 
     @r_.callback_query(OrgPick.filter())
     async def pick_org(
@@ -233,15 +239,7 @@ def router() -> Router:
         catalogs: CatalogHolder,
         state: FSMContext,
     ) -> None:
-        catalog = catalogs.catalog
-        org = _find_org(catalog, callback_data.org)
-        service = _find_service(catalog, callback_data.org, callback_data.svc)
-        if org is None or service is None:
-            await _stale(callback, r, state)
-            return
-        await callback.answer()
-        if isinstance(callback.message, Message):
-            await _send_card(callback.message, r, catalog, org, service)
+        await _answer_with_card(callback, r, catalogs.catalog, state, callback_data.org, callback_data.svc)
 
     @r_.callback_query(FaqOpen.filter())
     async def show_faq(
