@@ -8,6 +8,7 @@ the line of every key and item, so a pydantic error location maps back to the li
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -482,10 +483,41 @@ class _Loader:
         )
 
 
+_LOADED: dict[str, Catalog] = {}
+"""Catalogs that loaded cleanly, by a digest of their files' names and bytes (a few at most)."""
+_LOADED_MAX = 4
+
+
+def _digest(directory: Path) -> str | None:
+    """A digest of every YAML file's relative name and bytes: equal folders load to equal catalogs."""
+    digest = hashlib.sha256()
+    try:
+        files = sorted(p for p in directory.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml"))
+        for path in files:
+            digest.update(path.relative_to(directory).as_posix().encode())
+            digest.update(b"\0")
+            digest.update(path.read_bytes())
+            digest.update(b"\0")
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
 def check_catalog(directory: Path) -> tuple[Catalog | None, list[Problem]]:
-    """Load ``directory`` and return the catalog (None when anything is wrong) and every problem, sorted."""
+    """Load ``directory`` and return the catalog (None when anything is wrong) and every problem, sorted.
+
+    Parsing with line numbers costs about a second; a folder whose files are byte for byte the same as one
+    already loaded cleanly (a restart, a reload without edits, a test's copy) reuses that catalog.
+    """
+    key = _digest(directory)
+    if key is not None and key in _LOADED:
+        return _LOADED[key], []
     loader = _Loader(directory)
     catalog = loader.run()
+    if catalog is not None and key is not None:
+        if len(_LOADED) >= _LOADED_MAX:
+            _LOADED.pop(next(iter(_LOADED)))
+        _LOADED[key] = catalog
     return catalog, sorted(loader.problems, key=Problem.sort_key)
 
 
