@@ -311,7 +311,9 @@ def router() -> Router:
             c.name.get("fa") for c in catalogs.catalog.clerks(org.id) if c.platform.value == platform.value
         ]
         names += [c.name.get("fa") for c in clerks.added(org.id) if c.platform.value == platform.value]
-        await message.answer(r.text("op.clerks.list", org=org.name.get("fa"), names="، ".join(names)))
+        await message.answer(
+            r.text("op.clerks.list", org=org.name.get("fa"), names=r.plain("bot.list.sep").join(names))
+        )
 
     @r_.message(Command("open", "mine", "overdue"))
     async def work_list(
