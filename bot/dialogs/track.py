@@ -162,23 +162,9 @@ def router() -> Router:
         await message.answer(render_track_view(r, view, catalogs), reply_markup=main_menu(r))
 
     @r_.message(Track.code, F.text)
-    @r_.message(StateFilter(None), F.text.func(_looks_like_code))
-    async def by_code(
-        message: Message,
-        r: Renderer,
-        platform: Platform,
-        state: FSMContext,
-        catalogs: CatalogHolder,
-        session_factory: async_sessionmaker[AsyncSession],
-        throttle: Throttle,
-    ) -> None:
-        """A code sent after "track", or one sent outside any conversation, is tracked at once."""
-        await _lookup(
-            message, r, platform, state, catalogs, session_factory, throttle, message.text or "", None
-        )
-
     @r_.message(Track.national_id, F.text)
-    async def by_national_id(
+    @r_.message(StateFilter(None), F.text.func(_looks_like_code))
+    async def track_request(
         message: Message,
         r: Renderer,
         platform: Platform,
@@ -187,9 +173,12 @@ def router() -> Router:
         session_factory: async_sessionmaker[AsyncSession],
         throttle: Throttle,
     ) -> None:
-        code = str((await state.get_data()).get(FormKeys.TRACK_CODE, ""))
-        await _lookup(
-            message, r, platform, state, catalogs, session_factory, throttle, code, message.text or ""
-        )
+        """A code (after "track", or sent outside any conversation), or the national ID asked for after a code."""
+        text = message.text or ""
+        if await state.get_state() == Track.national_id.state:
+            code = str((await state.get_data()).get(FormKeys.TRACK_CODE, ""))
+            await _lookup(message, r, platform, state, catalogs, session_factory, throttle, code, text)
+        else:
+            await _lookup(message, r, platform, state, catalogs, session_factory, throttle, text, None)
 
     return r_

@@ -82,12 +82,7 @@ async def test_a_dehyari_offers_village_services(world: Any, platform: Platform)
 
 async def test_typing_finds_a_service_whatever_the_keyboard(world: Any, platform: Platform) -> None:
     zahra = await world.citizen(platform)
-    await zahra.send("/start")
-    await zahra.expect("میز خدمت")
-    await zahra.press("🗂 خدمات و ثبت درخواست")
-    await zahra.expect("شهر یا روستای خود")
-    await zahra.press("شهرداری فلاورجان")
-    await zahra.expect("گروه خدمت")
+    await open_falavarjan(zahra)
     await zahra.send("پروانه ساختماني")  # Arabic yeh, as an Arabic keyboard types it
     found = await zahra.expect("پیدا شد")
     assert "صدور پروانه ساختمانی" in [b["text"] for row in found["buttons"] for b in row]
@@ -97,12 +92,7 @@ async def test_typing_finds_a_service_whatever_the_keyboard(world: Any, platform
 
 async def test_typed_text_cannot_break_the_reply(world: Any, platform: Platform) -> None:
     zahra = await world.citizen(platform)
-    await zahra.send("/start")
-    await zahra.expect("میز خدمت")
-    await zahra.press("🗂 خدمات و ثبت درخواست")
-    await zahra.expect("شهر یا روستای خود")
-    await zahra.press("شهرداری فلاورجان")
-    await zahra.expect("گروه خدمت")
+    await open_falavarjan(zahra)
     await zahra.send("<b>*_`[x](y)")
     reply = await zahra.expect("پیدا نشد")
     assert "x" in reply["text"]
@@ -128,12 +118,7 @@ async def test_a_button_of_a_removed_service_answers_politely(
     world: Any, platform: Platform, catalog_dir: Path
 ) -> None:
     zahra = await world.citizen(platform)
-    await zahra.send("/start")
-    await zahra.expect("میز خدمت")
-    await zahra.press("🗂 خدمات و ثبت درخواست")
-    await zahra.expect("شهر یا روستای خود")
-    await zahra.press("شهرداری فلاورجان")
-    await zahra.expect("گروه خدمت")
+    await open_falavarjan(zahra)
     await zahra.press("🏗 شهرسازی و ساختمان")
     await zahra.expect("خدمت مورد نظر")
     await zahra.press("صدور پروانه ساختمانی")
@@ -148,12 +133,7 @@ async def test_a_button_of_a_removed_service_answers_politely(
 
 async def test_the_chosen_organization_survives_a_restart(world: Any, platform: Platform) -> None:
     zahra = await world.citizen(platform)
-    await zahra.send("/start")
-    await zahra.expect("میز خدمت")
-    await zahra.press("🗂 خدمات و ثبت درخواست")
-    await zahra.expect("شهر یا روستای خود")
-    await zahra.press("شهرداری فلاورجان")
-    await zahra.expect("گروه خدمت")
+    await open_falavarjan(zahra)
     await world.restart()
     await zahra.send("عدم خلاف")
     found = await zahra.expect("پیدا شد")
@@ -188,3 +168,13 @@ async def _press_on_any_page(person: Any, label: str) -> None:
             return
         await person.press(next(b for b in buttons if b.startswith("بعدی")))
         await person.expect("شهر یا روستای خود")
+
+
+async def open_falavarjan(person: Any) -> None:
+    """From /start to Falavarjan municipality's categories (typed text then searches its services)."""
+    await person.send("/start")
+    await person.expect("میز خدمت")
+    await person.press("🗂 خدمات و ثبت درخواست")
+    await person.expect("شهر یا روستای خود")
+    await person.press("شهرداری فلاورجان")
+    await person.expect("گروه خدمت")
