@@ -1,8 +1,9 @@
 """The two phases of ``make bench`` (the echo baseline, then Miz) and the report that compares them.
 
-Everything runs in this one process: the emulator (in-process, on a free port), the bot under test and the
-simulated citizens, all on one event loop. Each phase gets a fresh emulator, so the peak RSS of a phase is
-the interpreter and its imports, the emulator, the citizens' HTTP client and the bot.
+The bot under test runs in this process; the emulator and the simulated citizens run in a second one
+(:mod:`bench._citizens`), as Telegram's and Bale's servers run on other machines. So the CPU time and peak
+RSS of a phase are the bot's alone (interpreter and imports included), and the emulator's CPU is reported
+beside it. Each phase gets a fresh emulator.
 """
 
 from __future__ import annotations
@@ -10,29 +11,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import cProfile
+import multiprocessing
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 from aiogram import Bot, Dispatcher
 
+from bench._citizens import TOKENS, DriveSpec, citizens_main
 from bench._echo import echo_bot, echo_dispatcher
-from bench._journey import MIZ_ORG, Actor, Kind, Step, echo_journey, expand_kinds, miz_journey
+from bench._journey import MIZ_ORG, Kind, expand_kinds, miz_journey
 from bench._measure import ApiCounter, PeakRss, SqlCounter, percentile, rss_mb
-from emulator.client import EmulatorClient
 from emulator.dialects import DialectName
-from emulator.server import RunningEmulator, running_emulator
 
 __all__ = ["BenchConfig", "PhaseResult", "Report", "run_benchmark"]
 
-TOKENS = {
-    "telegram": "1100000001:BENCH-TELEGRAM-aaaaaaaaaaaaaaaaaaaaaaaaaa",
-    "bale": "2200000002:BENCH-BALE-bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
-}
 PLATFORMS: tuple[DialectName, ...] = ("telegram", "bale")
 
 
@@ -58,7 +56,8 @@ class PhaseResult:
     actions: int
     wall_s: float
     updates_per_s: float
-    cpu_ms_per_update: float  # the whole process: bot, emulator and citizens
+    cpu_ms_per_update: float  # the bot's process (the bot alone; its SQLite thread included)
+    emulator_cpu_ms_per_update: float  # the other process: the emulator and the citizens' HTTP clients
     p50_ms: float
     p95_ms: float
     p99_ms: float
@@ -154,88 +153,111 @@ class Report:
 # ------------------------------------------------------------------------------------------- phases
 
 
-@dataclass
-class _Running:
-    """A bot under test, polling the emulator until ``stop``."""
+class _Citizens:
+    """The parent's end of the citizens' process (:mod:`bench._citizens`)."""
 
-    bots: list[Bot]
-    stop: Callable[[], Any]
-    sql: SqlCounter | None = None
+    def __init__(self, conn: Connection, base_url: str) -> None:
+        self._conn = conn
+        self.base_url = base_url
+
+    async def run(self, on_measure: Callable[[bool], None]) -> tuple[list[list[float]], float, float, float]:
+        """Let the citizens go; answers their latencies, the wall time, their CPU time and the bot's."""
+        self._conn.send("go")
+        mark, bot_cpu = 0.0, 0.0
+        while True:
+            message = await _recv(self._conn)
+            match message:
+                case ("measure", True):
+                    on_measure(True)
+                    mark = time.process_time()
+                case ("measure", False):
+                    bot_cpu = time.process_time() - mark
+                    on_measure(False)
+                case ("done", latencies, wall, cpu):
+                    return latencies, wall, cpu, bot_cpu
+                case ("error", text):
+                    raise RuntimeError(f"the citizens' process failed: {text}")
+                case _:
+                    raise RuntimeError(f"unexpected message from the citizens' process: {message!r}")
 
 
-async def _drive(
-    emu: RunningEmulator,
-    config: BenchConfig,
-    journey: list[Step],
-    *,
-    by_data: bool,
-    on_measure: Callable[[bool], None],
-) -> tuple[list[Actor], float, float]:
-    """Warm up, then run ``config.citizens`` actors at once; answers the actors, the wall and CPU time."""
-    async with EmulatorClient(emu.base_url) as client:
+async def _recv(conn: Connection) -> Any:
+    try:
+        return await asyncio.get_running_loop().run_in_executor(None, conn.recv)
+    except EOFError:
+        raise RuntimeError("the citizens' process ended without a word") from None
 
-        async def actor(index: int) -> Actor:
-            user = await client.create_user(f"شهروند {index}")
-            platform = config.platforms[index % len(config.platforms)]
-            return Actor(
-                client, TOKENS[platform], int(user["id"]), by_data, config.wait_timeout, think=config.think
-            )
 
-        if config.warmup:
-            on_measure(False)
-            warm = [await actor(i) for i in range(len(config.platforms))]
-            await asyncio.gather(*(a.run(journey) for a in warm))
-        actors = [await actor(i) for i in range(config.citizens)]
-        on_measure(True)
+@contextlib.asynccontextmanager
+async def _citizens(spec: DriveSpec) -> AsyncIterator[_Citizens]:
+    """Start the emulator and the citizens in their own process; stop it after the block."""
+    context = multiprocessing.get_context("spawn")
+    conn, child = context.Pipe()
+    process = context.Process(target=citizens_main, args=(child, spec), name="miz-bench-citizens")
+    process.start()
+    child.close()
+    try:
+        match await _recv(conn):
+            case ("ready", base_url):
+                yield _Citizens(conn, base_url)
+            case ("error", text):
+                raise RuntimeError(f"the citizens' process failed: {text}")
+            case other:
+                raise RuntimeError(f"unexpected message from the citizens' process: {other!r}")
+    finally:
+        with contextlib.suppress(OSError):
+            conn.send("stop")
+        await asyncio.get_running_loop().run_in_executor(None, process.join, 30)
+        if process.is_alive():
+            process.kill()
+        conn.close()
 
-        async def one(a: Actor) -> None:
-            for _ in range(config.rounds):
-                await a.run(journey)
 
-        started, cpu = time.perf_counter(), time.process_time()
-        await asyncio.gather(*(one(a) for a in actors))
-        wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-        on_measure(False)
-        return actors, wall, cpu
+def _spec(config: BenchConfig, journey: str, kinds: Sequence[Kind] = ()) -> DriveSpec:
+    return DriveSpec(
+        citizens=config.citizens,
+        rounds=config.rounds,
+        platforms=config.platforms,
+        warmup=config.warmup,
+        wait_timeout=config.wait_timeout,
+        think=config.think,
+        journey=journey,
+        kinds=tuple(kinds),
+        # A bare aiogram cannot parse Bale callbacks without chat_instance (see DESIGN.md), so the echo
+        # bot's Bale chat carries it; Miz's Bale chat has the real dialect.
+        chat_instance=journey == "echo",
+    )
 
 
 def _result(
     name: str,
-    actors: list[Actor],
-    times: tuple[float, float],
+    latencies: list[list[float]],
+    times: tuple[float, float, float],
     peak: float,
     api: ApiCounter,
     sql: SqlCounter | None,
 ) -> PhaseResult:
-    wall, cpu = times
-    latencies = [x * 1000 for a in actors for x in a.latencies]
-    actions = len(latencies)
+    wall, citizens_cpu, bot_cpu = times
+    ms = [x * 1000 for actor in latencies for x in actor]
+    actions = len(ms)
     return PhaseResult(
         name=name,
-        citizens=len(actors),
+        citizens=len(latencies),
         actions=actions,
         wall_s=wall,
         updates_per_s=actions / wall if wall else 0.0,
-        cpu_ms_per_update=cpu * 1000 / actions if actions else 0.0,
-        p50_ms=percentile(latencies, 50),
-        p95_ms=percentile(latencies, 95),
-        p99_ms=percentile(latencies, 99),
-        max_ms=max(latencies, default=0.0),
-        mean_ms=sum(latencies) / actions if actions else 0.0,
+        cpu_ms_per_update=bot_cpu * 1000 / actions if actions else 0.0,
+        emulator_cpu_ms_per_update=citizens_cpu * 1000 / actions if actions else 0.0,
+        p50_ms=percentile(ms, 50),
+        p95_ms=percentile(ms, 95),
+        p99_ms=percentile(ms, 99),
+        max_ms=max(ms, default=0.0),
+        mean_ms=sum(ms) / actions if actions else 0.0,
         peak_rss_mb=peak,
         api_calls=dict(api.calls.most_common()),
         sql=dict(sql.statements.most_common()) if sql else {},
         sql_ms={k: round(v * 1000, 1) for k, v in sql.seconds.most_common()} if sql else {},
     )
-
-
-@contextlib.asynccontextmanager
-async def _emulator(config: BenchConfig, *, chat_instance: bool) -> AsyncIterator[RunningEmulator]:
-    async with running_emulator() as emu:
-        for platform in config.platforms:
-            options = {"chat_instance": True} if chat_instance and platform == "bale" else {}
-            emu.add_bot(TOKENS[platform], platform, username=f"bench_{platform}_bot", **options)
-        yield emu
 
 
 async def _poll(dp: Dispatcher, bots: list[Bot], **kwargs: Any) -> asyncio.Task[None]:
@@ -249,21 +271,19 @@ async def _poll(dp: Dispatcher, bots: list[Bot], **kwargs: Any) -> asyncio.Task[
 async def run_echo(config: BenchConfig, kinds: list[Kind]) -> PhaseResult:
     """The baseline: a bare aiogram echo bot, the same updates, the same emulator."""
     api = ApiCounter()
-    # A bare aiogram cannot parse Bale callbacks without chat_instance (see DESIGN.md), so the echo
-    # bot's Bale chat carries it; Miz's Bale chat has the real dialect.
-    async with PeakRss() as peak, _emulator(config, chat_instance=True) as emu:
-        bots = [echo_bot(TOKENS[p], emu.base_url) for p in config.platforms]
+    measure = _switch(api)
+    async with _citizens(_spec(config, "echo", kinds)) as citizens, PeakRss() as peak:
+        bots = [echo_bot(TOKENS[p], citizens.base_url) for p in config.platforms]
         api.attach(bots)
+        measure(False)
         dp = echo_dispatcher()
         task = await _poll(dp, bots)
         try:
-            actors, wall, cpu = await _drive(
-                emu, config, echo_journey(kinds), by_data=True, on_measure=_switch(api)
-            )
+            latencies, wall, citizens_cpu, bot_cpu = await citizens.run(measure)
         finally:
             await dp.stop_polling()
             await asyncio.wait_for(task, timeout=10)
-    return _result("echo", actors, (wall, cpu), peak.mb, api, None)
+    return _result("echo", latencies, (wall, citizens_cpu, bot_cpu), peak.mb, api, None)
 
 
 async def run_miz(config: BenchConfig, workdir: Path) -> PhaseResult:
@@ -284,27 +304,28 @@ async def run_miz(config: BenchConfig, workdir: Path) -> PhaseResult:
     )
     api, sql = ApiCounter(), SqlCounter()
     profiler = cProfile.Profile() if config.profile else None
-    async with PeakRss() as peak, _emulator(config, chat_instance=False) as emu:
-        miz = Miz(settings, [BotSpec(Platform(p), TOKENS[p], emu.base_url) for p in config.platforms])
+    async with _citizens(_spec(config, "miz")) as citizens, PeakRss() as peak:
+        miz = Miz(settings, [BotSpec(Platform(p), TOKENS[p], citizens.base_url) for p in config.platforms])
         await miz.prepare()
         api.attach(miz.bots)
         sql.attach(miz.engine)
-        task = asyncio.create_task(miz.run(polling_timeout=1))
         measure = _switch(api, sql)
+        measure(False)
 
         def on_measure(on: bool) -> None:
             measure(on)
             if profiler is not None:
                 profiler.enable() if on else profiler.disable()
 
+        task = asyncio.create_task(miz.run(polling_timeout=1))
         try:
-            actors, wall, cpu = await _drive(emu, config, miz_journey(), by_data=False, on_measure=on_measure)
+            latencies, wall, citizens_cpu, bot_cpu = await citizens.run(on_measure)
         finally:
             await miz.stop()
             await asyncio.wait_for(task, timeout=10)
     if profiler is not None and config.profile is not None:
         profiler.dump_stats(config.profile)
-    return _result("miz", actors, (wall, cpu), peak.mb, api, sql)
+    return _result("miz", latencies, (wall, citizens_cpu, bot_cpu), peak.mb, api, sql)
 
 
 def _switch(api: ApiCounter, sql: SqlCounter | None = None) -> Callable[[bool], None]:
