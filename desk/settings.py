@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import time
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -47,4 +48,24 @@ class Settings(BaseSettings):
     max_document_bytes: int = Field(
         default=20 * 1024 * 1024,
         description="Largest document a citizen may send (bots download 20 MB at most)",
+    )
+    sms_provider: Literal["none", "kavenegar", "smsir"] = Field(
+        default="none",
+        description="SMS gateway for stage notifications and one-time codes; none sends no SMS",
+    )
+    sms_api_base: str | None = Field(
+        default=None,
+        description="SMS gateway base URL; unset means the provider's own (https://api.kavenegar.com, https://api.sms.ir)",
+    )
+    sms_api_key: SecretStr | None = Field(default=None, description="SMS gateway API key (secret)")
+    sms_sender: str | None = Field(
+        default=None,
+        description="Sender line: Kavenegar's sender (optional) or SMS.ir's line number (required)",
+    )
+    sms_verify_template: str = Field(
+        default="miz-verify",
+        description="One-time code template: Kavenegar's template name or SMS.ir's numeric template id",
+    )
+    sms_timeout_seconds: float = Field(
+        default=10, gt=0, description="Longest wait for the SMS gateway's answer before trying again later"
     )

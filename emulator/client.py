@@ -164,6 +164,61 @@ class EmulatorClient:
         """Cancel every scheduled failure."""
         await self.request("DELETE", f"/sim/bots/{bot_token}/faults")
 
+    async def sms_messages(
+        self,
+        to: str | None = None,
+        after: int = 0,
+        timeout: float = 0,  # noqa: ASYNC109 (the control API's long poll)
+    ) -> list[dict[str, Any]]:
+        """The SMS the emulated gateways received, oldest first: ``to`` in any form ('0912...', '+98912...'),
+        newer than id ``after``; with ``timeout``, waits up to that long for the first one."""
+        params: dict[str, Any] = {"after": after, "timeout": timeout}
+        if to:
+            params["to"] = to
+        result = await self.request("GET", "/sim/sms", params=params)
+        messages: list[dict[str, Any]] = result["messages"]
+        return messages
+
+    async def expect_sms(self, to: str, text: str | None = None, timeout: float = 5) -> dict[str, Any]:  # noqa: ASYNC109 (a test's deadline)
+        """Wait for an SMS to ``to`` containing ``text`` (any, when None); AssertionError with what arrived if none."""
+        deadline = time.monotonic() + timeout
+        after = 0
+        while (remaining := deadline - time.monotonic()) > 0:
+            for sms in await self.sms_messages(to, after=after, timeout=remaining):
+                if text is None or text in sms["text"]:
+                    return sms
+                after = max(after, int(sms["id"]))
+        got = [sms["text"] for sms in await self.sms_messages(to)]
+        wanted = f"containing {text!r}" if text is not None else "at all"
+        raise AssertionError(f"no SMS to {to} {wanted} within {timeout}s; received: {got}")
+
+    async def inject_sms_fault(
+        self,
+        kind: str,
+        provider: str = "*",
+        status: int | None = None,
+        count: int = 1,
+        delay: float | None = None,
+    ) -> dict[str, Any]:
+        """Make the SMS gateways' next ``count`` calls fail (see CONTROL_API.md, SMS gateways)."""
+        body: dict[str, Any] = {"kind": kind, "provider": provider, "count": count}
+        if status is not None:
+            body["status"] = status
+        if delay is not None:
+            body["delay"] = delay
+        result: dict[str, Any] = await self.request("POST", "/sim/sms/faults", json=body)
+        return result
+
+    async def clear_sms_faults(self) -> None:
+        """Cancel every scheduled SMS gateway failure."""
+        await self.request("DELETE", "/sim/sms/faults")
+
+    async def configure_sms_gateway(self, **settings: Any) -> dict[str, Any]:
+        """Change the emulated SMS account: ``credit`` (rials, None unlimited), ``api_key``, ``templates``,
+        ``blacklist``, ``entries_as_object``."""
+        result: dict[str, Any] = await self.request("PATCH", "/sim/sms/gateway", json=settings)
+        return result
+
     async def transcript(self, bot_token: str, chat_id: int) -> list[Message]:
         """Every message of a chat, oldest first."""
         result = await self.request(

@@ -16,7 +16,7 @@ from aiohttp import BodyPartReader, web
 from emulator.errors import ApiError
 from emulator.methods import FilePart, store_upload
 from emulator.people import ActionError, own_contact, press_button, send_as_user, start_payment, user_edits
-from emulator.state import BotAccount, Chat, EmulatorState, User
+from emulator.state import BotAccount, Chat, EmulatorState, User, mobile_key
 
 __all__ = ["setup_control"]
 
@@ -575,19 +575,10 @@ async def clear_faults(request: web.Request) -> web.Response:
 
 async def record_sms(request: web.Request) -> web.Response:
     """Keep an SMS the bot's SMS provider sent (the emulator plays the SMS gateway's inbox)."""
-    state = _state(request)
     body = await _body(request)
     if not body.get("to") or not body.get("text"):
         raise _http(400, "to and text are required")
-    sms = {
-        "id": len(state.sms) + 1,
-        "to": str(body["to"]),
-        "text": str(body["text"]),
-        "date": int(time.time()),
-        "provider": str(body.get("provider") or "emulator"),
-    }
-    state.sms.append(sms)
-    state.sms_signal.fire()
+    sms = _state(request).add_sms(str(body["to"]), str(body["text"]), str(body.get("provider") or "emulator"))
     return _ok(sms)
 
 
@@ -595,16 +586,75 @@ async def list_sms(request: web.Request) -> web.Response:
     """The SMS received, newest last; ``to`` filters by phone number, ``after`` by id (long poll with ``timeout``)."""
     state = _state(request)
     to = request.query.get("to")
+    wanted = mobile_key(to) if to else None
     after = _int(request.query.get("after", 0), "after")
     timeout = _float(request.query.get("timeout"), "timeout", 0, MAX_WAIT)
     deadline = time.monotonic() + timeout
 
     def matching() -> list[dict[str, Any]]:
-        return [m for m in state.sms[after:] if not to or m["to"] == to]
+        return [m for m in state.sms[after:] if wanted is None or mobile_key(m["to"]) == wanted]
 
     while not matching() and (remaining := deadline - time.monotonic()) > 0:
         await state.sms_signal.wait(remaining)
     return _ok({"messages": matching()})
+
+
+async def add_sms_fault(request: web.Request) -> web.Response:
+    """Schedule failures of the emulated SMS gateways' next calls."""
+    body = await _body(request)
+    status = body.get("status")
+    try:
+        fault = _state(request).add_sms_fault(
+            str(body.get("provider") or "*"),
+            str(body.get("kind") or ""),
+            count=_int(body.get("count", body.get("times", 1)), "count"),
+            status=_int(status, "status") if status is not None else None,
+            delay=_float(body.get("delay"), "delay", 0, MAX_WAIT) if body.get("delay") is not None else None,
+        )
+    except ValueError as exc:
+        raise _http(400, str(exc)) from None
+    return _ok(fault.to_sim())
+
+
+async def list_sms_faults(request: web.Request) -> web.Response:
+    """The SMS gateway failures still scheduled."""
+    return _ok({"faults": [fault.to_sim() for fault in _state(request).sms_gateway.faults]})
+
+
+async def clear_sms_faults(request: web.Request) -> web.Response:
+    """Cancel every scheduled SMS gateway failure."""
+    _state(request).sms_gateway.faults.clear()
+    return _ok({"ok": True})
+
+
+async def get_sms_gateway(request: web.Request) -> web.Response:
+    """The emulated SMS account: credit, required API key, templates, blacklist."""
+    return _ok(_state(request).sms_gateway.to_sim())
+
+
+async def patch_sms_gateway(request: web.Request) -> web.Response:
+    """Change some settings of the emulated SMS account (only the keys given change)."""
+    gateway = _state(request).sms_gateway
+    body = await _body(request)
+    unknown = set(body) - {"credit", "api_key", "templates", "blacklist", "entries_as_object"}
+    if unknown:
+        raise _http(400, f"unknown settings {sorted(unknown)}")
+    if "credit" in body:
+        gateway.credit = None if body["credit"] is None else max(0, _int(body["credit"], "credit"))
+    if "api_key" in body:
+        gateway.api_key = str(body["api_key"]) if body["api_key"] else None
+    if "templates" in body:
+        templates = body["templates"]
+        if templates is not None and not isinstance(templates, list):
+            raise _http(400, "templates must be a list or null")
+        gateway.templates = None if templates is None else [str(t) for t in templates]
+    if "blacklist" in body:
+        if not isinstance(body["blacklist"], list):
+            raise _http(400, "blacklist must be a list of phone numbers")
+        gateway.blacklist = {mobile_key(str(phone)) for phone in body["blacklist"]}
+    if "entries_as_object" in body:
+        gateway.entries_as_object = bool(body["entries_as_object"])
+    return _ok(gateway.to_sim())
 
 
 def setup_control(app: web.Application, state: EmulatorState) -> None:
@@ -624,6 +674,11 @@ def setup_control(app: web.Application, state: EmulatorState) -> None:
     app.router.add_get("/sim/chats", list_chats)
     app.router.add_post("/sim/sms", record_sms)
     app.router.add_get("/sim/sms", list_sms)
+    app.router.add_post("/sim/sms/faults", add_sms_fault)
+    app.router.add_get("/sim/sms/faults", list_sms_faults)
+    app.router.add_delete("/sim/sms/faults", clear_sms_faults)
+    app.router.add_get("/sim/sms/gateway", get_sms_gateway)
+    app.router.add_patch("/sim/sms/gateway", patch_sms_gateway)
     app.router.add_post(f"{chat}/messages", post_message)
     app.router.add_post(f"{chat}/edit", edit_message)
     app.router.add_post(f"{chat}/press", press)

@@ -1,5 +1,6 @@
 """The HTTP server: the Bot API at ``/bot<token>/<method>``, files at ``/file/bot<token>/<path>``, and ``/sim``.
 
+The SMS gateways Kavenegar and SMS.ir answer on their own real paths under ``/v1`` (see ``emulator.sms``).
 ``create_app(state)`` builds the aiohttp application; ``running_emulator()`` runs one on a free port for the
 length of an ``async with`` block, which is how tests and the demo use it.
 """
@@ -22,6 +23,7 @@ from emulator.dialects import DialectName
 from emulator.errors import ApiError, not_found, unauthorized
 from emulator.files import MAX_UPLOAD
 from emulator.methods import METHODS, Call, FilePart, Result
+from emulator.sms import setup_sms
 from emulator.state import BotAccount, EmulatorState, Fault
 
 __all__ = ["STATE_KEY", "RunningEmulator", "create_app", "running_emulator"]
@@ -160,12 +162,13 @@ async def _stop_webhooks(app: web.Application) -> None:
 
 
 def create_app(state: EmulatorState | None = None) -> web.Application:
-    """The emulator as an aiohttp application (Bot API, files, control API and, if present, the web page)."""
+    """The emulator as an aiohttp application: Bot API, files, control API, SMS gateways, web page if present."""
     app = web.Application(client_max_size=MAX_UPLOAD + 10 * 1024 * 1024)
     app[STATE_KEY] = state if state is not None else EmulatorState()
     app.router.add_route("*", "/bot{token}/{method}", bot_api)
     app.router.add_route("*", "/file/bot{token}/{path:.+}", download_file)
     setup_control(app, app[STATE_KEY])
+    setup_sms(app, app[STATE_KEY])
     try:
         web_module = importlib.import_module("emulator.web")
     except ImportError:

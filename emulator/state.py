@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import secrets
 import time
 from collections import deque
@@ -27,12 +28,28 @@ __all__ = [
     "Message",
     "PreCheckout",
     "Signal",
+    "SmsFault",
+    "SmsGateway",
     "StoredFile",
     "User",
     "Webhook",
+    "mobile_key",
 ]
 
 FAULT_KINDS = frozenset({"429", "500", "502", "timeout", "drop", "delay"})
+SMS_PROVIDERS = frozenset({"kavenegar", "smsir"})
+SMS_FAULT_KINDS = frozenset({"status", "http", "timeout", "drop", "delay"})
+_IRANIAN_MOBILE = re.compile(r"(?:\+98|0098|98|0)?(9\d{9})", re.ASCII)
+
+
+def mobile_key(phone: str) -> str:
+    """An Iranian mobile number in the international form the emulated users have ('+989121234567').
+
+    '09121234567', '989121234567' and '+989121234567' are one phone; anything else is returned stripped.
+    """
+    value = phone.strip().replace(" ", "").replace("-", "")
+    match = _IRANIAN_MOBILE.fullmatch(value)
+    return f"+98{match.group(1)}" if match else value
 
 
 class Signal:
@@ -124,6 +141,59 @@ class Fault:
             "count": self.count,
             "retry_after": self.retry_after,
             "delay": self.delay,
+        }
+
+
+@dataclass
+class SmsFault:
+    """A scheduled failure of the next ``count`` calls to an emulated SMS gateway (``*``: either one)."""
+
+    id: int
+    provider: str
+    kind: str
+    count: int
+    status: int | None = None
+    delay: float | None = None
+
+    def to_sim(self) -> dict[str, Any]:
+        """The control API's view."""
+        return {
+            "fault_id": self.id,
+            "provider": self.provider,
+            "kind": self.kind,
+            "count": self.count,
+            "status": self.status,
+            "delay": self.delay,
+        }
+
+
+@dataclass
+class SmsGateway:
+    """The account both emulated SMS gateways (Kavenegar, SMS.ir) check before they send.
+
+    ``credit`` is in rials (None: unlimited); ``api_key``, when set, is the only key accepted;
+    ``templates``, when set, lists the one-time-code templates that exist (else every name or id does);
+    ``blacklist`` holds numbers (``mobile_key`` form) whose owners refuse service SMS.
+    """
+
+    credit: int | None = None
+    api_key: str | None = None
+    templates: list[str] | None = None
+    blacklist: set[str] = field(default_factory=set)
+    entries_as_object: bool = False
+    spent: int = 0
+    faults: list[SmsFault] = field(default_factory=list)
+    message_ids: itertools.count[int] = field(default_factory=lambda: itertools.count(810_000_001))
+
+    def to_sim(self) -> dict[str, Any]:
+        """The control API's view."""
+        return {
+            "credit": self.credit,
+            "api_key": self.api_key,
+            "templates": self.templates,
+            "blacklist": sorted(self.blacklist),
+            "entries_as_object": self.entries_as_object,
+            "spent": self.spent,
         }
 
 
@@ -460,6 +530,7 @@ class EmulatorState:
         self.payments: list[dict[str, Any]] = []
         self.sms: list[dict[str, Any]] = []
         self.sms_signal = Signal()
+        self.sms_gateway = SmsGateway()
         self._user_ids = itertools.count(100_001)
         self._group_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
@@ -570,6 +641,48 @@ class EmulatorState:
                 fault.count -= 1
                 if fault.count <= 0:
                     bot.faults.remove(fault)
+                return fault
+        return None
+
+    # ------------------------------------------------------------------------------------------- sms
+
+    def add_sms(self, to: str, text: str, provider: str) -> dict[str, Any]:
+        """Keep one SMS in the emulated phone inbox (``/sim/sms``) and wake its long polls."""
+        sms = {
+            "id": len(self.sms) + 1,
+            "to": to,
+            "text": text,
+            "date": int(time.time()),
+            "provider": provider,
+        }
+        self.sms.append(sms)
+        self.sms_signal.fire()
+        return sms
+
+    def add_sms_fault(
+        self, provider: str, kind: str, count: int = 1, status: int | None = None, delay: float | None = None
+    ) -> SmsFault:
+        """Schedule ``count`` failures of the SMS gateway ``provider`` (``*``: either)."""
+        if provider != "*" and provider not in SMS_PROVIDERS:
+            raise ValueError(f"unknown SMS provider {provider!r}")
+        if kind not in SMS_FAULT_KINDS:
+            raise ValueError(f"unknown SMS fault kind {kind!r}")
+        if kind == "status" and (status is None or provider == "*"):
+            raise ValueError("a status fault needs the provider and its status code")
+        if kind == "http" and status is not None and not 400 <= status <= 599:
+            raise ValueError("an http fault's status must be 4xx or 5xx")
+        fault = SmsFault(next(self._fault_ids), provider, kind, max(1, count), status, delay)
+        self.sms_gateway.faults.append(fault)
+        return fault
+
+    def take_sms_fault(self, provider: str) -> SmsFault | None:
+        """Consume one scheduled failure that applies to ``provider``, if any."""
+        faults = self.sms_gateway.faults
+        for fault in faults:
+            if fault.provider in ("*", provider):
+                fault.count -= 1
+                if fault.count <= 0:
+                    faults.remove(fault)
                 return fault
         return None
 
