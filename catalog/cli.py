@@ -50,4 +50,19 @@ def check(directory: Path | None = None, out: TextIO | None = None) -> int:
         fa("catalog.check.ok", **{name: to_persian_digits(value) for name, value in numbers.items()}),
         file=stream,
     )
+    if summary.tariff_years:
+        years = ", ".join(str(year) for year in summary.tariff_years)
+        print(
+            en("catalog.check.tariffs_ok", years=years, fees=summary.fees, files=summary.tariff_files),
+            file=stream,
+        )
+        print(
+            fa(
+                "catalog.check.tariffs_ok",
+                years=to_persian_digits("، ".join(str(year) for year in summary.tariff_years)),
+                fees=to_persian_digits(summary.fees),
+                files=to_persian_digits(summary.tariff_files),
+            ),
+            file=stream,
+        )
     return 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from catalog.problems import NotInCatalogError
 from catalog.schema import (
     Category,
     Clerk,
@@ -20,23 +21,23 @@ from catalog.schema import (
     Service,
     Text,
 )
+from catalog.tariffs import Tariffs
 from desk.calendar import WorkCalendar
 from desk.persian import search_key
 
 __all__ = ["Catalog", "CatalogSummary", "NotInCatalogError"]
 
 
-class NotInCatalogError(KeyError):
-    """An organization or service id that the catalog does not have (for that organization)."""
-
-
 @dataclass(frozen=True)
 class CatalogSummary:
-    """Counts for the one-line report of ``miz catalog check`` and for admins."""
+    """Counts for the report of ``miz catalog check`` and for admins (the tariff ones: of the county defaults)."""
 
     organizations: int
     services: int
     documents: int
+    tariff_years: tuple[int, ...] = ()
+    fees: int = 0
+    tariff_files: int = 0
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,10 @@ class Catalog:
         organizations: Sequence[Organization],
         services: Sequence[Service],
         resolved: dict[str, list[ResolvedService]],
+        tariffs: Tariffs | None = None,
     ) -> None:
         self._county_file = county_file
+        self._tariffs = tariffs if tariffs is not None else Tariffs.empty(org.id for org in organizations)
         category_order = {category.id: index for index, category in enumerate(county_file.categories)}
         self._organizations = sorted(organizations, key=lambda org: (-org.popularity, org.id))
         self._by_id = {org.id: org for org in self._organizations}
@@ -102,6 +105,11 @@ class Catalog:
     def categories(self) -> list[Category]:
         """Every category, in the order of county.yaml."""
         return list(self._county_file.categories)
+
+    @property
+    def tariffs(self) -> Tariffs:
+        """The local fee tariffs: every organization's booklet per Jalali year (empty without ``tariffs/``)."""
+        return self._tariffs
 
     @property
     def organizations(self) -> list[Organization]:
@@ -202,4 +210,7 @@ class Catalog:
             organizations=len(self._organizations),
             services=len(self._services),
             documents=sum(len(service.documents) for service in self._services),
+            tariff_years=tuple(self._tariffs.years()),
+            fees=sum(len(self._tariffs.default(year).fees) for year in self._tariffs.years()),
+            tariff_files=sum(len(self._tariffs.own_files(year)) for year in self._tariffs.years()),
         )

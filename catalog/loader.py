@@ -4,6 +4,8 @@ The loader never stops at the first problem and never lets a raw traceback out: 
 schema errors (unknown keys, missing fields, wrong types) and catalog-wide rules (unknown references,
 duplicate ids, id and file name) all become ``Problem`` values. ruamel.yaml's round-trip loader keeps
 the line of every key and item, so a pydantic error location maps back to the line an admin edits.
+The fee tariffs under ``tariffs/`` are read and checked with the same machinery (``catalog.tariffs.loading``),
+so a broken tariff fails the load like any other file and a reload keeps the catalog in service.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from catalog.schema import (
     Service,
     resolve_service,
 )
+from catalog.tariffs.loading import load_tariffs
 
 __all__ = ["CatalogHolder", "check_catalog", "load_catalog"]
 
@@ -146,6 +149,9 @@ _TYPE_KEYS = {
     "int_from_float": "catalog.expected_integer",
     "bool_type": "catalog.expected_boolean",
     "bool_parsing": "catalog.expected_boolean",
+    "decimal_type": "catalog.expected_number",
+    "decimal_parsing": "catalog.expected_number",
+    "finite_number": "catalog.expected_number",
     "list_type": "catalog.expected_list",
     "dict_type": "catalog.expected_mapping",
     "model_type": "catalog.expected_mapping",
@@ -158,7 +164,7 @@ def _classify(error: ErrorDetails) -> tuple[str, dict[str, str | int], Parts, Pa
     kind = error["type"]
     ctx: dict[str, Any] = dict(error.get("ctx") or {})
     value = _short(error.get("input"))
-    if kind.startswith("catalog."):
+    if kind.startswith(("catalog.", "tariffs.")):
         extra: Parts = (ctx["at_field"],) if "at_field" in ctx else ()
         near: Part | None = ctx.get("at_near")
         params: dict[str, str | int] = {
@@ -473,13 +479,16 @@ class _Loader:
             for org_id, item in self.check_service(loaded, categories, organizations).items():
                 resolved.setdefault(org_id, []).append(item)
 
-        if self.problems or county_model is None or organizations is None:
+        tariffs = load_tariffs(self, self.directory, organizations)
+
+        if self.problems or county_model is None or organizations is None or tariffs is None:
             return None
         return Catalog(
             county_model,
             list(organizations.values()),
             [loaded.model for loaded in loaded_services],
             resolved,
+            tariffs,
         )
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from desk.i18n import translator
 
-__all__ = ["CatalogError", "Problem", "format_path"]
+__all__ = ["CatalogError", "NotInCatalogError", "Problem", "format_path"]
 
 
 def format_path(parts: Iterable[str | int]) -> str:
@@ -58,6 +58,10 @@ class Problem:
 
     def __str__(self) -> str:
         return self.render()
+
+
+class NotInCatalogError(KeyError):
+    """An organization, service, tariff year or fee that the catalog does not have (for that organization)."""
 
 
 class CatalogError(Exception):
