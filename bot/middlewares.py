@@ -12,7 +12,7 @@ from aiogram.types import TelegramObject, Update
 from bot.platforms import Platform
 from bot.render import Renderer
 
-__all__ = ["ContextMiddleware", "LocaleStore", "SkipEmptyUpdates"]
+__all__ = ["ContextMiddleware", "FlushConversations", "LocaleStore", "SkipEmptyUpdates"]
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +25,28 @@ class LocaleStore(Protocol):
     async def get(self, platform: Platform, user_id: int) -> str | None: ...
 
     async def set(self, platform: Platform, user_id: int, lang: str) -> None: ...
+
+
+class Flushable(Protocol):
+    """A conversation storage that keeps changes in memory until told to store them."""
+
+    async def flush(self) -> None: ...
+
+
+class FlushConversations(BaseMiddleware):
+    """Stores the conversation states an update changed once it has been handled (see ``bot.fsm``).
+
+    The outermost middleware, so the state is stored after every handler, error handlers included.
+    """
+
+    def __init__(self, storage: Flushable) -> None:
+        self._storage = storage
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        try:
+            return await handler(event, data)
+        finally:
+            await self._storage.flush()
 
 
 class SkipEmptyUpdates(BaseMiddleware):

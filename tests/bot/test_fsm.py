@@ -1,0 +1,93 @@
+"""The conversation storage: a citizen's half-filled form is stored once per update and survives a restart."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiogram.fsm.storage.base import StorageKey
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.fsm import DatabaseStorage
+from storage.repositories import ConversationStates
+
+KEY = StorageKey(bot_id=1, chat_id=42, user_id=42)
+
+
+@pytest.fixture
+async def storage(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[DatabaseStorage]:
+    storage = DatabaseStorage(factory)
+    yield storage
+    await storage.close()
+
+
+def _count_commits(engine: AsyncEngine) -> list[int]:
+    commits = [0]
+
+    def on_commit(_conn: object) -> None:
+        commits[0] += 1
+
+    event.listen(engine.sync_engine, "commit", on_commit)
+    return commits
+
+
+async def test_every_change_of_an_update_is_stored_in_one_transaction(
+    engine: AsyncEngine, factory: async_sessionmaker[AsyncSession], storage: DatabaseStorage
+) -> None:
+    commits = _count_commits(engine)
+
+    await storage.set_state(KEY, "Form:answering")
+    await storage.set_data(KEY, {"service": "tree_cutting", "answers": {"name": "مریم"}})
+    await storage.set_data(
+        KEY, {"service": "tree_cutting", "answers": {"name": "مریم", "phone": "09121234567"}}
+    )
+    assert commits[0] == 0, "nothing is written before the update has been handled"
+    assert await storage.get_state(KEY) == "Form:answering"
+
+    await storage.flush()
+    assert commits[0] == 1
+
+    restarted = DatabaseStorage(factory)  # a new process reads what the old one stored
+    assert await restarted.get_state(KEY) == "Form:answering"
+    assert (await restarted.get_data(KEY))["answers"]["phone"] == "09121234567"
+
+
+async def test_an_update_that_changes_nothing_writes_nothing(
+    engine: AsyncEngine, storage: DatabaseStorage
+) -> None:
+    await storage.set_state(KEY, "Form:answering")
+    await storage.flush()
+    commits = _count_commits(engine)
+
+    await storage.set_state(KEY, "Form:answering")
+    await storage.set_data(KEY, {})
+    await storage.flush()
+    assert commits[0] == 0
+
+
+async def test_a_failed_flush_keeps_the_changes_for_the_next_one(
+    factory: async_sessionmaker[AsyncSession], storage: DatabaseStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await storage.set_data(KEY, {"answers": {"address": "خیابان امام"}})
+
+    async def broken(*_args: object, **_kwargs: object) -> None:
+        raise ConnectionError("database went away")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(ConversationStates, "set", broken)
+        with pytest.raises(ConnectionError):
+            await storage.flush()
+
+    await storage.flush()
+    async with factory() as session:
+        row = await ConversationStates(session).get("1:42:42")
+    assert row is not None
+    assert row.data == {"answers": {"address": "خیابان امام"}}
+
+
+async def test_data_read_from_the_storage_cannot_change_what_it_holds(storage: DatabaseStorage) -> None:
+    await storage.set_data(KEY, {"answers": {"name": "علی"}})
+    data = await storage.get_data(KEY)
+    data["answers"]["name"] = "changed by a handler without set_data"
+    assert (await storage.get_data(KEY))["answers"]["name"] == "علی"
