@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from persiantools.jdatetime import JalaliDate
@@ -22,6 +23,7 @@ from desk.i18n import translator
 __all__ = [
     "TEHRAN",
     "ZWNJ",
+    "format_decimal",
     "format_jalali_date",
     "format_jalali_datetime",
     "format_number",
@@ -120,6 +122,23 @@ def format_number(n: int, lang: str = "fa") -> str:
     if lang == "en":
         return grouped
     return to_persian_digits(grouped.replace(",", "٬"))
+
+
+def format_decimal(value: Decimal, lang: str = "fa", *, places: int = 2, grouped: bool = True) -> str:
+    """A figure for people: rounded half up to at most ``places`` decimals, without trailing zeros.
+
+    In Persian with Persian digits, the separator '٬' and the decimal mark '٫' (۱۲٬۵۰۰٫۷۵), in English
+    12,500.75. ``grouped=False`` leaves out the thousands separator (a year: ۱۴۰۵).
+    """
+    rounded = value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    if rounded.is_zero():
+        rounded = abs(rounded)  # never "-0"
+    text = f"{rounded:,.{places}f}" if grouped else f"{rounded:.{places}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    if lang == "en":
+        return text
+    return to_persian_digits(text.replace(",", "٬").replace(".", "٫"))
 
 
 def _localize_digits(text: str, lang: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
 
 import pytest
 from hypothesis import given
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from desk.errors import ValidationError
 from desk.persian import (
     ZWNJ,
+    format_decimal,
     format_jalali_date,
     format_jalali_datetime,
     format_number,
@@ -119,6 +121,24 @@ class TestDigits:
         shown = format_number(n)
         assert all(c in PERSIAN_DIGITS + "٬" for c in shown)
         assert int(normalize(shown).replace("٬", "")) == n
+
+    def test_format_decimal_in_persian_and_english(self) -> None:
+        assert format_decimal(Decimal("1234567.896")) == "۱٬۲۳۴٬۵۶۷٫۹"
+        assert format_decimal(Decimal("1234567.896"), "en") == "1,234,567.9"
+        assert format_decimal(Decimal("9234000.0000")) == "۹٬۲۳۴٬۰۰۰"
+        assert format_decimal(Decimal("0.01")) == "۰٫۰۱"
+
+    def test_format_decimal_rounds_half_up_and_never_shows_minus_zero(self) -> None:
+        assert format_decimal(Decimal("85.5"), places=0) == "۸۶"
+        assert format_decimal(Decimal("-0.001")) == "۰"
+
+    def test_format_decimal_of_a_year_has_no_separator(self) -> None:
+        assert format_decimal(Decimal(1405), grouped=False) == "۱۴۰۵"
+
+    @given(st.decimals(min_value=0, max_value=10**12, places=2, allow_nan=False, allow_infinity=False))
+    def test_format_decimal_round_trips_through_normalize(self, value: Decimal) -> None:
+        shown = format_decimal(value)
+        assert Decimal(normalize(shown).replace("٬", "").replace("٫", ".")) == value
 
 
 class TestFormatJalali:
