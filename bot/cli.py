@@ -39,6 +39,41 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(host=args.host, port=args.port)
 
 
+def _dues_import(args: argparse.Namespace) -> int:
+    from bot.admin_cli import dues_import
+
+    return dues_import(args.org, args.kind, args.file, imported_by=args.by, url=args.url)
+
+
+def _certificate_issue(args: argparse.Namespace) -> int:
+    from bot.admin_cli import certificate_issue
+
+    return certificate_issue(
+        org=args.org,
+        type=args.type,
+        holder_name=args.holder_name,
+        holder_national_id=args.holder_national_id,
+        property=args.property,
+        issued_on=args.issued_on,
+        valid_until=args.valid_until,
+        request=args.request,
+        issued_by=args.by,
+        url=args.url,
+    )
+
+
+def _certificate_revoke(args: argparse.Namespace) -> int:
+    from bot.admin_cli import certificate_revoke
+
+    return certificate_revoke(args.code, reason=args.reason, url=args.url)
+
+
+def _sms_costs(args: argparse.Namespace) -> int:
+    from bot.admin_cli import sms_costs
+
+    return sms_costs(since=args.since, url=args.url)
+
+
 def _run(args: argparse.Namespace) -> int:
     from bot.app import run_bots
 
@@ -62,6 +97,59 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade = db_commands.add_parser("upgrade", help="apply every migration (default: MIZ_DATABASE_URL)")
     upgrade.add_argument("--url", default=None, help="database URL to upgrade instead of the configured one")
     upgrade.set_defaults(handler=_db_upgrade)
+
+    url_help = "database URL instead of the configured one (MIZ_DATABASE_URL)"
+    dues = commands.add_parser("dues", help="renovation and business dues citizens look up and pay")
+    dues_commands = dues.add_subparsers(dest="dues_command", required=True, metavar="ACTION")
+    dues_import = dues_commands.add_parser(
+        "import",
+        help="import an organization's dues from a CSV file (code, national_id, amount_rials, period); "
+        "nothing is imported unless every row is right, and the unpaid dues of the same periods are replaced",
+    )
+    dues_import.add_argument("--org", required=True, help="organization id in the catalog, e.g. falavarjan")
+    dues_import.add_argument("--kind", required=True, choices=("renovation", "business"))
+    dues_import.add_argument("--by", default=None, help="who imports (default: the login name)")
+    dues_import.add_argument("--url", default=None, help=url_help)
+    dues_import.add_argument("file", type=Path, metavar="FILE.csv")
+    dues_import.set_defaults(handler=_dues_import)
+
+    certificate = commands.add_parser("certificate", help="issue and revoke verifiable certificates")
+    certificate_commands = certificate.add_subparsers(
+        dest="certificate_command", required=True, metavar="ACTION"
+    )
+    issue = certificate_commands.add_parser(
+        "issue", help="issue a certificate and print its verification code"
+    )
+    issue.add_argument("--org", required=True, help="issuing organization's id in the catalog")
+    issue.add_argument(
+        "--type",
+        required=True,
+        help="building_permit, completion_certificate, no_violation_certificate, excavation_permit "
+        "or tree_cutting_permit",
+    )
+    issue.add_argument("--holder-name", required=True)
+    issue.add_argument("--holder-national-id", required=True)
+    issue.add_argument("--property", required=True, help="address, plate or code of the property")
+    issue.add_argument("--issued-on", default=None, help="Jalali date, e.g. 1405/09/06 (default: today)")
+    issue.add_argument("--valid-until", default=None, help="Jalali date (default: no end)")
+    issue.add_argument("--request", default=None, help="tracking code of the request it answers")
+    issue.add_argument("--by", default=None, help="who issues (default: the login name)")
+    issue.add_argument("--url", default=None, help=url_help)
+    issue.set_defaults(handler=_certificate_issue)
+    revoke = certificate_commands.add_parser("revoke", help="revoke a certificate; verifiers see the reason")
+    revoke.add_argument("code", help="the certificate's verification code")
+    revoke.add_argument("--reason", required=True)
+    revoke.add_argument("--url", default=None, help=url_help)
+    revoke.set_defaults(handler=_certificate_revoke)
+
+    sms = commands.add_parser("sms", help="SMS sent to citizens")
+    sms_commands = sms.add_subparsers(dest="sms_command", required=True, metavar="ACTION")
+    costs = sms_commands.add_parser("costs", help="SMS sent and what they cost, per organization")
+    costs.add_argument(
+        "--since", default=None, help="from this Jalali date on, e.g. 1405/09/01 (default: all)"
+    )
+    costs.add_argument("--url", default=None, help=url_help)
+    costs.set_defaults(handler=_sms_costs)
 
     emulator = commands.add_parser("emulator", help="run the local Bot API emulator alone")
     emulator.add_argument("--host", default="127.0.0.1")

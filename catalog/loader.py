@@ -322,6 +322,7 @@ class _Loader:
     ) -> None:
         seen: dict[str, Path] = {}
         groups: dict[tuple[Platform, int], str] = {}
+        company_codes: dict[int, str] = {}
         for loaded in organizations:
             org, file = loaded.model, loaded.file
             self.check_id_matches_file(loaded)
@@ -346,6 +347,13 @@ class _Loader:
                 if other != org.id:
                     self.report(
                         file, ("operator_groups", platform.value), "catalog.group_shared", organization=other
+                    )
+            if org.billing is not None:
+                # Two organizations with one company code would issue the same bill IDs.
+                owner = company_codes.setdefault(org.billing.company_code, org.id)
+                if owner != org.id:
+                    self.report(
+                        file, ("billing", "company_code"), "catalog.company_code_shared", organization=owner
                     )
             self.check_duplicates(
                 file,

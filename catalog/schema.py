@@ -26,6 +26,7 @@ from pydantic_core import PydanticCustomError
 
 __all__ = [
     "GROUPS",
+    "Billing",
     "Category",
     "Choice",
     "Clerk",
@@ -312,6 +313,25 @@ class Clerk(_Model):
     role: ClerkRole = ClerkRole.CLERK
 
 
+def _check_company_code(value: int) -> int:
+    if not 1 <= value <= 999:
+        raise PydanticCustomError(
+            "catalog.company_code_invalid", "a company code has 1 to 3 digits: {value}", {"value": value}
+        )
+    return value
+
+
+class Billing(_Model):
+    """How citizens pay an organization's dues through any bank: its company code in bill IDs (شناسه قبض).
+
+    The bill ID of a due is file number + this code (3 digits) + service type 6 + check digit (DOMAIN.md).
+    The banking network assigns the code; ``sample: true`` marks an invented one, to replace before real bills.
+    """
+
+    company_code: Annotated[int, AfterValidator(_check_company_code)]
+    sample: bool = False
+
+
 class Organization(_Model):
     """A municipality, a dehyari or the governorate: the unit a citizen files requests with."""
 
@@ -327,6 +347,8 @@ class Organization(_Model):
     clerks: list[Clerk] = []
     calendar: OrganizationCalendar | None = None
     sms: bool = True
+    billing: Billing | None = None
+    """Dues (renovation, business) are looked up and paid only where this is set."""
 
 
 # services/<id>.yaml

@@ -14,9 +14,9 @@ import logging
 import re
 from typing import Final
 
-from desk.persian import normalize_identifier
+from desk.persian import normalize, normalize_identifier
 
-__all__ = ["RedactingFilter", "mask_mobile", "mask_national_id", "redact"]
+__all__ = ["RedactingFilter", "mask_mobile", "mask_name", "mask_national_id", "redact"]
 
 _DIGITS: Final = "0-9\u06f0-\u06f9\u0660-\u0669"
 # A whole run of digits (ASCII, Persian or Arabic-Indic) with an optional '+': never a slice of a
@@ -46,6 +46,14 @@ def mask_mobile(value: str) -> str:
     if len(digits) == 10 and digits.startswith("9"):
         digits = "0" + digits
     return _mask_middle(digits, 4, 4)
+
+
+def mask_name(value: str) -> str:
+    """A person's name with all but the first letter of each word hidden: 'زهرا احمدی' -> 'ز*** ا****'.
+
+    Enough for someone holding the paper to see that the names agree, not enough to learn a stranger's name.
+    """
+    return " ".join(word[0] + "*" * (len(word) - 1) for word in normalize(value).split())
 
 
 def _mask_run(match: re.Match[str]) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["TrackingCodeTakenError"]
+__all__ = ["TrackingCodeTakenError", "VerificationCodeTakenError"]
 
 
 class TrackingCodeTakenError(Exception):
@@ -14,3 +14,11 @@ class TrackingCodeTakenError(Exception):
     def __init__(self, tracking_code: str) -> None:
         super().__init__(tracking_code)
         self.tracking_code = tracking_code
+
+
+class VerificationCodeTakenError(Exception):
+    """Another certificate already has this verification code: draw a new code and add it again (rare)."""
+
+    def __init__(self, verification_code: str) -> None:
+        super().__init__(verification_code)
+        self.verification_code = verification_code

@@ -1,0 +1,189 @@
+"""Dues look-up: organization (buttons), property or business code, national ID; then how to pay each unpaid due.
+
+Look-ups that find nothing are throttled like tracking (``desk.dues.dues_throttle``): a code or a national ID
+refused by its format or checksum is not counted, a well-formed pair that matches no due is.
+"""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, KeyboardButton, Message, ReplyKeyboardMarkup
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.callbacks import DuesOrgPage, DuesOrgPick
+from bot.forms import nav_labels
+from bot.handlers.start import menu_labels
+from bot.keyboards import MENU_KEYS, Choice, main_menu, paged
+from bot.platforms import Platform
+from bot.render import Renderer
+from bot.states import Dues, DuesKeys
+from catalog.index import Catalog, NotInCatalogError
+from catalog.loader import CatalogHolder
+from catalog.schema import Organization
+from desk.dues import DuesView, lookup_dues, normalize_code
+from desk.errors import NotFound, Throttled, ValidationError
+from desk.persian import format_number
+from desk.throttle import Throttle
+
+__all__ = ["USSD_EXAMPLE", "router"]
+
+USSD_EXAMPLE = "*780#"
+"""A bill-payment USSD code most Iranian phones can dial (Asan Pardakht's), named as an example only."""
+
+
+def _billed(catalog: Catalog) -> list[Organization]:
+    """The organizations whose dues can be looked up: those with a company code for bill IDs."""
+    return [org for org in catalog.organizations if org.billing is not None]
+
+
+def _find(catalog: Catalog, org_id: str) -> Organization | None:
+    try:
+        org = catalog.organization(org_id)
+    except NotInCatalogError:
+        return None
+    return org if org.billing is not None else None
+
+
+def _org_keyboard(r: Renderer, catalog: Catalog, page: int) -> InlineKeyboardMarkup:
+    choices = [Choice(org.name.get(r.lang), DuesOrgPick(org=org.id)) for org in _billed(catalog)]
+    return paged(r, choices, page, lambda p: DuesOrgPage(page=p))
+
+
+def _cancel_keyboard(r: Renderer) -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=r.plain("bot.form.cancel"))]], resize_keyboard=True, is_persistent=True
+    )
+
+
+def render_dues(r: Renderer, view: DuesView, org: Organization, code: str) -> str:
+    """The unpaid dues with their IDs (ASCII digits, so any bank app accepts a pasted copy) and how to pay."""
+    return r.template(
+        "dues.j2",
+        org=org.name.get(r.lang),
+        code=code,
+        dues=[
+            {
+                "kind": r.plain(due.kind.label_key),
+                "period": due.period.label(r.lang),
+                "amount": format_number(due.amount_rials, r.lang),
+                "bill_id": due.bill_id,
+                "payment_id": due.payment_id,
+                "barcode": due.barcode,
+            }
+            for due in view.unpaid
+        ],
+        total=format_number(view.total_rials, r.lang),
+        ussd=USSD_EXAMPLE,
+    )
+
+
+def router() -> Router:
+    """Handlers of the dues look-up."""
+    r_ = Router(name="dues")
+    r_.message.filter(F.chat.type == "private")
+    # Menu buttons pressed in the middle of a look-up go to their own handlers, never read as a code.
+    other_buttons = set().union(*(menu_labels(key) for key in MENU_KEYS)) | nav_labels("cancel")
+
+    @r_.message(F.text.in_(menu_labels("bot.menu.dues")))
+    async def start(message: Message, r: Renderer, state: FSMContext, catalogs: CatalogHolder) -> None:
+        await state.clear()
+        await message.answer(
+            r.text("bot.dues.choose_org"), reply_markup=_org_keyboard(r, catalogs.catalog, 0)
+        )
+
+    @r_.callback_query(DuesOrgPage.filter())
+    async def page(
+        callback: CallbackQuery, callback_data: DuesOrgPage, r: Renderer, catalogs: CatalogHolder
+    ) -> None:
+        await callback.answer()
+        markup = _org_keyboard(r, catalogs.catalog, callback_data.page)
+        if isinstance(callback.message, Message):
+            await callback.message.edit_text(r.text("bot.dues.choose_org"), reply_markup=markup)
+
+    @r_.callback_query(DuesOrgPick.filter())
+    async def pick(
+        callback: CallbackQuery,
+        callback_data: DuesOrgPick,
+        r: Renderer,
+        state: FSMContext,
+        catalogs: CatalogHolder,
+    ) -> None:
+        await callback.answer()
+        if not isinstance(callback.message, Message):
+            return
+        org = _find(catalogs.catalog, callback_data.org)
+        if org is None:  # the catalog changed since the button was drawn
+            await state.clear()
+            await callback.message.answer(r.text("bot.dues.org_gone"), reply_markup=main_menu(r))
+            return
+        await state.set_state(Dues.code)
+        await state.set_data({DuesKeys.ORG: org.id})
+        await callback.message.answer(
+            r.text("bot.dues.ask_code", org=org.name.get(r.lang)), reply_markup=_cancel_keyboard(r)
+        )
+
+    @r_.message(Dues.code, F.text.in_(nav_labels("cancel")))
+    @r_.message(Dues.national_id, F.text.in_(nav_labels("cancel")))
+    async def cancel(message: Message, r: Renderer, state: FSMContext) -> None:
+        await state.clear()
+        await message.answer(r.text("bot.menu.prompt"), reply_markup=main_menu(r))
+
+    @r_.message(Dues.code, F.text, ~F.text.in_(other_buttons))
+    async def code(message: Message, r: Renderer, state: FSMContext) -> None:
+        try:
+            written, _key = normalize_code(message.text or "")
+        except ValidationError as error:
+            await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
+            return
+        await state.update_data({DuesKeys.CODE: written})
+        await state.set_state(Dues.national_id)
+        await message.answer(r.text("bot.dues.ask_national_id"), reply_markup=_cancel_keyboard(r))
+
+    @r_.message(Dues.national_id, F.text, ~F.text.in_(other_buttons))
+    async def national_id(
+        message: Message,
+        r: Renderer,
+        platform: Platform,
+        state: FSMContext,
+        catalogs: CatalogHolder,
+        session_factory: async_sessionmaker[AsyncSession],
+        dues_throttle: Throttle,
+    ) -> None:
+        data = await state.get_data()
+        org = _find(catalogs.catalog, str(data.get(DuesKeys.ORG, "")))
+        code_text = str(data.get(DuesKeys.CODE, ""))
+        if org is None or not code_text:  # a conversation from before a catalog change or a restart
+            await state.clear()
+            await message.answer(r.text("bot.dues.org_gone"), reply_markup=main_menu(r))
+            return
+        user_id = message.from_user.id if message.from_user else 0
+        key = f"{platform.value}:{user_id}"
+        try:
+            dues_throttle.check(key)
+            async with session_factory() as session:
+                view = await lookup_dues(session, org.id, code_text, message.text or "")
+        except Throttled as error:
+            await state.clear()
+            await message.answer(
+                r.text("bot.form.invalid", error=error.render(r.lang)), reply_markup=main_menu(r)
+            )
+            return
+        except ValidationError as error:  # a mistyped national ID never reached the database: not counted
+            await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
+            return
+        except NotFound:
+            dues_throttle.fail(key)
+            await state.clear()
+            await message.answer(
+                r.text("bot.dues.not_found", org=org.name.get(r.lang)), reply_markup=main_menu(r)
+            )
+            return
+        await state.clear()
+        if not view.unpaid:
+            text = r.text("bot.dues.all_paid", org=org.name.get(r.lang), count=r.digits(view.paid_count))
+        else:
+            text = render_dues(r, view, org, r.digits(code_text))
+        await message.answer(text, reply_markup=main_menu(r))
+
+    return r_

@@ -1,0 +1,335 @@
+"""Certificates (گواهی‌ها) and their verification codes: issue, revoke, and verify (تصدیق گواهی).
+
+A certificate an organization issues (a building permit, a completion or no-violation certificate) carries a
+verification code. Whoever is shown the paper (a bank, a notary, a buyer) sends the code to the bot and sees
+whether it is valid, expired or revoked, with the holder's name masked.
+
+Verification codes
+    12 characters of Crockford's base 32 (``0-9`` and ``A-Z`` without ``I``, ``L``, ``O``, ``U``, so no two
+    characters look alike): 11 drawn with ``secrets`` (55 bits: a guess hits one of a million certificates with
+    probability 3 x 10^-11, and look-ups are throttled) and a check character. Shown as ``K7QM-2XPD-9HRK``.
+    The check character is a Damm-style checksum over GF(32) (each step ``x -> 2x + c``): it catches every single
+    wrong character and every swap of two characters up to 30 apart, so a typo is told apart from an unknown code
+    before any look-up.
+
+What people type
+    Persian or Arabic digits, lower case, spaces and dashes are fine; ``O`` is read as ``0`` and ``I``/``L`` as
+    ``1`` (Crockford's rule). Letters typed on a Persian keyboard layout (``ن`` for ``K``) are read as the Latin
+    letter on the same key, so nobody has to switch keyboards to type a code.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Final
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from desk.errors import NotFound, ValidationError
+from desk.persian import normalize_identifier
+from desk.privacy import mask_name
+from desk.throttle import Throttle
+from desk.validators import national_id as validate_national_id
+from desk.validators import text as validate_text
+from storage.columns import utcnow
+from storage.errors import VerificationCodeTakenError
+from storage.models import Certificate
+from storage.repositories import Certificates
+
+__all__ = [
+    "ALPHABET",
+    "CODE_ATTEMPTS",
+    "CODE_LENGTH",
+    "ENTROPY_BITS",
+    "PROPERTY_MAX",
+    "REASON_MAX",
+    "CertificateStatus",
+    "CertificateType",
+    "CertificateView",
+    "VerifyStatus",
+    "certificate_throttle",
+    "format_certificate_code",
+    "is_valid_code",
+    "issue_certificate",
+    "new_certificate_code",
+    "normalize_certificate_code",
+    "revoke_certificate",
+    "verify_certificate",
+]
+
+ALPHABET: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+"""Crockford's base 32: digits and upper-case letters without I, L, O and U."""
+CODE_LENGTH: Final = 12
+"""Characters in a verification code, the check character included."""
+_RANDOM_LENGTH: Final = CODE_LENGTH - 1
+ENTROPY_BITS: Final = _RANDOM_LENGTH * math.log2(len(ALPHABET))
+"""Bits of randomness in a code: 55."""
+CODE_ATTEMPTS: Final = 5
+"""Fresh codes drawn when one is taken before giving up (a clash is a one-in-10^10 event)."""
+PROPERTY_MAX: Final = 255
+REASON_MAX: Final = 500
+CERTIFICATE_FAILURE_LIMIT: Final = 5
+CERTIFICATE_WINDOW_SECONDS: Final = 600.0
+
+_VALUE: Final = {char: index for index, char in enumerate(ALPHABET)}
+_GF32_POLY: Final = 0b100101  # x^5 + x^2 + 1, primitive: x (= 2) has order 31
+_GROUP: Final = 4
+# Crockford's reading of look-alikes, and the Latin letter on the same key of the Persian keyboard (ISIRI 9147).
+_TYPED: Final = str.maketrans(
+    {
+        "O": "0",
+        "I": "1",
+        "L": "1",
+        "ض": "Q",
+        "ص": "W",
+        "ث": "E",
+        "ق": "R",
+        "ف": "T",
+        "غ": "Y",
+        "ع": "U",
+        "ه": "1",  # the I key
+        "خ": "0",  # the O key
+        "ح": "P",
+        "ش": "A",
+        "س": "S",
+        "ی": "D",
+        "ب": "F",
+        "ل": "G",
+        "ا": "H",
+        "ت": "J",
+        "ن": "K",
+        "م": "1",  # the L key
+        "ظ": "Z",
+        "ط": "X",
+        "ز": "C",
+        "ر": "V",
+        "ذ": "B",
+        "د": "N",
+        "پ": "M",
+    }
+)
+_SEPARATORS: Final = re.compile(r"[\s._/\\]+")
+
+
+class CertificateType(StrEnum):
+    """The kinds of certificate an organization issues with a verification code."""
+
+    BUILDING_PERMIT = "building_permit"
+    COMPLETION = "completion_certificate"
+    NO_VIOLATION = "no_violation_certificate"
+    EXCAVATION_PERMIT = "excavation_permit"
+    TREE_CUTTING_PERMIT = "tree_cutting_permit"
+
+    @property
+    def label_key(self) -> str:
+        return f"certificate.type.{self.value}"
+
+
+class CertificateStatus(StrEnum):
+    """What is stored: a certificate stays valid until revoked."""
+
+    VALID = "valid"
+    REVOKED = "revoked"
+
+
+class VerifyStatus(StrEnum):
+    """What a verification says: valid, expired (past ``valid_until``), revoked, or no such certificate."""
+
+    VALID = "valid"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    UNKNOWN = "unknown"
+
+
+def _times_two(value: int) -> int:
+    value <<= 1
+    return value ^ _GF32_POLY if value & 0b100000 else value
+
+
+def _fold(values: list[int]) -> int:
+    interim = 0
+    for value in values:
+        interim = _times_two(interim) ^ value
+    return interim
+
+
+def _check_character(payload: str) -> str:
+    # The character c that makes the whole code fold to 0: 2 * interim + c = 0, so c = 2 * interim (in GF(32)).
+    return ALPHABET[_times_two(_fold([_VALUE[char] for char in payload]))]
+
+
+def new_certificate_code() -> str:
+    """A fresh random verification code (12 characters, unformatted: store it like this)."""
+    payload = "".join(secrets.choice(ALPHABET) for _ in range(_RANDOM_LENGTH))
+    return payload + _check_character(payload)
+
+
+def normalize_certificate_code(text: str) -> str:
+    """The verification code in ``text`` as 12 upper-case characters of ``ALPHABET``.
+
+    Raises ``ValidationError`` with ``certificate.code.format`` when it is not 12 such characters, and
+    ``certificate.code.typo`` when its check character does not match (a mistyped code), before any look-up.
+    """
+    code = _SEPARATORS.sub("", normalize_identifier(text)).upper().translate(_TYPED)
+    if len(code) != CODE_LENGTH or any(char not in _VALUE for char in code):
+        raise ValidationError("certificate.code.format", length=CODE_LENGTH)
+    if _fold([_VALUE[char] for char in code]) != 0:
+        raise ValidationError("certificate.code.typo")
+    return code
+
+
+def is_valid_code(text: str) -> bool:
+    """Whether ``text`` is a well-formed verification code with a matching check character."""
+    try:
+        normalize_certificate_code(text)
+    except ValidationError:
+        return False
+    return True
+
+
+def format_certificate_code(code: str) -> str:
+    """``K7QM2XPD9HRK`` -> ``K7QM-2XPD-9HRK``, for reading aloud and printing."""
+    return "-".join(code[i : i + _GROUP] for i in range(0, len(code), _GROUP))
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateView:
+    """What a verification shows: never the holder's whole name or national ID."""
+
+    status: VerifyStatus
+    code: str
+    type: CertificateType | None = None
+    holder: str = ""
+    """The holder's name, masked (``ز*** ا****``)."""
+    property: str = ""
+    organization_id: str = ""
+    issued_on: date | None = None
+    valid_until: date | None = None
+    revoked_reason: str | None = None
+    revoked_at: datetime | None = None
+
+
+async def verify_certificate(session: AsyncSession, code_text: str, today: date) -> CertificateView:
+    """Verify the code a person typed; ``today`` is the local date, which an expiry date is compared with.
+
+    A malformed or mistyped code raises ``ValidationError`` (not a miss); a well-formed code no certificate has
+    gives ``VerifyStatus.UNKNOWN``, which callers count with :func:`certificate_throttle`.
+    """
+    code = normalize_certificate_code(code_text)
+    certificate = await Certificates(session).by_code(code)
+    if certificate is None:
+        return CertificateView(VerifyStatus.UNKNOWN, code)
+    if certificate.status == CertificateStatus.REVOKED:
+        status = VerifyStatus.REVOKED
+    elif certificate.valid_until is not None and certificate.valid_until < today:
+        status = VerifyStatus.EXPIRED
+    else:
+        status = VerifyStatus.VALID
+    return CertificateView(
+        status=status,
+        code=code,
+        type=CertificateType(certificate.type),
+        holder=mask_name(certificate.holder_name),
+        property=certificate.property,
+        organization_id=certificate.organization_id,
+        issued_on=certificate.issued_on,
+        valid_until=certificate.valid_until,
+        revoked_reason=certificate.revoked_reason,
+        revoked_at=certificate.revoked_at,
+    )
+
+
+def _text(raw: str, limit: int, missing_key: str) -> str:
+    try:
+        value = validate_text(raw)
+    except ValidationError as error:
+        if error.key == "desk.text.empty":
+            raise ValidationError(missing_key) from None
+        raise
+    if len(value) > limit:
+        raise ValidationError("desk.text.too_long", limit=limit, length=len(value))
+    return value
+
+
+async def issue_certificate(
+    session: AsyncSession,
+    *,
+    organization_id: str,
+    type: str,
+    holder_name: str,
+    holder_national_id: str,
+    property: str,
+    issued_on: date,
+    valid_until: date | None = None,
+    request_id: int | None = None,
+    issued_by: str,
+    code_source: Callable[[], str] = new_certificate_code,
+) -> Certificate:
+    """Store a new valid certificate with a fresh verification code; the caller's transaction commits.
+
+    Raises ``ValidationError`` for an unknown type, an empty name or property, a bad national ID, or a
+    ``valid_until`` before ``issued_on``.
+    """
+    try:
+        kind = CertificateType(type)
+    except ValueError:
+        raise ValidationError(
+            "certificate.type.unknown", allowed=", ".join(t.value for t in CertificateType)
+        ) from None
+    name = _text(holder_name, 200, "certificate.holder_missing")
+    national_id = validate_national_id(holder_national_id)
+    where = _text(property, PROPERTY_MAX, "certificate.property_missing")
+    if valid_until is not None and valid_until < issued_on:
+        raise ValidationError("certificate.valid_until_before_issue")
+    repository = Certificates(session)
+    for _ in range(CODE_ATTEMPTS):
+        certificate = Certificate(
+            organization_id=organization_id,
+            request_id=request_id,
+            type=kind.value,
+            holder_name=name,
+            holder_national_id=national_id,
+            property=where,
+            issued_on=issued_on,
+            valid_until=valid_until,
+            verification_code=code_source(),
+            status=CertificateStatus.VALID.value,
+            issued_by=issued_by[:64],
+        )
+        try:
+            return await repository.add(certificate)
+        except VerificationCodeTakenError:
+            continue
+    raise RuntimeError(f"{CODE_ATTEMPTS} verification codes in a row were taken: is the generator broken?")
+
+
+async def revoke_certificate(session: AsyncSession, code_text: str, reason: str) -> Certificate:
+    """Revoke the certificate with this code for ``reason`` (shown to whoever verifies it).
+
+    Raises ``ValidationError`` for a malformed code or an empty reason, ``NotFound`` (``certificate.not_found``)
+    for an unknown code, and ``ValidationError`` (``certificate.already_revoked``) when it was revoked before.
+    """
+    code = normalize_certificate_code(code_text)
+    why = _text(reason, REASON_MAX, "certificate.reason_missing")
+    repository = Certificates(session)
+    certificate = await repository.by_code(code)
+    if certificate is None:
+        raise NotFound("certificate.not_found")
+    if certificate.status == CertificateStatus.REVOKED:
+        raise ValidationError("certificate.already_revoked")
+    await repository.revoke(certificate, why, at=utcnow())
+    return certificate
+
+
+def certificate_throttle(clock: Callable[[], float] = time.monotonic) -> Throttle:
+    """The throttle of verifications: 5 unknown codes per 10 minutes per person (mistyped ones do not count)."""
+    return Throttle(
+        CERTIFICATE_FAILURE_LIMIT, CERTIFICATE_WINDOW_SECONDS, clock, message_key="certificate.throttled"
+    )
