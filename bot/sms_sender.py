@@ -1,0 +1,224 @@
+"""The SMS sender: delivers the SMS rows of the outbox through the configured gateway (:mod:`bot.sms`).
+
+It shares the outbox with the chat sender (:mod:`bot.outbox`) and its guarantees: a row exists only if the
+change it announces committed; it is claimed under a lease (a sender that died leaves it to the next one);
+it is marked sent in its own short transaction right after the gateway accepted it, with what the gateway
+charged, so the costs per organization are a sum over these rows; a restart never sends it again. The one
+window left is the same as for chat messages: a gateway that accepted an SMS but whose answer never arrived
+(a timeout) gets it again on the retry, since neither gateway takes an idempotency key.
+
+Outcomes (:class:`bot.sms.SmsOutcome`): ``retry`` (timeouts, 5xx, a busy gateway) waits with capped exponential
+backoff and jitter; ``no_credit`` waits :attr:`SmsSender.no_credit_wait` (someone must top the account up, and
+the log says so loudly); ``failed`` (an invalid number, a wrong key, a refused sender line) is final. An
+organization that turned SMS off in the catalog gets its queued rows marked failed, unsent and free.
+Rows go one at a time, at most :attr:`SmsSender.per_second` a second: gateways throttle bursts, and the
+volume of a county's desk is a few SMS a minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from bot.outbox import Backoff, OrgNames
+from bot.sms import SmsOutcome, SmsProvider, SmsResult
+from desk.privacy import mask_mobile
+from desk.sms import SmsPayloadError, render_sms, sms_parts
+from storage.columns import utcnow
+from storage.models import OutboxMessage
+from storage.repositories import Outbox
+from storage.uow import unit_of_work
+
+__all__ = ["SmsSender", "SmsSenderStats"]
+
+logger = logging.getLogger(__name__)
+
+_CODE_WIPED = "•••••"
+
+
+@dataclass
+class SmsSenderStats:
+    """Counters since the sender was created."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    no_credit: int = 0
+    cost_rials: int = 0
+
+
+@dataclass
+class SmsSender:
+    """The long-running task that sends the outbox's SMS rows (see the module docstring).
+
+    ``sms_allowed(organization_id)`` says whether that organization still sends SMS (the catalog's switch).
+    Start it with ``asyncio.create_task(sender.run())``, call :meth:`notify` after a commit that queued an SMS,
+    and :meth:`stop` it before closing the provider.
+    """
+
+    factory: async_sessionmaker[AsyncSession]
+    provider: SmsProvider
+    sms_allowed: Callable[[str], bool] = lambda _org: True
+    org_names: OrgNames | None = None
+    clock: Callable[[], datetime] = utcnow
+    batch: int = 10
+    lease: timedelta = timedelta(minutes=5)
+    poll_interval: float = 2.0
+    per_second: float = 5.0
+    send_timeout: float = 30.0
+    """Longest a gateway call may take (the provider's own timeout is shorter); a row is only sent while its
+    lease has at least this much left."""
+    backoff: Backoff = field(default_factory=lambda: Backoff(base=5.0, cap=1800.0, max_attempts=12))
+    no_credit_wait: timedelta = timedelta(minutes=30)
+    rng: random.Random = field(default_factory=random.Random)
+    stats: SmsSenderStats = field(default_factory=SmsSenderStats, init=False)
+
+    def __post_init__(self) -> None:
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._running: asyncio.Task[Any] | None = None
+
+    def notify(self) -> None:
+        """An SMS was queued and committed: look now instead of at the next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Send until :meth:`stop`; rows claimed but not yet sent are handed back."""
+        self._running = asyncio.current_task()
+        self._stopping.clear()
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                claimed = await self._claim()
+            except Exception:
+                logger.exception("sms: claiming due rows failed; trying again shortly")
+                claimed = []
+            for index, row in enumerate(claimed):
+                if self._stopping.is_set():
+                    await self._hand_back(claimed[index:])
+                    break
+                await asyncio.shield(self._deliver(row))
+                await asyncio.sleep(1 / self.per_second)
+            if len(claimed) == self.batch:
+                continue
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.poll_interval):
+                    await self._wake.wait()
+
+    async def stop(self) -> None:
+        """Finish the SMS in flight, hand back the rest, and return when the task has ended."""
+        self._stopping.set()
+        self._wake.set()
+        task = self._running
+        if task is not None and task is not asyncio.current_task() and not task.done():
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _claim(self) -> list[OutboxMessage]:
+        async with unit_of_work(self.factory, write=True) as session:
+            rows = await Outbox(session).claim_due(
+                self.batch, now=self.clock(), lease=self.lease, channel="sms"
+            )
+            return list(rows)
+
+    async def _deliver(self, row: OutboxMessage) -> None:
+        assert row.id is not None
+        locked = row.locked_until
+        if locked is not None and self.clock() > locked - timedelta(seconds=self.send_timeout):
+            return  # the lease is nearly over: whoever claims it next sends it
+        payload = row.payload or {}
+        if not self.sms_allowed(row.organization_id):
+            await self._finish(row, failed="the organization turned SMS off")
+            return
+        try:
+            result, text = await self._send(row, payload)
+        except SmsPayloadError as error:
+            await self._finish(row, failed=str(error))
+            return
+        except Exception:  # a bug must not stop the sender; the row is tried again later
+            logger.exception("sms: unexpected error sending row %s", row.id)
+            result, text = SmsResult(SmsOutcome.RETRY, "error", "unexpected error"), None
+        await self._record(row, result, text)
+
+    async def _send(self, row: OutboxMessage, payload: dict[str, Any]) -> tuple[SmsResult, str | None]:
+        """The gateway's answer, and the text sent (None for a one-time code: the gateway's template)."""
+        phone = str(row.phone or "")
+        kind = payload.get("type")
+        if kind == "sms_code":
+            code = str(payload.get("code") or "")
+            if not code.isdigit():
+                raise SmsPayloadError("a one-time code row without its code")
+            return await self.provider.send_code(phone, code), None
+        if kind == "sms":
+            text = render_sms(payload, self.org_names)
+            return await self.provider.send(phone, text), text
+        raise SmsPayloadError(f"not an SMS payload: {kind!r}")
+
+    async def _record(self, row: OutboxMessage, result: SmsResult, text: str | None) -> None:
+        assert row.id is not None
+        now = self.clock()
+        if result.outcome is SmsOutcome.SENT:
+            wiped = {**row.payload, "code": _CODE_WIPED} if row.payload.get("type") == "sms_code" else None
+            # Kavenegar reports the cost, not the parts: count them from the text (a code's template is 1).
+            parts = result.parts if result.parts is not None else (sms_parts(text) if text is not None else 1)
+            async with unit_of_work(self.factory, write=True) as session:
+                await Outbox(session).mark_sent(
+                    row.id, at=now, cost_rials=result.cost_rials, parts=parts, payload=wiped
+                )
+            self.stats.sent += 1
+            self.stats.cost_rials += result.cost_rials or 0
+            return
+        if result.outcome is SmsOutcome.FAILED:
+            await self._finish(row, failed=f"{result.status}: {result.detail}")
+            return
+        if row.attempts >= self.backoff.max_attempts:
+            await self._finish(
+                row, failed=f"gave up after {row.attempts} attempts: {result.status}: {result.detail}"
+            )
+            return
+        if result.outcome is SmsOutcome.NO_CREDIT:
+            logger.error("sms: the gateway account has no credit; SMS wait until it is topped up")
+            at = now + self.no_credit_wait
+            self.stats.no_credit += 1
+        else:
+            at = now + timedelta(seconds=self.backoff.delay(row.attempts, self.rng))
+            self.stats.retried += 1
+        async with unit_of_work(self.factory, write=True) as session:
+            await Outbox(session).mark_retry(row.id, at=at, error=f"{result.status}: {result.detail}"[:500])
+
+    async def _finish(self, row: OutboxMessage, *, failed: str) -> None:
+        assert row.id is not None
+        async with unit_of_work(self.factory, write=True) as session:
+            await Outbox(session).mark_failed(row.id, error=failed[:500])
+        self.stats.failed += 1
+        logger.info(
+            "sms: row %s to %s failed for good: %s", row.id, mask_mobile(str(row.phone or "")), failed
+        )
+
+    async def _hand_back(self, rows: list[OutboxMessage]) -> None:
+        """Rows claimed but not sent (shutdown): pending again at once, the attempt not counted."""
+        ids = [row.id for row in rows if row.id is not None]
+        if not ids:
+            return
+        async with unit_of_work(self.factory, write=True) as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id).in_(ids))
+                .values(
+                    status="pending",
+                    locked_until=None,
+                    next_attempt_at=self.clock(),
+                    attempts=col(OutboxMessage.attempts) - 1,
+                )
+                .execution_options(synchronize_session=False)
+            )

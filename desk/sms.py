@@ -1,0 +1,123 @@
+"""Which SMS a citizen gets about a request, what it says, and how many SMS parts it takes.
+
+The governorate asked for an SMS at every stage (the seed): when a request is filed (with its tracking code), at
+each public status change, and when it is finished. An SMS goes to the citizen's *verified* mobile only (shared
+with the messenger's contact button, or proved with a one-time code), and only while they keep SMS on; an
+organization can turn SMS off in the catalog, which the sender checks when it sends (so a change applies to
+what is still queued). Texts are short locale messages (``locales/*/LC_MESSAGES/sms.po``), rendered as plain
+text when sent; every one fits two parts (checked by the tests with the longest names).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from desk.i18n import LANGUAGES, translator
+from desk.lifecycle import Status
+from desk.notifications import enqueue_sms
+from desk.persian import format_number
+from desk.tracking import format_tracking_code
+from storage.models import Citizen, ServiceRequest
+
+__all__ = [
+    "MAX_PARTS",
+    "SmsPayloadError",
+    "queue_request_sms",
+    "render_sms",
+    "sms_key_for",
+    "sms_parts",
+]
+
+MAX_PARTS = 2
+"""The most parts a stage SMS may take (a Persian part holds 70 characters, 67 when there are several)."""
+
+_STATUS_KEYS = {
+    Status.SUBMITTED: "sms.submitted",
+    Status.NEEDS_INFO: "sms.needs_info",
+    Status.AWAITING_PAYMENT: "sms.awaiting_payment",
+    Status.COMPLETED: "sms.completed",
+    Status.REJECTED: "sms.rejected",
+}
+
+_GSM7 = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+    "¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+
+
+class SmsPayloadError(ValueError):
+    """An SMS row's payload cannot be rendered (malformed, or a parameter is missing): retrying won't help."""
+
+
+def sms_parts(text: str) -> int:
+    """How many SMS parts ``text`` takes: GSM-7 160/153 characters, otherwise (Persian) UCS-2 70/67."""
+    if not text:
+        return 1
+    single, multi = (160, 153) if set(text) <= _GSM7 else (70, 67)
+    return 1 if len(text) <= single else math.ceil(len(text) / multi)
+
+
+def sms_key_for(status: Status) -> str:
+    """The SMS text of a status change."""
+    return _STATUS_KEYS.get(status, "sms.status")
+
+
+async def queue_request_sms(
+    session: AsyncSession,
+    citizen: Citizen,
+    request: ServiceRequest,
+    *,
+    key: str,
+    dedupe_key: str,
+    amount_rials: int | None = None,
+) -> bool:
+    """Queue the SMS ``key`` about ``request`` to the citizen, in the caller's transaction.
+
+    Nothing is queued (False) without a verified mobile or when the citizen turned SMS off.
+    """
+    if not citizen.phone or not citizen.phone_verified or not citizen.sms_enabled:
+        return False
+    lang = citizen.locale if citizen.locale in LANGUAGES else "fa"
+    params: dict[str, str | int] = {
+        "code": format_tracking_code(request.tracking_code, lang),
+        "org": request.organization_id,
+    }
+    if amount_rials is not None:
+        params["amount"] = format_number(amount_rials, lang)
+    payload: dict[str, Any] = {
+        "type": "sms",
+        "key": key,
+        "lang": lang,
+        "params": params,
+        "labels": {"status": Status(request.status).label_key},
+    }
+    return await enqueue_sms(
+        session,
+        phone=citizen.phone,
+        organization_id=request.organization_id,
+        payload=payload,
+        dedupe_key=dedupe_key,
+        request_id=request.id,
+    )
+
+
+def render_sms(payload: Mapping[str, Any], org_names: Callable[[str, str], str] | None = None) -> str:
+    """The plain text of an ``sms`` payload; the organization id in ``params["org"]`` becomes its name."""
+    try:
+        lang = str(payload.get("lang") or "fa")
+        t = translator(lang)
+        key = str(payload["key"])
+        if not key.startswith("sms.") or not t.has(key):
+            raise KeyError(key)
+        params: dict[str, Any] = dict(payload.get("params") or {})
+        if org_names is not None and isinstance(params.get("org"), str):
+            params["org"] = org_names(params["org"], lang)
+        for name, label in (payload.get("labels") or {}).items():
+            params[name] = t(str(label))
+        return t(key, **params)
+    except (KeyError, IndexError, TypeError, ValueError) as error:
+        raise SmsPayloadError(f"cannot render SMS {payload.get('key')!r}: {type(error).__name__}") from error
