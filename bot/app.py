@@ -16,31 +16,39 @@ from dataclasses import dataclass, field
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramForbiddenError
 from aiogram.fsm.storage.base import BaseStorage
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot import payments
 from bot.clerks import ClerkRegistry
-from bot.dialogs import browse, followup, form, track
-from bot.fsm import make_fsm_storage
+from bot.dialogs import browse, dues, fees, followup, form, sms_settings, track, verify, verify_phone
+from bot.fsm import DatabaseStorage, make_fsm_storage
 from bot.handlers import errors, fallback, operator, start
 from bot.locale_store import CitizenLocales
-from bot.middlewares import ContextMiddleware, LocaleStore, SkipEmptyUpdates
-from bot.notifier import Notifier
+from bot.middlewares import ContextMiddleware, FlushConversations, LocaleStore, SkipEmptyUpdates
+from bot.notifier import Notifier, NotifyAll
 from bot.operator_cards import card_drawer
-from bot.outbox import OutboxSender
+from bot.outbox import OutboxSender, PayloadHandler
+from bot.payments import invoice_sender
 from bot.platforms import Platform
 from bot.scheduler import DigestScheduler
 from bot.session import make_session
+from bot.sms import SmsProvider, create_sms_provider
+from bot.sms_sender import SmsSender
 from catalog.index import NotInCatalogError
 from catalog.loader import CatalogHolder
+from desk.certificates import certificate_throttle
+from desk.dues import dues_throttle
 from desk.privacy import RedactingFilter
 from desk.settings import Settings
+from desk.sms import queue_request_sms
 from desk.throttle import tracking_throttle
 from storage.db import create_engine, session_factory
 from storage.files import DocumentStore
 from storage.migrate import upgrade_async
 from storage.models import OutboxMessage
-from storage.repositories import GroupMessages
+from storage.repositories import Citizens, GroupMessages, Requests
 
 __all__ = ["BotSpec", "Miz", "create_dispatcher", "make_bot", "run_bots", "setup_logging"]
 
@@ -87,22 +95,51 @@ def create_dispatcher(
         session_factory=factory,
         documents=documents,
         throttle=tracking_throttle(),
+        dues_throttle=dues_throttle(),
+        certificate_throttle=certificate_throttle(),
         outbox=outbox,
         clerks=clerks,
     )
+    if isinstance(fsm_storage, DatabaseStorage):
+        dp.update.outer_middleware(FlushConversations(fsm_storage))
     dp.update.outer_middleware(SkipEmptyUpdates())
     dp.update.outer_middleware(ContextMiddleware(platforms, settings.locale, locales))
     dp.include_routers(
         errors.router(),
         operator.router(),
+        payments.router(),
         start.router(),
         form.router(),
+        verify_phone.router(),
         followup.router(),
+        dues.router(),
+        verify.router(),
         track.router(),
+        fees.router(),
+        sms_settings.router(),
         browse.router(),
         fallback.router(),
     )
     return dp
+
+
+async def sms_when_blocked(session: AsyncSession, row: OutboxMessage, error: BaseException) -> None:
+    """A citizen who blocked the bot still hears of their request: one SMS per request and status."""
+    if not isinstance(error, TelegramForbiddenError) or row.request_id is None or (row.chat_id or 0) <= 0:
+        return
+    request = await Requests(session).get(row.request_id)
+    if request is None or request.id is None:
+        return
+    citizen = await Citizens(session).get(request.citizen_id)
+    if citizen is None or citizen.chat_id != row.chat_id:
+        return  # the failed message was not for the citizen who filed it
+    await queue_request_sms(
+        session,
+        citizen,
+        request,
+        key="sms.blocked",
+        dedupe_key=f"request:{request.id}:sms:blocked:{request.status}",
+    )
 
 
 async def link_relayed(session: AsyncSession, row: OutboxMessage, message_id: int | None) -> None:
@@ -139,6 +176,8 @@ class Miz:
     bots: list[Bot] = field(init=False)
     dispatcher: Dispatcher = field(init=False)
     outbox: OutboxSender = field(init=False)
+    sms: SmsSender = field(init=False)
+    sms_provider: SmsProvider = field(init=False)
     clerks: ClerkRegistry = field(init=False)
 
     async def prepare(self) -> None:
@@ -153,12 +192,22 @@ class Miz:
         documents = DocumentStore(self.settings.files_dir, self.settings.max_document_bytes)
         self.clerks = ClerkRegistry(self.factory, self.catalogs)
         await self.clerks.load()
+        handlers: dict[str, PayloadHandler] = {"card": card_drawer(self.factory, self.clerks, documents)}
+        provider_token = self.settings.bale_provider_token
+        if provider_token is not None:
+            # Only Bale citizens get invoices (desk.payments), and only when this token is set.
+            handlers["invoice"] = invoice_sender(provider_token.get_secret_value(), self._org_name)
         self.outbox = OutboxSender(
             self.factory,
             bots={spec.platform.value: bot for bot, spec in zip(self.bots, self.specs, strict=True)},
-            handlers={"card": card_drawer(self.factory, self.clerks, documents)},
+            handlers=handlers,
             on_sent=link_relayed,
+            on_failed=sms_when_blocked,
             org_names=self._org_name,
+        )
+        self.sms_provider = create_sms_provider(self.settings)
+        self.sms = SmsSender(
+            self.factory, self.sms_provider, sms_allowed=self._org_sms_allowed, org_names=self._org_name
         )
         self.dispatcher = create_dispatcher(
             settings=self.settings,
@@ -168,9 +217,15 @@ class Miz:
             locales=CitizenLocales(self.factory),
             factory=self.factory,
             documents=documents,
-            outbox=self.outbox,
+            outbox=NotifyAll([self.outbox, self.sms]),
             clerks=self.clerks,
         )
+
+    def _org_sms_allowed(self, org_id: str) -> bool:
+        try:
+            return self.catalogs.catalog.organization(org_id).sms
+        except NotInCatalogError:
+            return True
 
     def _org_name(self, org_id: str, lang: str) -> str:
         try:
@@ -182,6 +237,7 @@ class Miz:
         """Poll every bot and deliver the outbox until stopped; one update never blocks another."""
         self._stopped = asyncio.Event()
         sender = asyncio.create_task(self.outbox.run(), name="miz-outbox")
+        sms_task = asyncio.create_task(self.sms.run(), name="miz-sms")
         digests = DigestScheduler(
             self.factory,
             self.catalogs,
@@ -203,6 +259,11 @@ class Miz:
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sender
+            await self.sms.stop()
+            sms_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sms_task
+            await self.sms_provider.close()
             for bot in self.bots:
                 await bot.session.close()
             self._stopped.set()

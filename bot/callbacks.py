@@ -13,7 +13,13 @@ __all__ = [
     "CardAction",
     "CategoryPick",
     "ComplaintOrg",
+    "DuesOrgPage",
+    "DuesOrgPick",
     "FaqOpen",
+    "FeeAnswer",
+    "FeeOrgPage",
+    "FeeOrgPick",
+    "FeePick",
     "FormAnswer",
     "FormEdit",
     "FormSubmit",
@@ -25,6 +31,8 @@ __all__ = [
     "RequestStart",
     "ServicePage",
     "ServicePick",
+    "SmsOffer",
+    "SmsSwitch",
 ]
 
 
@@ -132,3 +140,62 @@ class Objection(CallbackData, prefix="object"):
     """The citizen objects to the outcome of request ``req``: a complaint linked to it."""
 
     req: int
+
+
+class FeeOrgPage(CallbackData, prefix="fees"):
+    """A page of the organizations whose tariff booklet the fee calculators use."""
+
+    page: int = 0
+
+
+class FeeOrgPick(CallbackData, prefix="feeorg"):
+    """The citizen chose whose tariff booklet to calculate with: show a page of its fees."""
+
+    org: str
+    page: int = 0
+
+
+class FeePick(CallbackData, prefix="fee"):
+    """Start (or start again, with other figures) calculating fee ``fee`` of organization ``org``'s booklet."""
+
+    org: str
+    fee: str
+
+
+class FeeAnswer(CallbackData, prefix="feeans"):
+    """A button answer (a choice or a zone) to input ``step`` of the calculation ``run``.
+
+    ``run`` is a token of one calculation, so a button of a finished or abandoned one is recognized as stale.
+    """
+
+    run: str
+    step: int
+    value: str
+
+
+class DuesOrgPage(CallbackData, prefix="dorgs"):
+    """A page of the organizations whose dues a citizen can look up."""
+
+    page: int = 0
+
+
+class DuesOrgPick(CallbackData, prefix="dorg"):
+    """The citizen chose whose dues to look up: ask for the property or business code."""
+
+    org: str
+
+
+class SmsOffer(CallbackData, prefix="smsoffer"):
+    """After filing request ``req``: send a one-time code to its mobile number (``yes``), or not now (``no``).
+
+    ``yes`` also asks for a new code when the last one expired or was used up.
+    """
+
+    req: int
+    act: str
+
+
+class SmsSwitch(CallbackData, prefix="smsset"):
+    """The citizen turns stage SMS on or off (``on``: the new setting)."""
+
+    on: bool

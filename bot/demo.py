@@ -12,9 +12,13 @@ import contextlib
 import logging
 from collections.abc import Mapping
 
+from pydantic import SecretStr
+
 from bot.app import BotSpec, Miz, setup_logging
+from bot.demo_records import DEMO_CERTIFICATE_CODE, DEMO_DUES_CODE, DEMO_NATIONAL_ID, seed_demo_records
 from bot.platforms import Platform
 from catalog.index import Catalog
+from desk.certificates import format_certificate_code
 from desk.i18n import translator
 from desk.persian import to_persian_digits
 from desk.settings import PROJECT_ROOT, Settings
@@ -28,8 +32,9 @@ DEMO_DIR = PROJECT_ROOT / "var" / "demo"
 _TOKENS = {Platform.TELEGRAM: DEMO_TELEGRAM_TOKEN, Platform.BALE: DEMO_BALE_TOKEN}
 
 
-def demo_settings() -> Settings:
-    """The demo's own database and files under ``var/demo``, the built-in catalog, Persian."""
+def demo_settings(emulator_url: str | None = None) -> Settings:
+    """The demo's own database and files under ``var/demo``, the built-in catalog, Persian; SMS go to the
+    emulator's Kavenegar gateway, so the chat page's phone panel shows them."""
     return Settings(
         database_url=f"sqlite+aiosqlite:///{DEMO_DIR / 'miz.sqlite3'}",
         files_dir=DEMO_DIR / "files",
@@ -37,6 +42,10 @@ def demo_settings() -> Settings:
         telegram_token=None,
         bale_token=None,
         redis_url=None,
+        sms_provider="kavenegar" if emulator_url else "none",
+        sms_api_base=emulator_url,
+        sms_api_key=SecretStr("demo-key") if emulator_url else None,
+        sms_sender="10004346" if emulator_url else None,
     )
 
 
@@ -66,7 +75,6 @@ def seed_operator_groups(
 
 async def _demo(host: str, port: int) -> None:
     t = translator("fa")
-    settings = demo_settings()
     try:
         context = running_emulator(host=host, port=port, state=demo_state())
         emu = await context.__aenter__()
@@ -74,10 +82,12 @@ async def _demo(host: str, port: int) -> None:
         print(t("bot.demo.port_busy", port=port), flush=True)
         context = running_emulator(host=host, port=0, state=demo_state())
         emu = await context.__aenter__()
+    settings = demo_settings(emu.base_url)
     try:
         miz = Miz(settings, [BotSpec(platform, token, emu.base_url) for platform, token in _TOKENS.items()])
         await miz.prepare()
         groups = seed_operator_groups(emu, miz.catalogs.catalog)
+        await seed_demo_records(miz.factory, miz.catalogs.catalog)
         summary = miz.catalogs.catalog.summary()
         print(
             t(
@@ -85,6 +95,15 @@ async def _demo(host: str, port: int) -> None:
                 url=emu.base_url + "/",
                 groups=to_persian_digits(groups),
                 services=to_persian_digits(summary.services),
+            ),
+            flush=True,
+        )
+        print(
+            t(
+                "dues.demo.ready",
+                code=to_persian_digits(DEMO_DUES_CODE),
+                national_id=to_persian_digits(DEMO_NATIONAL_ID),
+                certificate=format_certificate_code(DEMO_CERTIFICATE_CODE),
             ),
             flush=True,
         )

@@ -11,20 +11,23 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardBu
 from bot.callbacks import MenuOpen
 from bot.render import Renderer
 
-__all__ = ["MENU_KEYS", "PAGE_SIZE", "Choice", "main_menu", "paged"]
+__all__ = ["MENU_KEYS", "MENU_ROWS", "PAGE_SIZE", "Choice", "main_menu", "paged"]
 
 PAGE_SIZE = 8
 """Items per page: a phone screen shows about eight buttons without scrolling."""
 
-MENU_KEYS = (
-    "bot.menu.services",
-    "bot.menu.my_requests",
-    "bot.menu.track",
-    "bot.menu.complaint",
-    "bot.menu.help",
-    "bot.menu.language",
+MENU_ROWS: tuple[tuple[str, ...], ...] = (
+    ("bot.menu.services",),
+    ("bot.menu.my_requests", "bot.menu.track"),
+    ("bot.menu.fees",),
+    ("bot.menu.dues", "bot.menu.verify"),
+    ("bot.menu.complaint", "bot.menu.help"),
+    ("bot.menu.sms", "bot.menu.language"),
 )
-"""The main menu's entries, in order; each one is a working feature (no "coming soon")."""
+"""The main menu, row by row; each entry is a working feature (no "coming soon")."""
+
+MENU_KEYS = tuple(key for row in MENU_ROWS for key in row)
+"""The main menu's entries, in order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +40,8 @@ class Choice:
 
 def main_menu(r: Renderer) -> ReplyKeyboardMarkup:
     """The persistent reply keyboard shown under the chat."""
-    services, mine, track, complaint, help_, language = (
-        KeyboardButton(text=r.plain(key)) for key in MENU_KEYS
-    )
     return ReplyKeyboardMarkup(
-        keyboard=[[services], [mine, track], [complaint, help_, language]],
+        keyboard=[[KeyboardButton(text=r.plain(key)) for key in row] for row in MENU_ROWS],
         resize_keyboard=True,
         is_persistent=True,
     )

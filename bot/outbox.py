@@ -70,6 +70,7 @@ from storage.uow import unit_of_work
 
 __all__ = [
     "Backoff",
+    "FailedHook",
     "OutboxSender",
     "PayloadError",
     "PayloadHandler",
@@ -89,6 +90,11 @@ SentHook = Callable[[AsyncSession, OutboxMessage, int | None], Awaitable[None]]
 """Called with the session of the ``mark_sent`` transaction, the row and the id of the message sent
 (None when the handler sent nothing), e.g. to remember a card's message id. Runs in a SAVEPOINT: if it
 raises, the error is logged and the row is still marked sent."""
+
+FailedHook = Callable[[AsyncSession, OutboxMessage, BaseException], Awaitable[None]]
+"""Called with the session of the ``mark_failed`` transaction, the row and the error, when a row fails for
+good (e.g. to tell a citizen who blocked the bot by SMS). Runs in a SAVEPOINT: if it raises, the error is
+logged and the row is still marked failed."""
 
 Clock = Callable[[], datetime]
 
@@ -239,6 +245,7 @@ class OutboxSender:
     bots: Mapping[str, Bot]
     handlers: Mapping[str, PayloadHandler] = field(default_factory=dict)
     on_sent: SentHook | None = None
+    on_failed: FailedHook | None = None
     org_names: OrgNames | None = None
     clock: Clock = utcnow
     batch: int = 50
@@ -345,7 +352,7 @@ class OutboxSender:
         """Claim up to ``room`` due rows, keep the ones that may go now, put back the rest; rows claimed."""
         async with self._db, unit_of_work(self.factory, write=True) as session:
             now = self.clock()
-            rows = list(await Outbox(session).claim_due(room, now=now, lease=self.lease))
+            rows = list(await Outbox(session).claim_due(room, now=now, lease=self.lease, channel="chat"))
             if not rows:
                 return 0
             deadline = now + self.lease
@@ -522,7 +529,7 @@ class OutboxSender:
             verdict = classify(error)
             if verdict.action == "retry" and not isinstance(error, TelegramAPIError | OSError | TimeoutError):
                 logger.exception("outbox: unexpected error sending row %s", row.id)
-            return await self._after_error(item, verdict, limiter)
+            return await self._after_error(item, verdict, limiter, error)
         await self._mark_sent(item, message_id)
         return True
 
@@ -588,7 +595,9 @@ class OutboxSender:
         self._held.pop(item.id, None)
         self.stats.sent += 1
 
-    async def _after_error(self, item: _Held, verdict: Verdict, limiter: SendLimiter) -> bool:
+    async def _after_error(
+        self, item: _Held, verdict: Verdict, limiter: SendLimiter, cause: BaseException
+    ) -> bool:
         row = item.row
         now = self.clock()
         if verdict.action == "throttled":
@@ -611,6 +620,12 @@ class OutboxSender:
                     else f"gave up after {row.attempts} attempts: {verdict.error}"
                 )
                 await outbox.mark_failed(item.id, error=error)
+                if self.on_failed is not None:
+                    try:
+                        async with session.begin_nested():
+                            await self.on_failed(session, row, cause)
+                    except Exception:
+                        logger.exception("outbox: on_failed failed for row %s", item.id)
             else:
                 at = now + timedelta(seconds=self.backoff.delay(row.attempts, self.rng))
                 await outbox.mark_retry(item.id, at=at, error=verdict.error)

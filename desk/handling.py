@@ -40,6 +40,7 @@ from desk.lifecycle import Actor, Status, allowed_targets, check_transition, is_
 from desk.notifications import Button, enqueue_card, enqueue_chat, text_payload
 from desk.persian import format_number
 from desk.requests import PLATFORMS, Title
+from desk.sms import queue_request_sms, sms_key_for
 from desk.tracking import format_tracking_code
 from desk.validators import LONG_TEXT_MAX
 from storage.columns import utcnow
@@ -59,6 +60,7 @@ __all__ = [
     "citizen_answered",
     "claim",
     "complete",
+    "payment_received",
     "reject",
     "resume",
     "wait_for_agency",
@@ -273,6 +275,15 @@ async def _tell_citizen(
         dedupe_key=f"event:{event.id}:citizen",
         request_id=request.id,
     )
+    if event.to_status is not None and event.public:
+        await queue_request_sms(
+            session,
+            citizen,
+            request,
+            key=sms_key_for(status),
+            dedupe_key=f"event:{event.id}:sms",
+            amount_rials=amount_rials,
+        )
     if status in {Status.COMPLETED, Status.REJECTED}:
         buttons: list[list[Button]] = [
             [
@@ -524,7 +535,8 @@ async def ask_payment(
     """Ask the citizen to pay ``amount_rials`` (``awaiting_payment``); the event's text is the amount in ASCII digits.
 
     Raises ``ValidationError("desk.handling.amount")`` unless ``0 < amount_rials <= AMOUNT_MAX``. How to pay
-    (a payment ID, a Bale invoice) is sent separately, by a later use case.
+    (a bill ID and payment ID, a Bale invoice) is sent separately: ``desk.payments.ask_payment`` wraps this use
+    case and adds it in the same transaction.
     """
     if (
         isinstance(amount_rials, bool)
@@ -565,6 +577,32 @@ async def resume(
         groups=groups,
         text=None,
         notice="notify.citizen.in_progress" if seen_status is Status.SUBMITTED else "notify.citizen.resumed",
+    )
+
+
+async def payment_received(
+    session: AsyncSession,
+    request_id: int,
+    *,
+    amount_rials: int,
+    reference: str,
+    groups: Mapping[str, int],
+) -> Change:
+    """The system resumes a request awaiting payment once its payment is confirmed (``desk.payments``).
+
+    The citizen gets the receipt (``notify.citizen.paid``: the amount and ``reference``, the bank's or the
+    wallet's transaction id, which is also the event's text); the cards are redrawn.
+    """
+    return await _staff_move(
+        session,
+        request_id,
+        ActorRef(Actor.SYSTEM),
+        Status.IN_PROGRESS,
+        seen_status=Status.AWAITING_PAYMENT,
+        groups=groups,
+        text=reference,
+        notice="notify.citizen.paid",
+        amount_rials=amount_rials,
     )
 
 

@@ -26,8 +26,15 @@ recipient's platform and language, sends them with the platform's rate limits, a
 ``{"type": "card", "request_id": 7}`` -- (re)draw the request's card in its organization's operator group;
 the bot renders it from the database at send time, so the card always shows the latest state.
 
+``{"type": "sms", ...}`` -- an SMS (``channel="sms"``, ``phone`` set), plain text from the locale::
+
+    {"type": "sms", "key": "sms.submitted", "lang": "fa", "params": {"code": "...", "org": "falavarjan"}}
+
+``{"type": "sms_code", "code": "12345"}`` -- a one-time code, sent through the gateway's verification template
+(fast lane on Iranian gateways); the code is wiped from the row once it is sent.
+
 Rows for a group (cards, relays to clerks) carry the group's ``chat_id``; rows for a citizen carry their private
-chat id. ``dedupe_key`` names the cause (e.g. ``"event:<event id>:citizen"``), so nothing is queued twice.
+chat id; SMS rows carry the mobile number instead. ``dedupe_key`` names the cause (e.g. ``"event:<event id>:citizen"``), so nothing is queued twice.
 """
 
 from __future__ import annotations
@@ -41,7 +48,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import OutboxMessage
 from storage.repositories import Outbox
 
-__all__ = ["Button", "enqueue_card", "enqueue_chat", "enqueue_copy", "text_payload"]
+__all__ = [
+    "Button",
+    "enqueue_card",
+    "enqueue_chat",
+    "enqueue_copy",
+    "enqueue_sms",
+    "sms_payload",
+    "text_payload",
+]
 
 Button = Mapping[str, str]
 """An inline button of a notification: ``{"label": <locale msgid>, "data": <callback data>}``."""
@@ -141,3 +156,32 @@ async def enqueue_card(
         dedupe_key=dedupe_key,
         request_id=request_id,
     )
+
+
+def sms_payload(key: str, lang: str, *, params: Mapping[str, str | int] | None = None) -> dict[str, Any]:
+    """The JSON payload of an ``sms`` notification: a plain-text locale message (see the module docstring)."""
+    return {"type": "sms", "key": key, "lang": lang, "params": dict(params or {})}
+
+
+async def enqueue_sms(
+    session: AsyncSession,
+    *,
+    phone: str,
+    organization_id: str,
+    payload: Mapping[str, Any],
+    dedupe_key: str,
+    request_id: int | None = None,
+) -> bool:
+    """Queue an SMS to ``phone`` (``09xxxxxxxxx``) in the caller's transaction; False when already queued.
+
+    ``organization_id`` is who pays for it (costs are counted per organization from these rows).
+    """
+    message = OutboxMessage(
+        channel="sms",
+        phone=phone,
+        organization_id=organization_id,
+        request_id=request_id,
+        payload=dict(payload),
+        dedupe_key=dedupe_key,
+    )
+    return await Outbox(session).enqueue(message)

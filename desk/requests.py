@@ -11,6 +11,7 @@ Errors are ``desk.errors`` with locale keys; the bot's error router shows them i
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from desk.calendar import WorkCalendar
 from desk.errors import NotFound, ValidationError
 from desk.lifecycle import Actor, Status, check_transition, is_public
-from desk.tracking import new_tracking_code, normalize_tracking_code
+from desk.persian import normalize, normalize_identifier
+from desk.sms import queue_request_sms
+from desk.tracking import TRACKING_CODE_LENGTH, new_tracking_code, normalize_tracking_code
 from desk.validators import national_id as validate_national_id
 from storage.columns import utcnow
 from storage.errors import TrackingCodeTakenError
@@ -31,6 +34,7 @@ from storage.repositories import Citizens, Events, Requests
 
 __all__ = [
     "IDEMPOTENCY_KEY_MAX",
+    "NATIONAL_ID_TAIL",
     "PLATFORMS",
     "TRACKING_CODE_ATTEMPTS",
     "DocumentInput",
@@ -41,6 +45,7 @@ __all__ = [
     "Title",
     "TrackView",
     "my_requests",
+    "split_code_and_tail",
     "submit_request",
     "track",
 ]
@@ -53,7 +58,19 @@ TRACKING_CODE_ATTEMPTS: Final = 5
 """Fresh codes drawn before giving up: a clash is a one-in-80,000 event (see ``desk.tracking``), five in a row
 means something else is wrong (a broken generator), and the error then reaches the generic apology."""
 
+NATIONAL_ID_TAIL: Final = 4
+"""Digits at the end of a national ID that, with the tracking code, show a request to someone else (SMS-friendly).
+
+Four digits are only 10,000 possibilities: what protects them is the tracking throttle (``desk.throttle``), which
+counts every wrong guess, last four digits included, and the 12-digit code that must come with them."""
+
 _NATIONAL_ID_FIELD: Final = "national_id"
+_TAIL: Final = re.compile(rf"\d{{{NATIONAL_ID_TAIL}}}", re.ASCII)
+_DASH: Final = "\\-\u2010-\u2015\u2212\ufe63\uff0d"
+# A code (digits, spaces, dashes), then a separate group of four digits: "123412341234 5678", "1234-5678-9012 5678".
+_CODE_AND_TAIL: Final = re.compile(
+    rf"(?P<code>\d[\d {_DASH}]*\d)[ {_DASH},،/]+(?P<tail>\d{{{NATIONAL_ID_TAIL}}})", re.ASCII
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,6 +299,10 @@ async def submit_request(session: AsyncSession, submission: Submission) -> Submi
         # A submit key must be unique per submission; returning someone else's request would leak it.
         raise ValueError("this idempotency_key was used by another citizen's submission")
     assert stored.id is not None
+    if created:
+        await queue_request_sms(
+            session, citizen, stored, key="sms.submitted", dedupe_key=f"request:{stored.id}:sms:submitted"
+        )
     return SubmitResult(
         request_id=stored.id,
         tracking_code=stored.tracking_code,
@@ -330,6 +351,41 @@ def _national_ids_of(request: ServiceRequest) -> list[str]:
     return found
 
 
+def split_code_and_tail(text: str) -> tuple[str, str] | None:
+    """A tracking code and the last four digits of a national ID sent in one message, or None.
+
+    "123412341234 5678", "۱۲۳۴-۵۶۷۸-۹۰۱۲ ۵۶۷۸" -> ``("123456789012", "5678")`` (the code is not checked here:
+    ``track`` does). The four digits must stand apart from the code, so sixteen digits in a row (a card number)
+    are not taken for one.
+    """
+    match = _CODE_AND_TAIL.fullmatch(normalize(text))
+    if match is None:
+        return None
+    code = normalize_identifier(match.group("code"))
+    if len(code) != TRACKING_CODE_LENGTH:
+        return None
+    return code, match.group("tail")
+
+
+def _national_id_or_tail(raw: str) -> str:
+    """A whole national ID (validated) or its last ``NATIONAL_ID_TAIL`` digits, as ASCII digits."""
+    value = normalize_identifier(raw)
+    if _TAIL.fullmatch(value):
+        return value
+    try:
+        return validate_national_id(raw)
+    except ValidationError as error:
+        if error.key == "desk.national_id.format":
+            raise ValidationError("desk.track.national_id_format", digits=NATIONAL_ID_TAIL) from None
+        raise
+
+
+def _identifies(given: str, known: str) -> bool:
+    """Whether ``given`` (a whole national ID or its last digits) is ``known``'s, compared in constant time."""
+    expected = known if len(given) == len(known) else known[-len(given) :]
+    return secrets.compare_digest(given, expected)
+
+
 async def track(
     session: AsyncSession,
     code_text: str,
@@ -344,23 +400,23 @@ async def track(
     ``ValidationError`` before any look-up, and so does a malformed ``national_id``. The citizen who filed the
     request (same platform and user id) sees it. Anyone else sees it only by giving a national ID that equals
     an answer to one of the request's ``national_id`` form fields (a family member at the office's counter, the
-    owner on the other messenger). Otherwise, and for a code no request has, ``NotFound`` with the same key
-    ``desk.request.not_found``: the answer never tells whether a code exists.
+    owner on the other messenger), or the last ``NATIONAL_ID_TAIL`` digits of one (what fits an SMS reply).
+    Otherwise, and for a code no request has, ``NotFound`` with the same key ``desk.request.not_found``: the
+    answer never tells whether a code exists.
 
     Callers throttle the look-ups with ``desk.throttle.tracking_throttle()``: a ``NotFound`` here counts as a
-    failure of the asking citizen (see ``desk.throttle``).
+    failure of the asking citizen (see ``desk.throttle``). That throttle is what makes four digits safe: every
+    wrong last four is a ``NotFound``, so a guesser gets 5 of the 10,000 tries per 10 minutes.
     """
     code = normalize_tracking_code(code_text)
-    given = validate_national_id(national_id) if national_id is not None else None
+    given = _national_id_or_tail(national_id) if national_id is not None else None
     request = await Requests(session).by_tracking_code(code)
     if request is None or request.id is None or not is_public(Status(request.status)):
         raise NotFound("desk.request.not_found")
     owner = await Citizens(session).get(request.citizen_id)
     is_owner = owner is not None and owner.platform == platform and owner.user_id == user_id
     if not is_owner:
-        matches = given is not None and any(
-            secrets.compare_digest(given, known) for known in _national_ids_of(request)
-        )
+        matches = given is not None and any(_identifies(given, known) for known in _national_ids_of(request))
         if not matches:
             raise NotFound("desk.request.not_found")
     events = await Events(session).history(request.id, public_only=True)

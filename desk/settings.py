@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import time
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["PROJECT_ROOT", "Settings"]
@@ -34,6 +36,11 @@ class Settings(BaseSettings):
     )
     bale_token: SecretStr | None = Field(default=None, description="Bale bot token (secret)")
     bale_api_base: str = Field(default="https://tapi.bale.ai", description="Bale Bot API base URL")
+    bale_provider_token: SecretStr | None = Field(
+        default=None,
+        description="Bale wallet provider token (secret); when set, Bale citizens also get an in-chat invoice "
+        "for a request's payment",
+    )
     redis_url: str | None = Field(
         default=None, description="Redis URL for FSM state; unset means the database"
     )
@@ -69,3 +76,18 @@ class Settings(BaseSettings):
     sms_timeout_seconds: float = Field(
         default=10, gt=0, description="Longest wait for the SMS gateway's answer before trying again later"
     )
+    sms_code_secret: SecretStr = Field(
+        default=SecretStr(""),
+        description="Key of the HMAC under which one-time SMS codes are stored (secret); unset means derived "
+        "from the bot tokens, or a fixed development key when there is none",
+    )
+
+    @model_validator(mode="after")
+    def _derive_sms_code_secret(self) -> Self:
+        # Never empty: a deployment that forgot it still gets a key nobody knows without the bot tokens.
+        if not self.sms_code_secret.get_secret_value():
+            tokens = [t.get_secret_value() for t in (self.telegram_token, self.bale_token) if t is not None]
+            material = "\n".join(t for t in tokens if t) or "miz-development-only"
+            derived = hmac.new(b"miz-sms-code-secret", material.encode(), hashlib.sha256).hexdigest()
+            self.sms_code_secret = SecretStr(derived)
+        return self

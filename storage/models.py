@@ -26,11 +26,16 @@ SQLModel.metadata.naming_convention = {
 }
 
 __all__ = [
+    "Certificate",
     "Citizen",
     "ConversationState",
     "Document",
+    "Due",
+    "DuesImport",
     "GroupMessage",
     "OutboxMessage",
+    "Payment",
+    "PhoneVerification",
     "RegisteredClerk",
     "RequestEvent",
     "ServiceRequest",
@@ -197,6 +202,8 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = _created()
     sent_at: datetime | None = _utc_column(nullable=True)
     last_error: str | None = None
+    cost_rials: int | None = Field(default=None, description="what the SMS gateway charged, when it says")
+    parts: int | None = Field(default=None, description="SMS parts (or gateway credits) the message took")
 
 
 class SurveyAnswer(SQLModel, table=True):
@@ -246,4 +253,130 @@ class RegisteredClerk(SQLModel, table=True):
     user_id: int = Field(sa_type=BigInteger)
     name: str = Field(max_length=128)
     added_by: str = Field(max_length=64, description="'platform:user id' of who added them")
+    created_at: datetime = _created()
+
+
+class PhoneVerification(SQLModel, table=True):
+    """A one-time code sent by SMS to prove a citizen reads the mobile they gave (a relative's, say).
+
+    Only a hash of the code is kept. Each row is one code: it expires, counts wrong tries, and its
+    ``created_at`` is what the throttles per phone and per citizen count.
+    """
+
+    __tablename__ = "phone_verification"
+    __table_args__ = (Index("ix_phone_verification_phone_created_at", "phone", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    citizen_id: int = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("citizen.id", ondelete="CASCADE"), nullable=False, index=True),
+    )
+    phone: str = Field(max_length=11, description="normalized mobile, 09xxxxxxxxx")
+    code_hash: str = Field(max_length=64, description="HMAC-SHA256 of the code, hex")
+    attempts: int = Field(default=0, description="wrong codes entered so far")
+    created_at: datetime = _created()
+    expires_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    verified_at: datetime | None = _utc_column(nullable=True)
+
+
+class DuesImport(SQLModel, table=True):
+    """One dues file an admin imported (``miz dues import``): which file, by whom, and what it changed."""
+
+    __tablename__ = "dues_import"
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: str = Field(max_length=64, index=True)
+    kind: str = Field(max_length=16, description="'renovation' or 'business'")
+    file_name: str = Field(max_length=255)
+    sha256: str = Field(max_length=64, description="of the file's bytes, to notice a file imported twice")
+    rows: int = Field(description="dues written")
+    replaced: int = Field(default=0, description="unpaid dues of the same periods it replaced")
+    skipped_paid: int = Field(default=0, description="rows left out because that due was already paid")
+    imported_by: str = Field(max_length=64)
+    at: datetime = _created()
+
+
+class Due(SQLModel, table=True):
+    """A due (بدهی عوارض) of a property (renovation fee) or a business (business fee) for one period.
+
+    Imported from the organization's finance system; a citizen finds it by code and national ID and pays it
+    through any bank channel with its bill ID and payment ID. One row per code and period: a newer import
+    replaces the unpaid ones, and a paid one (``paid_at``) is kept as it was.
+    """
+
+    __tablename__ = "due"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "kind", "code_key", "period_year", "period_number"),
+        Index("ix_due_organization_id_code_key", "organization_id", "code_key"),
+        CheckConstraint("amount_rials > 0", name="amount_positive"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: str = Field(max_length=64)
+    kind: str = Field(max_length=16, description="'renovation' or 'business'")
+    property_or_business_code: str = Field(max_length=64, description="as the organization writes it")
+    code_key: str = Field(max_length=64, description="the code without separators, what look-ups compare")
+    national_id: str = Field(max_length=10, description="of the owner or the business holder")
+    amount_rials: int = Field(sa_type=BigInteger)
+    period_year: int = Field(description="Jalali year")
+    period_number: int = Field(default=0, description="0 for the whole year, else the instalment 1..99")
+    bill_id: str = Field(max_length=13)
+    payment_id: str = Field(max_length=13)
+    imported_at: datetime = _created()
+    import_batch_id: int = Field(foreign_key="dues_import.id", index=True)
+    paid_at: datetime | None = _utc_column(nullable=True)
+
+
+class Certificate(SQLModel, table=True):
+    """A certificate an organization issued (a permit, a completion or no-violation certificate).
+
+    Anyone holding the paper can check it with its ``verification_code`` (``/verify``); a revoked one says so
+    and why. It may name the request it answered (kept if that request is ever deleted).
+    """
+
+    __tablename__ = "certificate"
+
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: str = Field(max_length=64, index=True)
+    request_id: int | None = _request_fk(nullable=True)
+    type: str = Field(max_length=64, description="a desk.certificates.CertificateType")
+    holder_name: str = Field(max_length=200)
+    holder_national_id: str = Field(max_length=10)
+    property: str = Field(max_length=255, description="the property it is about: address, plate or code")
+    issued_on: date
+    valid_until: date | None = None
+    verification_code: str = Field(max_length=16, unique=True)
+    status: str = Field(default="valid", max_length=16, description="'valid' or 'revoked'")
+    revoked_reason: str | None = Field(default=None, max_length=500)
+    revoked_at: datetime | None = _utc_column(nullable=True)
+    issued_by: str = Field(max_length=64)
+    created_at: datetime = _created()
+
+
+class Payment(SQLModel, table=True):
+    """A payment a clerk asked of a citizen for a request (``desk.payments``), and how it was paid.
+
+    The bill ID and payment ID let it be paid through any bank channel; on Bale an in-chat invoice carries
+    ``invoice_payload`` (a random token, unique), which the wallet's pre-checkout query and receipt send back.
+    ``channel`` is how the citizen was offered to pay (``bale_wallet`` when an invoice was sent, else ``bank``)
+    and, once ``paid``, how they paid. ``provider_transaction_id`` is the wallet's or the bank's reference.
+    """
+
+    __tablename__ = "payment"
+    __table_args__ = (
+        Index("ix_payment_status_channel_created_at", "status", "channel", "created_at"),
+        CheckConstraint("amount_rials > 0", name="amount_positive"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = _request_fk()
+    organization_id: str = Field(max_length=64)
+    amount_rials: int = Field(sa_type=BigInteger)
+    bill_id: str = Field(max_length=13)
+    payment_id: str = Field(max_length=13)
+    status: str = Field(default="pending", max_length=16, description="'pending', 'paid' or 'cancelled'")
+    invoice_payload: str = Field(max_length=64, unique=True, description="random token of the Bale invoice")
+    channel: str = Field(default="bank", max_length=16, description="'bank' or 'bale_wallet'")
+    provider_transaction_id: str | None = Field(default=None, max_length=128)
+    paid_at: datetime | None = _utc_column(nullable=True)
     created_at: datetime = _created()

@@ -12,20 +12,25 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, update
+from sqlalchemy import and_, delete, func, insert, or_, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from storage.columns import utcnow
-from storage.errors import TrackingCodeTakenError
+from storage.errors import TrackingCodeTakenError, VerificationCodeTakenError
 from storage.models import (
+    Certificate,
     Citizen,
     ConversationState,
     Document,
+    Due,
+    DuesImport,
     GroupMessage,
     OutboxMessage,
+    Payment,
     RegisteredClerk,
     RequestEvent,
     ServiceRequest,
@@ -34,11 +39,14 @@ from storage.models import (
 
 __all__ = [
     "NOT_OPEN_STATUSES",
+    "Certificates",
     "Citizens",
     "ConversationStates",
+    "Dues",
     "Events",
     "GroupMessages",
     "Outbox",
+    "Payments",
     "RegisteredClerks",
     "Requests",
     "SurveyAnswers",
@@ -451,9 +459,16 @@ class Outbox:
         return (await self.session.scalars(stmt)).first() is not None
 
     async def claim_due(
-        self, limit: int, *, now: datetime | None = None, lease: timedelta = timedelta(seconds=60)
+        self,
+        limit: int,
+        *,
+        now: datetime | None = None,
+        lease: timedelta = timedelta(seconds=60),
+        channel: str | None = None,
     ) -> Sequence[OutboxMessage]:
         """Take up to ``limit`` rows due at ``now``, oldest first, for ``lease``; counts an attempt on each.
+
+        ``channel`` (``"chat"`` or ``"sms"``) limits the claim to one sender's rows; None takes any.
 
         Due means pending with ``next_attempt_at <= now``, or still "sending" under an expired lease (its
         sender died). On PostgreSQL rows are locked with ``FOR UPDATE SKIP LOCKED``, so concurrent senders
@@ -465,6 +480,8 @@ class Outbox:
             and_(col(OutboxMessage.status) == "pending", col(OutboxMessage.next_attempt_at) <= now),
             and_(col(OutboxMessage.status) == "sending", col(OutboxMessage.locked_until) <= now),
         )
+        if channel is not None:
+            due = and_(col(OutboxMessage.channel) == channel, due)
         stmt = (
             select(OutboxMessage)
             .where(due)
@@ -482,9 +499,47 @@ class Outbox:
         await self.session.flush()
         return claimed
 
-    async def mark_sent(self, message_id: int, *, at: datetime | None = None) -> None:
-        """The message was delivered."""
-        await self._set(message_id, status="sent", sent_at=at or utcnow(), locked_until=None, last_error=None)
+    async def mark_sent(
+        self,
+        message_id: int,
+        *,
+        at: datetime | None = None,
+        cost_rials: int | None = None,
+        parts: int | None = None,
+        payload: dict[str, Any] | None = None,
+    ) -> None:
+        """The message was delivered (an SMS with what the gateway charged; ``payload`` replaces the row's,
+        e.g. to wipe a one-time code once it went out)."""
+        values: dict[str, Any] = {
+            "status": "sent",
+            "sent_at": at or utcnow(),
+            "locked_until": None,
+            "last_error": None,
+        }
+        if cost_rials is not None:
+            values["cost_rials"] = cost_rials
+        if parts is not None:
+            values["parts"] = parts
+        if payload is not None:
+            values["payload"] = payload
+        await self._set(message_id, **values)
+
+    async def sms_costs(self, *, since: datetime | None = None) -> dict[str, tuple[int, int, int]]:
+        """Per organization: (SMS sent, parts, rials charged) since ``since`` (all time when None)."""
+        stmt = (
+            sa_select(
+                col(OutboxMessage.organization_id),
+                func.count(),
+                func.coalesce(func.sum(col(OutboxMessage.parts)), 0),
+                func.coalesce(func.sum(col(OutboxMessage.cost_rials)), 0),
+            )
+            .where(col(OutboxMessage.channel) == "sms", col(OutboxMessage.status) == "sent")
+            .group_by(col(OutboxMessage.organization_id))
+        )
+        if since is not None:
+            stmt = stmt.where(col(OutboxMessage.sent_at) >= since)
+        rows = (await self.session.execute(stmt)).all()
+        return {str(org): (int(count), int(parts or 0), int(rials or 0)) for org, count, parts, rials in rows}
 
     async def mark_retry(self, message_id: int, *, at: datetime, error: str) -> None:
         """Delivery failed for now (429, network): try again at ``at``."""
@@ -580,3 +635,206 @@ class RegisteredClerks:
         )
         result = await self.session.execute(stmt.execution_options(synchronize_session=False))
         return bool(getattr(result, "rowcount", 0))
+
+
+class Dues:
+    """Dues imported from organizations' finance systems, and the import batches that brought them.
+
+    An import writes a batch, removes the unpaid dues it replaces and inserts the new ones, all in the caller's
+    transaction, so citizens see either the old dues or the new ones, never a mix.
+    """
+
+    _CHUNK = 500
+    """Rows per multi-row INSERT: large files go in a few hundred statements, not one per row."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add_batch(self, batch: DuesImport) -> DuesImport:
+        """Record an import (its id is set, for the dues to refer to)."""
+        self.session.add(batch)
+        await self.session.flush()
+        return batch
+
+    async def batch_by_sha256(self, organization_id: str, kind: str, sha256: str) -> DuesImport | None:
+        """The latest earlier import of the same file (same bytes) for this organization and kind."""
+        stmt = (
+            select(DuesImport)
+            .where(
+                col(DuesImport.organization_id) == organization_id,
+                col(DuesImport.kind) == kind,
+                col(DuesImport.sha256) == sha256,
+            )
+            .order_by(col(DuesImport.id).desc())
+            .limit(1)
+        )
+        return (await self.session.scalars(stmt)).first()
+
+    async def paid_keys(
+        self, organization_id: str, kind: str, periods: Iterable[tuple[int, int]]
+    ) -> set[tuple[str, int, int]]:
+        """``(code_key, year, number)`` of the paid dues of these periods: an import leaves them as they are."""
+        wanted = set(periods)
+        if not wanted:
+            return set()
+        stmt = select(col(Due.code_key), col(Due.period_year), col(Due.period_number)).where(
+            col(Due.organization_id) == organization_id,
+            col(Due.kind) == kind,
+            col(Due.paid_at).is_not(None),
+            col(Due.period_year).in_({year for year, _ in wanted}),
+        )
+        rows = (await self.session.execute(stmt)).all()
+        return {(key, year, number) for key, year, number in rows if (year, number) in wanted}
+
+    async def file_numbers(self, organization_id: str, kind: str) -> dict[str, int]:
+        """The file number (the bill ID without its last five digits) each code of this kind already has."""
+        stmt = (
+            select(col(Due.code_key), col(Due.bill_id))
+            .where(col(Due.organization_id) == organization_id, col(Due.kind) == kind)
+            .order_by(col(Due.id))
+        )
+        return {key: int(bill[:-5]) for key, bill in (await self.session.execute(stmt)).all()}
+
+    async def delete_unpaid(self, organization_id: str, kind: str, periods: Iterable[tuple[int, int]]) -> int:
+        """Remove the unpaid dues of these periods (before an import writes their replacements); how many."""
+        deleted = 0
+        for year, number in sorted(set(periods)):
+            stmt = delete(Due).where(
+                col(Due.organization_id) == organization_id,
+                col(Due.kind) == kind,
+                col(Due.period_year) == year,
+                col(Due.period_number) == number,
+                col(Due.paid_at).is_(None),
+            )
+            result = await self.session.execute(stmt.execution_options(synchronize_session=False))
+            deleted += int(getattr(result, "rowcount", 0) or 0)
+        return deleted
+
+    async def insert_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert dues given as column values, a few hundred per statement."""
+        for start in range(0, len(rows), self._CHUNK):
+            await self.session.execute(insert(Due), list(rows[start : start + self._CHUNK]))
+
+    async def of_holder(self, organization_id: str, code_key: str, national_id: str) -> Sequence[Due]:
+        """The dues of one code (of any kind) whose holder has this national ID, oldest period first."""
+        stmt = (
+            select(Due)
+            .where(
+                col(Due.organization_id) == organization_id,
+                col(Due.code_key) == code_key,
+                col(Due.national_id) == national_id,
+            )
+            .order_by(col(Due.period_year), col(Due.period_number), col(Due.kind))
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def count(self, organization_id: str, kind: str | None = None, *, paid: bool | None = None) -> int:
+        """How many dues an organization has (of one kind; only paid or unpaid ones)."""
+        stmt = select(func.count()).select_from(Due).where(col(Due.organization_id) == organization_id)
+        if kind is not None:
+            stmt = stmt.where(col(Due.kind) == kind)
+        if paid is not None:
+            stmt = stmt.where(col(Due.paid_at).is_not(None) if paid else col(Due.paid_at).is_(None))
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def mark_paid(self, bill_id: str, payment_id: str, *, at: datetime | None = None) -> bool:
+        """Record that the bank reported this bill paid; False when no unpaid due has this pair."""
+        stmt = (
+            update(Due)
+            .where(
+                col(Due.bill_id) == bill_id,
+                col(Due.payment_id) == payment_id,
+                col(Due.paid_at).is_(None),
+            )
+            .values(paid_at=at or utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        result = await self.session.execute(stmt)
+        return bool(getattr(result, "rowcount", 0))
+
+
+class Certificates:
+    """Certificates organizations issued, found by their verification code."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, certificate: Certificate) -> Certificate:
+        """Store a new certificate; raises ``VerificationCodeTakenError`` when its code is in use (draw another)."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(certificate)
+                await self.session.flush()
+        except IntegrityError:
+            if await self.by_code(certificate.verification_code) is not None:
+                raise VerificationCodeTakenError(certificate.verification_code) from None
+            raise
+        return certificate
+
+    async def by_code(self, verification_code: str) -> Certificate | None:
+        """The certificate with this code (already normalized and checked by ``desk``)."""
+        stmt = select(Certificate).where(col(Certificate.verification_code) == verification_code)
+        return (await self.session.scalars(stmt)).first()
+
+    async def revoke(self, certificate: Certificate, reason: str, *, at: datetime | None = None) -> None:
+        """Mark ``certificate`` revoked for ``reason`` (``desk`` checks that it was valid)."""
+        certificate.status = "revoked"
+        certificate.revoked_reason = reason
+        certificate.revoked_at = at or utcnow()
+        self.session.add(certificate)
+        await self.session.flush()
+
+
+class Payments:
+    """Payments asked of citizens for their requests (``desk.payments``)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, payment: Payment) -> Payment:
+        """Store a new payment (its id is set)."""
+        self.session.add(payment)
+        await self.session.flush()
+        return payment
+
+    async def get(self, payment_id: int) -> Payment | None:
+        return await self.session.get(Payment, payment_id)
+
+    async def by_token(self, invoice_payload: str, *, for_update: bool = False) -> Payment | None:
+        """The payment an invoice carries (locked for this transaction with ``for_update``)."""
+        stmt = select(Payment).where(col(Payment.invoice_payload) == invoice_payload)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return (await self.session.scalars(stmt)).first()
+
+    async def of_request(self, request_id: int) -> Sequence[Payment]:
+        """Every payment of a request, oldest first."""
+        stmt = select(Payment).where(col(Payment.request_id) == request_id).order_by(col(Payment.id))
+        return (await self.session.scalars(stmt)).all()
+
+    async def count_of_request(self, request_id: int) -> int:
+        stmt = select(func.count()).select_from(Payment).where(col(Payment.request_id) == request_id)
+        return int((await self.session.execute(stmt)).scalar_one())
+
+    async def pending_of_request(self, request_id: int) -> Sequence[Payment]:
+        stmt = (
+            select(Payment)
+            .where(col(Payment.request_id) == request_id, col(Payment.status) == "pending")
+            .order_by(col(Payment.id))
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def pending_wallet(self, *, created_before: datetime, limit: int = 100) -> Sequence[Payment]:
+        """Pending payments offered through the Bale wallet that know the wallet's transaction id, oldest first."""
+        stmt = (
+            select(Payment)
+            .where(
+                col(Payment.status) == "pending",
+                col(Payment.channel) == "bale_wallet",
+                col(Payment.provider_transaction_id).is_not(None),
+                col(Payment.created_at) < created_before,
+            )
+            .order_by(col(Payment.id))
+            .limit(limit)
+        )
+        return (await self.session.scalars(stmt)).all()

@@ -27,6 +27,7 @@ from aiogram.types import (
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import FormAnswer, FormEdit, FormSubmit, RequestStart
+from bot.dialogs.verify_phone import offer_sms_updates
 from bot.documents import receive_file
 from bot.forms import answer_text, document_prompt, nav_labels, question
 from bot.keyboards import main_menu
@@ -42,9 +43,12 @@ from desk.errors import MizError, ValidationError
 from desk.notifications import enqueue_card
 from desk.persian import TEHRAN, format_jalali_date
 from desk.requests import DocumentInput, Submission, submit_request
+from desk.settings import Settings
 from desk.tracking import format_tracking_code
 from desk.validators import mobile, validate_field
+from desk.verification import mobile_answers, phone_to_offer, record_shared_phone
 from storage.files import DocumentStore
+from storage.repositories import Citizens
 from storage.uow import unit_of_work
 
 __all__ = ["ask_first_question", "router"]
@@ -189,6 +193,38 @@ async def _drop_buttons(message: Message) -> None:
     except TelegramBadRequest as error:
         if "not modified" not in str(error):
             raise
+
+
+async def _record_shared_phone(session: AsyncSession, submission: Submission, own_phones: set[str]) -> None:
+    """Before filing: a mobile answer the citizen gave by sharing their own contact becomes their verified phone,
+    so the SMS that announces the request already goes to it."""
+    answers = mobile_answers(submission.service_snapshot, submission.answers)
+    shared = next((phone for phone in answers if phone in own_phones), None)
+    if shared is None:
+        return
+    citizen = await Citizens(session).get_or_create(
+        submission.platform,
+        submission.user_id,
+        chat_id=submission.chat_id,
+        first_name=submission.first_name,
+        last_name=submission.last_name,
+        username=submission.username,
+    )
+    await record_shared_phone(session, citizen, shared)
+
+
+async def _phone_to_offer(session: AsyncSession, submission: Submission) -> str | None:
+    """After filing: the request's mobile number to offer SMS updates on (None: none, or already verified)."""
+    citizen = await Citizens(session).find(submission.platform, submission.user_id)
+    if citizen is None:
+        return None
+    return phone_to_offer(citizen, submission.service_snapshot, submission.answers)
+
+
+def _is_own_contact(message: Message) -> bool:
+    """A contact the citizen shared of themselves (the contact button): the messenger vouches for its number."""
+    contact, user = message.contact, message.from_user
+    return contact is not None and user is not None and contact.user_id == user.id
 
 
 def _next_question(service: ResolvedService, data: dict[str, Any], start: int) -> int | None:
@@ -349,6 +385,10 @@ def router() -> Router:
         answers = dict(form.data.get(FormKeys.ANSWERS, {}))
         answers[field.id] = value
         await state.update_data({FormKeys.ANSWERS: answers})
+        if field.type is FieldType.MOBILE and _is_own_contact(message):
+            # Someone else's contact (or a typed number) is only what the citizen says; this one is proved.
+            own = set(form.data.get(FormKeys.OWN_PHONES, ())) | {value}
+            await state.update_data({FormKeys.OWN_PHONES: sorted(own)})
         await _advance(message, r, service, catalogs, state)
 
     @r_.callback_query(Form.answering, FormAnswer.filter(), FormIsOpen())
@@ -482,6 +522,7 @@ def router() -> Router:
         session_factory: async_sessionmaker[AsyncSession],
         platform: Platform,
         outbox: Notifier,
+        settings: Settings,
         form: OpenForm,
     ) -> None:
         data, service = form.data, form.service
@@ -512,8 +553,11 @@ def router() -> Router:
             calendar=catalogs.catalog.calendar_for(service.organization_id),
             today=_today(),
         )
+        org = catalogs.catalog.organization(service.organization_id)
+        sms = settings.sms_provider != "none" and org.sms
         try:
             async with unit_of_work(session_factory, write=True) as session:
+                await _record_shared_phone(session, submission, set(data.get(FormKeys.OWN_PHONES, ())))
                 result = await submit_request(session, submission)
                 if result.created:
                     groups = request_groups(
@@ -528,13 +572,13 @@ def router() -> Router:
                             request_id=result.request_id,
                             dedupe_key=f"request:{result.request_id}:card:{group_platform}",
                         )
+                offer = await _phone_to_offer(session, submission) if sms else None
         except ValidationError as error:
             await message.edit_reply_markup(reply_markup=_review_markup(r, service.version))
             await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
             return
         outbox.notify()
         await state.clear()
-        org = catalogs.catalog.organization(service.organization_id)
         await message.answer(
             r.text(
                 "bot.submitted",
@@ -546,6 +590,8 @@ def router() -> Router:
             reply_markup=main_menu(r),
         )
         await message.answer(r.text("bot.submitted.copy", code=result.tracking_code))
+        if offer is not None:
+            await offer_sms_updates(message, r, result.request_id, offer)
 
     return r_
 

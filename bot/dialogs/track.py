@@ -1,4 +1,10 @@
-"""Following requests: "my requests", and tracking by code (someone else's request only with its national ID)."""
+"""Following requests: "my requests", and tracking by code.
+
+Someone else's request is shown only with the national ID written in it, whole or its last four digits, either
+asked for after the code or sent with it in one message ("123412341234 5678", what fits an SMS). Four digits
+are only 10,000 possibilities: the tracking throttle, which counts every wrong guess of them, is what keeps
+them from being tried one by one (see ``desk.requests.NATIONAL_ID_TAIL``).
+"""
 
 from __future__ import annotations
 
@@ -19,7 +25,7 @@ from catalog.loader import CatalogHolder
 from desk.errors import NotFound, Throttled, ValidationError
 from desk.lifecycle import Status
 from desk.persian import format_jalali_date, normalize_identifier
-from desk.requests import Title, TrackView, my_requests, track
+from desk.requests import Title, TrackView, my_requests, split_code_and_tail, track
 from desk.throttle import Throttle
 from desk.tracking import TRACKING_CODE_LENGTH, format_tracking_code
 
@@ -47,6 +53,11 @@ def _looks_like_code(text: str) -> bool:
     """Twelve digits typed outside any conversation are a tracking code, right or mistyped."""
     digits = normalize_identifier(text)
     return digits.isdigit() and len(digits) == TRACKING_CODE_LENGTH
+
+
+def _looks_like_code_and_tail(text: str) -> bool:
+    """A tracking code and the last four digits of a national ID in one message ("123412341234 5678")."""
+    return split_code_and_tail(text) is not None
 
 
 def render_track_view(r: Renderer, view: TrackView, catalogs: CatalogHolder) -> str:
@@ -149,6 +160,8 @@ def router() -> Router:
             await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
             return
         except NotFound:
+            # Counted whatever was wrong: the code, the whole national ID, or its last four digits (only
+            # 10,000 possibilities, so this count is what stops them being tried one by one).
             throttle.fail(key)
             if national_id is None:
                 await state.set_state(Track.national_id)
@@ -164,6 +177,7 @@ def router() -> Router:
     @r_.message(Track.code, F.text)
     @r_.message(Track.national_id, F.text)
     @r_.message(StateFilter(None), F.text.func(_looks_like_code))
+    @r_.message(StateFilter(None), F.text.func(_looks_like_code_and_tail))
     async def track_request(
         message: Message,
         r: Renderer,
@@ -173,11 +187,17 @@ def router() -> Router:
         session_factory: async_sessionmaker[AsyncSession],
         throttle: Throttle,
     ) -> None:
-        """A code (after "track", or sent outside any conversation), or the national ID asked for after a code."""
+        """A code (after "track", or sent outside any conversation), alone or with the national ID's last four
+        digits; or the national ID (whole or its last four digits) asked for after a code."""
         text = message.text or ""
         if await state.get_state() == Track.national_id.state:
             code = str((await state.get_data()).get(FormKeys.TRACK_CODE, ""))
             await _lookup(message, r, platform, state, catalogs, session_factory, throttle, code, text)
+            return
+        split = split_code_and_tail(text)
+        if split is not None:
+            code, tail = split
+            await _lookup(message, r, platform, state, catalogs, session_factory, throttle, code, tail)
         else:
             await _lookup(message, r, platform, state, catalogs, session_factory, throttle, text, None)
 

@@ -26,13 +26,14 @@ from bot.platforms import Platform
 from bot.render import Renderer
 from catalog.loader import CatalogHolder
 from catalog.schema import Clerk, ClerkRole, Organization, OrganizationKind
-from desk import handling
+from desk import handling, payments
 from desk.bridge import Copied, clerk_message
 from desk.errors import MizError
 from desk.lifecycle import Actor, Status
 from desk.notifications import enqueue_card
 from desk.persian import TEHRAN, format_jalali_date, normalize_identifier
 from desk.requests import Title
+from desk.settings import Settings
 from desk.tracking import format_tracking_code, is_well_formed, normalize_tracking_code
 from desk.validators import number
 from storage.models import ServiceRequest
@@ -46,6 +47,10 @@ logger = logging.getLogger(__name__)
 GROUP_TYPES = {"group", "supergroup"}
 TEXT_ACTIONS = {"ask_info", "wait_agency", "ask_payment", "complete", "reject"}
 """Actions that need the clerk's text: what is missing, the agency, the amount, the result, the reason."""
+
+
+RETYPE_ERRORS = {"desk.handling.amount", "payments.amount_thousands"}
+"""Errors of the clerk's text that keep the prompt open, so they can type it again."""
 
 
 class OperatorStates(StatesGroup):
@@ -126,6 +131,9 @@ async def _apply(
     groups: dict[str, int],
     text: str | None,
     session: AsyncSession,
+    *,
+    company_code: int | None = None,
+    bale_invoice: bool = False,
 ) -> handling.Change:
     status = Status(seen)
     if act in ("claim", "takeover"):
@@ -142,8 +150,15 @@ async def _apply(
             session, request_id, actor, text, seen_status=status, groups=groups
         )
     if act == "ask_payment":
-        return await handling.ask_payment(
-            session, request_id, actor, number(text), seen_status=status, groups=groups
+        return await payments.ask_payment(
+            session,
+            request_id,
+            actor,
+            number(text),
+            company_code=company_code,
+            bale_invoice=bale_invoice,
+            seen_status=status,
+            groups=groups,
         )
     if act == "complete":
         return await handling.complete(session, request_id, actor, text, seen_status=status, groups=groups)
@@ -227,6 +242,7 @@ def router() -> Router:
         state: FSMContext,
         session_factory: async_sessionmaker[AsyncSession],
         outbox: Notifier,
+        settings: Settings,
     ) -> None:
         data = await state.get_data()
         org, clerk = _staff(catalogs, clerks, platform, message.chat.id, message.from_user)
@@ -235,16 +251,28 @@ def router() -> Router:
             return
         act, request_id, seen = str(data.get("act")), int(data.get("req", 0)), str(data.get("seen"))
         text = (message.text or "").strip()
+        # Bill and payment IDs use the company code of the group's organization (a request's organization,
+        # except for the governorate's complaints, which have none).
+        company_code = org.billing.company_code if org.billing is not None else None
+        bale_invoice = settings.bale_provider_token is not None
         try:
             await _run(
                 session_factory,
                 outbox,
                 lambda s: _apply(
-                    act, request_id, seen, _actor(clerk, org), _groups(catalogs, org.id), text, s
+                    act,
+                    request_id,
+                    seen,
+                    _actor(clerk, org),
+                    _groups(catalogs, org.id),
+                    text,
+                    s,
+                    company_code=company_code,
+                    bale_invoice=bale_invoice,
                 ),
             )
         except MizError as error:
-            if error.key.startswith("desk.number"):
+            if error.key in RETYPE_ERRORS or error.key.startswith("desk.number"):
                 await message.reply(r.text("op.invalid", error=error.render(r.lang)))
                 return
             await state.clear()

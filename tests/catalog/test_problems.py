@@ -269,3 +269,21 @@ def test_load_catalog_raises_catalog_error_with_all_problems(catalog_dir):
     ]
     assert problems[1].line == 2
     assert problems[1].message("fa").startswith("گروه خدمت «taxes»")
+
+
+def test_a_company_code_shared_by_two_organizations(run_check, catalog_dir):
+    for name in ("town", "village"):
+        path = catalog_dir.root / f"organizations/{name}.yaml"
+        path.write_text(path.read_text(encoding="utf-8") + "billing:\n  company_code: 311\n  sample: true\n")
+    line = catalog_dir.line_of("organizations/village.yaml", "company_code:")
+    row = expect(run_check, catalog_dir, "organizations/village.yaml", line, "billing.company_code")
+    assert "bill IDs would clash" in row
+    assert "'town'" in row
+
+
+def test_a_company_code_has_three_digits_at_most(run_check, catalog_dir):
+    path = catalog_dir.root / "organizations/town.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "billing:\n  company_code: 1000\n")
+    line = catalog_dir.line_of("organizations/town.yaml", "company_code:")
+    row = expect(run_check, catalog_dir, "organizations/town.yaml", line, "billing.company_code")
+    assert "1 to 3 digits" in row

@@ -24,6 +24,7 @@ from desk.requests import (
     SubmitResult,
     Title,
     my_requests,
+    split_code_and_tail,
     submit_request,
     track,
 )
@@ -393,3 +394,63 @@ async def test_a_mistyped_code_or_national_id_is_refused_before_any_lookup(
     with pytest.raises(ValidationError) as caught:
         await track(session, code, platform="telegram", user_id=1001, national_id=national_id)
     assert caught.value.key == key
+
+
+# A stranger with the code and the last four digits of the national ID (what fits an SMS).
+
+
+@pytest.mark.parametrize("tail", ["0899", "۰۸۹۹", " 0 8 9 9 "], ids=["latin", "persian", "spaced"])
+async def test_a_stranger_with_the_last_four_digits_of_the_national_id_sees_the_request(
+    factory: Factory, tail: str
+) -> None:
+    filed = await submit(factory, submission())
+
+    async with unit_of_work(factory) as session:
+        view = await track(session, filed.tracking_code, platform="telegram", user_id=3003, national_id=tail)
+
+    assert view.tracking_code == filed.tracking_code
+
+
+@pytest.mark.parametrize("given", ["0898", "2419", "0499"], ids=["one off", "another id's", "the first four"])
+async def test_wrong_last_four_digits_are_told_what_an_unknown_code_gets(
+    factory: Factory, given: str
+) -> None:
+    filed = await submit(factory, submission())
+
+    async with unit_of_work(factory) as session:
+        with pytest.raises(NotFound) as caught:
+            await track(session, filed.tracking_code, platform="telegram", user_id=3003, national_id=given)
+
+    unknown = await unknown_code_error(factory)
+    assert (caught.value.key, caught.value.params) == (unknown.key, unknown.params)
+
+
+@pytest.mark.parametrize("given", ["089", "12345", "abcd"], ids=["three digits", "five digits", "letters"])
+async def test_neither_a_national_id_nor_its_last_four_digits_is_refused_before_any_lookup(
+    given: str,
+) -> None:
+    session = cast(AsyncSession, _UnusableSession())
+    with pytest.raises(ValidationError) as caught:
+        await track(session, valid_code("12345678901"), platform="telegram", user_id=1001, national_id=given)
+    assert caught.value.key == "desk.track.national_id_format"
+    assert "۴" in caught.value.render("fa")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("123412341234 5678", ("123412341234", "5678")),
+        ("۱۲۳۴-۵۶۷۸-۹۰۱۲ ۵۶۷۸", ("123456789012", "5678")),
+        ("1234 5678 9012 - 5678", ("123456789012", "5678")),
+        ("123412341234، ۵۶۷۸", ("123412341234", "5678")),
+        ("1234123412345678", None),  # sixteen digits in a row: a card number, not a code and four digits
+        ("12341234123 5678", None),
+        ("123412341234 567", None),
+        ("123412341234", None),
+        ("کد 123412341234 5678", None),
+    ],
+)
+def test_a_code_and_the_last_four_digits_are_read_from_one_message(
+    text: str, expected: tuple[str, str] | None
+) -> None:
+    assert split_code_and_tail(text) == expected

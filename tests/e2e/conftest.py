@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from bot.app import BotSpec, Miz
 from bot.demo import seed_operator_groups
@@ -95,17 +96,22 @@ def catalog_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def world(tmp_path: Path, catalog_dir: Path) -> AsyncIterator[World]:
-    settings = Settings(
-        _env_file=None,
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'miz.sqlite3'}",
-        files_dir=tmp_path / "files",
-        catalog_dir=catalog_dir,
-        telegram_token=None,
-        bale_token=None,
-        redis_url=None,
-        locale="fa",
-    )
     async with running_emulator() as emu:
+        settings = Settings(
+            _env_file=None,
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'miz.sqlite3'}",
+            files_dir=tmp_path / "files",
+            catalog_dir=catalog_dir,
+            telegram_token=None,
+            bale_token=None,
+            redis_url=None,
+            locale="fa",
+            # SMS go to the emulator's Kavenegar gateway; tests read them with client.expect_sms.
+            sms_provider="kavenegar",
+            sms_api_base=emu.base_url,
+            sms_api_key=SecretStr("e2e-key"),
+            sms_sender="30007732",
+        )
         emu.add_bot(TOKENS[Platform.TELEGRAM], "telegram", username="miz_e2e_bot")
         emu.add_bot(TOKENS[Platform.BALE], "bale", username="miz_e2e_bale_bot")
         seed_operator_groups(emu, load_catalog(catalog_dir), TOKENS)

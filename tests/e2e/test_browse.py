@@ -19,8 +19,12 @@ async def test_start_shows_the_welcome_and_the_menu(world: Any, platform: Platfo
         "🗂 خدمات و ثبت درخواست",
         "📂 درخواست‌های من",
         "🔎 پیگیری درخواست",
+        "💰 عوارض و محاسبه",
+        "💳 استعلام و پرداخت عوارض",
+        "📜 استعلام گواهی",
         "📣 ثبت شکایت",
         "❓ راهنما",
+        "🔔 پیامک",
         "🌐 English",
     ]
     if platform is Platform.TELEGRAM:

@@ -18,11 +18,16 @@ from storage.migrate import alembic_config, head_revision, upgrade, upgrade_asyn
 
 TABLES = {
     "alembic_version",
+    "certificate",
     "citizen",
     "conversation_state",
     "document",
+    "due",
+    "dues_import",
     "group_message",
     "outbox_message",
+    "payment",
+    "phone_verification",
     "registered_clerk",
     "request_event",
     "service_request",
