@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot import payments
 from bot.clerks import ClerkRegistry
 from bot.dialogs import browse, dues, fees, followup, form, sms_settings, track, verify, verify_phone
+from bot.filters import run_filters_inline
 from bot.fsm import DatabaseStorage, make_fsm_storage
 from bot.handlers import errors, fallback, operator, start
 from bot.locale_store import CitizenLocales
@@ -48,7 +49,7 @@ from storage.db import create_engine, session_factory
 from storage.files import DocumentStore
 from storage.migrate import upgrade_async
 from storage.models import OutboxMessage
-from storage.repositories import Citizens, GroupMessages, Requests
+from storage.repositories import Citizens, GroupMessages, Outbox, Requests
 
 __all__ = ["BotSpec", "Miz", "create_dispatcher", "make_bot", "run_bots", "setup_logging"]
 
@@ -120,6 +121,7 @@ def create_dispatcher(
         browse.router(),
         fallback.router(),
     )
+    run_filters_inline(dp)
     return dp
 
 
@@ -133,6 +135,10 @@ async def sms_when_blocked(session: AsyncSession, row: OutboxMessage, error: Bas
     citizen = await Citizens(session).get(request.citizen_id)
     if citizen is None or citizen.chat_id != row.chat_id:
         return  # the failed message was not for the citizen who filed it
+    if row.dedupe_key.endswith(":citizen") and await Outbox(session).has_key_like(
+        row.dedupe_key.removesuffix(":citizen") + ":sms"
+    ):
+        return  # this stage already has its own SMS
     await queue_request_sms(
         session,
         citizen,
@@ -238,6 +244,16 @@ class Miz:
         self._stopped = asyncio.Event()
         sender = asyncio.create_task(self.outbox.run(), name="miz-outbox")
         sms_task = asyncio.create_task(self.sms.run(), name="miz-sms")
+        bale = next(
+            (b for b, s in zip(self.bots, self.specs, strict=True) if s.platform is Platform.BALE), None
+        )
+        reconciler = (
+            asyncio.create_task(
+                payments.reconcile_periodically(self.factory, bale, self.catalogs), name="miz-reconcile"
+            )
+            if bale is not None and self.settings.bale_provider_token is not None
+            else None
+        )
         digests = DigestScheduler(
             self.factory,
             self.catalogs,
@@ -259,6 +275,10 @@ class Miz:
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sender
+            if reconciler is not None:
+                reconciler.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reconciler
             await self.sms.stop()
             sms_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

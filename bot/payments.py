@@ -14,8 +14,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -28,10 +30,11 @@ from bot.notifier import Notifier
 from bot.outbox import OrgNames, PayloadError, PayloadHandler
 from bot.platforms import Platform
 from bot.render import Renderer
+from catalog.index import NotInCatalogError
 from catalog.loader import CatalogHolder
 from desk import payments
 from desk.errors import MizError
-from desk.payments import Inquire
+from desk.payments import Inquire, reconcile
 from storage.models import OutboxMessage
 from storage.uow import unit_of_work
 
@@ -151,3 +154,30 @@ def router() -> Router:
         outbox.notify()
 
     return r_
+
+
+async def reconcile_periodically(
+    factory: async_sessionmaker[AsyncSession],
+    bot: Bot,
+    catalogs: CatalogHolder,
+    *,
+    every: timedelta = timedelta(minutes=10),
+) -> None:
+    """Run :func:`desk.payments.reconcile` every ``every`` until cancelled: a wallet payment whose
+    ``successful_payment`` update was lost (the bot was down) is still recorded, within minutes."""
+    inquire = inquirer(bot)
+    while True:
+        try:
+            recorded = await reconcile(factory, inquire, groups_of=lambda org: _groups(catalogs, org))
+            if recorded:
+                logger.info("payments: reconciliation recorded %d wallet payments", recorded)
+        except Exception:
+            logger.exception("payments: reconciliation failed; trying again later")
+        await asyncio.sleep(every.total_seconds())
+
+
+def _groups(catalogs: CatalogHolder, org_id: str) -> dict[str, int]:
+    try:
+        return catalogs.catalog.operator_groups(org_id)
+    except NotInCatalogError:
+        return {}

@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from bot.payments import inquirer
 from bot.platforms import Platform
 from desk import billing
 from storage.repositories import Payments, Requests
 
+from .conftest import TOKENS  # type: ignore[import-not-found]
 from .test_desk import file_request  # type: ignore[import-not-found]
 
 pytestmark = pytest.mark.slow
@@ -105,6 +107,13 @@ async def test_a_bale_citizen_pays_in_the_wallet_and_the_request_moves_on(world:
     assert request.status == "in_progress"
     assert (payment.status, payment.channel) == ("paid", "bale_wallet")
     assert payment.provider_transaction_id
+
+    # What reconciliation asks the wallet (Bale's inquireTransaction) about this payment.
+    inquire = inquirer(world.miz.bots[list(TOKENS).index(Platform.BALE)])
+    answer = await inquire(payment.provider_transaction_id)
+    assert answer is not None
+    assert (answer["status"], answer["amount"]) == ("succeed", 30_000)
+    assert await inquire("000") is None
 
 
 async def test_a_wallet_asking_another_amount_is_refused(world: Any) -> None:

@@ -90,3 +90,24 @@ async def test_a_citizen_without_a_verified_number_is_told_how_to_get_sms(
     await ali.send("/sms")
     answer = await ali.expect("شماره همراه تأییدشده‌ای")
     assert "ارسال شماره من" in answer["text"]
+
+
+async def test_a_citizen_who_blocked_the_bot_hears_of_a_clerks_message_by_sms(
+    world: Any, platform: Platform
+) -> None:
+    clerk = await world.clerk(platform)
+    zahra = await world.citizen(platform)
+    phone = zahra.user["phone_number"]
+    code = await file_with_own_number(zahra)
+    card = await clerk.expect("آزمون همه پرسش‌ها", timeout=10)
+    await clerk.press("🙋 برمی‌دارم", message=card)
+    await world.client.expect_sms(phone, "در حال بررسی", timeout=10)
+    stage_sms = len(await world.client.sms_messages(to=phone))
+
+    await zahra.block()
+    card = await card_of(clerk, code)
+    await clerk.reply_to(card, "لطفاً برای بازدید ساعت ۱۰ در محل باشید")  # a chat message, no stage change
+
+    sms = await world.client.expect_sms(phone, "پیام آن در بات میز است", timeout=15)
+    assert persian_grouped(code) in sms["text"]
+    assert len(await world.client.sms_messages(to=phone)) == stage_sms + 1, "one SMS, not one per message"
