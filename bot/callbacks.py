@@ -15,6 +15,7 @@ __all__ = [
     "ComplaintOrg",
     "DuesOrgPage",
     "DuesOrgPick",
+    "DuesPay",
     "FaqOpen",
     "FeeAnswer",
     "FeeOrgPage",
@@ -183,6 +184,16 @@ class DuesOrgPick(CallbackData, prefix="dorg"):
     """The citizen chose whose dues to look up: ask for the property or business code."""
 
     org: str
+
+
+class DuesPay(CallbackData, prefix="dpay"):
+    """Pay one due in the Bale wallet: its id and payment ID as shown. ``key`` ties the button to the citizen
+    it was shown to (an HMAC made with the bot's token, ``bot.dialogs.dues``), so a forged button cannot reveal
+    another holder's due."""
+
+    due: int
+    pid: str
+    key: str
 
 
 class SmsOffer(CallbackData, prefix="smsoffer"):

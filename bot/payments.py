@@ -1,4 +1,4 @@
-"""Bale wallet payments of requests: the invoice the outbox sends, the pre-checkout answer and the receipt.
+"""Bale wallet payments of requests and dues: the invoice the outbox sends, the pre-checkout answer, the receipt.
 
 ``desk.payments`` decides what a payment is and when it may be taken; this module only speaks the Bot API:
 

@@ -29,6 +29,7 @@ from catalog.problems import CatalogError, Problem, format_path
 from catalog.schema import (
     GROUPS,
     CountyFile,
+    FieldType,
     Organization,
     Platform,
     ResolvedService,
@@ -43,6 +44,10 @@ _SUFFIXES = (".yaml", ".yml")
 _ORGANIZATIONS = "organizations"
 _SERVICES = "services"
 _COUNTY = "county.yaml"
+
+_NATIONAL_ID_KINDS = (FieldType.NATIONAL_ID,)
+_HOLDER_KINDS = (FieldType.TEXT,)
+_PROPERTY_KINDS = (FieldType.TEXT, FieldType.LONG_TEXT, FieldType.POSTAL_CODE, FieldType.LOCATION)
 
 Part = str | int
 Parts = tuple[Part, ...]
@@ -382,6 +387,7 @@ class _Loader:
                 allowed=", ".join(categories),
             )
         self.check_documents_and_form(file, (), service.documents, service.form)
+        self.check_certificate(file, service)
         for org_id, override in service.overrides.items():
             if override.documents is not None:
                 self.check_documents_and_form(file, ("overrides", org_id), override.documents, [])
@@ -410,6 +416,37 @@ class _Loader:
                 data = _plain(loaded.root)
                 self.report_validation(file, data, exc, prefix)
         return resolved
+
+    def check_certificate(self, file: Path, service: Service) -> None:
+        """Every field a ``certificate`` names is a question of the form, of a kind that can fill that part."""
+        spec = service.certificate
+        if spec is None:
+            return
+        fields = {field.id: field for field in service.form}
+        references = (
+            ("national_id_field", spec.national_id_field, _NATIONAL_ID_KINDS, True),
+            ("holder_field", spec.holder_field, _HOLDER_KINDS, True),
+            ("property_field", spec.property_field, _PROPERTY_KINDS, False),
+        )
+        for key, field_id, kinds, required in references:
+            if field_id is None:
+                continue
+            parts: Parts = ("certificate", key)
+            field = fields.get(field_id)
+            if field is None:
+                allowed = ", ".join(fields) or "-"
+                self.report(file, parts, "catalog.certificate_unknown_field", value=field_id, allowed=allowed)
+            elif field.type not in kinds:
+                self.report(
+                    file,
+                    parts,
+                    "catalog.certificate_field_type",
+                    value=field_id,
+                    type=field.type.value,
+                    allowed=", ".join(kind.value for kind in kinds),
+                )
+            elif required and not field.required:
+                self.report(file, parts, "catalog.certificate_field_optional", value=field_id)
 
     def check_documents_and_form(
         self, file: Path, prefix: Parts, documents: Sequence[Any], form: Sequence[Any]

@@ -24,6 +24,8 @@ from persiantools.jdatetime import JalaliDate
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
 
+from desk.certificates import CertificateType
+
 __all__ = [
     "GROUPS",
     "Billing",
@@ -46,6 +48,7 @@ __all__ = [
     "FormField",
     "Holiday",
     "Id",
+    "IssuesCertificate",
     "Law",
     "NoFee",
     "OperatorGroups",
@@ -453,6 +456,22 @@ class FormField(_Model):
         return self
 
 
+class IssuesCertificate(_Model):
+    """A certificate that completing the service issues (``desk.certificates``), and which answers fill it in.
+
+    The field ids name questions of the service's own form (the loader checks them): ``national_id_field`` a
+    required national ID question, ``holder_field`` a required text question with the holder's name (without it,
+    the citizen's name on the messenger), ``property_field`` the answer that describes the property (without it,
+    or when left unanswered, the request's tracking code). ``valid_days`` after the day of issue it expires.
+    """
+
+    type: CertificateType
+    national_id_field: Id
+    holder_field: Id | None = None
+    property_field: Id | None = None
+    valid_days: Annotated[int, Field(ge=1)] | None = None
+
+
 class _ServiceBody(_Model):
     """What every view of a service shares: the base definition and the one resolved for an organization."""
 
@@ -471,6 +490,8 @@ class _ServiceBody(_Model):
     complaint: Text
     responsible: Responsible
     form: list[FormField] = []
+    certificate: IssuesCertificate | None = None
+    """Completing a request of this service issues this certificate (none when absent)."""
 
     @model_validator(mode="after")
     def _visit_when_offline(self) -> _ServiceBody:

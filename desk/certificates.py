@@ -12,6 +12,12 @@ Verification codes
     wrong character and every swap of two characters up to 30 apart, so a typo is told apart from an unknown code
     before any look-up.
 
+Certificates of completed requests
+    A service of the catalog may declare ``certificate`` (``catalog/FORMAT.md``): completing one of its requests
+    (``desk.handling.complete``) then issues one certificate, in the same transaction, filled in from the
+    request's answers as filed (:func:`issue_for_request`). A request has at most one: an existing certificate
+    (issued earlier by ``miz certificate issue --request``) is kept, not doubled.
+
 What people type
     Persian or Arabic digits, lower case, spaces and dashes are fine; ``O`` is read as ``0`` and ``I``/``L`` as
     ``1`` (Crockford's rule). Letters typed on a Persian keyboard layout (``ن`` for ``K``) are read as the Latin
@@ -24,24 +30,26 @@ import math
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Final
+from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk.errors import NotFound, ValidationError
+from desk.i18n import translator
 from desk.persian import normalize_identifier
 from desk.privacy import mask_name
 from desk.throttle import Throttle
+from desk.tracking import format_tracking_code
 from desk.validators import national_id as validate_national_id
 from desk.validators import text as validate_text
 from storage.columns import utcnow
 from storage.errors import VerificationCodeTakenError
-from storage.models import Certificate
-from storage.repositories import Certificates
+from storage.models import Certificate, ServiceRequest
+from storage.repositories import Certificates, Citizens
 
 __all__ = [
     "ALPHABET",
@@ -58,6 +66,7 @@ __all__ = [
     "format_certificate_code",
     "is_valid_code",
     "issue_certificate",
+    "issue_for_request",
     "new_certificate_code",
     "normalize_certificate_code",
     "revoke_certificate",
@@ -308,6 +317,72 @@ async def issue_certificate(
         except VerificationCodeTakenError:
             continue
     raise RuntimeError(f"{CODE_ATTEMPTS} verification codes in a row were taken: is the generator broken?")
+
+
+def _answer_text(value: Any) -> str:
+    """A stored answer as the text a certificate shows: a location as its coordinates, blank when unanswered."""
+    if isinstance(value, Mapping):
+        latitude, longitude = value.get("latitude"), value.get("longitude")
+        if isinstance(latitude, int | float) and isinstance(longitude, int | float):
+            return f"{latitude:.5f}, {longitude:.5f}"
+        return ""
+    if value is None or isinstance(value, bool):
+        return ""
+    return str(value).strip()
+
+
+def _property_of(request: ServiceRequest, field_id: str | None) -> str:
+    """``<question>: <answer>`` of the property question, or the request's tracking code when there is none."""
+    form = request.service_snapshot.get("form") or []
+    question = next((item for item in form if item.get("id") == field_id), None) if field_id else None
+    answer = _answer_text(request.answers.get(field_id)) if question is not None and field_id else ""
+    if question is not None and answer:
+        label = question.get("label") or {}
+        shown = f"{label.get('fa')}: {answer}" if isinstance(label, Mapping) and label.get("fa") else answer
+        return shown[:PROPERTY_MAX]
+    code = format_tracking_code(request.tracking_code, "fa")
+    return translator("fa")("certificate.property.request", code=code)
+
+
+async def issue_for_request(
+    session: AsyncSession, request: ServiceRequest, *, issued_by: str, today: date
+) -> Certificate | None:
+    """Issue the certificate that completing ``request`` gives, per its service's ``certificate`` as filed.
+
+    None when the service issues none. When the request already has a certificate, nothing is issued: the
+    valid one is returned (a revoked one is not replaced here, and None is returned). The holder is the answer
+    to ``holder_field`` (else the citizen's name), the national ID the answer to ``national_id_field``, the
+    property ``<question>: <answer>`` of ``property_field`` (else the tracking code); ``today`` (the local date)
+    is the day of issue, and ``valid_days`` later it expires. Raises ``ValidationError`` as
+    :func:`issue_certificate` does (a blank name, a malformed national ID).
+    """
+    spec = request.service_snapshot.get("certificate")
+    if not isinstance(spec, Mapping):
+        return None
+    assert request.id is not None
+    existing = await Certificates(session).by_request(request.id)
+    if existing is not None:
+        return existing if existing.status == CertificateStatus.VALID else None
+    holder_field = spec.get("holder_field")
+    if holder_field:
+        holder = _answer_text(request.answers.get(holder_field))
+    else:
+        citizen = await Citizens(session).get(request.citizen_id)
+        parts = (citizen.first_name, citizen.last_name) if citizen is not None else ()
+        holder = " ".join(part for part in parts if part)
+    valid_days = spec.get("valid_days")
+    return await issue_certificate(
+        session,
+        organization_id=request.organization_id,
+        type=str(spec.get("type")),
+        holder_name=holder,
+        holder_national_id=_answer_text(request.answers.get(str(spec.get("national_id_field")))),
+        property=_property_of(request, spec.get("property_field")),
+        issued_on=today,
+        valid_until=today + timedelta(days=int(valid_days)) if valid_days else None,
+        request_id=request.id,
+        issued_by=issued_by,
+    )
 
 
 async def revoke_certificate(session: AsyncSession, code_text: str, reason: str) -> Certificate:

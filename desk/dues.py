@@ -475,6 +475,8 @@ class DueView:
     bill_id: str
     payment_id: str
     paid: bool
+    due_id: int | None = None
+    """The stored due's id, which a wallet payment of it names (``desk.payments.offer_due_payment``)."""
 
     @property
     def barcode(self) -> str:
@@ -518,6 +520,7 @@ async def lookup_dues(
             bill_id=due.bill_id,
             payment_id=due.payment_id,
             paid=due.paid_at is not None,
+            due_id=due.id,
         )
         for due in found
     ]

@@ -24,27 +24,33 @@ Notifications (see ``desk.notifications`` for the payloads):
 Events: a status change is a public event whose ``text`` is what the citizen reads (what is missing, the agency,
 the result, the reason; for ``awaiting_payment`` the amount in rials as ASCII digits). A clerk's note is an
 internal event with text and no status; a reassignment is an internal event with neither, by the new assignee.
+
+Certificates: completing a request of a service that declares ``certificate`` issues it in the same transaction
+(``desk.certificates.issue_for_request``, at most one per request), and the citizen's notice carries its
+verification code and how anyone checks it (``/verify CODE``); ``Change.certificate_code`` tells the clerk.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from desk.certificates import CertificateType, format_certificate_code, issue_for_request
 from desk.errors import NotFound, TransitionError, ValidationError
 from desk.i18n import LANGUAGES
 from desk.lifecycle import Actor, Status, allowed_targets, check_transition, is_final, is_open, is_public
 from desk.notifications import Button, enqueue_card, enqueue_chat, text_payload
-from desk.persian import format_number
+from desk.persian import TEHRAN, format_number
 from desk.requests import PLATFORMS, Title
 from desk.sms import queue_request_sms, sms_key_for
 from desk.tracking import format_tracking_code
 from desk.validators import LONG_TEXT_MAX
 from storage.columns import utcnow
-from storage.models import Citizen, RequestEvent, ServiceRequest
+from storage.models import Certificate, Citizen, RequestEvent, ServiceRequest
 from storage.repositories import Citizens, Events, Requests
 
 __all__ = [
@@ -125,7 +131,7 @@ class Change:
 
     The request, its status before and after (equal for a note or a reassignment), its assignee after the
     action, and the event recorded (the last one, when a claim was implied). ``amount_rials`` is set by
-    ``ask_payment``.
+    ``ask_payment``; ``certificate_code`` (unformatted) by ``complete`` when the request has a certificate.
     """
 
     request_id: int
@@ -136,6 +142,7 @@ class Change:
     assignee: tuple[str, int] | None
     event_id: int
     amount_rials: int | None = None
+    certificate_code: str | None = None
 
     @property
     def changed(self) -> bool:
@@ -249,10 +256,12 @@ async def _tell_citizen(
     *,
     text: str | None = None,
     amount_rials: int | None = None,
+    certificate: Certificate | None = None,
 ) -> None:
     """Queue the citizen's notice of ``event`` (and the survey when the request is finished by staff).
 
-    The amount is written out in the citizen's language here (``۱٬۲۵۰٬۰۰۰``), grouped as people read money.
+    The amount is written out in the citizen's language here (``۱٬۲۵۰٬۰۰۰``), grouped as people read money;
+    a certificate's code as it is printed (``K7QM-2XPD-9HRK``), with its type.
     """
     citizen = await Citizens(session).get(request.citizen_id)
     assert citizen is not None
@@ -265,7 +274,11 @@ async def _tell_citizen(
         shown["text"] = text
     if amount_rials is not None:
         shown["amount"] = format_number(amount_rials, lang)
-    payload = text_payload(key, lang, params=shown, labels={"status": status.label_key})
+    labels = {"status": status.label_key}
+    if certificate is not None:
+        shown["certificate"] = format_certificate_code(certificate.verification_code)
+        labels["certificate_type"] = CertificateType(certificate.type).label_key
+    payload = text_payload(key, lang, params=shown, labels=labels)
     await enqueue_chat(
         session,
         platform=citizen.platform,
@@ -341,7 +354,12 @@ async def _tell_groups(
 
 
 def _change(
-    request: ServiceRequest, from_status: Status, event: RequestEvent, *, amount_rials: int | None = None
+    request: ServiceRequest,
+    from_status: Status,
+    event: RequestEvent,
+    *,
+    amount_rials: int | None = None,
+    certificate_code: str | None = None,
 ) -> Change:
     assert request.id is not None
     assert event.id is not None
@@ -354,6 +372,7 @@ def _change(
         assignee=_assignee(request),
         event_id=event.id,
         amount_rials=amount_rials,
+        certificate_code=certificate_code,
     )
 
 
@@ -369,6 +388,7 @@ async def _staff_move(
     notice: str,
     event_text: str | None = None,
     amount_rials: int | None = None,
+    certificate_notice: str | None = None,
 ) -> Change:
     """Move the request to ``target`` for a clerk, claiming it first when it is still only submitted.
 
@@ -377,6 +397,9 @@ async def _staff_move(
     A clerk may answer a new request straight away (ask for a missing document, complete a simple inquiry):
     the claim is then implied and recorded as its own public event just before the change. Everything is
     checked before anything is written.
+
+    With ``certificate_notice``, the request's certificate is issued first when its service declares one (or the
+    one it already has is taken), and the citizen gets ``certificate_notice`` with its code instead of ``notice``.
     """
     request = await _load(session, request_id)
     _check_staff(request, actor)
@@ -394,6 +417,14 @@ async def _staff_move(
     else:
         check_transition(current, target, actor.kind, text)
 
+    certificate: Certificate | None = None
+    if certificate_notice is not None:
+        today = datetime.now(TEHRAN).date()
+        certificate = await issue_for_request(
+            session, request, issued_by=actor.actor_id or Actor.SYSTEM.value, today=today
+        )
+        if certificate is not None:
+            notice = certificate_notice
     if account is not None and (implied_claim or _assignee(request) is None):
         _assign(request, account)
     if implied_claim:
@@ -415,9 +446,12 @@ async def _staff_move(
         text=event_text if event_text is not None else text,
         public=True,
     )
-    await _tell_citizen(session, request, event, notice, text=text, amount_rials=amount_rials)
+    await _tell_citizen(
+        session, request, event, notice, text=text, amount_rials=amount_rials, certificate=certificate
+    )
     await _tell_groups(session, request, event, groups)
-    return _change(request, current, event, amount_rials=amount_rials)
+    code = certificate.verification_code if certificate is not None else None
+    return _change(request, current, event, amount_rials=amount_rials, certificate_code=code)
 
 
 # The clerks' actions.
@@ -617,7 +651,9 @@ async def complete(
 ) -> Change:
     """Finish the request (``completed``, ``closed_at`` set); ``result_text``, when given, tells the citizen the result.
 
-    The citizen is told, then asked the satisfaction survey.
+    When the request's service declares a certificate, it is issued now (today in Tehran; at most one per
+    request) and the citizen's notice gives its verification code and ``/verify CODE``; ``ValidationError`` when
+    the answers cannot fill it in (then nothing is written). The citizen is told, then asked the survey.
     """
     text = _clean(result_text, required=False)
     return await _staff_move(
@@ -629,6 +665,9 @@ async def complete(
         groups=groups,
         text=text,
         notice="notify.citizen.completed_text" if text else "notify.citizen.completed",
+        certificate_notice=(
+            "notify.citizen.completed_certificate_text" if text else "notify.citizen.completed_certificate"
+        ),
     )
 
 

@@ -21,6 +21,13 @@ Wallet payments
     wallet's transaction id is never lost) and then :func:`record_payment`, which is idempotent. A payment whose
     transaction id is known but which is still pending (the process stopped in between) is settled later by
     :func:`reconcile`, which asks the wallet (Bale's ``inquireTransaction``).
+
+Dues paid in the wallet
+    On Bale, a citizen who looked up their dues (``desk.dues``) may pay one in the chat: :func:`offer_due_payment`
+    writes a payment of the due (its own bill ID and payment ID, ``due_id`` and the citizen set, no request) and
+    queues the invoice, the same outbox row as a request's. The same pre-checkout answer, transaction note,
+    :func:`record_payment` and :func:`reconcile` serve it: the wallet may take it only while the due is unpaid
+    and for its amount, and once paid the due is marked paid (``paid_at``) and the citizen gets a receipt.
 """
 
 from __future__ import annotations
@@ -36,18 +43,18 @@ from persiantools.jdatetime import JalaliDate
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from desk import billing, handling
-from desk.dues import AMOUNT_MAX, FILE_RANGE
-from desk.errors import ValidationError
+from desk.dues import AMOUNT_MAX, FILE_RANGE, DueKind, Period
+from desk.errors import NotFound, ValidationError
 from desk.handling import GROUP_LANG, ActorRef, Change
-from desk.i18n import LANGUAGES
+from desk.i18n import LANGUAGES, translator
 from desk.lifecycle import Status
 from desk.notifications import enqueue_chat, text_payload
 from desk.persian import TEHRAN, format_number
 from desk.requests import Title
 from desk.tracking import format_tracking_code
 from storage.columns import utcnow
-from storage.models import Payment, ServiceRequest
-from storage.repositories import Citizens, Payments, Requests
+from storage.models import Citizen, Due, Payment, ServiceRequest
+from storage.repositories import Citizens, Dues, Payments, Requests
 from storage.uow import unit_of_work
 
 __all__ = [
@@ -61,6 +68,7 @@ __all__ = [
     "check_checkout",
     "file_number",
     "note_transaction",
+    "offer_due_payment",
     "reconcile",
     "record_payment",
     "request_payment",
@@ -213,6 +221,66 @@ async def ask_payment(
     return change
 
 
+def _due_params(due: Due, lang: str) -> dict[str, str | int]:
+    return {
+        "kind": translator(lang)(DueKind(due.kind).label_key),
+        "period": Period(due.period_year, due.period_number).label(lang),
+        "code": due.property_or_business_code,
+        "org": due.organization_id,
+    }
+
+
+async def offer_due_payment(
+    session: AsyncSession, due_id: int, citizen: Citizen, *, payment_id: str
+) -> Payment:
+    """Write a wallet payment of the due ``due_id`` for ``citizen`` and queue its invoice; the caller commits.
+
+    ``payment_id`` is the due's payment ID as the citizen was shown it: a due replaced by a later import (a new
+    amount, or the id reused for another due) no longer matches. Every press makes a new payment with a fresh
+    token (an earlier invoice stays payable while the due is unpaid: the pre-checkout answer checks the due, not
+    the invoice's age). Raises ``NotFound("payments.due.gone")`` for a due no longer there and
+    ``ValidationError("payments.due.paid")`` for a due already paid, before writing anything.
+    """
+    assert citizen.id is not None
+    due = await Dues(session).get(due_id, for_update=True)
+    if due is None or due.payment_id != payment_id:
+        raise NotFound("payments.due.gone")
+    if due.paid_at is not None:
+        raise ValidationError("payments.due.paid")
+    check_amount(due.amount_rials)
+    payment = await Payments(session).add(
+        Payment(
+            due_id=due_id,
+            citizen_id=citizen.id,
+            organization_id=due.organization_id,
+            amount_rials=due.amount_rials,
+            bill_id=due.bill_id,
+            payment_id=due.payment_id,
+            invoice_payload=secrets.token_urlsafe(24),
+            channel=WALLET,
+        )
+    )
+    lang = _lang(citizen.locale)
+    params = _due_params(due, lang)
+    await enqueue_chat(
+        session,
+        platform=citizen.platform,
+        chat_id=citizen.chat_id,
+        organization_id=due.organization_id,
+        payload={
+            "type": "invoice",
+            "lang": lang,
+            "title": "payments.due_invoice.title",
+            "description": "payments.due_invoice.description",
+            "params": params,
+            "payload": payment.invoice_payload,
+            "amount_rials": due.amount_rials,
+        },
+        dedupe_key=f"payment:{payment.id}:invoice",
+    )
+    return payment
+
+
 @dataclass(frozen=True, slots=True)
 class Checkout:
     """The answer to a wallet's pre-checkout query: ``ok``, or the locale key of the reason to refuse."""
@@ -223,12 +291,21 @@ class Checkout:
 
 async def check_checkout(session: AsyncSession, token: str, total_amount: int, currency: str) -> Checkout:
     """Whether the wallet may take ``total_amount`` for the invoice ``token``: only for a pending payment of
-    exactly that amount in rials, whose request still waits for it."""
+    exactly that amount in rials, whose request still waits for it, or whose due is still unpaid."""
     payment = await Payments(session).by_token(token)
     if payment is None or payment.status != "pending":
         return Checkout(False, "payments.checkout.not_pending")
     if currency != "IRR" or total_amount != payment.amount_rials:
         return Checkout(False, "payments.checkout.amount")
+    if payment.request_id is None:
+        due = await Dues(session).get(payment.due_id) if payment.due_id is not None else None
+        if due is None:
+            return Checkout(False, "payments.checkout.not_pending")
+        if due.paid_at is not None:
+            return Checkout(False, "payments.checkout.due_paid")
+        if due.amount_rials != payment.amount_rials:
+            return Checkout(False, "payments.checkout.amount")
+        return Checkout(True)
     request = await Requests(session).get(payment.request_id)
     if request is None or request.status != Status.AWAITING_PAYMENT.value:
         return Checkout(False, "payments.checkout.not_pending")
@@ -256,7 +333,8 @@ async def record_payment(
     channel: str = BANK,
     groups: Mapping[str, int],
 ) -> bool:
-    """Mark ``payment`` paid (``channel``: ``bank`` or ``bale_wallet``) and move its request on; the caller commits.
+    """Mark ``payment`` paid (``channel``: ``bank`` or ``bale_wallet``) and move its request on, or mark its due
+    paid (:func:`_record_due_payment`); the caller commits.
 
     Idempotent: False when the payment was already recorded paid (nothing is written). A request awaiting
     this payment moves to ``in_progress`` as the system (``desk.handling.payment_received``: the citizen's
@@ -270,6 +348,9 @@ async def record_payment(
         return False
     if amount_rials != locked.amount_rials:
         raise ValidationError("payments.amount_mismatch")
+    if locked.request_id is None:
+        await _record_due_payment(session, locked, transaction_id, channel)
+        return True
     request = await Requests(session).get_for_update(locked.request_id)
     assert request is not None
     assert request.id is not None
@@ -323,6 +404,52 @@ async def record_payment(
             request_id=request.id,
         )
     return True
+
+
+async def _record_due_payment(
+    session: AsyncSession, payment: Payment, transaction_id: str, channel: str
+) -> None:
+    """The due side of :func:`record_payment`: the payment and its due paid, the citizen's receipt queued.
+
+    The money was taken, so the payment is recorded even when its due was paid meanwhile (at a bank, or by an
+    earlier invoice: logged for the finance office to refund) or replaced by a later import.
+    """
+    due = await Dues(session).get(payment.due_id, for_update=True) if payment.due_id is not None else None
+    payment.status = "paid"
+    payment.paid_at = utcnow()
+    payment.provider_transaction_id = transaction_id[:128]
+    payment.channel = channel
+    session.add(payment)
+    if due is not None and due.paid_at is None:
+        due.paid_at = payment.paid_at
+        session.add(due)
+    else:
+        logger.warning(
+            "payments: payment %s paid a due already paid or gone (due %s)", payment.id, payment.due_id
+        )
+    citizen = await Citizens(session).get(payment.citizen_id) if payment.citizen_id is not None else None
+    if citizen is None:
+        return
+    lang = _lang(citizen.locale)
+    params: dict[str, str | int] = {
+        "amount": format_number(payment.amount_rials, lang),
+        "bill_id": payment.bill_id,
+        "payment_id": payment.payment_id,
+        "text": transaction_id,
+    }
+    key = "payments.due_receipt_plain"
+    if due is not None:
+        described = _due_params(due, lang)
+        params.update(kind=described["kind"], period=described["period"], code=described["code"])
+        key = "payments.due_receipt"
+    await enqueue_chat(
+        session,
+        platform=citizen.platform,
+        chat_id=citizen.chat_id,
+        organization_id=payment.organization_id,
+        payload=text_payload(key, lang, params=params),
+        dedupe_key=f"payment:{payment.id}:receipt",
+    )
 
 
 Inquire = Callable[[str], Awaitable[Mapping[str, Any] | None]]

@@ -354,7 +354,12 @@ class Certificate(SQLModel, table=True):
 
 
 class Payment(SQLModel, table=True):
-    """A payment a clerk asked of a citizen for a request (``desk.payments``), and how it was paid.
+    """A payment of a request (a clerk asked for it) or of a due (the citizen chose to pay it in the Bale
+    wallet), and how it was paid (``desk.payments``).
+
+    Exactly one of ``request_id`` and ``due_id`` is set when the row is written; a due payment also names the
+    citizen it was offered to (``citizen_id``), who gets the receipt. A due replaced by a later import leaves
+    its payments with ``due_id`` NULL; a request's payments go with it.
 
     The bill ID and payment ID let it be paid through any bank channel; on Bale an in-chat invoice carries
     ``invoice_payload`` (a random token, unique), which the wallet's pre-checkout query and receipt send back.
@@ -369,7 +374,20 @@ class Payment(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    request_id: int = _request_fk()
+    request_id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            Integer, ForeignKey("service_request.id", ondelete="CASCADE"), nullable=True, index=True
+        ),
+    )
+    due_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("due.id", ondelete="SET NULL"), nullable=True, index=True),
+    )
+    citizen_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("citizen.id", ondelete="SET NULL"), nullable=True, index=True),
+    )
     organization_id: str = Field(max_length=64)
     amount_rials: int = Field(sa_type=BigInteger)
     bill_id: str = Field(max_length=13)

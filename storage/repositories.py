@@ -715,6 +715,13 @@ class Dues:
         for start in range(0, len(rows), self._CHUNK):
             await self.session.execute(insert(Due), list(rows[start : start + self._CHUNK]))
 
+    async def get(self, due_id: int, *, for_update: bool = False) -> Due | None:
+        """The due with this id (read afresh and locked for this transaction with ``for_update``)."""
+        stmt = select(Due).where(col(Due.id) == due_id)
+        if for_update:
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        return (await self.session.scalars(stmt)).first()
+
     async def of_holder(self, organization_id: str, code_key: str, national_id: str) -> Sequence[Due]:
         """The dues of one code (of any kind) whose holder has this national ID, oldest period first."""
         stmt = (
@@ -776,6 +783,15 @@ class Certificates:
         stmt = select(Certificate).where(col(Certificate.verification_code) == verification_code)
         return (await self.session.scalars(stmt)).first()
 
+    async def by_request(self, request_id: int) -> Certificate | None:
+        """The newest certificate issued for request ``request_id``, or None."""
+        stmt = (
+            select(Certificate)
+            .where(col(Certificate.request_id) == request_id)
+            .order_by(col(Certificate.id).desc())
+        )
+        return (await self.session.scalars(stmt)).first()
+
     async def revoke(self, certificate: Certificate, reason: str, *, at: datetime | None = None) -> None:
         """Mark ``certificate`` revoked for ``reason`` (``desk`` checks that it was valid)."""
         certificate.status = "revoked"
@@ -786,7 +802,7 @@ class Certificates:
 
 
 class Payments:
-    """Payments asked of citizens for their requests (``desk.payments``)."""
+    """Payments of requests and of dues (``desk.payments``)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -822,6 +838,11 @@ class Payments:
             .where(col(Payment.request_id) == request_id, col(Payment.status) == "pending")
             .order_by(col(Payment.id))
         )
+        return (await self.session.scalars(stmt)).all()
+
+    async def of_due(self, due_id: int) -> Sequence[Payment]:
+        """Every payment of a due, oldest first."""
+        stmt = select(Payment).where(col(Payment.due_id) == due_id).order_by(col(Payment.id))
         return (await self.session.scalars(stmt)).all()
 
     async def pending_wallet(self, *, created_before: datetime, limit: int = 100) -> Sequence[Payment]:

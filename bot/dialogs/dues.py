@@ -2,31 +2,57 @@
 
 Look-ups that find nothing are throttled like tracking (``desk.dues.dues_throttle``): a code or a national ID
 refused by its format or checksum is not counted, a well-formed pair that matches no due is.
+
+On Bale, when the bot has a wallet provider token, a message with buttons follows the list: one button to pay
+the single due in the Bale wallet, or one per due (period and amount, the first ``PAY_BUTTONS_MAX``). A press
+queues an invoice (``desk.payments.offer_due_payment``); ``bot/payments.py`` answers the wallet and records
+the payment like a request's. The look-up's answer proved the citizen holds these dues, so each button carries
+a key tied to the citizen and the due (:func:`pay_key`), and a forged button never reveals another's due.
 """
 
 from __future__ import annotations
 
-from aiogram import F, Router
+import base64
+import hashlib
+import hmac
+from typing import Final
+
+from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, KeyboardButton, Message, ReplyKeyboardMarkup
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.callbacks import DuesOrgPage, DuesOrgPick
+from bot.callbacks import DuesOrgPage, DuesOrgPick, DuesPay
 from bot.forms import nav_labels
 from bot.handlers.start import menu_labels
 from bot.keyboards import MENU_KEYS, Choice, main_menu, paged
+from bot.notifier import Notifier
 from bot.platforms import Platform
 from bot.render import Renderer
 from bot.states import Dues, DuesKeys
 from catalog.index import Catalog, NotInCatalogError
 from catalog.loader import CatalogHolder
 from catalog.schema import Organization
+from desk import payments
 from desk.dues import DuesView, lookup_dues, normalize_code
-from desk.errors import NotFound, Throttled, ValidationError
+from desk.errors import MizError, NotFound, Throttled, ValidationError
 from desk.persian import format_number
+from desk.settings import Settings
 from desk.throttle import Throttle
+from storage.repositories import Citizens
+from storage.uow import unit_of_work
 
-__all__ = ["USSD_EXAMPLE", "router"]
+__all__ = ["PAY_BUTTONS_MAX", "USSD_EXAMPLE", "pay_key", "router"]
+
+PAY_BUTTONS_MAX: Final = 8
+"""Most dues offered for payment in the wallet under one look-up; the rest are paid with their bank IDs."""
 
 USSD_EXAMPLE = "*780#"
 """A bill-payment USSD code most Iranian phones can dial (Asan Pardakht's), named as an example only."""
@@ -76,6 +102,38 @@ def render_dues(r: Renderer, view: DuesView, org: Organization, code: str) -> st
         total=format_number(view.total_rials, r.lang),
         ussd=USSD_EXAMPLE,
     )
+
+
+def pay_key(bot_token: str, user_id: int, due_id: int, payment_id: str) -> str:
+    """The key of a pay button: an HMAC of the user and the due with the bot's token (12 characters)."""
+    message = f"dues-pay:{user_id}:{due_id}:{payment_id}".encode()
+    digest = hmac.new(bot_token.encode(), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:9]).decode()
+
+
+def _pay_keyboard(r: Renderer, view: DuesView, bot_token: str, user_id: int) -> InlineKeyboardMarkup:
+    payable = [due for due in view.unpaid if due.due_id is not None][:PAY_BUTTONS_MAX]
+    rows: list[list[InlineKeyboardButton]] = []
+    for due in payable:
+        assert due.due_id is not None
+        label = (
+            r.plain("bot.dues.pay_one")
+            if len(view.unpaid) == 1
+            else r.plain(
+                "bot.dues.pay_due",
+                period=due.period.label(r.lang),
+                amount=format_number(due.amount_rials, r.lang),
+            )
+        )
+        key = pay_key(bot_token, user_id, due.due_id, due.payment_id)
+        data = DuesPay(due=due.due_id, pid=due.payment_id, key=key)
+        rows.append([InlineKeyboardButton(text=label, callback_data=data.pack())])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def _wallet(platform: Platform, settings: Settings) -> bool:
+    """Whether dues may be paid in the chat: on Bale, with a wallet provider token."""
+    return platform is Platform.BALE and settings.bale_provider_token is not None
 
 
 def router() -> Router:
@@ -144,7 +202,9 @@ def router() -> Router:
     async def national_id(
         message: Message,
         r: Renderer,
+        bot: Bot,
         platform: Platform,
+        settings: Settings,
         state: FSMContext,
         catalogs: CatalogHolder,
         session_factory: async_sessionmaker[AsyncSession],
@@ -185,5 +245,44 @@ def router() -> Router:
         else:
             text = render_dues(r, view, org, r.digits(code_text))
         await message.answer(text, reply_markup=main_menu(r))
+        if view.unpaid and _wallet(platform, settings):
+            prompt = (
+                r.text("bot.dues.pay_prompt")
+                if len(view.unpaid) <= PAY_BUTTONS_MAX
+                else r.text("bot.dues.pay_prompt_some", count=r.digits(PAY_BUTTONS_MAX))
+            )
+            await message.answer(prompt, reply_markup=_pay_keyboard(r, view, bot.token, user_id))
+
+    @r_.callback_query(DuesPay.filter())
+    async def pay(
+        callback: CallbackQuery,
+        callback_data: DuesPay,
+        r: Renderer,
+        bot: Bot,
+        platform: Platform,
+        settings: Settings,
+        session_factory: async_sessionmaker[AsyncSession],
+        outbox: Notifier,
+    ) -> None:
+        await callback.answer()
+        if not isinstance(callback.message, Message):
+            return
+        user = callback.from_user
+        expected = pay_key(bot.token, user.id, callback_data.due, callback_data.pid)
+        if not _wallet(platform, settings) or not hmac.compare_digest(callback_data.key, expected):
+            await callback.message.answer(r.text("bot.dues.pay_stale"))
+            return
+        try:
+            async with unit_of_work(session_factory, write=True) as session:
+                citizen = await Citizens(session).get_or_create(
+                    platform.value, user.id, chat_id=callback.message.chat.id, first_name=user.first_name
+                )
+                await payments.offer_due_payment(
+                    session, callback_data.due, citizen, payment_id=callback_data.pid
+                )
+        except MizError as error:  # paid meanwhile, or replaced by a newer import
+            await callback.message.answer(r.text(error.key, **error.params))
+            return
+        outbox.notify()
 
     return r_

@@ -28,6 +28,7 @@ from catalog.loader import CatalogHolder
 from catalog.schema import Clerk, ClerkRole, Organization, OrganizationKind
 from desk import handling, payments
 from desk.bridge import Copied, clerk_message
+from desk.certificates import format_certificate_code
 from desk.errors import MizError
 from desk.lifecycle import Actor, Status
 from desk.notifications import enqueue_card
@@ -256,7 +257,7 @@ def router() -> Router:
         company_code = org.billing.company_code if org.billing is not None else None
         bale_invoice = settings.bale_provider_token is not None
         try:
-            await _run(
+            change: handling.Change = await _run(
                 session_factory,
                 outbox,
                 lambda s: _apply(
@@ -280,6 +281,10 @@ def router() -> Router:
             await _redraw(session_factory, outbox, platform, message.chat.id, org.id, request_id)
             return
         await state.clear()
+        if change.certificate_code is not None:
+            code = format_certificate_code(change.certificate_code)
+            await message.reply(r.text("op.done.complete_certificate", certificate=code))
+            return
         await message.reply(r.text(f"op.done.{act}"))
 
     @r_.message(Command("help"))

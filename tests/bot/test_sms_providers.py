@@ -21,7 +21,7 @@ from bot.sms import (
     create_sms_provider,
 )
 from desk.settings import Settings
-from emulator import EmulatorClient, RunningEmulator, running_emulator
+from emulator import EmulatorClient, RunningEmulator
 from emulator.sms import PRICE_PER_PART
 
 PHONE = "09121234567"
@@ -36,19 +36,6 @@ Make = Callable[..., SmsProvider]
 def persian_texts(monkeypatch: pytest.MonkeyPatch) -> None:
     """The gateways' one-time-code text is the emulator's Persian one, whatever the machine's MIZ_LOCALE."""
     monkeypatch.setenv("MIZ_LOCALE", "fa")
-
-
-@pytest.fixture
-async def emu() -> AsyncIterator[RunningEmulator]:
-    """An emulator on a free port: its SMS gateways need no bot."""
-    async with running_emulator() as running:
-        yield running
-
-
-@pytest.fixture
-async def client(emu: RunningEmulator) -> AsyncIterator[EmulatorClient]:
-    async with EmulatorClient(emu.base_url) as emulator_client:
-        yield emulator_client
 
 
 def settings(name: str, base_url: str | None, **overrides: Any) -> Settings:

@@ -20,7 +20,7 @@ from bot.sms_sender import SmsSender
 from desk.notifications import enqueue_sms, sms_payload
 from desk.settings import Settings
 from desk.sms import sms_parts
-from emulator import EmulatorClient, RunningEmulator, running_emulator
+from emulator import EmulatorClient, RunningEmulator
 from emulator.sms import PRICE_PER_PART
 from storage.columns import utcnow
 from storage.models import OutboxMessage
@@ -33,18 +33,6 @@ PHONE = "09121234567"
 @pytest.fixture(autouse=True)
 def persian(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MIZ_LOCALE", "fa")
-
-
-@pytest.fixture
-async def emu() -> AsyncIterator[RunningEmulator]:
-    async with running_emulator() as running:
-        yield running
-
-
-@pytest.fixture
-async def client(emu: RunningEmulator) -> AsyncIterator[EmulatorClient]:
-    async with EmulatorClient(emu.base_url) as emulator_client:
-        yield emulator_client
 
 
 @pytest.fixture

@@ -287,3 +287,61 @@ def test_a_company_code_has_three_digits_at_most(run_check, catalog_dir):
     line = catalog_dir.line_of("organizations/town.yaml", "company_code:")
     row = expect(run_check, catalog_dir, "organizations/town.yaml", line, "billing.company_code")
     assert "1 to 3 digits" in row
+
+
+CERTIFICATE_BLOCK = """certificate:
+  type: no_violation_certificate
+  holder_field: owner_name
+  national_id_field: {national_id}
+  property_field: {property}
+"""
+
+
+def test_a_certificate_naming_a_question_the_form_lacks(run_check, catalog_dir):
+    catalog_dir.edit(
+        "services/certificate.yaml",
+        "form:\n",
+        "form:\n  - {id: owner_national_id, label: {fa: کد ملی مالک}, type: national_id}\n",
+    )
+    block = CERTIFICATE_BLOCK.format(national_id="owner_national_id", property="plot_adress")
+    catalog_dir.edit("services/certificate.yaml", "duration_days: 5\n", f"duration_days: 5\n{block}")
+    line = catalog_dir.line_of("services/certificate.yaml", "property_field:")
+    row = expect(run_check, catalog_dir, "services/certificate.yaml", line, "certificate.property_field")
+    assert "no field 'plot_adress'" in row
+    assert "owner_national_id, owner_name, usage" in row
+
+
+def test_a_certificate_needs_a_required_national_id_question(run_check, catalog_dir):
+    block = CERTIFICATE_BLOCK.format(national_id="usage", property="owner_name")
+    catalog_dir.edit("services/certificate.yaml", "duration_days: 5\n", f"duration_days: 5\n{block}")
+    line = catalog_dir.line_of("services/certificate.yaml", "national_id_field:")
+    row = expect(run_check, catalog_dir, "services/certificate.yaml", line, "certificate.national_id_field")
+    assert "of type choice" in row
+
+
+def test_a_certificate_of_an_unknown_type(run_check, catalog_dir):
+    block = CERTIFICATE_BLOCK.format(national_id="owner_name", property="owner_name")
+    block = block.replace("no_violation_certificate", "marriage_certificate")
+    catalog_dir.edit("services/certificate.yaml", "duration_days: 5\n", f"duration_days: 5\n{block}")
+    line = catalog_dir.line_of("services/certificate.yaml", "type: marriage_certificate")
+    row = expect(run_check, catalog_dir, "services/certificate.yaml", line, "certificate.type")
+    assert "completion_certificate" in row
+
+
+def test_a_catalog_certificate_reaches_the_resolved_service(catalog_dir):
+    catalog_dir.edit(
+        "services/certificate.yaml",
+        "form:\n",
+        "form:\n  - {id: owner_national_id, label: {fa: کد ملی مالک}, type: national_id}\n",
+    )
+    block = CERTIFICATE_BLOCK.format(national_id="owner_national_id", property="owner_name")
+    catalog_dir.edit("services/certificate.yaml", "duration_days: 5\n", f"duration_days: 5\n{block}")
+    catalog = load_catalog(catalog_dir.root)
+    snapshot = catalog.service("village", "certificate").model_dump(mode="json")
+    assert snapshot["certificate"] == {
+        "type": "no_violation_certificate",
+        "holder_field": "owner_name",
+        "national_id_field": "owner_national_id",
+        "property_field": "owner_name",
+        "valid_days": None,
+    }

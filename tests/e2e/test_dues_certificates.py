@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,8 +18,11 @@ from desk.certificates import (
     revoke_certificate,
 )
 from desk.dues import DueKind, import_dues, parse_dues_csv
+from desk.privacy import mask_name
 from storage.db import create_engine, session_factory
 from storage.uow import unit_of_work
+
+from .test_desk import file_request  # type: ignore[import-not-found]
 
 pytestmark = pytest.mark.slow
 
@@ -232,3 +237,49 @@ async def test_guessing_certificate_codes_is_throttled(world: Any, platform: Pla
         await guesser.expect("ثبت نشده است")
     await guesser.send(f"/verify {code}")
     await guesser.expect("دقیقه")
+
+
+CERTIFICATE = """certificate:
+  type: no_violation_certificate
+  holder_field: name
+  national_id_field: national_id
+  property_field: postal_code
+  valid_days: 90
+"""
+_PRINTED = re.compile(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}")
+
+
+async def test_a_completed_certificate_request_gives_a_code_anyone_can_verify(
+    world: Any, platform: Platform, catalog_dir: Path
+) -> None:
+    service = catalog_dir / "services" / "e2e_all_fields.yaml"
+    service.write_text(service.read_text(encoding="utf-8") + CERTIFICATE, encoding="utf-8")
+    assert world.miz.catalogs.reload() == []
+    clerk = await world.clerk(platform)
+    zahra, _code = await file_request(world, platform)  # the holder's name is answered as رضا
+    card = await clerk.expect("آزمون همه پرسش‌ها", timeout=10)
+    await clerk.press("🙋 برمی‌دارم", message=card)
+    card = await clerk.expect("در حال بررسی")
+    await clerk.press("✅ انجام شد", message=card)
+    await clerk.expect("نتیجه کار را")
+    await clerk.send("بازدید انجام شد و خلافی دیده نشد")
+    confirmed = await clerk.expect("کد استعلام", timeout=10)
+    done = await zahra.expect("کد استعلام", timeout=10)
+    assert "خلافی دیده نشد" in done["text"]
+    assert "گواهی عدم خلاف" in done["text"]
+    found = _PRINTED.search(done["text"])
+    assert found is not None, done["text"]
+    printed = found.group()
+    assert f"/verify {printed}" in done["text"]
+    assert printed in confirmed["text"], "the clerk sees the code too"
+
+    bank = await world.citizen(platform, name="بانک")
+    await bank.send(f"/verify {printed}")
+    shown = await bank.expect("این گواهی معتبر است", timeout=10)
+    text = shown["text"]
+    assert "گواهی عدم خلاف" in text
+    assert "شهرداری فلاورجان" in text
+    assert "رضا" not in text
+    masked = mask_name("رضا") if platform is Platform.TELEGRAM else mask_name("رضا").replace("*", "٭")
+    assert masked in text
+    assert "0499370899" not in text

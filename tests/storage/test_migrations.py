@@ -118,3 +118,20 @@ def test_downgrade_to_nothing_and_back(tmp_path: Path) -> None:
         names = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert names == {"alembic_version"}
     assert upgrade(url).after == head_revision()
+
+
+def test_a_payment_names_its_request_or_its_due_and_citizen(tmp_path: Path) -> None:
+    """0007: a due paid in the Bale wallet has a payment with no request (issue #7)."""
+    path = tmp_path / "payments.sqlite3"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    with sqlite3.connect(path) as connection:
+        not_null = {row[1]: row[3] for row in connection.execute("PRAGMA table_info(payment)")}
+        keys = {(row[3], row[2], row[6]) for row in connection.execute("PRAGMA foreign_key_list(payment)")}
+        indexes = {row[1] for row in connection.execute("PRAGMA index_list(payment)")}
+    assert (not_null["request_id"], not_null["due_id"], not_null["citizen_id"]) == (0, 0, 0)
+    assert keys >= {
+        ("request_id", "service_request", "CASCADE"),
+        ("due_id", "due", "SET NULL"),
+        ("citizen_id", "citizen", "SET NULL"),
+    }
+    assert {"ix_payment_request_id", "ix_payment_due_id", "ix_payment_citizen_id"} <= indexes

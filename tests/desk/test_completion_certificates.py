@@ -1,0 +1,232 @@
+"""Completing a request of a certificate service issues one certificate, on SQLite and PostgreSQL (issue #7).
+
+The service's ``certificate`` (catalog/FORMAT.md) arrives in the request's snapshot; ``desk.handling.complete``
+issues the certificate in its own transaction and tells the citizen its verification code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
+
+from desk.calendar import WorkCalendar
+from desk.certificates import (
+    CertificateType,
+    VerifyStatus,
+    format_certificate_code,
+    issue_certificate,
+    verify_certificate,
+)
+from desk.errors import TransitionError, ValidationError
+from desk.handling import ActorRef, complete, reject, resume
+from desk.i18n import translator
+from desk.lifecycle import Actor, Status
+from desk.persian import TEHRAN
+from desk.requests import Submission, submit_request
+from desk.tracking import format_tracking_code
+from storage.models import Certificate, OutboxMessage
+from storage.repositories import Requests
+from storage.uow import unit_of_work
+
+Factory = async_sessionmaker[AsyncSession]
+
+ORG = "falavarjan"
+GROUPS = {"telegram": -100_501, "bale": 4242}
+CLERK = ActorRef(Actor.CLERK, "telegram", 501, "رضا", organization_id=ORG)
+SUPERVISOR = ActorRef(Actor.SUPERVISOR, "bale", 503, "مریم", organization_id=ORG)
+NATIONAL_ID = "0499370899"
+FORM: list[dict[str, Any]] = [
+    {"id": "owner_name", "label": {"fa": "نام مالک"}, "type": "text", "required": True},
+    {"id": "owner_national_id", "label": {"fa": "کد ملی مالک"}, "type": "national_id", "required": True},
+    {"id": "plot_address", "label": {"fa": "نشانی ملک"}, "type": "text", "required": True},
+]
+ANSWERS = {
+    "owner_name": "زهرا احمدی",
+    "owner_national_id": NATIONAL_ID,
+    "plot_address": "خیابان امام، پلاک ۱۲",
+}
+NO_VIOLATION = {
+    "type": "no_violation_certificate",
+    "holder_field": "owner_name",
+    "national_id_field": "owner_national_id",
+    "property_field": "plot_address",
+    "valid_days": 90,
+}
+
+_keys = iter(range(1, 1_000_000))
+
+
+def snapshot(certificate: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {
+        "id": "no_violation_certificate",
+        "title": {"fa": "گواهی عدم خلاف", "en": "No-violation certificate"},
+        "duration_days": 3,
+        "form": FORM,
+        "documents": [],
+        "certificate": dict(certificate) if certificate is not None else None,
+    }
+
+
+async def file_request(
+    factory: Factory,
+    certificate: Mapping[str, Any] | None = NO_VIOLATION,
+    answers: Mapping[str, Any] = ANSWERS,
+) -> tuple[int, str]:
+    async with unit_of_work(factory, write=True) as session:
+        result = await submit_request(
+            session,
+            Submission(
+                platform="telegram",
+                user_id=1001,
+                chat_id=1011,
+                first_name="زهرا",
+                last_name="کریمی",
+                username=None,
+                organization_id=ORG,
+                service_id="no_violation_certificate",
+                service_version="v1",
+                service_snapshot=snapshot(certificate),
+                answers=dict(answers),
+                documents=[],
+                idempotency_key=f"certificates-{next(_keys)}",
+                calendar=WorkCalendar(),
+                today=date(2026, 4, 1),
+            ),
+        )
+    return result.request_id, result.tracking_code
+
+
+async def clerk_completes(factory: Factory, request_id: int, text: str | None, seen: Status) -> Any:
+    async with unit_of_work(factory, write=True) as session:
+        return await complete(session, request_id, CLERK, text, seen_status=seen, groups=GROUPS)
+
+
+async def certificates(factory: Factory) -> list[Certificate]:
+    async with factory() as session:
+        return list((await session.scalars(select(Certificate).order_by(col(Certificate.id)))).all())
+
+
+async def citizen_notices(factory: Factory) -> list[dict[str, Any]]:
+    async with factory() as session:
+        rows = (await session.scalars(select(OutboxMessage).order_by(col(OutboxMessage.id)))).all()
+    return [row.payload for row in rows if row.dedupe_key.endswith(":citizen")]
+
+
+def tehran_today() -> date:
+    return datetime.now(TEHRAN).date()
+
+
+async def test_completing_issues_one_certificate_from_the_answers(factory: Factory) -> None:
+    request_id, _code = await file_request(factory)
+    change = await clerk_completes(factory, request_id, "گواهی آماده است", Status.SUBMITTED)
+
+    [certificate] = await certificates(factory)
+    today = tehran_today()
+    assert certificate.request_id == request_id
+    assert certificate.organization_id == ORG
+    assert certificate.type == CertificateType.NO_VIOLATION.value
+    assert certificate.holder_name == "زهرا احمدی"
+    assert certificate.holder_national_id == NATIONAL_ID
+    assert certificate.property == "نشانی ملک: خیابان امام، پلاک 12"  # stored with ASCII digits
+    assert certificate.issued_on == today
+    assert certificate.valid_until == today + timedelta(days=90)
+    assert certificate.issued_by == "telegram:501"
+    assert change.certificate_code == certificate.verification_code
+
+    notice = (await citizen_notices(factory))[-1]
+    assert notice["key"] == "notify.citizen.completed_certificate_text"
+    assert notice["params"]["certificate"] == format_certificate_code(certificate.verification_code)
+    assert notice["params"]["text"] == "گواهی آماده است"
+    assert notice["labels"]["certificate_type"] == "certificate.type.no_violation_certificate"
+    for lang in ("fa", "en"):
+        shown = translator(lang)(notice["key"], **notice["params"], certificate_type="-", status="-")
+        assert f"/verify {notice['params']['certificate']}" in shown
+
+    async with factory() as session:
+        view = await verify_certificate(session, certificate.verification_code, today)
+    assert view.status is VerifyStatus.VALID
+    assert view.holder == "ز*** ا****"
+
+
+async def test_a_reopened_request_completed_again_keeps_its_one_certificate(factory: Factory) -> None:
+    request_id, _code = await file_request(factory)
+    async with unit_of_work(factory, write=True) as session:
+        await reject(session, request_id, CLERK, "مدارک ناقص", seen_status=Status.SUBMITTED, groups=GROUPS)
+    async with unit_of_work(factory, write=True) as session:
+        await resume(session, request_id, SUPERVISOR, seen_status=Status.REJECTED, groups=GROUPS)
+    first = await clerk_completes(factory, request_id, None, Status.IN_PROGRESS)
+    with pytest.raises(TransitionError):
+        await clerk_completes(factory, request_id, None, Status.IN_PROGRESS)
+    with pytest.raises(TransitionError):
+        await clerk_completes(factory, request_id, None, Status.COMPLETED)
+    [certificate] = await certificates(factory)
+    assert first.certificate_code == certificate.verification_code
+    assert (await citizen_notices(factory))[-1]["key"] == "notify.citizen.completed_certificate"
+
+
+async def test_a_certificate_issued_before_completion_is_not_doubled(factory: Factory) -> None:
+    request_id, _code = await file_request(factory)
+    async with unit_of_work(factory, write=True) as session:
+        issued = await issue_certificate(
+            session,
+            organization_id=ORG,
+            type="no_violation_certificate",
+            holder_name="زهرا احمدی",
+            holder_national_id=NATIONAL_ID,
+            property="پلاک ۱۲",
+            issued_on=date(2026, 4, 2),
+            request_id=request_id,
+            issued_by="cli",
+        )
+        code = issued.verification_code
+    change = await clerk_completes(factory, request_id, None, Status.SUBMITTED)
+    [certificate] = await certificates(factory)
+    assert certificate.verification_code == code == change.certificate_code
+    assert (await citizen_notices(factory))[-1]["params"]["certificate"] == format_certificate_code(code)
+
+
+async def test_a_service_without_certificate_issues_none(factory: Factory) -> None:
+    request_id, _code = await file_request(factory, certificate=None)
+    change = await clerk_completes(factory, request_id, "انجام شد", Status.SUBMITTED)
+    assert await certificates(factory) == []
+    assert change.certificate_code is None
+    notice = (await citizen_notices(factory))[-1]
+    assert notice["key"] == "notify.citizen.completed_text"
+    assert "certificate" not in notice["params"]
+    assert set(notice["labels"]) == {"status"}
+
+
+async def test_defaults_the_citizens_name_the_tracking_code_and_no_expiry(factory: Factory) -> None:
+    spec = {"type": "building_permit", "national_id_field": "owner_national_id"}
+    request_id, tracking_code = await file_request(factory, certificate=spec)
+    await clerk_completes(factory, request_id, None, Status.SUBMITTED)
+    [certificate] = await certificates(factory)
+    assert certificate.holder_name == "زهرا کریمی"
+    assert certificate.valid_until is None
+    shown = format_tracking_code(tracking_code, "en")
+    assert certificate.property == translator("fa")("certificate.property.request", code=shown)
+
+
+async def test_a_location_is_the_property_as_coordinates(factory: Factory) -> None:
+    form_answers = {**ANSWERS, "plot_address": {"latitude": 32.5123456, "longitude": 51.5012345}}
+    request_id, _code = await file_request(factory, answers=form_answers)
+    await clerk_completes(factory, request_id, None, Status.SUBMITTED)
+    [certificate] = await certificates(factory)
+    assert certificate.property == "نشانی ملک: 32.51235, 51.50123"
+
+
+async def test_answers_that_cannot_fill_it_refuse_the_completion_and_write_nothing(factory: Factory) -> None:
+    request_id, _code = await file_request(factory, answers={**ANSWERS, "owner_national_id": "0499370898"})
+    with pytest.raises(ValidationError):
+        await clerk_completes(factory, request_id, None, Status.SUBMITTED)
+    assert await certificates(factory) == []
+    async with factory() as session:
+        request = await Requests(session).get(request_id)
+    assert request is not None
+    assert request.status == Status.SUBMITTED.value
