@@ -46,6 +46,8 @@ def demo_settings(emulator_url: str | None = None) -> Settings:
         sms_api_base=emulator_url,
         sms_api_key=SecretStr("demo-key") if emulator_url else None,
         sms_sender="10004346" if emulator_url else None,
+        # Any token opens the emulator's Bale wallet: the chat page pays invoices with a button.
+        bale_provider_token=SecretStr("demo-bale-wallet") if emulator_url else None,
     )
 
 
