@@ -110,13 +110,13 @@ async def test_a_queued_sms_reaches_the_phone_once_with_its_cost(
 
     await _run_until(sender, sent)
     [sms] = await client.sms_messages(to=PHONE)
-    assert sms["text"] == "میز: درخواست شما نزد شهرداری فلاورجان ثبت شد. کد رهگیری: ۱۲۳۴-۵۶۷۸-۹۰۱۲"
+    assert sms["text"] == "میز: درخواست شما در شهرداری فلاورجان ثبت شد؛ کد رهگیری ۱۲۳۴-۵۶۷۸-۹۰۱۲"
     row = await _row(factory, row_id)
-    charged = sms_parts(sms["text"]) * PRICE_PER_PART  # 73 Persian characters: two parts
-    assert row.cost_rials == charged == 2 * PRICE_PER_PART
+    charged = sms_parts(sms["text"]) * PRICE_PER_PART  # 69 Persian characters: one part
+    assert row.cost_rials == charged == PRICE_PER_PART
     async with factory() as session:
         costs = await Outbox(session).sms_costs()
-    assert costs["falavarjan"] == (1, 2, charged)
+    assert costs["falavarjan"] == (1, 1, charged)
 
     again = make()  # a restart: a new sender finds nothing left to send
     task = asyncio.create_task(again.run())
