@@ -11,7 +11,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardBu
 from bot.callbacks import MenuOpen
 from bot.render import Renderer
 
-__all__ = ["MENU_KEYS", "MENU_ROWS", "PAGE_SIZE", "Choice", "main_menu", "paged"]
+__all__ = ["MENU_KEYS", "MENU_ROWS", "PAGE_SIZE", "Choice", "cancel_keyboard", "main_menu", "paged"]
 
 PAGE_SIZE = 8
 """Items per page: a phone screen shows about eight buttons without scrolling."""
@@ -44,6 +44,13 @@ def main_menu(r: Renderer) -> ReplyKeyboardMarkup:
         keyboard=[[KeyboardButton(text=r.plain(key)) for key in row] for row in MENU_ROWS],
         resize_keyboard=True,
         is_persistent=True,
+    )
+
+
+def cancel_keyboard(r: Renderer) -> ReplyKeyboardMarkup:
+    """The reply keyboard of a dialog that waits for typed text (a code, an ID): only "cancel"."""
+    return ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=r.plain("bot.form.cancel"))]], resize_keyboard=True, is_persistent=True
     )
 
 

@@ -23,16 +23,14 @@ from aiogram.types import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
-    KeyboardButton,
     Message,
-    ReplyKeyboardMarkup,
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import DuesOrgPage, DuesOrgPick, DuesPay
 from bot.forms import nav_labels
 from bot.handlers.start import menu_labels
-from bot.keyboards import MENU_KEYS, Choice, main_menu, paged
+from bot.keyboards import MENU_KEYS, Choice, cancel_keyboard, main_menu, paged
 from bot.notifier import Notifier
 from bot.platforms import Platform
 from bot.render import Renderer
@@ -74,12 +72,6 @@ def _find(catalog: Catalog, org_id: str) -> Organization | None:
 def _org_keyboard(r: Renderer, catalog: Catalog, page: int) -> InlineKeyboardMarkup:
     choices = [Choice(org.name.get(r.lang), DuesOrgPick(org=org.id)) for org in _billed(catalog)]
     return paged(r, choices, page, lambda p: DuesOrgPage(page=p))
-
-
-def _cancel_keyboard(r: Renderer) -> ReplyKeyboardMarkup:
-    return ReplyKeyboardMarkup(
-        keyboard=[[KeyboardButton(text=r.plain("bot.form.cancel"))]], resize_keyboard=True, is_persistent=True
-    )
 
 
 def render_dues(r: Renderer, view: DuesView, org: Organization, code: str) -> str:
@@ -178,7 +170,7 @@ def router() -> Router:
         await state.set_state(Dues.code)
         await state.set_data({DuesKeys.ORG: org.id})
         await callback.message.answer(
-            r.text("bot.dues.ask_code", org=org.name.get(r.lang)), reply_markup=_cancel_keyboard(r)
+            r.text("bot.dues.ask_code", org=org.name.get(r.lang)), reply_markup=cancel_keyboard(r)
         )
 
     @r_.message(Dues.code, F.text.in_(nav_labels("cancel")))
@@ -196,7 +188,7 @@ def router() -> Router:
             return
         await state.update_data({DuesKeys.CODE: written})
         await state.set_state(Dues.national_id)
-        await message.answer(r.text("bot.dues.ask_national_id"), reply_markup=_cancel_keyboard(r))
+        await message.answer(r.text("bot.dues.ask_national_id"), reply_markup=cancel_keyboard(r))
 
     @r_.message(Dues.national_id, F.text, ~F.text.in_(other_buttons))
     async def national_id(

@@ -11,12 +11,12 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import KeyboardButton, Message, ReplyKeyboardMarkup
+from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.forms import nav_labels
 from bot.handlers.start import menu_labels
-from bot.keyboards import main_menu
+from bot.keyboards import cancel_keyboard, main_menu
 from bot.platforms import Platform
 from bot.render import Renderer
 from bot.states import FormKeys, Track
@@ -41,12 +41,6 @@ def _org_name(catalogs: CatalogHolder, org_id: str, lang: str) -> str:
 
 def _title(title: Title, lang: str) -> str:
     return (title.en if lang == "en" else None) or title.fa
-
-
-def _cancel_keyboard(r: Renderer) -> ReplyKeyboardMarkup:
-    return ReplyKeyboardMarkup(
-        keyboard=[[KeyboardButton(text=r.plain("bot.form.cancel"))]], resize_keyboard=True, is_persistent=True
-    )
 
 
 def _looks_like_code(text: str) -> bool:
@@ -123,7 +117,7 @@ def router() -> Router:
     async def ask_code(message: Message, r: Renderer, state: FSMContext) -> None:
         await state.clear()
         await state.set_state(Track.code)
-        await message.answer(r.text("bot.track.ask"), reply_markup=_cancel_keyboard(r))
+        await message.answer(r.text("bot.track.ask"), reply_markup=cancel_keyboard(r))
 
     @r_.message(Track.code, F.text.in_(nav_labels("cancel")))
     @r_.message(Track.national_id, F.text.in_(nav_labels("cancel")))
@@ -166,7 +160,7 @@ def router() -> Router:
             if national_id is None:
                 await state.set_state(Track.national_id)
                 await state.update_data({FormKeys.TRACK_CODE: code})
-                await message.answer(r.text("bot.track.ask_national_id"), reply_markup=_cancel_keyboard(r))
+                await message.answer(r.text("bot.track.ask_national_id"), reply_markup=cancel_keyboard(r))
             else:
                 await state.clear()
                 await message.answer(r.text("bot.track.not_found"), reply_markup=main_menu(r))

@@ -12,12 +12,12 @@ from datetime import datetime
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
-from aiogram.types import KeyboardButton, Message, ReplyKeyboardMarkup
+from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.forms import nav_labels
 from bot.handlers.start import menu_labels
-from bot.keyboards import MENU_KEYS, main_menu
+from bot.keyboards import MENU_KEYS, cancel_keyboard, main_menu
 from bot.platforms import Platform
 from bot.render import Renderer
 from bot.states import Verify
@@ -29,12 +29,6 @@ from desk.persian import TEHRAN, format_jalali_date
 from desk.throttle import Throttle
 
 __all__ = ["render_certificate", "router"]
-
-
-def _cancel_keyboard(r: Renderer) -> ReplyKeyboardMarkup:
-    return ReplyKeyboardMarkup(
-        keyboard=[[KeyboardButton(text=r.plain("bot.form.cancel"))]], resize_keyboard=True, is_persistent=True
-    )
 
 
 def render_certificate(r: Renderer, view: CertificateView, catalogs: CatalogHolder) -> str:
@@ -89,7 +83,7 @@ def router() -> Router:
         except ValidationError as error:  # a mistyped code: ask again, not counted
             await state.set_state(Verify.code)
             await message.answer(
-                r.text("bot.form.invalid", error=error.render(r.lang)), reply_markup=_cancel_keyboard(r)
+                r.text("bot.form.invalid", error=error.render(r.lang)), reply_markup=cancel_keyboard(r)
             )
             return
         await state.clear()
@@ -115,7 +109,7 @@ def router() -> Router:
     ) -> None:
         if not command.args:
             await state.set_state(Verify.code)
-            await message.answer(r.text("bot.verify.ask"), reply_markup=_cancel_keyboard(r))
+            await message.answer(r.text("bot.verify.ask"), reply_markup=cancel_keyboard(r))
             return
         await _verify(
             message, r, platform, state, catalogs, session_factory, certificate_throttle, command.args
@@ -125,7 +119,7 @@ def router() -> Router:
     async def ask(message: Message, r: Renderer, state: FSMContext) -> None:
         await state.clear()
         await state.set_state(Verify.code)
-        await message.answer(r.text("bot.verify.ask"), reply_markup=_cancel_keyboard(r))
+        await message.answer(r.text("bot.verify.ask"), reply_markup=cancel_keyboard(r))
 
     @r_.message(Verify.code, F.text.in_(nav_labels("cancel")))
     async def cancel(message: Message, r: Renderer, state: FSMContext) -> None:
