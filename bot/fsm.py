@@ -101,9 +101,7 @@ class DatabaseStorage(BaseStorage):
         rows = [(key, self._cache[key][0], copy.deepcopy(self._cache[key][1])) for key in sorted(keys)]
         try:
             async with unit_of_work(self._factory, write=True) as session:
-                states = ConversationStates(session)
-                for key, state, data in rows:
-                    await states.set(key, state=state, data=data)
+                await ConversationStates(session).set_many(rows)
         except BaseException:
             self._dirty |= keys
             raise

@@ -7,6 +7,7 @@ Statuses are plain strings here; ``desk`` decides which transitions are allowed.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
@@ -581,7 +582,23 @@ class ConversationStates:
 
     async def set(self, key: str, *, state: str | None, data: dict[str, Any]) -> None:
         """Store both the state name and its data for ``key``."""
-        await self._upsert(key, state=state, data=data)
+        await self.set_many([(key, state, data)])
+
+    async def set_many(self, rows: Sequence[tuple[str, str | None, dict[str, Any]]]) -> None:
+        """Store ``(key, state, data)`` for every row in one statement (the bot's flush at the end of an update).
+
+        A Core upsert run as an executemany, its statement built once per back-end: ``make bench`` measured
+        the ORM path (a ``ConversationState`` built, dumped and turned into a fresh ``INSERT``) at about a
+        tenth of the bot's CPU per update.
+        """
+        if not rows:
+            return
+        now = utcnow()
+        connection = await self.session.connection()
+        await connection.execute(
+            _conversation_upsert(connection.dialect.name),
+            [{"key": key, "state": state, "data": data, "updated_at": now} for key, state, data in rows],
+        )
 
     async def set_state(self, key: str, state: str | None) -> None:
         """Store the state name for ``key``, keeping its data."""
@@ -602,6 +619,20 @@ class ConversationStates:
         insert = await _insert(self.session, ConversationState)
         stmt = insert.values(**row.model_dump()).on_conflict_do_update(index_elements=["key"], set_=values)
         await self.session.execute(stmt)
+
+
+@functools.cache
+def _conversation_upsert(dialect: str) -> Any:
+    """``INSERT ... ON CONFLICT (key) DO UPDATE`` of a whole conversation row, for ``dialect``."""
+    table = ConversationState.__table__  # type: ignore[attr-defined]
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(table)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table)
+    else:
+        raise NotImplementedError(f"no upsert for the {dialect} back-end")
+    changed = {name: stmt.excluded[name] for name in ("state", "data", "updated_at")}
+    return stmt.on_conflict_do_update(index_elements=["key"], set_=changed)
 
 
 class RegisteredClerks:

@@ -75,7 +75,7 @@ async def test_a_failed_flush_keeps_the_changes_for_the_next_one(
         raise ConnectionError("database went away")
 
     with monkeypatch.context() as patch:
-        patch.setattr(ConversationStates, "set", broken)
+        patch.setattr(ConversationStates, "set_many", broken)
         with pytest.raises(ConnectionError):
             await storage.flush()
 

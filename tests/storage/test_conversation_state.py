@@ -53,3 +53,27 @@ async def test_setting_only_data_for_a_new_key_leaves_no_state(
     assert only_state is not None
     assert (only_data.state, only_data.data) == (None, {"lang": "en"})
     assert (only_state.state, only_state.data) == ("Menu:main", {})
+
+
+async def test_many_conversations_are_stored_and_updated_in_one_call(
+    factory: async_sessionmaker[AsyncSession],
+) -> None:
+    async with unit_of_work(factory) as session:
+        await ConversationStates(session).set(KEY, state="RequestForm:address", data={"step": 1})
+    async with unit_of_work(factory) as session:
+        await ConversationStates(session).set_many(
+            [
+                (KEY, "RequestForm:documents", {"step": 2, "answers": {"name": "زهرا"}}),
+                ("telegram:5:5", None, {"lang": "en"}),
+            ]
+        )
+    async with factory() as session:
+        updated = await ConversationStates(session).get(KEY)
+        added = await ConversationStates(session).get("telegram:5:5")
+    assert updated is not None
+    assert added is not None
+    assert (updated.state, updated.data) == (
+        "RequestForm:documents",
+        {"step": 2, "answers": {"name": "زهرا"}},
+    )
+    assert (added.state, added.data) == (None, {"lang": "en"})
