@@ -95,15 +95,13 @@ async def _drive(
     by_data = spec.journey == "echo"
     async with EmulatorClient(emu.base_url) as client:
 
-        async def actor(index: int) -> Actor:
+        async def actor(index: int, think: float = spec.think) -> Actor:
             user = await client.create_user(f"شهروند {index}")
             platform = spec.platforms[index % len(spec.platforms)]
-            return Actor(
-                client, TOKENS[platform], int(user["id"]), by_data, spec.wait_timeout, think=spec.think
-            )
+            return Actor(client, TOKENS[platform], int(user["id"]), by_data, spec.wait_timeout, think=think)
 
-        if spec.warmup:
-            warm = [await actor(i) for i in range(len(spec.platforms))]
+        if spec.warmup:  # the warm-up needs no pauses: it only loads the code paths
+            warm = [await actor(i, think=0.0) for i in range(len(spec.platforms))]
             await asyncio.gather(*(a.run(journey) for a in warm))
         actors = [await actor(i) for i in range(spec.citizens)]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -9,6 +10,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
 from bot.callbacks import MenuOpen
+from bot.platforms import Platform
 from bot.render import Renderer
 
 __all__ = ["MENU_KEYS", "MENU_ROWS", "PAGE_SIZE", "Choice", "cancel_keyboard", "main_menu", "paged"]
@@ -39,7 +41,13 @@ class Choice:
 
 
 def main_menu(r: Renderer) -> ReplyKeyboardMarkup:
-    """The persistent reply keyboard shown under the chat."""
+    """The persistent reply keyboard shown under the chat (built once per platform and language)."""
+    return _main_menu(r.platform, r.lang)
+
+
+@functools.cache
+def _main_menu(platform: Platform, lang: str) -> ReplyKeyboardMarkup:
+    r = Renderer.get(platform, lang)
     return ReplyKeyboardMarkup(
         keyboard=[[KeyboardButton(text=r.plain(key)) for key in row] for row in MENU_ROWS],
         resize_keyboard=True,
@@ -49,6 +57,12 @@ def main_menu(r: Renderer) -> ReplyKeyboardMarkup:
 
 def cancel_keyboard(r: Renderer) -> ReplyKeyboardMarkup:
     """The reply keyboard of a dialog that waits for typed text (a code, an ID): only "cancel"."""
+    return _cancel_keyboard(r.platform, r.lang)
+
+
+@functools.cache
+def _cancel_keyboard(platform: Platform, lang: str) -> ReplyKeyboardMarkup:
+    r = Renderer.get(platform, lang)
     return ReplyKeyboardMarkup(
         keyboard=[[KeyboardButton(text=r.plain("bot.form.cancel"))]], resize_keyboard=True, is_persistent=True
     )

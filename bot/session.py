@@ -121,11 +121,10 @@ class ToleratingSession(AiohttpSession):
         status_code: int,
         content: str,
     ) -> Response[TelegramType]:
+        """A successful answer is parsed once and validated here; errors go to aiogram, which raises them."""
         returning = method.__returning__
         if returning not in _RESPONSE_TYPES:
             _RESPONSE_TYPES[returning] = Response[returning]  # type: ignore[valid-type]
-        if isinstance(method, GetUpdates):
-            return cast("Response[TelegramType]", self._check_updates(bot, method, status_code, content))
         try:
             data = json.loads(content)
         except ValueError:
@@ -133,40 +132,29 @@ class ToleratingSession(AiohttpSession):
         if not (isinstance(data, dict) and data.get("ok") is True and 200 <= status_code < 300):
             return super().check_response(bot=bot, method=method, status_code=status_code, content=content)
         result = data.get("result")
-        if isinstance(method, _EDIT_METHODS) and _is_stub_message(result):
+        if isinstance(method, GetUpdates):
+            if isinstance(result, list):
+                return cast("Response[TelegramType]", self._check_updates(bot, data, result))
+        elif isinstance(method, _EDIT_METHODS) and _is_stub_message(result):
             data["result"] = True
         elif isinstance(result, dict):
             # Miz never reads back the keyboard of a message it sent, and building a model per button was a
             # tenth of a busy bot's CPU (make bench): the sent message comes back without it.
             result.pop("reply_markup", None)
-        try:
-            return cast(
-                "Response[TelegramType]",
-                _RESPONSE_TYPES[returning].model_validate(data, context={"bot": bot}),
-            )
-        except ValidationError as error:
-            raise ClientDecodeError("Failed to deserialize object", error, data) from error
+        return cast("Response[TelegramType]", _validate(bot, _RESPONSE_TYPES[returning], data))
 
-    def _check_updates(self, bot: Bot, method: GetUpdates, status_code: int, content: str) -> Response[Any]:
+    def _check_updates(self, bot: Bot, data: dict[str, Any], results: list[Any]) -> Response[Any]:
+        for raw in results:
+            if isinstance(raw, dict):
+                _repair_update(raw)
+        response_type = _RESPONSE_TYPES[GetUpdates.__returning__]
         try:
-            data = json.loads(content)
-        except ValueError:
-            return super().check_response(bot=bot, method=method, status_code=status_code, content=content)
-        results = data.get("result") if isinstance(data, dict) else None
-        if not isinstance(results, list):
-            return super().check_response(bot=bot, method=method, status_code=status_code, content=content)
-        repaired = [_repair_update(raw) for raw in results if isinstance(raw, dict)]
-        if any(repaired):
-            content = json.dumps(data)
-        try:
-            return super().check_response(bot=bot, method=method, status_code=status_code, content=content)
-        except ClientDecodeError:
+            return response_type.model_validate(data, context={"bot": bot})  # type: ignore[no-any-return]
+        except ValidationError:
             pass
         parseable = (self._parseable_or_bare(bot, raw) for raw in results)
         data["result"] = [raw for raw in parseable if raw is not None]
-        return super().check_response(
-            bot=bot, method=method, status_code=status_code, content=json.dumps(data)
-        )
+        return _validate(bot, response_type, data)
 
     @staticmethod
     def _parseable_or_bare(bot: Bot, raw: Any) -> Any:
@@ -179,6 +167,13 @@ class ToleratingSession(AiohttpSession):
             logger.warning("skipping update %s that cannot be parsed (fields: %s)", update_id, fields)
             return {"update_id": update_id} if isinstance(update_id, int) else None
         return raw
+
+
+def _validate(bot: Bot, response_type: Any, data: dict[str, Any]) -> Response[Any]:
+    try:
+        return response_type.model_validate(data, context={"bot": bot})  # type: ignore[no-any-return]
+    except ValidationError as error:
+        raise ClientDecodeError("Failed to deserialize object", error, data) from error
 
 
 def make_session(api_base: str, timeout: float = 60.0) -> ToleratingSession:

@@ -6,8 +6,9 @@ so a request in flight always sees one consistent catalog.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from catalog.problems import NotInCatalogError
 from catalog.schema import (
@@ -24,6 +25,8 @@ from catalog.schema import (
 from catalog.tariffs import Tariffs
 from desk.calendar import WorkCalendar
 from desk.persian import search_key
+
+_T = TypeVar("_T")
 
 __all__ = ["Catalog", "CatalogSummary", "NotInCatalogError"]
 
@@ -95,6 +98,20 @@ class Catalog:
                 chat_id = org.operator_groups.get(platform)
                 if chat_id is not None:
                     self._groups.setdefault((platform, chat_id), org)
+        self._derived: dict[Hashable, Any] = {}
+
+    def derived(self, key: Hashable, build: Callable[[], _T]) -> _T:
+        """A value computed from this catalog alone (a calendar, a menu page), built once and kept with it.
+
+        A catalog never changes once loaded (a reload builds a new one), so what is derived from it stays
+        right for as long as it is in service and goes with it. ``key`` must name everything ``build`` reads
+        besides the catalog (a language, a page).
+        """
+        try:
+            return self._derived[key]  # type: ignore[no-any-return]
+        except KeyError:
+            value = self._derived[key] = build()
+            return value
 
     @property
     def county(self) -> County:
@@ -176,6 +193,9 @@ class Catalog:
     def calendar_for(self, org_id: str) -> WorkCalendar:
         """The working calendar of ``org_id``: the county's holidays plus its own, its own weekend if it has one."""
         org = self.organization(org_id)
+        return self.derived(("calendar", org_id), lambda: self._build_calendar(org))
+
+    def _build_calendar(self, org: Organization) -> WorkCalendar:
         county_calendar = self._county_file.calendar
         weekend = county_calendar.weekend
         holidays = [holiday.gregorian for holiday in county_calendar.holidays]

@@ -75,9 +75,18 @@ def _org_choices(r: Renderer, catalog: Catalog, *, complaint: bool = False) -> l
 def _org_list(
     r: Renderer, catalog: Catalog, page: int, *, complaint: bool
 ) -> tuple[str, InlineKeyboardMarkup]:
-    choices = _org_choices(r, catalog, complaint=complaint)
-    markup = paged(r, choices, page, lambda p: OrgPage(page=p, complaint=complaint))
-    return r.text("bot.complaint.choose_org" if complaint else "bot.browse.choose_org"), markup
+    """The text and keyboard of one page of organizations, the same for every citizen: built once per catalog."""
+
+    choices = catalog.derived(
+        ("org_choices", r.lang, complaint), lambda: _org_choices(r, catalog, complaint=complaint)
+    )
+    page = min(max(page, 0), max(0, (len(choices) - 1) // PAGE_SIZE))  # a forged page adds no cache entry
+
+    def build() -> tuple[str, InlineKeyboardMarkup]:
+        markup = paged(r, choices, page, lambda p: OrgPage(page=p, complaint=complaint))
+        return r.text("bot.complaint.choose_org" if complaint else "bot.browse.choose_org"), markup
+
+    return catalog.derived(("org_list", r.platform, r.lang, page, complaint), build)
 
 
 async def _send_card(
