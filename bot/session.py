@@ -79,14 +79,33 @@ class ToleratingSession(AiohttpSession):
     """``AiohttpSession`` that never lets one odd answer stall polling or break an edit."""
 
     def json_body(self, bot: Bot, method: TelegramMethod[Any]) -> str | None:
-        """The call as one JSON object, or None when it uploads a file (that needs multipart)."""
+        """The call as one JSON object, or None when it uploads a file (that needs multipart).
+
+        The same values aiogram's ``prepare_value`` gives (None left out, bot defaults filled in), built
+        faster: pydantic leaves out the None fields itself (a keyboard button has a dozen), and plain values
+        are passed through by their exact type; anything else goes to aiogram's ``prepare_value``.
+        """
         files: dict[str, InputFile] = {}
-        body: dict[str, Any] = {}
-        for key, value in method.model_dump(warnings=False).items():
-            prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
-            if prepared is not None:
-                body[key] = prepared
+        body = self._prepared(method.model_dump(warnings=False, exclude_none=True), bot, files)
         return None if files else json.dumps(body, ensure_ascii=False)
+
+    def _prepared(self, value: Any, bot: Bot, files: dict[str, InputFile]) -> Any:
+        kind = type(value)
+        if kind is str or kind is int or kind is bool or kind is float:
+            return value
+        if kind is dict:
+            prepared_dict = {}
+            for key, item in value.items():
+                if item is not None and (prepared := self._prepared(item, bot, files)) is not None:
+                    prepared_dict[key] = prepared
+            return prepared_dict
+        if kind is list:
+            return [
+                prepared
+                for item in value
+                if item is not None and (prepared := self._prepared(item, bot, files)) is not None
+            ]
+        return self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
 
     async def make_request(
         self,
