@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot import payments
 from bot.clerks import ClerkRegistry
 from bot.dialogs import browse, dues, fees, followup, form, sms_settings, track, verify, verify_phone
-from bot.filters import run_filters_inline
+from bot.filters import route_callbacks_by_prefix, run_filters_inline
 from bot.fsm import DatabaseStorage, make_fsm_storage
 from bot.handlers import errors, fallback, operator, start
 from bot.locale_store import CitizenLocales
@@ -121,6 +121,7 @@ def create_dispatcher(
         browse.router(),
         fallback.router(),
     )
+    logger.debug("callback queries routed by prefix to %s", route_callbacks_by_prefix(dp))
     run_filters_inline(dp)
     return dp
 
