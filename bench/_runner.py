@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import cProfile
+import gc
 import multiprocessing
 import tempfile
 import time
@@ -301,7 +302,7 @@ async def run_echo(config: BenchConfig, kinds: list[Kind]) -> PhaseResult:
 
 async def run_miz(config: BenchConfig, workdir: Path) -> PhaseResult:
     """Miz itself (SQLite in ``workdir``, the built-in catalog), polling the emulator as in production."""
-    from bot.app import BotSpec, Miz
+    from bot.app import BotSpec, Miz, tune_garbage_collector
     from bot.platforms import Platform
     from desk.settings import PROJECT_ROOT, Settings
 
@@ -320,6 +321,8 @@ async def run_miz(config: BenchConfig, workdir: Path) -> PhaseResult:
     async with _citizens(_spec(config, "miz")) as citizens, PeakRss() as peak:
         miz = Miz(settings, [BotSpec(Platform(p), TOKENS[p], citizens.base_url) for p in config.platforms])
         await miz.prepare()
+        thresholds = gc.get_threshold()
+        tune_garbage_collector()  # as `miz run` does (the echo bot, bare aiogram, keeps Python's defaults)
         api.attach(miz.bots)
         sql.attach(miz.engine)
         measure = _switch(api, sql)
@@ -336,6 +339,8 @@ async def run_miz(config: BenchConfig, workdir: Path) -> PhaseResult:
         finally:
             await miz.stop()
             await asyncio.wait_for(task, timeout=10)
+            gc.unfreeze()  # the next phase (or the test that called the benchmark) starts from Python's defaults
+            gc.set_threshold(*thresholds)
     if profiler is not None and config.profile is not None:
         profiler.dump_stats(config.profile)
     return _result("miz", latencies, (wall, citizens_cpu, bot_cpu), peak.mb, api, sql)

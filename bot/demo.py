@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from pydantic import SecretStr
 
-from bot.app import BotSpec, Miz, setup_logging
+from bot.app import BotSpec, Miz, setup_logging, tune_garbage_collector
 from bot.demo_records import DEMO_CERTIFICATE_CODE, DEMO_DUES_CODE, DEMO_NATIONAL_ID, seed_demo_records
 from bot.platforms import Platform
 from catalog.index import Catalog
@@ -90,6 +90,7 @@ async def _demo(host: str, port: int) -> None:
         await miz.prepare()
         groups = seed_operator_groups(emu, miz.catalogs.catalog)
         await seed_demo_records(miz.factory, miz.catalogs.catalog)
+        tune_garbage_collector()
         summary = miz.catalogs.catalog.summary()
         print(
             t(
