@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot import payments
 from bot.clerks import ClerkRegistry
 from bot.dialogs import browse, dues, fees, followup, form, sms_settings, track, verify, verify_phone
-from bot.filters import route_callbacks_by_prefix, run_filters_inline
+from bot.filters import route_by_state, route_callbacks_by_prefix, run_filters_inline
 from bot.fsm import DatabaseStorage, make_fsm_storage
 from bot.handlers import errors, fallback, operator, start
 from bot.locale_store import CitizenLocales
@@ -145,6 +145,7 @@ def create_dispatcher(
         fallback.router(),
     )
     logger.debug("callback queries routed by prefix to %s", route_callbacks_by_prefix(dp))
+    logger.debug("updates routed by conversation state to %s", route_by_state(dp))
     run_filters_inline(dp)
     return dp
 

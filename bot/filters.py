@@ -9,7 +9,9 @@ handlers themselves are all ``async`` already.
 A button press used to be offered to every router in turn, and each router tried each of its handlers'
 callback-data filters (parsing the data each time): about fifty checks before the browse dialog, the last
 router, saw it. :func:`route_callbacks_by_prefix` gives each router whose callback handlers all filter on a
-``CallbackData`` one check up front, on the data's prefix.
+``CallbackData`` one check up front, on the data's prefix; and :func:`route_by_state` gives each router whose
+handlers all wait for some conversation state one check on the state (a typed message used to meet about fifty
+handler checks on its way to the browse dialog's search).
 """
 
 from __future__ import annotations
@@ -19,10 +21,13 @@ from typing import Any
 
 from aiogram import Router
 from aiogram.dispatcher.event.handler import FilterObject
+from aiogram.dispatcher.event.telegram import TelegramEventObserver
+from aiogram.filters import StateFilter
 from aiogram.filters.callback_data import CallbackQueryFilter
-from aiogram.types import CallbackQuery
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, TelegramObject
 
-__all__ = ["route_callbacks_by_prefix", "run_filters_inline"]
+__all__ = ["route_by_state", "route_callbacks_by_prefix", "run_filters_inline"]
 
 
 def _inline(check: Callable[..., Any]) -> Callable[..., Any]:
@@ -82,7 +87,71 @@ def route_callbacks_by_prefix(router: Router) -> list[str]:
             separators = {kind.__separator__ for kind in kinds}
             if len(separators) != 1:
                 continue
-            check = FilterObject(_prefix_check(frozenset(k.__prefix__ for k in kinds), separators.pop()))
-            observer._handler.filters = [check, *(observer._handler.filters or ())]
+            _check_first(observer, _prefix_check(frozenset(k.__prefix__ for k in kinds), separators.pop()))
             routed.append(sub.name)
+    return routed
+
+
+def _check_first(observer: TelegramEventObserver, check: Callable[..., Any]) -> None:
+    observer._handler.filters = [FilterObject(check), *(observer._handler.filters or ())]
+
+
+_ANY = None
+
+
+def _states_of(item: Any) -> frozenset[str | None] | None:
+    """The state names a state filter lets through; None for any state (``"*"``) or a filter of another kind."""
+    if isinstance(item, StateFilter):
+        names: set[str | None] = set()
+        for allowed in item.states:
+            found = _states_of(allowed) if allowed is not None else frozenset({None})
+            if found is _ANY:
+                return _ANY
+            names |= found
+        return frozenset(names)
+    if isinstance(item, str):
+        return _ANY if item == "*" else frozenset({item})
+    if isinstance(item, State):
+        return _ANY if item.state == "*" else frozenset({item.state})
+    if isinstance(item, StatesGroup):
+        return frozenset(type(item).__all_states_names__)
+    if isinstance(item, type) and issubclass(item, StatesGroup):
+        return frozenset(item.__all_states_names__)
+    return _ANY
+
+
+def _state_check(states: frozenset[str | None]) -> Callable[..., Any]:
+    async def in_states(event: TelegramObject, raw_state: str | None = None) -> bool:
+        return raw_state in states
+
+    return in_states
+
+
+def route_by_state(router: Router, events: tuple[str, ...] = ("message", "callback_query")) -> list[str]:
+    """Give every router under ``router`` whose ``events`` handlers all wait for some conversation state a first
+    check on that state; answers ``"router.event"`` for each check added.
+
+    As with :func:`route_callbacks_by_prefix`, the check turns away only updates none of the handlers could
+    take (a handler's first state filter is a condition it needs), and routers with sub-routers are left
+    alone. Call it before :func:`run_filters_inline`.
+    """
+    routed = []
+    for sub in router.chain_tail:
+        if sub.sub_routers:
+            continue
+        for event in events:
+            observer = sub.observers[event]
+            if not observer.handlers:
+                continue
+            allowed: set[str | None] = set()
+            for handler in observer.handlers:
+                found = next(
+                    (s for f in handler.filters or () if (s := _states_of(f.callback)) is not _ANY), _ANY
+                )
+                if found is _ANY:
+                    break
+                allowed |= found
+            else:
+                _check_first(observer, _state_check(frozenset(allowed)))
+                routed.append(f"{sub.name}.{event}")
     return routed

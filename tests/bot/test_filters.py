@@ -8,10 +8,13 @@ from typing import Any
 import pytest
 from aiogram import Bot, Dispatcher, F, Router
 from aiogram.dispatcher.event.handler import FilterObject
+from aiogram.filters import StateFilter
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, Update
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.fsm.storage.base import StorageKey
+from aiogram.types import CallbackQuery, Message, Update
 
-from bot.filters import route_callbacks_by_prefix, run_filters_inline
+from bot.filters import route_by_state, route_callbacks_by_prefix, run_filters_inline
 
 
 async def test_a_magic_filter_gives_the_same_answer_without_a_thread(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -116,3 +119,63 @@ async def test_a_press_goes_straight_to_the_router_of_its_prefix_and_a_catch_all
     assert handled == ["pick falavarjan", "page page:2", "first page:0", "stale old:1", "stale pagex:1"]
     # "pick", "old" and "pagex" presses were turned away by the pages router's prefix check, unparsed.
     assert unpacked == ["page:2", "page:0", "page:0"]
+
+
+class _Form(StatesGroup):
+    answering = State()
+    review = State()
+
+
+def _text(text: str) -> Update:
+    user = {"id": 7, "is_bot": False, "first_name": "زهرا"}
+    message = {"message_id": 4, "date": 1, "chat": {"id": 7, "type": "private"}, "from": user, "text": text}
+    return Update.model_validate({"update_id": 2, "message": message})
+
+
+async def test_a_message_skips_the_routers_waiting_for_other_states() -> None:
+    checked: list[str] = []
+
+    def spy(name: str) -> Any:
+        def seen(message: Message) -> bool:
+            checked.append(name)
+            return True
+
+        return seen
+
+    form, search, any_state = Router(name="form"), Router(name="search"), Router(name="any")
+    handled: list[str] = []
+
+    @form.message(spy("answer"), _Form.answering)  # the spy first: it runs whenever the handler is tried
+    async def answer(message: Message) -> None:
+        handled.append(f"answer {message.text}")
+
+    @form.message(spy("in form"), StateFilter(_Form))
+    async def in_form(message: Message) -> None:
+        handled.append(f"form {message.text}")
+
+    @search.message(StateFilter(None, "Browse:search"), spy("search"))
+    async def find(message: Message) -> None:
+        handled.append(f"search {message.text}")
+
+    @any_state.message(StateFilter("*"))
+    async def anything(message: Message) -> None:
+        handled.append(f"any {message.text}")
+
+    dp = Dispatcher()
+    dp.include_routers(form, search, any_state)
+    assert route_by_state(dp) == ["form.message", "search.message"]
+    run_filters_inline(dp)
+    bot = Bot("42:TEST")
+    key = StorageKey(bot_id=42, chat_id=7, user_id=7)
+    try:
+        await dp.feed_update(bot, _text("گزارش"))
+        await dp.storage.set_state(key, _Form.review)
+        await dp.feed_update(bot, _text("بله"))
+        await dp.storage.set_state(key, "Other:state")
+        await dp.feed_update(bot, _text("سلام"))
+    finally:
+        await bot.session.close()
+
+    assert handled == ["search گزارش", "form بله", "any سلام"]
+    # The form's handlers were tried only in a form state; the search's only out of one.
+    assert checked == ["search", "answer", "in form"]
