@@ -513,6 +513,9 @@ def router() -> Router:
         if callback.message is not None:
             await callback.message.answer(r.text("bot.form.cancelled"), reply_markup=main_menu(r))
 
+    submitting: set[str] = set()
+    """Forms being filed right now: a second tap that arrives meanwhile is told so and sends nothing."""
+
     @r_.callback_query(Form.review, FormSubmit.filter(F.action == "go"), FormIsOpen())
     async def submit(
         callback: CallbackQuery,
@@ -530,68 +533,78 @@ def router() -> Router:
         if not isinstance(message, Message):
             await callback.answer()
             return
-        await callback.answer(r.plain("bot.review.sending"))
-        await _drop_buttons(message)  # at once: the citizen sees the tap was taken, and cannot tap again
-        user = callback.from_user
-        submission = Submission(
-            platform=platform.value,
-            user_id=user.id,
-            chat_id=message.chat.id,
-            first_name=user.first_name,
-            last_name=user.last_name,
-            username=user.username,
-            organization_id=service.organization_id,
-            service_id=service.id,
-            service_version=service.version,
-            service_snapshot=service.model_dump(mode="json"),
-            answers=dict(data.get(FormKeys.ANSWERS, {})),
-            documents=[
-                DocumentInput(slot=slot, **stored)
-                for slot, stored in dict(data.get(FormKeys.DOCS, {})).items()
-            ],
-            idempotency_key=str(data.get(FormKeys.IDEMPOTENCY) or uuid.uuid4().hex),
-            calendar=catalogs.catalog.calendar_for(service.organization_id),
-            today=_today(),
-        )
-        org = catalogs.catalog.organization(service.organization_id)
-        sms = settings.sms_provider != "none" and org.sms
-        try:
-            async with unit_of_work(session_factory, write=True) as session:
-                await _record_shared_phone(session, submission, set(data.get(FormKeys.OWN_PHONES, ())))
-                result = await submit_request(session, submission)
-                if result.created:
-                    groups = request_groups(
-                        catalogs.catalog, service.organization_id, service.id, submission.answers
-                    )
-                    for group_platform, chat_id in groups.items():
-                        await enqueue_card(
-                            session,
-                            platform=group_platform,
-                            chat_id=chat_id,
-                            organization_id=service.organization_id,
-                            request_id=result.request_id,
-                            dedupe_key=f"request:{result.request_id}:card:{group_platform}",
-                        )
-                offer = await _phone_to_offer(session, submission) if sms else None
-        except ValidationError as error:
-            await message.edit_reply_markup(reply_markup=_review_markup(r, service.version))
-            await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
+        idempotency_key = str(data.get(FormKeys.IDEMPOTENCY) or uuid.uuid4().hex)
+        if idempotency_key in submitting:  # checked and taken with no await in between: one tap files
+            await callback.answer(r.plain("bot.review.sending"))
             return
-        outbox.notify()
-        await state.clear()
-        await message.answer(
-            r.text(
-                "bot.submitted",
-                title=service.title.get(r.lang),
-                org=org.name.get(r.lang),
-                code=format_tracking_code(result.tracking_code, r.lang),
-                deadline=format_jalali_date(result.deadline, r.lang),
-            ),
-            reply_markup=main_menu(r),
-        )
-        await message.answer(r.text("bot.submitted.copy", code=result.tracking_code))
-        if offer is not None:
-            await offer_sms_updates(message, r, result.request_id, offer)
+        submitting.add(idempotency_key)
+        try:
+            await callback.answer(r.plain("bot.review.sending"))
+            await _drop_buttons(message)  # at once: the citizen sees the tap was taken, and cannot tap again
+            user = callback.from_user
+            submission = Submission(
+                platform=platform.value,
+                user_id=user.id,
+                chat_id=message.chat.id,
+                first_name=user.first_name,
+                last_name=user.last_name,
+                username=user.username,
+                organization_id=service.organization_id,
+                service_id=service.id,
+                service_version=service.version,
+                service_snapshot=service.model_dump(mode="json"),
+                answers=dict(data.get(FormKeys.ANSWERS, {})),
+                documents=[
+                    DocumentInput(slot=slot, **stored)
+                    for slot, stored in dict(data.get(FormKeys.DOCS, {})).items()
+                ],
+                idempotency_key=idempotency_key,
+                calendar=catalogs.catalog.calendar_for(service.organization_id),
+                today=_today(),
+            )
+            org = catalogs.catalog.organization(service.organization_id)
+            sms = settings.sms_provider != "none" and org.sms
+            try:
+                async with unit_of_work(session_factory, write=True) as session:
+                    await _record_shared_phone(session, submission, set(data.get(FormKeys.OWN_PHONES, ())))
+                    result = await submit_request(session, submission)
+                    if result.created:
+                        groups = request_groups(
+                            catalogs.catalog, service.organization_id, service.id, submission.answers
+                        )
+                        for group_platform, chat_id in groups.items():
+                            await enqueue_card(
+                                session,
+                                platform=group_platform,
+                                chat_id=chat_id,
+                                organization_id=service.organization_id,
+                                request_id=result.request_id,
+                                dedupe_key=f"request:{result.request_id}:card:{group_platform}",
+                            )
+                    offer = await _phone_to_offer(session, submission) if sms else None
+            except ValidationError as error:
+                await message.edit_reply_markup(reply_markup=_review_markup(r, service.version))
+                await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
+                return
+            if not result.created and (await state.get_data()).get(FormKeys.IDEMPOTENCY) != idempotency_key:
+                return  # another tap filed it and told the citizen (it cleared the form when it did)
+            outbox.notify()
+            await state.clear()
+            await message.answer(
+                r.text(
+                    "bot.submitted",
+                    title=service.title.get(r.lang),
+                    org=org.name.get(r.lang),
+                    code=format_tracking_code(result.tracking_code, r.lang),
+                    deadline=format_jalali_date(result.deadline, r.lang),
+                ),
+                reply_markup=main_menu(r),
+            )
+            await message.answer(r.text("bot.submitted.copy", code=result.tracking_code))
+            if offer is not None:
+                await offer_sms_updates(message, r, result.request_id, offer)
+        finally:
+            submitting.discard(idempotency_key)
 
     return r_
 

@@ -248,6 +248,9 @@ async def test_double_tap_on_submit_files_one_request(world: Any, platform: Plat
     await ali.expect("کد رهگیری")
     await asyncio.sleep(0.5)
     assert await count(world, ServiceRequest) == 1
+    after_review = [m for m in await ali.transcript() if m["message_id"] > review["message_id"]]
+    told = [m for m in after_review if m.get("outgoing") and "کد رهگیری" in (m.get("text") or "")]
+    assert len(told) == 1, "the citizen is told the tracking code once"
 
 
 async def test_old_buttons_answer_politely(world: Any, platform: Platform) -> None:
