@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from aiogram import Bot, F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Filter, StateFilter
 from aiogram.fsm.context import FSMContext
@@ -482,15 +483,45 @@ def router() -> Router:
             ]
             for i, d in enumerate(service.documents)
         ]
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=r.plain("bot.review.back"),
+                    callback_data=FormSubmit(ver=service.version, action="review").pack(),
+                )
+            ]
+        )
         await callback.message.answer(
             r.text("bot.review.pick_edit"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
         )
 
-    @r_.callback_query(Form.review, FormEdit.filter(), FormIsOpen())
+    @r_.callback_query(Form.review, FormSubmit.filter(F.action == "review"), FormIsOpen())
+    @r_.callback_query(
+        StateFilter(Form.answering, Form.documents), FormSubmit.filter(F.action != "cancel"), FormIsOpen()
+    )
+    async def back_to_review(
+        callback: CallbackQuery, r: Renderer, catalogs: CatalogHolder, state: FSMContext, form: OpenForm
+    ) -> None:
+        """The edit list's "back", or a review button pressed while changing an answer: the review, afresh."""
+        if await state.get_state() != Form.review.state and not form.data.get(FormKeys.EDITING):
+            raise SkipHandler  # a review of an earlier form, while this one is being filled in: a stale button
+        await callback.answer()
+        if not isinstance(callback.message, Message):
+            return
+        await state.update_data({FormKeys.EDITING: False})
+        org_name = catalogs.catalog.organization(form.service.organization_id).name.get(r.lang)
+        await _show_review(callback.message, r, form.service, org_name, await state.get_data(), state)
+
+    @r_.callback_query(
+        StateFilter(Form.review, Form.answering, Form.documents), FormEdit.filter(), FormIsOpen()
+    )
     async def edit_one(
         callback: CallbackQuery, callback_data: FormEdit, r: Renderer, state: FSMContext, form: OpenForm
     ) -> None:
+        """Change one answer or document; also from an earlier edit list while already changing another one."""
         service = form.service
+        if await state.get_state() != Form.review.state and not form.data.get(FormKeys.EDITING):
+            raise SkipHandler  # an edit list of an earlier form, while this one is being filled in
         await callback.answer()
         if not isinstance(callback.message, Message):
             return
@@ -507,7 +538,12 @@ def router() -> Router:
             await _ask_document(callback.message, r, service, callback_data.index, form.docs)
 
     @r_.callback_query(Form.review, FormSubmit.filter(F.action == "cancel"))
+    @r_.callback_query(StateFilter(Form.answering, Form.documents), FormSubmit.filter(F.action == "cancel"))
     async def cancel_from_review(callback: CallbackQuery, r: Renderer, state: FSMContext) -> None:
+        if await state.get_state() != Form.review.state and not (await state.get_data()).get(
+            FormKeys.EDITING
+        ):
+            raise SkipHandler  # the review of an earlier form, while this one is being filled in
         await callback.answer()
         await state.clear()
         if callback.message is not None:

@@ -217,6 +217,80 @@ async def test_back_and_cancel_at_every_step(world: Any, platform: Platform) -> 
     assert await count(world, ServiceRequest) == 0
 
 
+async def _to_the_documents(person: Any) -> None:
+    await open_card(person, "شهرداری فلاورجان", "آزمون", "آزمون همه پرسش‌ها")
+    await person.press("📝 ثبت درخواست")
+    await fill_every_field(person)
+    await person.expect("مدرک ۱ از ۲")
+
+
+async def _to_the_review(person: Any) -> dict[str, Any]:
+    await _to_the_documents(person)
+    await person.send_document(PDF, filename="scan.pdf", mime_type="application/pdf")
+    await person.expect("مدرک ۲ از ۲")
+    await person.press("⏭ رد کردن")
+    review: dict[str, Any] = await person.expect("بازبینی درخواست")
+    return review
+
+
+async def test_back_and_cancel_work_in_the_documents_and_the_review_too(world: Any, platform: Platform) -> None:
+    zahra = await world.citizen(platform)
+    await open_card(zahra, "شهرداری فلاورجان", "آزمون", "آزمون همه پرسش‌ها")
+    await zahra.press("📝 ثبت درخواست")
+    await zahra.expect("پرسش ۱ از ۸")
+    await zahra.press("↩️ مرحله قبل")  # back before the first question: out of the form
+    left = await zahra.expect("از فرم خارج شدید")
+    assert "🗂 خدمات و ثبت درخواست" in [b["text"] for row in left["reply_keyboard"]["keyboard"] for b in row]
+
+    await _to_the_documents(zahra)
+    await zahra.press("↩️ مرحله قبل")  # from the first document back to the last question
+    await zahra.expect("پرسش ۸ از ۸")
+    await zahra.press("⏭ رد کردن")
+    await zahra.expect("مدرک ۱ از ۲")
+    await zahra.send_document(PDF, filename="scan.pdf", mime_type="application/pdf")
+    await zahra.expect("مدرک ۲ از ۲")
+    await zahra.press("✖️ انصراف")  # cancel while sending documents
+    await zahra.expect("لغو شد")
+
+    await _to_the_review(zahra)
+    await zahra.press("✖️ انصراف")  # the review's own cancel button
+    await zahra.expect("لغو شد")
+    assert await count(world, ServiceRequest) == 0
+
+
+async def test_review_buttons_pressed_while_changing_an_answer_bring_the_review_back(
+    world: Any, platform: Platform
+) -> None:
+    reza = await world.citizen(platform, name="رضا")
+    first_review = await _to_the_review(reza)
+    await reza.press("✏️ اصلاح پاسخ یا مدرک")
+    edit_list = await reza.expect("کدام مورد")
+    await reza.press("↩️ بازگشت به بازبینی")  # changed their mind: back to the review, nothing changed
+    await reza.expect("بازبینی درخواست")
+
+    await reza.press(buttons(edit_list)[0], message=edit_list)  # the first answer, from the list above
+    await reza.expect("پرسش ۱ از ۸")
+    await reza.press("✅ ثبت نهایی", message=first_review)  # the old review's submit, mid-change
+    fresh_review = await reza.expect("بازبینی درخواست")
+    assert await count(world, ServiceRequest) == 0, "nothing is filed before the citizen sees the review"
+
+    await reza.press("✅ ثبت نهایی", message=fresh_review)
+    await reza.expect("کد رهگیری")
+    assert await count(world, ServiceRequest) == 1
+
+
+async def test_typing_where_a_button_is_expected_asks_for_the_button(world: Any, platform: Platform) -> None:
+    ali = await world.citizen(platform, name="علی")
+    await open_card(ali, "دهیاری اشترجان", "گزارش", "گزارش مشکلات شهری و روستایی")
+    await ali.press("📝 ثبت درخواست")
+    await ali.expect("یکی از گزینه‌ها")
+    await ali.send("روشنایی")
+    await ali.expect("با زدن یکی از دکمه‌ها")
+    asked_again = await ali.expect("یکی از گزینه‌ها")  # the same question, with its buttons, again
+    await ali.press(next(b for b in buttons(asked_again) if "روشنایی" in b), message=asked_again)
+    await ali.expect("پرسش ۲ از ۴")
+
+
 async def test_half_filled_form_survives_a_restart(world: Any, platform: Platform) -> None:
     zahra = await world.citizen(platform)
     await open_card(zahra, "شهرداری فلاورجان", "پروانه", "صدور پروانه ساختمانی")
