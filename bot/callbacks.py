@@ -11,6 +11,7 @@ from aiogram.filters.callback_data import CallbackData
 
 __all__ = [
     "CardAction",
+    "CategoryPage",
     "CategoryPick",
     "ComplaintOrg",
     "DuesOrgPage",
@@ -30,6 +31,7 @@ __all__ = [
     "OrgPick",
     "Rate",
     "RequestStart",
+    "SearchPage",
     "ServicePage",
     "ServicePick",
     "SmsOffer",
@@ -60,6 +62,13 @@ class ComplaintOrg(CallbackData, prefix="corg"):
     org: str
 
 
+class CategoryPage(CallbackData, prefix="cats"):
+    """A page of the categories of one organization."""
+
+    org: str
+    page: int = 0
+
+
 class CategoryPick(CallbackData, prefix="cat"):
     """The citizen chose a category of an organization: show its services."""
 
@@ -80,6 +89,18 @@ class ServicePick(CallbackData, prefix="svc"):
 
     org: str
     svc: str
+
+
+class SearchPage(CallbackData, prefix="found"):
+    """A page of the services a typed search found in organization ``org``.
+
+    The query itself stays in the FSM data (a Persian query may not fit in 64 bytes); ``q`` is a short digest
+    of it, so a button of an older search is recognized instead of paging through the newer one.
+    """
+
+    org: str
+    q: str
+    page: int = 0
 
 
 class FaqOpen(CallbackData, prefix="faq"):

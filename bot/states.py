@@ -6,6 +6,7 @@ from aiogram.fsm.state import State, StatesGroup
 
 __all__ = [
     "ORG_KEY",
+    "QUERY_KEY",
     "Browse",
     "Dues",
     "DuesKeys",
@@ -68,6 +69,9 @@ class Fees(StatesGroup):
 
 ORG_KEY = "org"
 """FSM data key: the organization the citizen is browsing."""
+
+QUERY_KEY = "search"
+"""FSM data key: the citizen's last typed search that found something, for paging through its results."""
 
 
 class FormKeys:

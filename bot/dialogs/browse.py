@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -11,12 +12,14 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.callbacks import (
+    CategoryPage,
     CategoryPick,
     ComplaintOrg,
     FaqOpen,
     OrgPage,
     OrgPick,
     RequestStart,
+    SearchPage,
     ServicePage,
     ServicePick,
 )
@@ -25,7 +28,7 @@ from bot.handlers.start import menu_labels
 from bot.keyboards import PAGE_SIZE, Choice, main_menu, paged
 from bot.render import Renderer
 from bot.routing import COMPLAINT_SERVICE
-from bot.states import ORG_KEY, Browse
+from bot.states import ORG_KEY, QUERY_KEY, Browse
 from catalog.index import Catalog, NotInCatalogError
 from catalog.loader import CatalogHolder
 from catalog.schema import Category, Organization, ResolvedService
@@ -145,7 +148,7 @@ async def _answer_with_card(
     await _send_card(callback.message, r, catalog, org, service)
 
 
-def _category_keyboard(r: Renderer, catalog: Catalog, org_id: str) -> InlineKeyboardMarkup:
+def _category_keyboard(r: Renderer, catalog: Catalog, org_id: str, page: int = 0) -> InlineKeyboardMarkup:
     choices = [
         Choice(
             f"{cat.icon} {cat.title.get(r.lang)}" if cat.icon else cat.title.get(r.lang),
@@ -153,7 +156,30 @@ def _category_keyboard(r: Renderer, catalog: Catalog, org_id: str) -> InlineKeyb
         )
         for cat in catalog.categories_for(org_id)
     ]
-    return paged(r, choices, 0, lambda _page: OrgPick(org=org_id), back=OrgPage(page=0))
+    return paged(r, choices, page, lambda p: CategoryPage(org=org_id, page=p), back=OrgPage(page=0))
+
+
+def _category_page_of(catalog: Catalog, org_id: str, category_id: str) -> int:
+    """The page of the category list showing ``category_id``, so "back" from its services returns there."""
+    ids = [cat.id for cat in catalog.categories_for(org_id)]
+    return ids.index(category_id) // PAGE_SIZE if category_id in ids else 0
+
+
+def _query_digest(query: str) -> str:
+    """A short fingerprint of a typed search, carried by its paging buttons (the query may not fit in them)."""
+    return hashlib.blake2s(query.encode(), digest_size=4).hexdigest()
+
+
+def _found_list(
+    r: Renderer, org: Organization, query: str, found: list[ResolvedService], page: int
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The text and keyboard of one page of what a typed search found."""
+    choices = [Choice(s.title.get(r.lang), ServicePick(org=org.id, svc=s.id)) for s in found]
+    digest = _query_digest(query)
+    markup = paged(
+        r, choices, page, lambda p: SearchPage(org=org.id, q=digest, page=p), back=OrgPick(org=org.id)
+    )
+    return r.text("bot.browse.found", query=query, org=org.name.get(r.lang)), markup
 
 
 def router() -> Router:
@@ -193,9 +219,10 @@ def router() -> Router:
         await _answer_with_card(callback, r, catalogs.catalog, state, callback_data.org, COMPLAINT_SERVICE)
 
     @r_.callback_query(OrgPick.filter())
+    @r_.callback_query(CategoryPage.filter())
     async def pick_org(
         callback: CallbackQuery,
-        callback_data: OrgPick,
+        callback_data: OrgPick | CategoryPage,
         r: Renderer,
         catalogs: CatalogHolder,
         state: FSMContext,
@@ -207,8 +234,9 @@ def router() -> Router:
             return
         await state.set_state(Browse.in_organization)
         await state.update_data({ORG_KEY: org.id})
+        page = callback_data.page if isinstance(callback_data, CategoryPage) else 0
         text = r.text("bot.browse.choose_category", org=org.name.get(r.lang))
-        await _show(callback, text, _category_keyboard(r, catalog, org.id))
+        await _show(callback, text, _category_keyboard(r, catalog, org.id, page))
 
     @r_.callback_query(CategoryPick.filter())
     @r_.callback_query(ServicePage.filter())
@@ -233,7 +261,7 @@ def router() -> Router:
             choices,
             page,
             lambda p: ServicePage(org=org.id, cat=category.id, page=p),
-            back=OrgPick(org=org.id),
+            back=CategoryPage(org=org.id, page=_category_page_of(catalog, org.id, category.id)),
         )
         text = r.text(
             "bot.browse.choose_service", org=org.name.get(r.lang), category=category.title.get(r.lang)
@@ -282,10 +310,38 @@ def router() -> Router:
                 reply_markup=_category_keyboard(r, catalog, org.id),
             )
             return
-        choices = [Choice(s.title.get(r.lang), ServicePick(org=org.id, svc=s.id)) for s in found[:PAGE_SIZE]]
-        await message.answer(
-            r.text("bot.browse.found", query=query, org=org.name.get(r.lang)),
-            reply_markup=paged(r, choices, 0, lambda _p: OrgPick(org=org.id), back=OrgPick(org=org.id)),
-        )
+        await state.update_data({QUERY_KEY: query})
+        text, markup = _found_list(r, org, query, found, 0)
+        await message.answer(text, reply_markup=markup)
+
+    @r_.callback_query(SearchPage.filter())
+    async def search_page(
+        callback: CallbackQuery,
+        callback_data: SearchPage,
+        r: Renderer,
+        catalogs: CatalogHolder,
+        state: FSMContext,
+    ) -> None:
+        catalog = catalogs.catalog
+        org = _find_org(catalog, callback_data.org)
+        if org is None:
+            await _stale(callback, r, state)
+            return
+        query = (await state.get_data()).get(QUERY_KEY)
+        # Typed text now searches the organization on screen, as after picking it.
+        await state.set_state(Browse.in_organization)
+        await state.update_data({ORG_KEY: org.id})
+        if not isinstance(query, str) or _query_digest(query) != callback_data.q:
+            # A newer search replaced this one, or the conversation was reset: ask to type it again.
+            text = r.text("bot.browse.search_again", org=org.name.get(r.lang))
+            await _show(callback, text, _category_keyboard(r, catalog, org.id))
+            return
+        found = catalog.search(org.id, query)
+        if not found:  # the catalog changed since
+            text = r.text("bot.browse.not_found", query=query, org=org.name.get(r.lang))
+            await _show(callback, text, _category_keyboard(r, catalog, org.id))
+            return
+        text, markup = _found_list(r, org, query, found, callback_data.page)
+        await _show(callback, text, markup)
 
     return r_
