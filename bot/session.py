@@ -3,8 +3,9 @@
 Measured with aiogram 3.31 (see DESIGN.md): a Bale callback query without ``chat_instance`` makes the whole
 ``getUpdates`` batch fail to deserialize, and aiogram then retries the same batch forever, so one such update
 stops the bot for everyone; and Bale may answer ``editMessageText`` with a stub message that has only
-``message_id``, which makes the call raise. This session repairs what it can (a missing ``chat_instance``),
-turns stub edit results into ``True`` (the method's documented "edited an inline message" result), and
+``message_id``, which makes the call raise. This session repairs what it can (a missing ``chat_instance``;
+a Bale sticker's missing ``is_animated`` and ``is_video``, which would otherwise drop a citizen's sticker
+unanswered), turns stub edit results into ``True`` (the method's documented "edited an inline message" result), and
 replaces an update that still cannot be parsed by a bare ``{"update_id": N}`` so polling confirms it and moves
 on; :class:`bot.middlewares.SkipEmptyUpdates` drops those quietly.
 
@@ -54,15 +55,35 @@ _EDIT_METHODS = (
 )
 
 
+def _repair_sticker(message: Any) -> bool:
+    """Give a Bale sticker (in a message or the message it replies to) the format flags aiogram requires.
+
+    Bale's Sticker has no ``is_animated`` and ``is_video``; a sticker a person sends is a static image.
+    """
+    if not isinstance(message, dict):
+        return False
+    repaired = _repair_sticker(message.get("reply_to_message"))
+    sticker = message.get("sticker")
+    if isinstance(sticker, dict) and not {"is_animated", "is_video"} <= sticker.keys():
+        sticker.setdefault("is_animated", False)
+        sticker.setdefault("is_video", False)
+        repaired = True
+    return repaired
+
+
 def _repair_update(raw: dict[str, Any]) -> bool:
-    """Give a Bale callback query the ``chat_instance`` aiogram requires; True when something was repaired."""
+    """Fill in what Bale leaves out and aiogram requires; True when something was repaired.
+
+    A callback query gets a ``chat_instance``, a sticker its ``is_animated`` and ``is_video``.
+    """
+    repaired = _repair_sticker(raw.get("message")) | _repair_sticker(raw.get("edited_message"))
     callback = raw.get("callback_query")
     if isinstance(callback, dict) and "chat_instance" not in callback:
         message = callback.get("message") or {}
         chat_id = (message.get("chat") or {}).get("id", "")
         callback["chat_instance"] = f"repaired:{chat_id}"
         return True
-    return False
+    return repaired
 
 
 def _is_stub_message(result: Any) -> bool:

@@ -41,7 +41,7 @@ def _message_text(message: Message) -> str:
 def _describe(message: Message) -> str:
     who = "bot" if message.get("outgoing") else (message.get("from") or {}).get("first_name", "?")
     body = _message_text(message)
-    for kind in ("photo", "document", "contact", "location", "invoice"):
+    for kind in ("photo", "document", "sticker", "contact", "location", "invoice"):
         if kind in message:
             body = f"[{kind}] {body}".strip()
     buttons = [b["text"] for row in message.get("buttons", []) for b in row]
@@ -336,6 +336,15 @@ class Person:
     ) -> Message:
         """Send a document (a path or bytes)."""
         return await self._send_file("document", file, filename, caption, mime_type)
+
+    async def send_sticker(self, emoji: str = "👍", file: bytes | None = None) -> Message:
+        """Send a static sticker (a plain 512×512 one unless ``file`` gives its WebP bytes)."""
+        spec: dict[str, Any] = {"emoji": emoji}
+        if file is not None:
+            spec["base64"] = base64.b64encode(file).decode()
+        result = await self._act("/messages", json={"user_id": self.user_id, "sticker": spec})
+        message: Message = result["message"]
+        return message
 
     async def share_contact(self) -> Message:
         """Share one's own phone number (the contact's ``user_id`` is the sender's)."""

@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 
 from emulator.errors import ApiError
+from emulator.files import MAX_PHOTO, image_size, plain_webp
 from emulator.methods import FilePart, store_upload
 from emulator.people import ActionError, own_contact, press_button, send_as_user, start_payment, user_edits
 from emulator.state import BotAccount, Chat, EmulatorState, User, mobile_key
@@ -270,6 +271,21 @@ def _decode_file(spec: Any, kind: str) -> FilePart:
     return FilePart(spec.get("filename"), spec.get("mime_type"), data)
 
 
+def _sticker(state: EmulatorState, bot: BotAccount, spec: Any) -> dict[str, Any]:
+    """The Sticker object of a sticker a person sends: ``true`` or ``{"emoji"?, "base64"?}`` (a WebP image)."""
+    if spec is True or spec == "true":
+        spec = {}
+    if not isinstance(spec, dict):
+        raise _http(400, "sticker must be true or an object")
+    data = _decode_file(spec, "sticker").data if "base64" in spec else plain_webp(512, 512)
+    size = image_size(data) if data[:4] == b"RIFF" and data[8:12] == b"WEBP" else None
+    if size is None or len(data) > MAX_PHOTO:
+        raise _http(400, "sticker.base64 must be a WebP image")
+    stored = state.store_file(data, "sticker", mime_type="image/webp", width=size[0], height=size[1])
+    emoji = str(spec.get("emoji") or "👍")
+    return stored.sticker(emoji, telegram=bot.dialect.name == "telegram")
+
+
 async def _message_body(request: web.Request) -> tuple[dict[str, Any], dict[str, FilePart]]:
     if request.content_type == "multipart/form-data":
         fields: dict[str, Any] = {}
@@ -289,9 +305,9 @@ async def _message_body(request: web.Request) -> tuple[dict[str, Any], dict[str,
 
 
 async def post_message(request: web.Request) -> web.Response:
-    """A person sends text, a contact, a location, a photo or a document."""
+    """A person sends text, a contact, a location, a photo, a document or a sticker."""
     state = _state(request)
-    _, chat = _chat(request)
+    bot, chat = _chat(request)
     body, files = await _message_body(request)
     user = _actor(state, chat, body)
     content: dict[str, Any] = {}
@@ -306,6 +322,8 @@ async def post_message(request: web.Request) -> web.Response:
         raise _http(400, error.description) from None
     if content and body.get("caption"):
         content["caption"] = str(body["caption"])
+    if body.get("sticker"):
+        content["sticker"] = _sticker(state, bot, body["sticker"])
     if body.get("contact"):
         spec = body["contact"]
         if spec is True or spec == "true":
@@ -327,7 +345,7 @@ async def post_message(request: web.Request) -> web.Response:
     if body.get("text") not in (None, "") and not content:
         content["text"] = str(body["text"])
     if not content:
-        raise _http(400, "nothing to send: give text, contact, location, photo or document")
+        raise _http(400, "nothing to send: give text, contact, location, photo, document or sticker")
     reply_to = body.get("reply_to_message_id")
     try:
         message, update_id = send_as_user(

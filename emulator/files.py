@@ -5,7 +5,7 @@ from __future__ import annotations
 import mimetypes
 import struct
 
-__all__ = ["MAX_DOWNLOAD", "MAX_PHOTO", "MAX_UPLOAD", "guess_mime", "image_size"]
+__all__ = ["MAX_DOWNLOAD", "MAX_PHOTO", "MAX_UPLOAD", "guess_mime", "image_size", "plain_webp"]
 
 MAX_UPLOAD = 50 * 1024 * 1024  # bots upload documents up to 50 MB
 MAX_PHOTO = 10 * 1024 * 1024  # and photos up to 10 MB
@@ -53,6 +53,26 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
             return int(width), int(height)
         i += 2 + length
     return None
+
+
+def plain_webp(width: int, height: int, argb: tuple[int, int, int, int] = (255, 255, 204, 0)) -> bytes:
+    """A lossless WebP of one colour, the format of a static sticker; a few dozen bytes whatever its size.
+
+    The VP8L bitstream has no transform, no colour cache and five prefix codes of one symbol each
+    (green, red, blue, alpha, distance), so every pixel takes zero bits.
+    """
+    fields = [(width - 1, 14), (height - 1, 14), (1, 1), (0, 3), (0, 1), (0, 1), (0, 1)]
+    alpha, red, green, blue = argb
+    for symbol in (green, red, blue, alpha):
+        fields += [(1, 1), (0, 1), (1, 1), (symbol, 8)]
+    fields += [(1, 1), (0, 1), (0, 1), (0, 1)]
+    bits = shift = 0
+    for value, width_in_bits in fields:
+        bits |= value << shift
+        shift += width_in_bits
+    payload = b"\x2f" + bits.to_bytes((shift + 7) // 8, "little")
+    chunk = b"VP8L" + struct.pack("<I", len(payload)) + payload + b"\x00" * (len(payload) % 2)
+    return b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"WEBP" + chunk
 
 
 def guess_mime(file_name: str | None, declared: str | None, data: bytes) -> str:

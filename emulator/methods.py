@@ -715,6 +715,7 @@ _COPIED_KEYS = (
     "entities",
     "photo",
     "document",
+    "sticker",
     "caption",
     "caption_entities",
     "contact",

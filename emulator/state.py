@@ -258,7 +258,7 @@ class StoredFile:
     file_id: str
     file_unique_id: str
     data: bytes
-    kind: str  # "photo" | "document"
+    kind: str  # "photo" | "document" | "sticker"
     file_path: str
     file_name: str | None = None
     mime_type: str | None = None
@@ -300,6 +300,27 @@ class StoredFile:
             data["file_name"] = self.file_name
         if self.mime_type:
             data["mime_type"] = self.mime_type
+        return data
+
+    def sticker(self, emoji: str | None, *, telegram: bool) -> dict[str, Any]:
+        """The ``Sticker`` object of a static sticker.
+
+        Bale's Sticker has only ``file_id``, ``file_unique_id``, ``type``, ``width``, ``height`` (and optional
+        ``thumb``, ``set_name``, ``file_size``): no ``is_animated``, ``is_video`` or ``emoji``, which
+        Telegram's has (and aiogram requires ``is_animated`` and ``is_video``).
+        """
+        data: dict[str, Any] = {
+            "file_id": self.file_id,
+            "file_unique_id": self.file_unique_id,
+            "type": "regular",
+            "width": self.width,
+            "height": self.height,
+        }
+        if telegram:
+            data.update(is_animated=False, is_video=False)
+            if emoji:
+                data["emoji"] = emoji
+        data["file_size"] = self.size
         return data
 
 
@@ -360,6 +381,8 @@ class Message:
             view["photo"] = raw["photo"][-1]
         if "document" in raw:
             view["document"] = raw["document"]
+        if "sticker" in raw:
+            view["sticker"] = raw["sticker"]
         if "invoice" in raw:
             view["invoice"] = {**raw["invoice"], "paid": self.paid}
             if self.payment_error:
@@ -785,10 +808,10 @@ class EmulatorState:
     ) -> StoredFile:
         """Keep uploaded bytes and give them a file id and a download path."""
         number = next(self._file_ids)
-        prefix = "AgAC" if kind == "photo" else "BQAC"
+        prefix = {"photo": "AgAC", "sticker": "CAAC"}.get(kind, "BQAC")
         file_id = f"{prefix}{number:06d}{secrets.token_urlsafe(12)}"
         extension = _extension(file_name, mime_type, kind)
-        folder = "photos" if kind == "photo" else "documents"
+        folder = {"photo": "photos", "sticker": "stickers"}.get(kind, "documents")
         stored = StoredFile(
             file_id=file_id,
             file_unique_id=f"AQAD{number:06d}",
@@ -827,5 +850,7 @@ def _extension(file_name: str | None, mime_type: str | None, kind: str) -> str:
         return "." + file_name.rsplit(".", 1)[1].lower()
     if kind == "photo":
         return ".jpg"
+    if kind == "sticker":
+        return ".webp"
     known = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg", "text/plain": ".txt"}
     return known.get(mime_type or "", "")

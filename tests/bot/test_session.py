@@ -63,6 +63,38 @@ def test_bale_callback_without_chat_instance_is_delivered(bot: Bot) -> None:
     assert updates[0].callback_query.data == "org:falavarjan"
 
 
+def test_bale_sticker_without_is_animated_and_is_video_is_delivered(bot: Bot) -> None:
+    bale_sticker = {
+        "file_id": "CAAC1",
+        "file_unique_id": "AQAD1",
+        "type": "regular",
+        "width": 512,
+        "height": 512,
+    }
+    message = {
+        "message_id": 4,
+        "date": 1,
+        "chat": {"id": 7, "type": "private"},
+        "from": {"id": 7, "is_bot": False, "first_name": "زهرا"},
+        "sticker": dict(bale_sticker),
+        "reply_to_message": {
+            "message_id": 3,
+            "date": 1,
+            "chat": {"id": 7, "type": "private"},
+            "sticker": bale_sticker,
+        },
+    }
+    content = json.dumps({"ok": True, "result": [{"update_id": 12, "message": message}]})
+    updates = bot.session.check_response(bot, GetUpdates(), 200, content).result
+    assert updates is not None
+    delivered = updates[0].message
+    assert delivered is not None, "the sticker reaches the handlers, which answer it"
+    assert delivered.sticker is not None
+    assert (delivered.sticker.is_animated, delivered.sticker.is_video) == (False, False)
+    assert delivered.reply_to_message is not None
+    assert delivered.reply_to_message.sticker is not None
+
+
 def test_an_unparseable_update_is_confirmed_not_retried_forever(bot: Bot) -> None:
     broken = {"update_id": 11, "message": {"message_id": "not a number"}}
     content = json.dumps({"ok": True, "result": [_callback_update(10, chat_instance=True), broken]})
