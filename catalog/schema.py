@@ -25,6 +25,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from pydantic_core import PydanticCustomError
 
 from desk.certificates import CertificateType
+from desk.validators import DateRule, DateWhen
 
 __all__ = [
     "GROUPS",
@@ -430,7 +431,11 @@ class Choice(_Model):
 
 
 class FormField(_Model):
-    """A question of a service's request form."""
+    """A question of a service's request form.
+
+    A date question may say on which side of today its answer falls (``when``) and how many years from
+    today it may be at most (``within_years``); other questions may not.
+    """
 
     id: Id
     label: Text
@@ -438,6 +443,13 @@ class FormField(_Model):
     required: bool = True
     help: Text | None = None
     choices: list[Choice] | None = None
+    when: DateWhen = DateWhen.ANY
+    within_years: Annotated[int, Field(ge=1)] | None = None
+
+    @property
+    def date_rule(self) -> DateRule:
+        """What ``desk.validators.validate_field`` holds this question's date answers to."""
+        return DateRule(self.when, self.within_years)
 
     @model_validator(mode="after")
     def _choices_match_type(self) -> FormField:
@@ -453,6 +465,14 @@ class FormField(_Model):
                 "only a choice field has choices",
                 {"at_field": "choices", "type": self.type.value},
             )
+        if self.type is not FieldType.DATE:
+            for name in ("when", "within_years"):
+                if name in self.model_fields_set:
+                    raise PydanticCustomError(
+                        "catalog.date_rule_forbidden",
+                        "only a date field has {key}",
+                        {"at_field": name, "key": name, "type": self.type.value},
+                    )
         return self
 
 
@@ -547,6 +567,9 @@ class ResolvedService(_ServiceBody):
 
 
 _HASH_EXCLUDE = frozenset({"organization_id", "version"})
+# Form field keys added after requests were filed, left out of the hash when at their default, so adding
+# them kept the version of every service that does not use them.
+_LATER_FIELD_DEFAULTS: dict[str, Any] = {"when": DateWhen.ANY.value, "within_years": None}
 
 
 def resolve_service(service: Service, organization_id: str) -> ResolvedService:
@@ -563,8 +586,13 @@ def resolve_service(service: Service, organization_id: str) -> ResolvedService:
         for name in override.model_fields_set:
             data[name] = getattr(override, name)
     resolved = ResolvedService.model_validate({**data, "organization_id": organization_id, "version": ""})
+    definition = resolved.model_dump(mode="json", exclude=set(_HASH_EXCLUDE))
+    for form_field in definition["form"]:
+        for name, default in _LATER_FIELD_DEFAULTS.items():
+            if form_field[name] == default:
+                del form_field[name]
     canonical = json.dumps(
-        resolved.model_dump(mode="json", exclude=set(_HASH_EXCLUDE)),
+        definition,
         sort_keys=True,
         ensure_ascii=False,
         separators=(",", ":"),

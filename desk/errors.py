@@ -8,6 +8,7 @@ error that reaches a log cannot leak a national ID or a phone number.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Protocol, runtime_checkable
 
 __all__ = ["Labelled", "MizError", "NotFound", "Throttled", "TransitionError", "ValidationError"]
@@ -30,9 +31,9 @@ class MizError(Exception):
         self.params: dict[str, Any] = params
 
     def render(self, lang: str = "fa") -> str:
-        """The message in ``lang``: labelled params are translated and integers printed in that language's digits."""
+        """The message in ``lang``: labelled params translated, integers in its digits, dates as Jalali dates."""
         from desk.i18n import translator
-        from desk.persian import format_number
+        from desk.persian import format_jalali_date, format_number
 
         translate = translator(lang)
         shown: dict[str, Any] = {}
@@ -41,6 +42,8 @@ class MizError(Exception):
                 shown[name] = translate(value.label_key)
             elif isinstance(value, int) and not isinstance(value, bool):
                 shown[name] = format_number(value, lang)
+            elif isinstance(value, date):
+                shown[name] = format_jalali_date(value, lang)
             else:
                 shown[name] = value
         return translate(self.key, **shown)

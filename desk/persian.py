@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
@@ -21,8 +21,11 @@ from desk.errors import ValidationError
 from desk.i18n import translator
 
 __all__ = [
+    "JALALI_FIRST_DAY",
+    "JALALI_LAST_DAY",
     "TEHRAN",
     "ZWNJ",
+    "add_jalali_years",
     "format_decimal",
     "format_jalali_date",
     "format_jalali_datetime",
@@ -178,14 +181,40 @@ def format_jalali_datetime(dt: datetime, lang: str = "fa") -> str:
 
 
 _DATE_PARTS = re.compile(r"(\d{1,4})[/.\-٫،,](\d{1,2})[/.\-٫،,](\d{1,4})", re.ASCII)
+# The conversion handles Jalali years 1 to 9377, so the window is a plausibility rule: 1300 (1921) comes just
+# before the Jalali calendar became Iran's official one (1304) and before the birth of nearly every living
+# citizen; 1499 (2121) is far beyond any appointment. A year outside is a typo (1504 for 1405).
 _JALALI_YEARS = range(1300, 1500)
+
+
+def _from_jalali(year: int, month: int, day: int) -> date:
+    """The Gregorian date of a Jalali one; ``ValueError`` when that Jalali day does not exist."""
+    gregorian: date = JalaliDate(year, month, day).to_gregorian()  # type: ignore[no-untyped-call]
+    return gregorian
+
+
+JALALI_FIRST_DAY = _from_jalali(_JALALI_YEARS.start, 1, 1)
+"""The earliest date ``parse_jalali_date`` accepts: 1 Farvardin 1300."""
+JALALI_LAST_DAY = _from_jalali(_JALALI_YEARS.stop, 1, 1) - timedelta(days=1)
+"""The latest date ``parse_jalali_date`` accepts: the last day of 1499."""
+
+
+def add_jalali_years(d: date, years: int) -> date:
+    """The same Jalali day ``years`` later (earlier when negative); 30 Esfand becomes 29 in a common year."""
+    jd = JalaliDate(d)  # type: ignore[no-untyped-call]  # persiantools has no annotations
+    try:
+        return _from_jalali(jd.year + years, jd.month, jd.day)
+    except ValueError:
+        return _from_jalali(jd.year + years, jd.month, jd.day - 1)
 
 
 def parse_jalali_date(text: str) -> date:
     """Read a Jalali date typed as 1405/09/06, ۱۴۰۵-۹-۶ or 1405.9.6 (or day first: 6/9/1405) into a Gregorian date.
 
     Raises ``ValidationError`` with ``desk.date.format`` when the shape is wrong, ``desk.date.gregorian``
-    when the year looks Gregorian, and ``desk.date.invalid`` for a day that does not exist (1405/12/31).
+    when the year looks Gregorian, ``desk.date.out_of_range`` for a year outside 1300..1499
+    (``JALALI_FIRST_DAY`` .. ``JALALI_LAST_DAY``), and ``desk.date.invalid`` for a day that does not exist
+    (1405/12/31).
     """
     compact = _DASHES.sub("-", _SPACES.sub("", normalize(text).replace(ZWNJ, "")))
     match = _DATE_PARTS.fullmatch(compact)
@@ -202,10 +231,8 @@ def parse_jalali_date(text: str) -> date:
     if year >= 1900:
         raise ValidationError("desk.date.gregorian")
     if year not in _JALALI_YEARS:
-        raise ValidationError("desk.date.invalid")
+        raise ValidationError("desk.date.out_of_range", first=JALALI_FIRST_DAY, last=JALALI_LAST_DAY)
     try:
-        jd = JalaliDate(year, month, day)  # type: ignore[no-untyped-call]  # persiantools has no annotations
+        return _from_jalali(year, month, day)
     except ValueError:
         raise ValidationError("desk.date.invalid") from None
-    gregorian: date = jd.to_gregorian()
-    return gregorian

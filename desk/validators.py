@@ -8,11 +8,20 @@ DOMAIN.md ("Identifiers"). ``validate_field`` is the one entry point for the cat
 from __future__ import annotations
 
 import re
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
 from typing import Final, TypeAlias
 
 from desk.errors import ValidationError
-from desk.persian import ZWNJ, normalize, normalize_identifier, parse_jalali_date
+from desk.persian import (
+    TEHRAN,
+    ZWNJ,
+    add_jalali_years,
+    normalize,
+    normalize_identifier,
+    parse_jalali_date,
+)
 
 __all__ = [
     "BUTTON_FIELD_KINDS",
@@ -20,6 +29,8 @@ __all__ = [
     "NUMBER_MAX",
     "TEXT_MAX",
     "TYPED_FIELD_KINDS",
+    "DateRule",
+    "DateWhen",
     "FieldValue",
     "jalali_date",
     "legal_id",
@@ -145,6 +156,43 @@ def jalali_date(raw: str) -> date:
     return parse_jalali_date(raw)
 
 
+class DateWhen(StrEnum):
+    """On which side of today (in Tehran) a date answer may fall; today itself is on both sides."""
+
+    ANY = "any"
+    PAST = "past"
+    """Today or earlier: a birth date, the day of an incident, the date of a letter or a permit."""
+    FUTURE = "future"
+    """Today or later: a preferred day for a visit or a pickup, the start of works."""
+
+
+@dataclass(frozen=True, slots=True)
+class DateRule:
+    """Which dates a date field accepts, besides the calendar window of ``parse_jalali_date``.
+
+    ``when`` picks the side of today; ``within_years`` (when set) refuses dates more than that many Jalali
+    years from today, so a birth date or an appointment with a mistyped year is caught at once.
+    """
+
+    when: DateWhen = DateWhen.ANY
+    within_years: int | None = None
+
+    def check(self, value: date, today: date) -> date:
+        """``value`` when the rule allows it on ``today``; else ``ValidationError`` naming the nearest allowed day."""
+        if self.when is DateWhen.PAST and value > today:
+            raise ValidationError("desk.date.after_today", today=today)
+        if self.when is DateWhen.FUTURE and value < today:
+            raise ValidationError("desk.date.before_today", today=today)
+        if self.within_years is not None:
+            earliest = add_jalali_years(today, -self.within_years)
+            latest = add_jalali_years(today, self.within_years)
+            if value < earliest:
+                raise ValidationError("desk.date.too_long_ago", earliest=earliest)
+            if value > latest:
+                raise ValidationError("desk.date.too_far_ahead", latest=latest)
+        return value
+
+
 def _text(raw: str, limit: int, *, multiline: bool) -> str:
     value = normalize(raw, multiline=multiline)
     if not value:
@@ -164,11 +212,14 @@ def long_text(raw: str) -> str:
     return _text(raw, LONG_TEXT_MAX, multiline=True)
 
 
-def validate_field(kind: str, raw: str) -> FieldValue:
+def validate_field(
+    kind: str, raw: str, *, date_rule: DateRule | None = None, today: date | None = None
+) -> FieldValue:
     """Check a typed answer to a form field of ``kind`` (a catalog field type) and return its normalized value.
 
-    Raises ``ValidationError`` for a bad answer, and ``desk.field.use_buttons`` when the field is
-    answered with buttons (choice, yes_no, location) but the citizen typed instead.
+    A date is also held to ``date_rule`` (the field's ``when`` and ``within_years``) on ``today``, by
+    default today in Tehran. Raises ``ValidationError`` for a bad answer, and ``desk.field.use_buttons``
+    when the field is answered with buttons (choice, yes_no, location) but the citizen typed instead.
     ``ValueError`` for a kind the catalog does not know is a bug, not the citizen's mistake.
     """
     match kind:
@@ -187,7 +238,8 @@ def validate_field(kind: str, raw: str) -> FieldValue:
         case "postal_code":
             return postal_code(raw)
         case "date":
-            return jalali_date(raw)
+            rule = date_rule or DateRule()
+            return rule.check(jalali_date(raw), today or datetime.now(TEHRAN).date())
         case _ if kind in BUTTON_FIELD_KINDS:
             raise ValidationError("desk.field.use_buttons")
         case _:

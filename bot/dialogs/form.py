@@ -39,7 +39,7 @@ from bot.routing import request_groups
 from bot.states import Form, FormKeys
 from catalog.index import NotInCatalogError
 from catalog.loader import CatalogHolder
-from catalog.schema import FieldType, ResolvedService
+from catalog.schema import FieldType, FormField, ResolvedService
 from desk.errors import MizError, ValidationError
 from desk.notifications import enqueue_card
 from desk.persian import TEHRAN, format_jalali_date
@@ -378,7 +378,7 @@ def router() -> Router:
         service, step = form.service, form.step
         field = service.form[step]
         try:
-            value = _read_answer(message, field.type)
+            value = _read_answer(message, field)
         except MizError as error:
             await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
             await _ask_question(message, r, service, step)
@@ -645,8 +645,9 @@ def router() -> Router:
     return r_
 
 
-def _read_answer(message: Message, kind: FieldType) -> Any:
-    """The answer in ``message`` to a field of ``kind``, validated and normalized by ``desk``."""
+def _read_answer(message: Message, field: FormField) -> Any:
+    """The answer in ``message`` to ``field``, validated and normalized by ``desk`` (a date by its rule too)."""
+    kind = field.type
     if kind is FieldType.LOCATION:
         if message.location is None:
             raise ValidationError("bot.form.need_location")
@@ -657,5 +658,5 @@ def _read_answer(message: Message, kind: FieldType) -> Any:
         raise ValidationError("desk.field.use_buttons")
     if message.text is None:
         raise ValidationError("bot.form.need_text")
-    value = validate_field(kind.value, message.text)
+    value = validate_field(kind.value, message.text, date_rule=field.date_rule)
     return value.isoformat() if isinstance(value, date) else value

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from catalog import CatalogHolder, NotInCatalogError, Platform, load_catalog
+from desk.validators import DateRule, DateWhen
 
 
 def test_organizations_are_ordered_by_popularity(catalog_dir):
@@ -57,6 +58,35 @@ def test_version_is_stable_and_changes_with_the_definition(catalog_dir):
     assert edited.service("village", "certificate").version == first.service("village", "certificate").version
     # An untouched service keeps its version.
     assert edited.service("town", "permit").version == first.service("town", "permit").version
+
+
+def test_date_rule_is_read_from_the_form_field(catalog_dir):
+    first = load_catalog(catalog_dir.root)
+    catalog_dir.edit(
+        "services/certificate.yaml",
+        "  - id: usage\n",
+        "  - id: birth_date\n    label: {fa: تاریخ تولد مالک}\n    type: date\n    when: past\n"
+        "  - id: visit_date\n    label: {fa: تاریخ بازدید}\n    type: date\n    when: future\n"
+        "    within_years: 1\n"
+        "  - id: letter_date\n    label: {fa: تاریخ نامه}\n    type: date\n"
+        "  - id: usage\n",
+    )
+    edited = load_catalog(catalog_dir.root).service("town", "certificate")
+    assert edited.form[1].date_rule == DateRule(DateWhen.PAST)
+    assert edited.form[2].date_rule == DateRule(DateWhen.FUTURE, within_years=1)
+    assert edited.form[3].date_rule == DateRule()
+    assert edited.form[3].when is DateWhen.ANY
+    assert first.service("town", "certificate").form[0].date_rule == DateRule()
+
+
+def test_date_rule_at_its_default_leaves_the_version_as_before_the_rule_existed(catalog_dir):
+    letter = "  - id: letter_date\n    label: {fa: تاریخ نامه}\n    type: date\n"
+    catalog_dir.edit("services/certificate.yaml", "  - id: usage\n", letter + "  - id: usage\n")
+    plain = load_catalog(catalog_dir.root).service("town", "certificate").version
+    catalog_dir.edit("services/certificate.yaml", "    type: date\n", "    type: date\n    when: any\n")
+    assert load_catalog(catalog_dir.root).service("town", "certificate").version == plain
+    catalog_dir.edit("services/certificate.yaml", "    when: any\n", "    when: past\n")
+    assert load_catalog(catalog_dir.root).service("town", "certificate").version != plain
 
 
 def test_text_falls_back_to_persian(catalog_dir):

@@ -151,6 +151,38 @@ def test_choices_on_a_field_that_is_not_a_choice(run_check, catalog_dir):
     expect(run_check, catalog_dir, "services/certificate.yaml", line, "form[1].choices")
 
 
+BIRTH_DATE = "  - id: birth_date\n    label: {fa: تاریخ تولد مالک}\n    type: date\n    when: past\n"
+
+
+def test_date_rule_of_unknown_side(run_check, catalog_dir):
+    catalog_dir.edit(
+        "services/certificate.yaml",
+        "  - id: usage\n",
+        BIRTH_DATE.replace("past", "befor") + "  - id: usage\n",
+    )
+    line = catalog_dir.line_of("services/certificate.yaml", "when: befor")
+    row = expect(run_check, catalog_dir, "services/certificate.yaml", line, "form[1].when")
+    assert "'befor' is not allowed here" in row
+    assert "past" in row
+
+
+def test_date_rule_needs_whole_years_of_at_least_one(run_check, catalog_dir):
+    catalog_dir.edit(
+        "services/certificate.yaml", "  - id: usage\n", BIRTH_DATE + "    within_years: 0\n  - id: usage\n"
+    )
+    line = catalog_dir.line_of("services/certificate.yaml", "within_years: 0")
+    expect(run_check, catalog_dir, "services/certificate.yaml", line, "form[1].within_years")
+
+
+@pytest.mark.parametrize("key", ["when: past", "within_years: 2"])
+def test_date_rule_on_a_field_that_is_not_a_date(run_check, catalog_dir, key):
+    catalog_dir.edit("services/certificate.yaml", "    type: text\n", f"    type: text\n    {key}\n")
+    line = catalog_dir.line_of("services/certificate.yaml", key)
+    row = expect(run_check, catalog_dir, "services/certificate.yaml", line, f"form[0].{key.split(':')[0]}")
+    assert "only a date field has" in row
+    assert "فقط فیلد date" in row
+
+
 def test_fixed_fee_without_amount(run_check, catalog_dir):
     catalog_dir.edit(
         "services/permit.yaml",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from catalog import Catalog, OrganizationKind, load_catalog
+from catalog import Catalog, FieldType, OrganizationKind, load_catalog
 from desk.settings import PROJECT_ROOT
+from desk.validators import DateRule, DateWhen
 
 SHIPPED = PROJECT_ROOT / "catalog" / "data"
 
@@ -83,3 +84,16 @@ def test_calendar_has_nowruz_and_a_thursday_friday_weekend(shipped):
     assert date(2026, 3, 21) in calendar.holidays  # 1405-01-01
     assert date(2027, 3, 21) in calendar.holidays  # 1406-01-01
     assert date(2027, 2, 11) in calendar.holidays  # 1405-11-22, anniversary of the revolution
+
+
+def test_every_shipped_date_question_says_on_which_side_of_today_it_falls(shipped):
+    rules = {
+        (service.id, field.id): field.date_rule
+        for org in shipped.organizations
+        for service in shipped.services_for(org.id)
+        for field in service.form
+        if field.type is FieldType.DATE
+    }
+    assert rules[("complaint", "incident_date")] == DateRule(DateWhen.PAST)
+    assert rules[("debris_collection", "preferred_date")] == DateRule(DateWhen.FUTURE, within_years=1)
+    assert all(rule.when is not DateWhen.ANY for rule in rules.values()), rules

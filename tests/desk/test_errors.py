@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from desk.errors import MizError, NotFound, Throttled, TransitionError, ValidationError
@@ -29,6 +31,12 @@ def test_integer_params_use_the_language_digits() -> None:
     error = ValidationError("desk.text.too_long", limit=2000, length=2150)
     assert "۲٬۱۵۰" in error.render("fa")
     assert "2,000" in error.render("en")
+
+
+def test_date_params_are_jalali_dates_in_the_language_digits() -> None:
+    error = ValidationError("desk.date.after_today", today=date(2026, 11, 27))
+    assert "۶ آذر ۱۴۰۵" in error.render("fa")
+    assert "6 Azar 1405" in error.render("en")
 
 
 def test_labelled_params_are_translated_never_raw() -> None:

@@ -11,7 +11,10 @@ from hypothesis import strategies as st
 
 from desk.errors import ValidationError
 from desk.persian import (
+    JALALI_FIRST_DAY,
+    JALALI_LAST_DAY,
     ZWNJ,
+    add_jalali_years,
     format_decimal,
     format_jalali_date,
     format_jalali_datetime,
@@ -188,13 +191,28 @@ class TestParseJalali:
             parse_jalali_date(typed)
         assert info.value.key == "desk.date.format"
 
-    @pytest.mark.parametrize(
-        "typed", ["1405/13/01", "1405/00/10", "1405/07/31", "1404/12/30", "1405/01/00", "0999/01/01"]
-    )
+    @pytest.mark.parametrize("typed", ["1405/13/01", "1405/00/10", "1405/07/31", "1404/12/30", "1405/01/00"])
     def test_days_not_in_the_calendar(self, typed: str) -> None:
         with pytest.raises(ValidationError) as info:
             parse_jalali_date(typed)
         assert info.value.key == "desk.date.invalid"
+
+    @pytest.mark.parametrize("typed", ["0999/01/01", "1299/12/29", "1500/01/01", "1899/01/01"])
+    def test_years_outside_the_window_are_out_of_range(self, typed: str) -> None:
+        with pytest.raises(ValidationError) as info:
+            parse_jalali_date(typed)
+        assert info.value.key == "desk.date.out_of_range"
+        assert info.value.params == {"first": JALALI_FIRST_DAY, "last": JALALI_LAST_DAY}
+
+    def test_adding_years_keeps_the_jalali_day(self) -> None:
+        assert add_jalali_years(date(2026, 11, 27), 1) == parse_jalali_date("1406/09/06")
+        assert add_jalali_years(date(2026, 11, 27), -5) == parse_jalali_date("1400/09/06")
+        # 30 Esfand 1403 (a leap year) a year later is 29 Esfand 1404, the last day of that year.
+        assert add_jalali_years(parse_jalali_date("1403/12/30"), 1) == parse_jalali_date("1404/12/29")
+
+    def test_window_ends_are_accepted(self) -> None:
+        assert parse_jalali_date("1300/01/01") == JALALI_FIRST_DAY == date(1921, 3, 21)
+        assert parse_jalali_date("1499/12/29") == JALALI_LAST_DAY == date(2121, 3, 20)
 
     def test_gregorian_year_is_named(self) -> None:
         with pytest.raises(ValidationError) as info:

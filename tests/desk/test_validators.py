@@ -239,6 +239,73 @@ class TestValidateField:
         assert info.value.key == "desk.national_id.format"
 
 
+class TestDateRule:
+    """Dates held to a field's ``when`` and ``within_years``, on 6 Azar 1405 (2026-11-27) in Tehran."""
+
+    TODAY = date(2026, 11, 27)
+    BIRTH = v.DateRule(v.DateWhen.PAST)
+    PICKUP = v.DateRule(v.DateWhen.FUTURE, within_years=1)
+
+    def check(self, rule: v.DateRule, raw: str) -> object:
+        return v.validate_field("date", raw, date_rule=rule, today=self.TODAY)
+
+    def refusal(self, rule: v.DateRule, raw: str) -> ValidationError:
+        with pytest.raises(ValidationError) as info:
+            self.check(rule, raw)
+        return info.value
+
+    @pytest.mark.parametrize("raw", ["1405/09/07", "۱۴۰۶/۰۱/۰۱", "1499/12/29"])
+    def test_future_birth_date_is_refused_naming_today(self, raw: str) -> None:
+        error = self.refusal(self.BIRTH, raw)
+        assert error.key == "desk.date.after_today"
+        assert "۶ آذر ۱۴۰۵" in error.render("fa")
+        assert "6 Azar 1405" in error.render("en")
+
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [
+            ("۱۳۷۰/۰۵/۲۰", date(1991, 8, 11)),
+            ("1405/09/06", date(2026, 11, 27)),
+            ("1300/01/01", date(1921, 3, 21)),
+        ],
+    )
+    def test_birth_date_in_the_past_or_today_is_accepted(self, raw: str, expected: date) -> None:
+        assert self.check(self.BIRTH, raw) == expected
+
+    def test_past_date_of_a_future_field_is_refused(self) -> None:
+        error = self.refusal(self.PICKUP, "1405/09/05")
+        assert error.key == "desk.date.before_today"
+        assert "۶ آذر ۱۴۰۵" in error.render("fa")
+
+    def test_within_years_bounds_both_sides_of_today(self) -> None:
+        assert self.check(self.PICKUP, "1405/09/06") == self.TODAY
+        assert self.check(self.PICKUP, "1406/09/06") == date(2027, 11, 27)
+        error = self.refusal(self.PICKUP, "1406/09/07")
+        assert error.key == "desk.date.too_far_ahead"
+        assert "۶ آذر ۱۴۰۶" in error.render("fa")
+        recent = v.DateRule(v.DateWhen.PAST, within_years=5)
+        assert self.check(recent, "1400/09/06") == date(2021, 11, 27)
+        error = self.refusal(recent, "1400/09/05")
+        assert error.key == "desk.date.too_long_ago"
+        assert "۶ آذر ۱۴۰۰" in error.render("fa")
+
+    def test_without_a_rule_any_date_of_the_window_is_accepted(self) -> None:
+        assert v.validate_field("date", "1300/01/01", today=self.TODAY) == date(1921, 3, 21)
+        assert v.validate_field("date", "1499/12/29", today=self.TODAY) == date(2121, 3, 20)
+
+    @pytest.mark.parametrize("raw", ["1299/12/29", "1500/01/01", "1504/09/06", "1205/01/01"])
+    def test_absurd_year_is_refused_even_without_a_rule(self, raw: str) -> None:
+        with pytest.raises(ValidationError) as info:
+            v.validate_field("date", raw, today=self.TODAY)
+        assert info.value.key == "desk.date.out_of_range"
+        assert "۱ فروردین ۱۳۰۰" in info.value.render("fa")
+        assert "۲۹ اسفند ۱۴۹۹" in info.value.render("fa")
+
+    def test_calendar_errors_come_before_the_rule(self) -> None:
+        assert self.refusal(self.BIRTH, "1405/13/01").key == "desk.date.invalid"
+        assert self.refusal(self.BIRTH, "2026/11/27").key == "desk.date.gregorian"
+
+
 class TestMessages:
     def test_national_id_message_shows_the_expected_form(self) -> None:
         text = ValidationError("desk.national_id.format").render("fa")

@@ -144,7 +144,15 @@ VALIDATION_CASES = [
     ),
     ([("123456", "شماره همراه درست نیست")], "۰۹۱۲۳۴۵۶۷۸۹"),
     ([("12345", "کد پستی باید ۱۰ رقم باشد"), ("1111111111", "این کد پستی درست نیست")], "8491753981"),
-    ([("2026-11-27", "لطفاً تاریخ را شمسی بنویسید"), ("1405/13/40", "تاریخ")], "۱۴۰۵/۰۹/۰۶"),
+    (
+        [
+            ("2026-11-27", "لطفاً تاریخ را شمسی بنویسید"),
+            ("1405/13/40", "تاریخ"),
+            ("1500/01/01", "لطفاً سال را بررسی کنید"),
+            ("1490/01/01", "این تاریخ هنوز نرسیده است"),  # the question asks for a past date
+        ],
+        "۱۴۰۵/۰۹/۰۶",
+    ),
     ([("صد", "لطفاً فقط یک عدد صحیح بنویسید"), ("-5", "عدد نمی‌تواند منفی باشد")], "120"),
     ([("   ", "پاسخ خالی است")], "رضا رضایی"),
 ]
@@ -233,7 +241,9 @@ async def _to_the_review(person: Any) -> dict[str, Any]:
     return review
 
 
-async def test_back_and_cancel_work_in_the_documents_and_the_review_too(world: Any, platform: Platform) -> None:
+async def test_back_and_cancel_work_in_the_documents_and_the_review_too(
+    world: Any, platform: Platform
+) -> None:
     zahra = await world.citizen(platform)
     await open_card(zahra, "شهرداری فلاورجان", "آزمون", "آزمون همه پرسش‌ها")
     await zahra.press("📝 ثبت درخواست")
