@@ -466,8 +466,10 @@ class FormField(_Model):
                 {"at_field": "choices", "type": self.type.value},
             )
         if self.type is not FieldType.DATE:
-            for name in ("when", "within_years"):
-                if name in self.model_fields_set:
+            # Only a value that says something is refused: a stored request's snapshot (model_dump) carries
+            # the defaults on every field, and must validate again when its card is drawn.
+            for name, unset in (("when", DateWhen.ANY), ("within_years", None)):
+                if getattr(self, name) != unset:
                     raise PydanticCustomError(
                         "catalog.date_rule_forbidden",
                         "only a date field has {key}",

@@ -31,6 +31,9 @@ from desk.tracking import TRACKING_CODE_LENGTH, format_tracking_code
 
 __all__ = ["router"]
 
+MINE_SHOWN = 20
+"""Requests "my requests" lists, newest first; older ones are followed by their tracking code."""
+
 
 def _org_name(catalogs: CatalogHolder, org_id: str, lang: str) -> str:
     try:
@@ -93,7 +96,8 @@ def router() -> Router:
         if message.from_user is None:
             return
         async with session_factory() as session:
-            items = await my_requests(session, platform.value, message.from_user.id)
+            items = await my_requests(session, platform.value, message.from_user.id, limit=MINE_SHOWN + 1)
+        more, items = len(items) > MINE_SHOWN, items[:MINE_SHOWN]
         if not items:
             await message.answer(r.text("bot.mine.empty"), reply_markup=main_menu(r))
             return
@@ -110,6 +114,7 @@ def router() -> Router:
                 }
                 for item in items
             ],
+            more=r.digits(MINE_SHOWN) if more else None,
         )
         await message.answer(text, reply_markup=main_menu(r))
 

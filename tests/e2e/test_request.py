@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import pytest
@@ -382,6 +383,40 @@ async def test_a_stranger_sees_a_request_only_with_its_national_id(world: Any, p
     mistyped = code[:-1] + str((int(code[-1]) + 1) % 10)
     await stranger.send(mistyped)
     await stranger.expect("کد رهگیری")
+
+
+async def test_my_requests_shows_status_and_jalali_dates_and_says_when_older_ones_are_left_out(
+    world: Any, platform: Platform
+) -> None:
+    from desk.tracking import new_tracking_code
+
+    zahra = await world.citizen(platform)
+    await _to_the_review(zahra)
+    await zahra.press("✅ ثبت نهایی")
+    confirmed = await zahra.expect("کد رهگیری")
+    assert "۱۴۰" in confirmed["text"], "the expected completion date is a Jalali date in Persian digits"
+    await zahra.press("📂 درخواست‌های من")
+    mine = await zahra.expect("درخواست‌های شما")
+    assert "آزمون همه پرسش‌ها" in mine["text"]
+    assert "ثبت‌شده" in mine["text"]
+    assert re.search(r"ثبت [۰-۹]+ \S+ ۱۴[۰-۹]{2}، موعد [۰-۹]+ \S+ ۱۴[۰-۹]{2}", mine["text"]), mine["text"]
+    assert "تازه‌تر" not in mine["text"]
+
+    engine = create_engine(world.settings.database_url)  # 20 more requests of hers, filed earlier
+    try:
+        async with engine.begin() as conn:
+            row = (await conn.execute(select(ServiceRequest.__table__))).mappings().one()  # type: ignore[attr-defined]
+            copies = [
+                {**row, "id": None, "tracking_code": new_tracking_code(), "idempotency_key": None}
+                for _ in range(20)
+            ]
+            await conn.execute(ServiceRequest.__table__.insert(), copies)  # type: ignore[attr-defined]
+    finally:
+        await engine.dispose()
+    await zahra.press("📂 درخواست‌های من")
+    mine = await zahra.expect("درخواست‌های شما")
+    assert mine["text"].count("آزمون همه پرسش‌ها") == 20
+    assert "فقط ۲۰ درخواست تازه‌تر" in mine["text"]
 
 
 async def test_guessing_tracking_codes_is_throttled(world: Any, platform: Platform) -> None:
