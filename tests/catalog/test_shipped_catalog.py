@@ -97,3 +97,11 @@ def test_every_shipped_date_question_says_on_which_side_of_today_it_falls(shippe
     assert rules[("complaint", "incident_date")] == DateRule(DateWhen.PAST)
     assert rules[("debris_collection", "preferred_date")] == DateRule(DateWhen.FUTURE, within_years=1)
     assert all(rule.when is not DateWhen.ANY for rule in rules.values()), rules
+
+
+def test_every_service_as_stored_with_a_request_reads_back(shipped):
+    # A request keeps its service as JSON (model_dump); cards, tracking and certificates read it back later.
+    for org in shipped.organizations:
+        for service in shipped.services_for(org.id):
+            snapshot = service.model_dump(mode="json")
+            assert type(service).model_validate(snapshot) == service, f"{org.id}/{service.id}"
