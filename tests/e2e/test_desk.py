@@ -85,6 +85,16 @@ async def test_the_full_life_of_a_request(world: Any, platform: Platform) -> Non
     await clerk.reply_to(card, "/note با واحد فنی هماهنگ شد")
     await clerk.expect("یادداشت داخلی ثبت شد")
 
+    # She follows it by its code, typed in Persian digits and grouped as shown: the public history only.
+    persian = code.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
+    await zahra.press("🔎 پیگیری درخواست")
+    await zahra.expect("کد رهگیری درخواست")
+    await zahra.send(f"{persian[:4]}-{persian[4:8]}-{persian[8:]}")
+    tracked = await zahra.expect("وضعیت")
+    for public in ("ثبت‌شده", "در حال بررسی", "نیازمند اطلاعات بیشتر"):
+        assert public in tracked["text"], public
+    assert "واحد فنی" not in tracked["text"], "internal notes are not part of the history"
+
     card = await card_of(clerk, code)
     await clerk.press("✅ انجام شد", message=card)
     await clerk.expect("نتیجه کار را")
