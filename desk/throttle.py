@@ -16,12 +16,13 @@ Intended use with ``desk.requests.track`` (one throttle for the whole process, m
     try:
         view = await track(session, text, platform=platform, user_id=user_id, national_id=nid)
     except NotFound:
-        throttle.fail(key)                      # a wrong code, or a wrong national ID
+        if nid is not None:
+            throttle.fail(key)                  # a wrong national ID (or its last four digits) for that code
         raise
 
-A code that finds nothing and a national ID that does not match both raise ``NotFound`` and count. A code
-refused by its check digit (``ValidationError``) does not: it never reaches the database and tells a guesser
-nothing, so counting it would only punish a typo. Do not ``reset`` after a successful look-up: a citizen who
+A national ID that does not match raises ``NotFound`` and counts. A code alone does not: found or not, a
+stranger is asked for the national ID the same way, so it tells a guesser nothing. Nor does a code refused by
+its check digit (``ValidationError``): it never reaches the database, and counting it would only punish a typo. Do not ``reset`` after a successful look-up: a citizen who
 owns a request could otherwise interleave their own code with guesses and never be slowed down. ``reset`` is
 for an operator lifting a block.
 """

@@ -159,9 +159,12 @@ def router() -> Router:
             await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
             return
         except NotFound:
-            # Counted whatever was wrong: the code, the whole national ID, or its last four digits (only
-            # 10,000 possibilities, so this count is what stops them being tried one by one).
-            throttle.fail(key)
+            # A code alone is not counted: whether it exists or belongs to someone else, the answer is the
+            # same request for the national ID, so it tells a guesser nothing (and a stranger with a real code
+            # keeps all their tries for the ID). A wrong national ID, whole or its last four digits, counts:
+            # only 10,000 possibilities, so this count is what stops them being tried one by one.
+            if national_id is not None:
+                throttle.fail(key)
             if national_id is None:
                 await state.set_state(Track.national_id)
                 await state.update_data({FormKeys.TRACK_CODE: code})

@@ -425,10 +425,15 @@ async def test_guessing_tracking_codes_is_throttled(world: Any, platform: Platfo
     guesser = await world.citizen(platform, name="حدس")
     await guesser.send("/start")
     await guesser.expect("میز خدمت")
-    for _ in range(5):  # five well-formed codes that belong to nobody
+    for _ in range(6):  # codes alone tell nothing (anyone's code is answered alike), so they are not counted
         await guesser.send(new_tracking_code())
         await guesser.expect("کد ملی ثبت‌شده")
         await guesser.press("✖️ انصراف")
         await guesser.expect("یکی از دکمه‌های")
+    for _ in range(5):  # five national IDs that do not match
+        await guesser.send(new_tracking_code())
+        await guesser.expect("کد ملی ثبت‌شده")
+        await guesser.send("0790419904")
+        await guesser.expect("پیدا نشد")
     await guesser.send(new_tracking_code())
     await guesser.expect("دقیقه")
