@@ -24,6 +24,8 @@ __all__ = [
     "FeePick",
     "FormAnswer",
     "FormEdit",
+    "FormRestart",
+    "FormResume",
     "FormSubmit",
     "MenuOpen",
     "Objection",
@@ -115,6 +117,20 @@ class RequestStart(CallbackData, prefix="req"):
 
     org: str
     svc: str
+
+
+class FormResume(CallbackData, prefix="resume"):
+    """Go on with the unfinished form ``form`` (the start of its idempotency key), asked about on a new start."""
+
+    form: str
+
+
+class FormRestart(CallbackData, prefix="renew"):
+    """Drop the unfinished form ``form`` and start filing a request for service ``svc`` of ``org`` instead."""
+
+    org: str
+    svc: str
+    form: str
 
 
 class FormAnswer(CallbackData, prefix="ans"):

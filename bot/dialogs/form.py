@@ -27,7 +27,7 @@ from aiogram.types import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.callbacks import FormAnswer, FormEdit, FormSubmit, RequestStart
+from bot.callbacks import FormAnswer, FormEdit, FormRestart, FormResume, FormSubmit, RequestStart
 from bot.dialogs.verify_phone import offer_sms_updates
 from bot.documents import receive_file
 from bot.forms import answer_text, document_prompt, nav_labels, question
@@ -278,6 +278,115 @@ async def _advance(
     await _show_review(message, r, service, org_name, data, state)
 
 
+def _form_mark(data: dict[str, Any]) -> str:
+    """A short mark of one form (the start of its idempotency key), carried by the buttons that ask about it."""
+    return str(data.get(FormKeys.IDEMPOTENCY) or "-")[:8]
+
+
+async def _unfinished(state: FSMContext, catalogs: CatalogHolder) -> OpenForm | None:
+    """The form being filed, if the citizen gave it an answer or a document that starting over would lose."""
+    if await state.get_state() not in (Form.answering.state, Form.documents.state, Form.review.state):
+        return None
+    data = await state.get_data()
+    service = _service(catalogs, data)
+    if service is None:
+        return None
+    given = set(data.get(FormKeys.ANSWERS, {})) - set(data.get(FormKeys.PREFILLED, ()))
+    if not given and not data.get(FormKeys.DOCS):
+        return None
+    return OpenForm(data, service)
+
+
+async def _ask_continue_or_restart(
+    message: Message, r: Renderer, form: OpenForm, org_id: str, service_id: str
+) -> None:
+    """Ask whether to go on with ``form`` or start service ``service_id`` of ``org_id`` afresh."""
+    answers: dict[str, Any] = form.data.get(FormKeys.ANSWERS, {})
+    mark = _form_mark(form.data)
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=r.plain("bot.form.resume"), callback_data=FormResume(form=mark).pack()
+                )
+            ],
+            [
+                InlineKeyboardButton(
+                    text=r.plain("bot.form.restart"),
+                    callback_data=FormRestart(org=org_id, svc=service_id, form=mark).pack(),
+                )
+            ],
+        ]
+    )
+    await message.answer(
+        r.text(
+            "bot.form.unfinished",
+            title=form.service.title.get(r.lang),
+            answered=r.digits(sum(1 for f in form.service.form if f.id in answers)),
+            total=r.digits(len(form.service.form)),
+        ),
+        reply_markup=keyboard,
+    )
+
+
+async def _ask_current_step(
+    message: Message, r: Renderer, catalogs: CatalogHolder, state: FSMContext, form: OpenForm
+) -> None:
+    """Ask again what the open form is waiting for: its question, its document, or its review."""
+    current = await state.get_state()
+    if current == Form.answering.state:
+        await _ask_question(message, r, form.service, form.step)
+    elif current == Form.documents.state and form.step >= 0:
+        await _ask_document(message, r, form.service, form.step, form.docs)
+    elif current == Form.documents.state:
+        await _advance(message, r, form.service, catalogs, state)
+    else:
+        org_name = catalogs.catalog.organization(form.service.organization_id).name.get(r.lang)
+        await _show_review(message, r, form.service, org_name, form.data, state)
+
+
+async def _start(
+    message: Message,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    state: FSMContext,
+    org_id: str,
+    service_id: str,
+    replaces: str | None = None,
+) -> None:
+    """Start filing a request for a service; an unfinished form (other than ``replaces``, the mark of the one the
+    citizen chose to drop) is not dropped silently: the citizen is asked first."""
+    unfinished = await _unfinished(state, catalogs)
+    if unfinished is not None and _form_mark(unfinished.data) != replaces:
+        await _ask_continue_or_restart(message, r, unfinished, org_id, service_id)
+        return
+    try:
+        service = catalogs.catalog.service(org_id, service_id)
+    except NotInCatalogError:
+        await _restart_politely(message, r, state)
+        return
+    await state.set_data(
+        {
+            FormKeys.ORG: org_id,
+            FormKeys.SERVICE: service_id,
+            FormKeys.VERSION: service.version,
+            FormKeys.STEP: 0,
+            FormKeys.ANSWERS: {},
+            FormKeys.DOCS: {},
+            FormKeys.IDEMPOTENCY: uuid.uuid4().hex,
+        }
+    )
+    await message.answer(
+        r.text(
+            "bot.form.intro",
+            title=service.title.get(r.lang),
+            questions=r.digits(len(service.form)),
+            documents=r.digits(len(service.documents)),
+        )
+    )
+    await ask_first_question(message, r, service, catalogs, state)
+
+
 def router() -> Router:
     """Handlers of the request form, its documents, its review and its submission."""
     r_ = Router(name="form")
@@ -292,33 +401,53 @@ def router() -> Router:
         state: FSMContext,
     ) -> None:
         await callback.answer()
+        if isinstance(callback.message, Message):
+            await _start(callback.message, r, catalogs, state, callback_data.org, callback_data.svc)
+
+    @r_.callback_query(FormRestart.filter())
+    async def restart_form(
+        callback: CallbackQuery,
+        callback_data: FormRestart,
+        r: Renderer,
+        catalogs: CatalogHolder,
+        state: FSMContext,
+    ) -> None:
+        """Drop the unfinished form asked about and start the pressed service's; pressed late, it loses nothing:
+        with no form open it just starts, and a newer unfinished form is asked about again."""
+        await callback.answer()
         if not isinstance(callback.message, Message):
             return
-        try:
-            service = catalogs.catalog.service(callback_data.org, callback_data.svc)
-        except NotInCatalogError:
-            await _restart_politely(callback.message, r, state)
+        await _drop_buttons(callback.message)
+        await _start(
+            callback.message,
+            r,
+            catalogs,
+            state,
+            callback_data.org,
+            callback_data.svc,
+            replaces=callback_data.form,
+        )
+
+    @r_.callback_query(StateFilter(Form), FormResume.filter(), FormIsOpen())
+    async def resume_form(
+        callback: CallbackQuery,
+        callback_data: FormResume,
+        r: Renderer,
+        catalogs: CatalogHolder,
+        state: FSMContext,
+        form: OpenForm,
+    ) -> None:
+        """Go on with the unfinished form: its current step, asked again. With no form open, the fallback's
+        answer for stale buttons applies; a button about an earlier form re-asks the step of this one."""
+        if not isinstance(callback.message, Message):
+            await callback.answer()
             return
-        await state.set_data(
-            {
-                FormKeys.ORG: callback_data.org,
-                FormKeys.SERVICE: callback_data.svc,
-                FormKeys.VERSION: service.version,
-                FormKeys.STEP: 0,
-                FormKeys.ANSWERS: {},
-                FormKeys.DOCS: {},
-                FormKeys.IDEMPOTENCY: uuid.uuid4().hex,
-            }
-        )
-        await callback.message.answer(
-            r.text(
-                "bot.form.intro",
-                title=service.title.get(r.lang),
-                questions=r.digits(len(service.form)),
-                documents=r.digits(len(service.documents)),
-            )
-        )
-        await ask_first_question(callback.message, r, service, catalogs, state)
+        if callback_data.form != _form_mark(form.data):
+            await callback.answer(r.plain("bot.form.old_button"), show_alert=True)
+        else:
+            await callback.answer()
+            await _drop_buttons(callback.message)
+        await _ask_current_step(callback.message, r, catalogs, state, form)
 
     @r_.message(StateFilter(Form), ~FormIsOpen())
     @r_.callback_query(StateFilter(Form), ~FormIsOpen())

@@ -11,7 +11,8 @@ from bot.platforms import Platform
 from storage.db import create_engine
 from storage.models import Document, ServiceRequest
 
-from .conftest import png  # type: ignore[import-not-found]
+from .conftest import PDF, png  # type: ignore[import-not-found]
+from .test_request import fill_every_field, open_card  # type: ignore[import-not-found]
 
 pytestmark = pytest.mark.slow
 
@@ -79,3 +80,117 @@ async def test_a_sticker_instead_of_a_document_is_refused_politely_and_the_docum
     await ali.expect("کد رهگیری")
     assert await count(world, ServiceRequest) == 1
     assert await count(world, Document) == 1, "the photo is kept and the sticker is not taken for a document"
+
+
+CONTINUE = "▶️ ادامهٔ همین درخواست"
+START_NEW = "🆕 شروع درخواست تازه"
+
+
+async def two_answers_into_a_building_permit(person: Any) -> dict[str, Any]:
+    """Open the building permit's card, start its form and answer two of its five questions; answers the card."""
+    card = await open_card(person, "شهرداری فلاورجان", "پروانه", "صدور پروانه ساختمانی")
+    await person.press("📝 ثبت درخواست")
+    await person.expect("پرسش ۱ از ۵")
+    await person.send("۰۴۹۹۳۷۰۸۹۹")
+    await person.expect("پرسش ۲ از ۵")
+    await person.send("۲۵۰")
+    await person.expect("یکی از گزینه‌ها")
+    return card
+
+
+async def test_start_again_on_a_half_filled_form_asks_and_continue_keeps_the_answers(
+    world: Any, platform: Platform
+) -> None:
+    zahra = await world.citizen(platform)
+    await two_answers_into_a_building_permit(zahra)
+
+    await zahra.press("📝 ثبت درخواست")  # the same card's button again
+    asked = await zahra.expect("نیمه‌تمام")
+    assert "صدور پروانه ساختمانی" in asked["text"]
+    assert "۲ از ۵" in asked["text"], "the citizen sees how far the open form got"
+    assert buttons(asked) == [CONTINUE, START_NEW]
+
+    await zahra.press(CONTINUE)
+    await zahra.expect("پرسش ۳ از ۵")  # the same question comes back
+    await zahra.press("مسکونی")
+    await zahra.expect("پرسش ۴ از ۵")
+    await zahra.send("2")
+    await zahra.expect("پرسش ۵ از ۵")
+    await zahra.press("📍 ارسال موقعیت")
+    await zahra.expect("مدرک ۱ از ۴")
+    await zahra.send_photo(png(), filename="deed.png")
+    await zahra.expect("مدرک ۲ از ۴")
+    await zahra.send_document(PDF, filename="id-card.pdf", mime_type="application/pdf")
+    await zahra.expect("مدرک ۳ از ۴")
+    await zahra.send_photo(png(16, 12), filename="site.png")
+    await zahra.expect("مدرک ۴ از ۴")
+    await zahra.press("⏭ رد کردن")
+    review = await zahra.expect("بازبینی درخواست")
+    assert "۰۴۹۹۳۷۰۸۹۹" in review["text"], "the answers given before the question are kept"
+    assert "۲۵۰" in review["text"]
+    assert "مسکونی" in review["text"]
+    await zahra.press("✅ ثبت نهایی")
+    await zahra.expect("کد رهگیری")
+    assert await count(world, ServiceRequest) == 1
+
+
+async def test_start_new_from_an_older_card_of_another_service_starts_afresh(
+    world: Any, platform: Platform
+) -> None:
+    reza = await world.citizen(platform, name="رضا")
+    other_card = await open_card(reza, "شهرداری فلاورجان", "آزمون", "آزمون همه پرسش‌ها")
+    await two_answers_into_a_building_permit(reza)
+
+    await reza.press("📝 ثبت درخواست", message=other_card)  # an older card, higher up in the chat
+    asked = await reza.expect("نیمه‌تمام")
+    assert "صدور پروانه ساختمانی" in asked["text"], (
+        "the question names the open form, not the pressed service"
+    )
+    await reza.press(START_NEW)
+    intro = await reza.expect("آزمون همه پرسش‌ها")
+    assert "ثبت درخواست" in intro["text"]
+    await fill_every_field(reza)  # from question 1 of the pressed service
+    await reza.expect("مدرک ۱ از ۲")
+
+
+async def test_start_new_on_the_same_card_starts_at_question_one(world: Any, platform: Platform) -> None:
+    zahra = await world.citizen(platform)
+    await two_answers_into_a_building_permit(zahra)
+    await zahra.press("📝 ثبت درخواست")
+    await zahra.expect("نیمه‌تمام")
+    await zahra.press(START_NEW)
+    await zahra.expect("پرسش ۱ از ۵")
+    await zahra.send("0790419904")
+    await zahra.expect("پرسش ۲ از ۵")
+    await zahra.send("۱۸۰")
+    await zahra.expect("یکی از گزینه‌ها")
+    await zahra.press("📝 ثبت درخواست")
+    asked = await zahra.expect("نیمه‌تمام")
+    assert "۲ از ۵" in asked["text"], "the new form counts only its own answers"
+
+
+async def test_start_on_a_card_with_an_empty_open_form_just_starts(world: Any, platform: Platform) -> None:
+    zahra = await world.citizen(platform)
+    await open_card(zahra, "شهرداری فلاورجان", "پروانه", "صدور پروانه ساختمانی")
+    await zahra.press("📝 ثبت درخواست")
+    await zahra.expect("پرسش ۱ از ۵")
+    await zahra.press("📝 ثبت درخواست")  # nothing answered yet: nothing to lose
+    await zahra.expect("پرسش ۱ از ۵")
+    assert not any("نیمه‌تمام" in m.get("text", "") for m in await zahra.transcript())
+
+
+async def test_continue_or_start_new_pressed_after_the_form_was_cancelled(
+    world: Any, platform: Platform
+) -> None:
+    zahra = await world.citizen(platform)
+    await two_answers_into_a_building_permit(zahra)
+    await zahra.press("📝 ثبت درخواست")
+    await zahra.expect("نیمه‌تمام")
+    await zahra.press("✖️ انصراف")
+    await zahra.expect("لغو شد")
+
+    await zahra.press(CONTINUE, wait_answer=5)  # the form it would continue is gone
+    assert zahra.last_answer is not None
+    assert "دیگر کار نمی‌کند" in zahra.last_answer["text"]
+    await zahra.press(START_NEW)  # nothing left to lose: it simply starts
+    await zahra.expect("پرسش ۱ از ۵")
