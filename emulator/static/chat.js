@@ -235,6 +235,7 @@
     if (m.text) return m.text;
     if (m.caption) return m.caption;
     if (m.photo) return t("web.photo");
+    if (m.sticker) return stickerLabel(m.sticker);
     if (m.document) return m.document.file_name || t("web.document");
     if (m.contact) return t("web.contact");
     if (m.location) return t("web.location");
@@ -247,6 +248,9 @@
     if (m.outgoing) return state.bot ? state.bot.first_name || `@${state.bot.username}` : t("web.bot");
     return fullName(m.from);
   }
+
+  // Bale's Sticker has no emoji, so the label is the word alone there.
+  const stickerLabel = (sticker) => [sticker.emoji, t("web.sticker")].filter(Boolean).join(" ");
 
   function renderBody(m, bubble) {
     if (m.forward_from || m.forward_sender_name) {
@@ -265,6 +269,21 @@
       });
       img.addEventListener("load", () => keepAtBottom());
       bubble.append(el("a", { href: fileUrl(m.photo.file_id), target: "_blank", rel: "noopener" }, img));
+    }
+    if (m.sticker) {
+      // A sticker is its WebP image, served like photos; the messengers draw it without a bubble.
+      bubble.classList.add("sticker-bubble");
+      const img = el("img", {
+        class: "sticker",
+        src: fileUrl(m.sticker.file_id),
+        alt: stickerLabel(m.sticker),
+        title: stickerLabel(m.sticker),
+        loading: "lazy",
+        width: m.sticker.width,
+        height: m.sticker.height,
+      });
+      img.addEventListener("load", () => keepAtBottom());
+      bubble.append(img);
     }
     if (m.document) {
       const name = m.document.file_name || t("web.document");

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 import pytest
 from aiogram import Bot
 from aiogram.exceptions import ClientDecodeError
 
-from emulator import EmulatorClient
+from emulator import EmulatorClient, RunningEmulator
 from emulator.client import EmulatorError
 from emulator.files import image_size, plain_webp
 from tests.emulator.conftest import BALE_TOKEN, TG_TOKEN, TOKENS
@@ -99,3 +100,28 @@ async def test_a_sticker_that_is_no_webp_image_is_refused(client: EmulatorClient
     with pytest.raises(EmulatorError, match="sticker must be"):
         await client.request("POST", path, json={"user_id": zahra.user_id, "sticker": "smile"})
     assert await zahra.transcript() == [], "nothing was sent"
+
+
+async def test_the_web_page_gets_what_it_needs_to_draw_a_sticker(
+    emu: RunningEmulator, client: EmulatorClient, dialect: str
+) -> None:
+    """Regression: the chat page showed a sticker as an empty bubble. It draws the image from the chat's changes."""
+    token = TOKENS[dialect]
+    zahra = await client.citizen(token)
+    await zahra.send_sticker("🌷", file=plain_webp(512, 320))
+    changes = await client.request(
+        "GET", f"/sim/bots/{token}/chats/{zahra.user_id}/changes", params={"since": 0}
+    )
+    (message,) = changes["messages"]
+    sticker = message["sticker"]
+    assert (sticker["width"], sticker["height"]) == (512, 320)
+    assert sticker.get("emoji") == ("🌷" if dialect == "telegram" else None), "Bale's Sticker has no emoji"
+    assert "text" not in message
+
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{emu.base_url}/sim/bots/{token}/files/{sticker['file_id']}") as response,
+    ):
+        assert response.status == 200
+        assert response.content_type == "image/webp", "the <img> the page makes can show it"
+        assert image_size(await response.read()) == (512, 320)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 
@@ -68,6 +69,19 @@ async def test_english_page_reads_left_to_right(client: TestClient[web.Request, 
     assert '<html lang="en" dir="ltr">' in html
     assert "Who are you?" in html
     assert 'data-dialect="telegram"' in html
+
+
+@pytest.mark.parametrize(("lang", "word"), [("fa", "استیکر"), ("en", "Sticker")])
+async def test_the_script_gets_the_word_for_a_sticker_in_the_page_language(
+    client: TestClient[web.Request, web.Application], lang: str, word: str
+) -> None:
+    """The script labels a sticker (its image's alt text, a reply's quote) with this text, never a hard-coded one."""
+    html = await (await client.get(f"/?lang={lang}")).text()
+    match = re.search(r'<script type="application/json" id="texts">(.*?)</script>', html, flags=re.S)
+    assert match is not None
+    assert json.loads(match.group(1))["web.sticker"] == word
+    script = (STATIC_DIR / "chat.js").read_text(encoding="utf-8")
+    assert 't("web.sticker")' in script
 
 
 async def test_unknown_language_and_dialect_fall_back_to_persian_bale(
