@@ -186,6 +186,8 @@ def _classify(error: ErrorDetails) -> tuple[str, dict[str, str | int], Parts, Pa
         return "catalog.invalid_id", {"value": value}, (), None
     if kind == "string_too_short":
         return "catalog.empty", {}, (), None
+    if kind == "string_too_long":
+        return "catalog.too_long", {"value": value, "max": _short(ctx.get("max_length"))}, (), None
     if kind == "greater_than_equal":
         return "catalog.too_small", {"value": value, "min": _short(ctx.get("ge"))}, (), None
     if kind == "too_short":

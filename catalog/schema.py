@@ -72,6 +72,13 @@ ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
 """Lowercase ASCII identifier: ``^[a-z][a-z0-9_]*$``."""
 
+SHORT_ID_MAX = 24
+"""Longest id of an organization or a service. Buttons carry both (``"renew:<org>:<service>:<form mark>"``) in
+a messenger's 64 bytes of callback data; 24 + 24 leaves room for the rest."""
+
+ShortId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=SHORT_ID_MAX)]
+"""An :data:`Id` of at most :data:`SHORT_ID_MAX` characters: an organization's or a service's."""
+
 _NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
@@ -339,7 +346,7 @@ class Billing(_Model):
 class Organization(_Model):
     """A municipality, a dehyari or the governorate: the unit a citizen files requests with."""
 
-    id: Id
+    id: ShortId
     kind: OrganizationKind
     name: Text
     place: Text
@@ -497,7 +504,7 @@ class IssuesCertificate(_Model):
 class _ServiceBody(_Model):
     """What every view of a service shares: the base definition and the one resolved for an organization."""
 
-    id: Id
+    id: ShortId
     category: Id
     title: Text
     summary: Text

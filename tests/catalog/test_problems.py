@@ -100,6 +100,19 @@ def test_organization_id_must_match_file_name(run_check, catalog_dir):
     expect(run_check, catalog_dir, "organizations/village.yaml", 1, "id")
 
 
+@pytest.mark.parametrize("name", ["services/permit.yaml", "organizations/village.yaml"])
+def test_an_organization_or_service_id_longer_than_a_button_can_carry(run_check, catalog_dir, name):
+    long_id = (
+        "a_name_far_too_long_for_buttons"  # 31 characters: org and service ids share 64 bytes of a button
+    )
+    old = f"id: {name.split('/')[1].removesuffix('.yaml')}"
+    catalog_dir.edit(name, old, f"id: {long_id}")
+    code, out = run_check(catalog_dir.root)
+    assert code == 1, out
+    rows = [row for row in out.splitlines() if row.startswith(f"{catalog_dir.root / name}:1: id:")]
+    assert any("at most 24 characters" in row for row in rows), out
+
+
 def test_offered_by_unknown_organization_or_group(run_check, catalog_dir):
     catalog_dir.edit("services/permit.yaml", "offered_by: [town]", "offered_by: [town, citys]")
     line = catalog_dir.line_of("services/permit.yaml", "offered_by:")
