@@ -12,13 +12,14 @@ from storage.db import create_engine
 from storage.models import Document, ServiceRequest
 
 from .conftest import PDF, png  # type: ignore[import-not-found]
-from .test_request import fill_every_field, open_card  # type: ignore[import-not-found]
+from .test_request import (  # type: ignore[import-not-found]
+    buttons,
+    fill_every_field,
+    open_card,
+    report_a_dark_street,
+)
 
 pytestmark = pytest.mark.slow
-
-
-def buttons(message: dict[str, Any]) -> list[str]:
-    return [b["text"] for row in message.get("buttons", []) for b in row]
 
 
 async def count(world: Any, model: Any) -> int:
@@ -30,38 +31,11 @@ async def count(world: Any, model: Any) -> int:
         await engine.dispose()
 
 
-async def reach_the_photo_of_a_problem_report(person: Any) -> None:
-    """From /start to the document step of a street problem report in Oshtorjan, answering every question."""
-    await person.send("/start")
-    await person.expect("میز خدمت")
-    await person.press("🗂 خدمات و ثبت درخواست")
-    await person.expect("شهر یا روستای خود")
-    while "دهیاری اشترجان" not in buttons(person.last_message):
-        await person.press(next(b for b in buttons(person.last_message) if b.startswith("بعدی")))
-        await person.expect("شهر یا روستای خود")
-    await person.press("دهیاری اشترجان")
-    await person.expect("گروه خدمت")
-    await person.send("گزارش")
-    await person.expect("پیدا شد")
-    await person.press("گزارش مشکلات شهری و روستایی")
-    await person.expect("مدارک لازم")
-    await person.press("📝 ثبت درخواست")
-    await person.expect("یکی از گزینه‌ها")
-    await person.press(next(b for b in buttons(person.last_message) if "روشنایی" in b))
-    await person.expect("پرسش ۲ از ۴")
-    await person.send("سه چراغ کوچه از یک هفته پیش خاموش است")
-    await person.expect("پرسش ۳ از ۴")
-    await person.press("📍 ارسال موقعیت")
-    await person.expect("یکی از گزینه‌ها")
-    await person.press("بله")
-    await person.expect("مدرک ۱ از ۱")
-
-
 async def test_a_sticker_instead_of_a_document_is_refused_politely_and_the_document_asked_again(
     world: Any, platform: Platform
 ) -> None:
     ali = await world.citizen(platform, name="علی")
-    await reach_the_photo_of_a_problem_report(ali)
+    await report_a_dark_street(ali)
 
     await ali.send_sticker("😀")
     refusal = await ali.expect("عکس یا فایل مدرک را بفرستید")
