@@ -254,7 +254,10 @@ def parse_bale_markdown(text: str) -> tuple[str, list[dict[str, Any]]]:
     """Parse Bale's Markdown: ``*bold*``, ``_italic_``, `` `code` ``, fenced pre and ``[text](url)``.
 
     An unclosed marker is refused with a 400, as a stray ``*``, ``_`` or backtick makes a Bale send fail.
-    A backslash escapes the next character (the escape is removed from the text).
+    A backslash is an ordinary character: no source we found (Bale's documentation, Bale client libraries)
+    says Bale honours backslash escapes, so the emulator does not either, and a bot that relied on them
+    would fail here as it might on Bale. Miz never sends one: ``bot.render.bale_safe`` swaps a typed
+    backslash, like a typed marker, for a look-alike.
     """
     out: list[str] = []
     out_len = 0
@@ -264,11 +267,6 @@ def parse_bale_markdown(text: str) -> tuple[str, list[dict[str, Any]]]:
     n = len(text)
     while i < n:
         ch = text[i]
-        if ch == "\\" and i + 1 < n:
-            out.append(text[i + 1])
-            out_len += utf16_len(text[i + 1])
-            i += 2
-            continue
         code_open = "code" in open_marks or "pre" in open_marks
         if text.startswith("```", i):
             marker = "```"

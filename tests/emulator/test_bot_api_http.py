@@ -160,11 +160,11 @@ async def test_bale_markdown_is_rendered_into_entities(emu: RunningEmulator, cli
         emu,
         BALE_TOKEN,
         "sendMessage",
-        json={"chat_id": citizen.user_id, "text": r"*کد* file\_name [سایت](https://x.ir)"},
+        json={"chat_id": citizen.user_id, "text": "*کد* file‗name [سایت](https://x.ir)"},
     )
     assert status == 200
     result = body["result"]
-    assert result["text"] == "کد file_name سایت"
+    assert result["text"] == "کد file‗name سایت"
     assert [e["type"] for e in result["entities"]] == ["bold", "text_link"]
 
 
