@@ -113,10 +113,23 @@ class FormIsOpen(Filter):
         return {"form": open_form}
 
 
-async def _ask_question(message: Message, r: Renderer, service: ResolvedService, step: int) -> None:
+async def _ask_question(
+    message: Message, r: Renderer, service: ResolvedService, step: int, lead: str | None = None
+) -> None:
+    """Ask question ``step``, after ``lead`` (the form's introduction) when given.
+
+    A message carries one keyboard: the reply keyboard (back, cancel, skip, contact or location) or the
+    inline answer buttons. A question with buttons therefore takes two messages; the introduction, when
+    there is one, carries the reply keyboard, so starting a form costs no extra message.
+    """
     text, keyboard, buttons = question(r, service, step)
-    await message.answer(text, reply_markup=keyboard)
-    if buttons is not None:
+    if buttons is None:
+        await message.answer(f"{lead}\n\n{text}" if lead else text, reply_markup=keyboard)
+    elif lead:
+        await message.answer(lead, reply_markup=keyboard)
+        await message.answer(f"{text}\n\n{r.text('bot.form.pick_one')}", reply_markup=buttons)
+    else:
+        await message.answer(text, reply_markup=keyboard)
         await message.answer(r.text("bot.form.pick_one"), reply_markup=buttons)
 
 
@@ -235,15 +248,23 @@ def _next_question(service: ResolvedService, data: dict[str, Any], start: int) -
 
 
 async def ask_first_question(
-    message: Message, r: Renderer, service: ResolvedService, catalogs: CatalogHolder, state: FSMContext
+    message: Message,
+    r: Renderer,
+    service: ResolvedService,
+    catalogs: CatalogHolder,
+    state: FSMContext,
+    lead: str | None = None,
 ) -> None:
-    """Begin a form whose data is already set: its first unanswered question, or the documents."""
+    """Begin a form whose data is already set: its first unanswered question, or the documents; ``lead``
+    (an introduction) is said first, in the same message as the question where it can be."""
     first = _next_question(service, await state.get_data(), 0)
     if first is not None:
         await state.set_state(Form.answering)
         await state.update_data({FormKeys.STEP: first})
-        await _ask_question(message, r, service, first)
+        await _ask_question(message, r, service, first, lead)
         return
+    if lead:
+        await message.answer(lead)
     await state.set_state(Form.documents)
     await state.update_data({FormKeys.STEP: -1})
     await _advance(message, r, service, catalogs, state)
@@ -376,15 +397,13 @@ async def _start(
             FormKeys.IDEMPOTENCY: uuid.uuid4().hex,
         }
     )
-    await message.answer(
-        r.text(
-            "bot.form.intro",
-            title=service.title.get(r.lang),
-            questions=r.digits(len(service.form)),
-            documents=r.digits(len(service.documents)),
-        )
+    intro = r.text(
+        "bot.form.intro",
+        title=service.title.get(r.lang),
+        questions=r.digits(len(service.form)),
+        documents=r.digits(len(service.documents)),
     )
-    await ask_first_question(message, r, service, catalogs, state)
+    await ask_first_question(message, r, service, catalogs, state, lead=intro)
 
 
 def router() -> Router:
