@@ -45,7 +45,7 @@ from desk.dues import dues_throttle
 from desk.privacy import RedactingFilter
 from desk.settings import Settings
 from desk.sms import queue_request_sms
-from desk.throttle import tracking_throttle
+from desk.throttle import Limiter, tracking_throttle
 from storage.db import create_engine, session_factory
 from storage.files import DocumentStore
 from storage.migrate import upgrade_async
@@ -55,8 +55,10 @@ from storage.repositories import Citizens, GroupMessages, Outbox, Requests
 __all__ = [
     "BotSpec",
     "Miz",
+    "Throttles",
     "create_dispatcher",
     "make_bot",
+    "make_throttles",
     "run_bots",
     "setup_logging",
     "tune_garbage_collector",
@@ -98,6 +100,40 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(10_000, 20, 20)
 
 
+@dataclass(frozen=True, slots=True)
+class Throttles:
+    """The guessing limits: the dialogs' ``throttle``, ``dues_throttle`` and ``certificate_throttle``."""
+
+    track: Limiter
+    dues: Limiter
+    certificate: Limiter
+
+
+def make_throttles(settings: Settings, fsm_storage: BaseStorage) -> Throttles:
+    """The limits of tracking, dues and certificates: in Redis when ``MIZ_REDIS_URL`` is set, else in memory.
+
+    With Redis, several workers may serve the same citizens (the conversations are in Redis too), so the
+    counts must be shared, or a guesser would get the limit once per worker; and a restart must not reset
+    them. They use the conversation storage's client, so a worker has one connection pool, closed with the
+    storage when Miz stops.
+    """
+    track, dues, certificate = tracking_throttle(), dues_throttle(), certificate_throttle()
+    if not settings.redis_url:
+        return Throttles(track, dues, certificate)
+    from aiogram.fsm.storage.redis import RedisStorage
+
+    from storage.throttle import RedisThrottle
+
+    if not isinstance(fsm_storage, RedisStorage):
+        raise ValueError("MIZ_REDIS_URL is set but the conversations are not in Redis (see make_fsm_storage)")
+    redis = fsm_storage.redis
+    return Throttles(
+        RedisThrottle.like(track, redis, "track"),
+        RedisThrottle.like(dues, redis, "dues"),
+        RedisThrottle.like(certificate, redis, "certificate"),
+    )
+
+
 def create_dispatcher(
     *,
     settings: Settings,
@@ -111,6 +147,7 @@ def create_dispatcher(
     clerks: ClerkRegistry,
 ) -> Dispatcher:
     """The Dispatcher of Miz with every router in order, catch-alls last."""
+    throttles = make_throttles(settings, fsm_storage)
     dp = Dispatcher(
         storage=fsm_storage,
         settings=settings,
@@ -118,9 +155,9 @@ def create_dispatcher(
         locales=locales,
         session_factory=factory,
         documents=documents,
-        throttle=tracking_throttle(),
-        dues_throttle=dues_throttle(),
-        certificate_throttle=certificate_throttle(),
+        throttle=throttles.track,
+        dues_throttle=throttles.dues,
+        certificate_throttle=throttles.certificate,
         outbox=outbox,
         clerks=clerks,
     )

@@ -42,7 +42,8 @@ class Settings(BaseSettings):
         "for a request's payment",
     )
     redis_url: str | None = Field(
-        default=None, description="Redis URL for FSM state; unset means the database"
+        default=None,
+        description="Redis URL for FSM state and the guessing limits; unset means the database and memory",
     )
     locale: str = Field(default="fa", description="Default language of citizens' messages: fa or en")
     digest_time: time = Field(

@@ -4,20 +4,21 @@
 while it has failed ``limit`` times within the last ``window_seconds``. Failures age out one by one (a sliding
 window, not fixed buckets), so a citizen who mistypes once is never locked out for long.
 
-It lives in memory, in one process: right for one process polling both messengers. A scale-out with several
-workers behind a load balancer would keep the same counters in Redis (a sorted set per key, ``ZREMRANGEBYSCORE``
-then ``ZCARD``), so that a citizen cannot multiply the limit by landing on different workers.
+``Throttle`` lives in memory, in one process: right for one process polling both messengers. Several workers
+behind a load balancer share the same counters in Redis instead (``storage.throttle.RedisThrottle``, used when
+``MIZ_REDIS_URL`` is set), so that a citizen cannot multiply the limit by landing on different workers, and a
+restart does not reset it. Both have the asynchronous interface of :class:`Limiter`, which is all callers see.
 
 Intended use with ``desk.requests.track`` (one throttle for the whole process, made at start-up)::
 
     throttle = tracking_throttle()              # 5 failures per 10 minutes
     key = f"{platform}:{user_id}"
-    throttle.check(key)                         # raises Throttled before any look-up
+    await throttle.check(key)                   # raises Throttled before any look-up
     try:
         view = await track(session, text, platform=platform, user_id=user_id, national_id=nid)
     except NotFound:
         if nid is not None:
-            throttle.fail(key)                  # a wrong national ID (or its last four digits) for that code
+            await throttle.fail(key)            # a wrong national ID (or its last four digits) for that code
         raise
 
 A national ID that does not match raises ``NotFound`` and counts. A code alone does not: found or not, a
@@ -33,7 +34,7 @@ import math
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from typing import Final
+from typing import Final, Protocol
 
 from desk.errors import Throttled
 
@@ -41,6 +42,7 @@ __all__ = [
     "DEFAULT_MAX_KEYS",
     "TRACK_FAILURE_LIMIT",
     "TRACK_WINDOW_SECONDS",
+    "Limiter",
     "Throttle",
     "tracking_throttle",
 ]
@@ -51,6 +53,27 @@ TRACK_WINDOW_SECONDS: Final = 600.0
 """The window of the tracking throttle: ten minutes."""
 DEFAULT_MAX_KEYS: Final = 100_000
 """Most keys a throttle remembers at once; beyond that the key that failed longest ago is forgotten."""
+
+
+class Limiter(Protocol):
+    """A sliding-window failure counter as the dialogs use it: in memory (:class:`Throttle`) or shared by
+    several workers in Redis (``storage.throttle.RedisThrottle``). Keys are ``'<platform>:<user id>'``."""
+
+    async def check(self, key: str) -> None:
+        """Raise ``Throttled(message_key, seconds=..., minutes=...)`` while ``key`` is over the limit."""
+        ...
+
+    async def fail(self, key: str) -> None:
+        """Count one failure of ``key`` now."""
+        ...
+
+    async def reset(self, key: str) -> None:
+        """Forget the failures of ``key`` (an operator lifting a block)."""
+        ...
+
+    async def failures(self, key: str) -> int:
+        """How many failures of ``key`` are within the window now (at most the limit)."""
+        ...
 
 
 class Throttle:
@@ -85,7 +108,7 @@ class Throttle:
         # Keys in the order of their latest failure, oldest first, so expired keys are found at the front.
         self._failures: OrderedDict[str, deque[float]] = OrderedDict()
 
-    def check(self, key: str) -> None:
+    async def check(self, key: str) -> None:
         """Raise ``Throttled`` if ``key`` has failed ``limit`` times within the window; else do nothing."""
         now = self._clock()
         self._prune(now)
@@ -97,7 +120,7 @@ class Throttle:
             seconds = max(1, math.ceil(times[0] + self.window - now))
             raise Throttled(self.message_key, seconds=seconds, minutes=math.ceil(seconds / 60))
 
-    def fail(self, key: str) -> None:
+    async def fail(self, key: str) -> None:
         """Count one failure of ``key`` now."""
         now = self._clock()
         self._prune(now)
@@ -109,11 +132,11 @@ class Throttle:
         while len(self._failures) > self.max_keys:
             self._failures.popitem(last=False)
 
-    def reset(self, key: str) -> None:
+    async def reset(self, key: str) -> None:
         """Forget the failures of ``key`` (an operator lifting a block)."""
         self._failures.pop(key, None)
 
-    def failures(self, key: str) -> int:
+    async def failures(self, key: str) -> int:
         """How many failures of ``key`` are within the window now."""
         times = self._failures.get(key)
         if times is None:

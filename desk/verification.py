@@ -16,7 +16,7 @@ What protects it:
 - At most ``PHONE_LIMIT`` codes per number per ``PHONE_WINDOW`` (3 per 10 minutes), so nobody can flood a
   stranger's phone, and ``CITIZEN_LIMIT`` per citizen per ``CITIZEN_WINDOW`` (5 per hour), so one account cannot
   run up the organization's SMS bill over many numbers. They are counted from the ``phone_verification`` rows
-  themselves, so they hold across restarts and processes (unlike the in-memory ``desk.throttle``).
+  themselves, so they hold across restarts and processes, with or without Redis (unlike ``desk.throttle``).
 
 Every function takes the caller's session (``storage.uow.unit_of_work(factory, write=True)``) and never commits.
 Results are small dataclasses whose ``key`` is the locale message id (``phone.*``) the bot shows.

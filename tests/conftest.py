@@ -7,6 +7,9 @@ Database tests run on SQLite and on PostgreSQL (the ``database`` fixture is para
 ``MIZ_TEST_POSTGRES_URL`` (default: the local server CI starts). Each test gets a fresh schema there, dropped
 afterwards, so reruns and parallel runs never see each other's rows. When the server cannot be reached the
 PostgreSQL half is skipped with the reason (failed in CI), and SQLite still runs.
+
+Redis tests take the ``redis`` fixture, a client of ``MIZ_TEST_REDIS_URL`` (default: database 15 of the local
+server), skipped with the reason (failed in CI) when it cannot be reached.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from typing import Any
 
 import asyncpg
 import pytest
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
@@ -30,6 +35,8 @@ from storage.db import create_engine, session_factory
 REQUIRE_SERVICES = os.environ.get("MIZ_TEST_REQUIRE_SERVICES") == "1"
 
 PG_URL = os.environ.get("MIZ_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+
+REDIS_URL = os.environ.get("MIZ_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def skip_or_fail(reason: str) -> None:
@@ -68,6 +75,38 @@ async def postgres_unreachable() -> str | None:
             await connection.close()
             _probed[PG_URL] = None
     return _probed[PG_URL]
+
+
+async def redis_unreachable() -> str | None:
+    """None when Redis answers, else why the Redis tests cannot run (asked once per run)."""
+    if REDIS_URL not in _probed:
+        client = Redis.from_url(REDIS_URL, socket_connect_timeout=3)
+        try:
+            await client.ping()
+        except (OSError, RedisError) as exc:
+            shown = make_url(REDIS_URL).render_as_string(hide_password=True)
+            _probed[REDIS_URL] = (
+                f"Redis not reachable at {shown} ({exc}); CI runs it (set MIZ_TEST_REDIS_URL)"
+            )
+        else:
+            _probed[REDIS_URL] = None
+        finally:
+            await client.aclose()
+    return _probed[REDIS_URL]
+
+
+@pytest.fixture
+async def redis() -> AsyncIterator[Redis]:
+    """A client of the test Redis (database 15 by default). Tests share it: give each test's keys their own
+    prefix."""
+    reason = await redis_unreachable()
+    if reason:
+        skip_or_fail(reason)
+    client = Redis.from_url(REDIS_URL)
+    try:
+        yield client
+    finally:
+        await client.aclose()
 
 
 @dataclass

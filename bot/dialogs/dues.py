@@ -43,7 +43,7 @@ from desk.dues import DuesView, lookup_dues, normalize_code
 from desk.errors import MizError, NotFound, Throttled, ValidationError
 from desk.persian import format_number
 from desk.settings import Settings
-from desk.throttle import Throttle
+from desk.throttle import Limiter
 from storage.repositories import Citizens
 from storage.uow import unit_of_work
 
@@ -200,7 +200,7 @@ def router() -> Router:
         state: FSMContext,
         catalogs: CatalogHolder,
         session_factory: async_sessionmaker[AsyncSession],
-        dues_throttle: Throttle,
+        dues_throttle: Limiter,
     ) -> None:
         data = await state.get_data()
         org = _find(catalogs.catalog, str(data.get(DuesKeys.ORG, "")))
@@ -212,7 +212,7 @@ def router() -> Router:
         user_id = message.from_user.id if message.from_user else 0
         key = f"{platform.value}:{user_id}"
         try:
-            dues_throttle.check(key)
+            await dues_throttle.check(key)
             async with session_factory() as session:
                 view = await lookup_dues(session, org.id, code_text, message.text or "")
         except Throttled as error:
@@ -225,7 +225,7 @@ def router() -> Router:
             await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
             return
         except NotFound:
-            dues_throttle.fail(key)
+            await dues_throttle.fail(key)
             await state.clear()
             await message.answer(
                 r.text("bot.dues.not_found", org=org.name.get(r.lang)), reply_markup=main_menu(r)

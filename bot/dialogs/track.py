@@ -26,7 +26,7 @@ from desk.errors import NotFound, Throttled, ValidationError
 from desk.lifecycle import Status
 from desk.persian import format_jalali_date, normalize_identifier
 from desk.requests import Title, TrackView, my_requests, split_code_and_tail, track
-from desk.throttle import Throttle
+from desk.throttle import Limiter
 from desk.tracking import TRACKING_CODE_LENGTH, format_tracking_code
 
 __all__ = ["router"]
@@ -137,14 +137,14 @@ def router() -> Router:
         state: FSMContext,
         catalogs: CatalogHolder,
         session_factory: async_sessionmaker[AsyncSession],
-        throttle: Throttle,
+        throttle: Limiter,
         code: str,
         national_id: str | None,
     ) -> None:
         user_id = message.from_user.id if message.from_user else 0
         key = f"{platform.value}:{user_id}"
         try:
-            throttle.check(key)
+            await throttle.check(key)
             async with session_factory() as session:
                 view = await track(
                     session, code, platform=platform.value, user_id=user_id, national_id=national_id
@@ -164,7 +164,7 @@ def router() -> Router:
             # keeps all their tries for the ID). A wrong national ID, whole or its last four digits, counts:
             # only 10,000 possibilities, so this count is what stops them being tried one by one.
             if national_id is not None:
-                throttle.fail(key)
+                await throttle.fail(key)
             if national_id is None:
                 await state.set_state(Track.national_id)
                 await state.update_data({FormKeys.TRACK_CODE: code})
@@ -187,7 +187,7 @@ def router() -> Router:
         state: FSMContext,
         catalogs: CatalogHolder,
         session_factory: async_sessionmaker[AsyncSession],
-        throttle: Throttle,
+        throttle: Limiter,
     ) -> None:
         """A code (after "track", or sent outside any conversation), alone or with the national ID's last four
         digits; or the national ID (whole or its last four digits) asked for after a code."""

@@ -26,7 +26,7 @@ from catalog.loader import CatalogHolder
 from desk.certificates import CertificateView, VerifyStatus, format_certificate_code, verify_certificate
 from desk.errors import Throttled, ValidationError
 from desk.persian import TEHRAN, format_jalali_date
-from desk.throttle import Throttle
+from desk.throttle import Limiter
 
 __all__ = ["render_certificate", "router"]
 
@@ -65,13 +65,13 @@ def router() -> Router:
         state: FSMContext,
         catalogs: CatalogHolder,
         session_factory: async_sessionmaker[AsyncSession],
-        throttle: Throttle,
+        throttle: Limiter,
         text: str,
     ) -> None:
         user_id = message.from_user.id if message.from_user else 0
         key = f"{platform.value}:{user_id}"
         try:
-            throttle.check(key)
+            await throttle.check(key)
             async with session_factory() as session:
                 view = await verify_certificate(session, text, datetime.now(TEHRAN).date())
         except Throttled as error:
@@ -88,7 +88,7 @@ def router() -> Router:
             return
         await state.clear()
         if view.status is VerifyStatus.UNKNOWN:
-            throttle.fail(key)
+            await throttle.fail(key)
             await message.answer(
                 r.text("bot.verify.unknown", code=format_certificate_code(view.code)),
                 reply_markup=main_menu(r),
@@ -105,7 +105,7 @@ def router() -> Router:
         state: FSMContext,
         catalogs: CatalogHolder,
         session_factory: async_sessionmaker[AsyncSession],
-        certificate_throttle: Throttle,
+        certificate_throttle: Limiter,
     ) -> None:
         if not command.args:
             await state.set_state(Verify.code)
@@ -134,7 +134,7 @@ def router() -> Router:
         state: FSMContext,
         catalogs: CatalogHolder,
         session_factory: async_sessionmaker[AsyncSession],
-        certificate_throttle: Throttle,
+        certificate_throttle: Limiter,
     ) -> None:
         await _verify(
             message, r, platform, state, catalogs, session_factory, certificate_throttle, message.text or ""

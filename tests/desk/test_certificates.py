@@ -210,12 +210,12 @@ async def test_a_taken_code_draws_another(factory: Factory) -> None:
     assert second == fresh
 
 
-def test_the_certificate_throttle_counts_unknown_codes() -> None:
+async def test_the_certificate_throttle_counts_unknown_codes() -> None:
     now = [0.0]
     throttle = certificate_throttle(lambda: now[0])
     for _ in range(5):
-        throttle.check("telegram:1")
-        throttle.fail("telegram:1")
+        await throttle.check("telegram:1")
+        await throttle.fail("telegram:1")
     with pytest.raises(Throttled) as error:
-        throttle.check("telegram:1")
+        await throttle.check("telegram:1")
     assert error.value.key == "certificate.throttled"

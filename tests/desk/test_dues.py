@@ -348,15 +348,15 @@ async def test_paid_dues_are_counted_not_listed(factory: Factory) -> None:
     assert view.paid_count == 1
 
 
-def test_the_dues_throttle_counts_misses() -> None:
+async def test_the_dues_throttle_counts_misses() -> None:
     now = [0.0]
     throttle = dues_throttle(lambda: now[0])
     for _ in range(5):
-        throttle.check("bale:1")
-        throttle.fail("bale:1")
+        await throttle.check("bale:1")
+        await throttle.fail("bale:1")
     with pytest.raises(Throttled) as error:
-        throttle.check("bale:1")
+        await throttle.check("bale:1")
     assert error.value.key == "dues.throttled"
     assert "دقیقه" in error.value.render("fa")
     now[0] += 601
-    throttle.check("bale:1")
+    await throttle.check("bale:1")
