@@ -239,7 +239,7 @@ def certificate_issue(
     err: TextIO | None = None,
 ) -> int:
     """``miz certificate issue ...``: store a certificate and print its verification code; the exit status."""
-    from desk.certificates import CertificateType, format_certificate_code, issue_certificate
+    from desk.certificates import CertificateType, format_certificate_code, issue_by_admin, issue_certificate
     from desk.tracking import normalize_tracking_code
     from desk.validators import jalali_date
     from storage.repositories import Requests
@@ -260,32 +260,32 @@ def certificate_issue(
         _say_error(err, error)
         return 1
 
-    async def work(session: Any) -> Any:
-        request_id = None
-        if tracking_code is not None:
-            found = await Requests(session).by_tracking_code(tracking_code)
-            if found is None:
-                return None
-            request_id = found.id
-        return await issue_certificate(
-            session,
-            organization_id=org,
-            type=type,
-            holder_name=holder_name,
-            holder_national_id=holder_national_id,
-            property=property,
-            issued_on=issued,
-            valid_until=until,
-            request_id=request_id,
-            issued_by=issued_by or _who(),
-        )
+    fields: dict[str, Any] = {
+        "organization_id": org,
+        "type": type,
+        "holder_name": holder_name,
+        "holder_national_id": holder_national_id,
+        "property": property,
+        "issued_on": issued,
+        "valid_until": until,
+        "issued_by": issued_by or _who(),
+    }
 
-    done, certificate = _database(err, url, work)
+    async def work(session: Any) -> Any:
+        if tracking_code is None:
+            return await issue_certificate(session, **fields), False
+        found = await Requests(session).by_tracking_code(tracking_code)
+        if found is None:
+            return None
+        return await issue_by_admin(session, found, **fields)
+
+    done, issued_and_told = _database(err, url, work)
     if not done:
         return 1
-    if certificate is None:
+    if issued_and_told is None:
         _say(err, "certificate.cli.unknown_request", code=tracking_code or "")
         return 1
+    certificate, told = issued_and_told
     code = format_certificate_code(certificate.verification_code)
     _say(
         out,
@@ -294,6 +294,8 @@ def certificate_issue(
         org=lambda lang: catalog.organization(org).name.get(lang),
         code=code,
     )
+    if told:
+        _say(out, "certificate.cli.citizen_told")
     print(code, file=out)
     return 0
 

@@ -132,7 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
     issue.add_argument("--property", required=True, help="address, plate or code of the property")
     issue.add_argument("--issued-on", default=None, help="Jalali date, e.g. 1405/09/06 (default: today)")
     issue.add_argument("--valid-until", default=None, help="Jalali date (default: no end)")
-    issue.add_argument("--request", default=None, help="tracking code of the request it answers")
+    issue.add_argument(
+        "--request",
+        default=None,
+        help="tracking code of the request it answers; to correct its certificate, revoke that one first "
+        "(the citizen of a completed request is sent the new code)",
+    )
     issue.add_argument("--by", default=None, help="who issues (default: the login name)")
     issue.add_argument("--url", default=None, help=url_help)
     issue.set_defaults(handler=_certificate_issue)

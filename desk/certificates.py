@@ -15,8 +15,10 @@ Verification codes
 Certificates of completed requests
     A service of the catalog may declare ``certificate`` (``catalog/FORMAT.md``): completing one of its requests
     (``desk.handling.complete``) then issues one certificate, in the same transaction, filled in from the
-    request's answers as filed (:func:`issue_for_request`). A request has at most one: an existing certificate
-    (issued earlier by ``miz certificate issue --request``) is kept, not doubled.
+    request's answers as filed (:func:`issue_for_request`). A request has at most one valid certificate: an
+    existing one (issued earlier by ``miz certificate issue --request``) is kept, not doubled. A certificate
+    issued with a mistake is revoked, then its correction issued by hand (:func:`issue_by_admin`), which tells
+    the citizen of a completed request the new code.
 
 What people type
     Persian or Arabic digits, lower case, spaces and dashes are fine; ``O`` is read as ``0`` and ``I``/``L`` as
@@ -39,9 +41,12 @@ from typing import Any, Final
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk.errors import NotFound, ValidationError
-from desk.i18n import translator
+from desk.i18n import LANGUAGES, translator
+from desk.lifecycle import Status
+from desk.notifications import enqueue_chat, text_payload
 from desk.persian import normalize_identifier
 from desk.privacy import mask_name
+from desk.requests import Title
 from desk.throttle import Throttle
 from desk.tracking import format_tracking_code
 from desk.validators import national_id as validate_national_id
@@ -65,6 +70,7 @@ __all__ = [
     "certificate_throttle",
     "format_certificate_code",
     "is_valid_code",
+    "issue_by_admin",
     "issue_certificate",
     "issue_for_request",
     "new_certificate_code",
@@ -382,6 +388,83 @@ async def issue_for_request(
         valid_until=today + timedelta(days=int(valid_days)) if valid_days else None,
         request_id=request.id,
         issued_by=issued_by,
+    )
+
+
+async def issue_by_admin(
+    session: AsyncSession,
+    request: ServiceRequest,
+    *,
+    organization_id: str,
+    type: str,
+    holder_name: str,
+    holder_national_id: str,
+    property: str,
+    issued_on: date,
+    valid_until: date | None = None,
+    issued_by: str,
+) -> tuple[Certificate, bool]:
+    """Issue a certificate for ``request`` by hand (``miz certificate issue --request``): the certificate and
+    whether its citizen is told; the caller's transaction commits.
+
+    This is how a certificate issued with a mistake is corrected: it is revoked (its code keeps answering
+    "revoked" with the reason), then the right one is issued here. A request has at most one valid certificate,
+    so while it has one this raises ``ValidationError`` (``certificate.request_has_valid``); a request of another
+    organization raises ``certificate.request_other_org``. When the request is completed, its citizen gets the
+    new code through the outbox (with the revoked code it replaces, if any), as completing it does; an open
+    request's completion notice will carry the code. Raises ``ValidationError`` as :func:`issue_certificate`.
+    """
+    assert request.id is not None
+    if organization_id != request.organization_id:
+        raise ValidationError("certificate.request_other_org", org=request.organization_id)
+    previous = await Certificates(session).by_request(request.id)
+    if previous is not None and previous.status == CertificateStatus.VALID:
+        shown = format_certificate_code(previous.verification_code)
+        raise ValidationError("certificate.request_has_valid", code=shown)
+    certificate = await issue_certificate(
+        session,
+        organization_id=organization_id,
+        type=type,
+        holder_name=holder_name,
+        holder_national_id=holder_national_id,
+        property=property,
+        issued_on=issued_on,
+        valid_until=valid_until,
+        request_id=request.id,
+        issued_by=issued_by,
+    )
+    if request.status != Status.COMPLETED.value:
+        return certificate, False
+    return certificate, await _tell_citizen(session, request, certificate, replaced=previous)
+
+
+async def _tell_citizen(
+    session: AsyncSession, request: ServiceRequest, certificate: Certificate, *, replaced: Certificate | None
+) -> bool:
+    """Queue the message that gives the citizen of ``request`` the code of ``certificate``."""
+    citizen = await Citizens(session).get(request.citizen_id)
+    if citizen is None:
+        return False
+    lang = citizen.locale if citizen.locale in LANGUAGES else "fa"
+    params = {
+        "code": format_tracking_code(request.tracking_code, lang),
+        "title": Title.of(request.service_snapshot).text(lang),
+        "org": request.organization_id,
+        "certificate": format_certificate_code(certificate.verification_code),
+    }
+    key = "notify.citizen.certificate_issued"
+    if replaced is not None:
+        params["revoked"] = format_certificate_code(replaced.verification_code)
+        key = "notify.citizen.certificate_replaced"
+    labels = {"certificate_type": CertificateType(certificate.type).label_key}
+    return await enqueue_chat(
+        session,
+        platform=citizen.platform,
+        chat_id=citizen.chat_id,
+        organization_id=request.organization_id,
+        payload=text_payload(key, lang, params=params, labels=labels),
+        dedupe_key=f"certificate:{certificate.id}:citizen",
+        request_id=request.id,
     )
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -198,6 +201,104 @@ def test_certificate_mistakes_are_explained(
     assert expected in err
     assert "Traceback" not in err
     assert rows(db, "SELECT * FROM certificate") == []
+
+
+def completed_request(db: Path) -> str:
+    """A request of Falavarjan completed by a clerk, in the configured database; its tracking code."""
+    from desk.calendar import WorkCalendar
+    from desk.handling import ActorRef, complete
+    from desk.lifecycle import Actor, Status
+    from desk.requests import Submission, submit_request
+    from storage.db import create_engine, session_factory
+    from storage.migrate import upgrade_async
+    from storage.uow import unit_of_work
+
+    url = f"sqlite+aiosqlite:///{db}"
+    snapshot = {
+        "id": "permit",
+        "title": {"fa": "پروانه", "en": "Permit"},
+        "duration_days": 3,
+        "form": [],
+        "documents": [],
+    }
+    submission = Submission(
+        platform="telegram",
+        user_id=1001,
+        chat_id=1011,
+        first_name="زهرا",
+        last_name="کریمی",
+        username=None,
+        organization_id="falavarjan",
+        service_id="permit",
+        service_version="v1",
+        service_snapshot=snapshot,
+        answers={},
+        documents=[],
+        idempotency_key="cli-certificate",
+        calendar=WorkCalendar(),
+        today=date(2026, 4, 1),
+    )
+    clerk = ActorRef(Actor.CLERK, "telegram", 501, "رضا", organization_id="falavarjan")
+
+    async def make() -> str:
+        await upgrade_async(url)
+        engine = create_engine(url)
+        try:
+            factory = session_factory(engine)
+            async with unit_of_work(factory, write=True) as session:
+                filed = await submit_request(session, submission)
+            async with unit_of_work(factory, write=True) as session:
+                await complete(
+                    session, filed.request_id, clerk, None, seen_status=Status.SUBMITTED, groups={}
+                )
+        finally:
+            await engine.dispose()
+        return filed.tracking_code
+
+    return asyncio.run(make())
+
+
+def test_a_wrong_certificate_of_a_completed_request_is_revoked_and_reissued(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tracking_code = completed_request(db)
+    issue = [
+        "certificate",
+        "issue",
+        "--org",
+        "falavarjan",
+        "--type",
+        "building_permit",
+        "--holder-name",
+        "زهرا کریمی",
+        "--holder-national-id",
+        "0499370899",
+        "--request",
+        tracking_code,
+    ]
+    assert miz([*issue, "--property", "پلاک ۱۲"]) == 0
+    out = capsys.readouterr().out
+    wrong = out.strip().splitlines()[-1]
+    assert "its citizen will be sent the new verification code" in out
+
+    assert miz([*issue, "--property", "پلاک ۱۴"]) == 1
+    assert f"already has a valid certificate, {wrong}" in capsys.readouterr().err
+
+    assert miz(["certificate", "revoke", wrong, "--reason", "پلاک اشتباه"]) == 0
+    assert miz([*issue, "--property", "پلاک ۱۴"]) == 0
+    corrected = capsys.readouterr().out.strip().splitlines()[-1]
+    assert rows(db, "SELECT verification_code, property, status FROM certificate ORDER BY id") == [
+        (wrong.replace("-", ""), "پلاک 12", "revoked"),
+        (corrected.replace("-", ""), "پلاک 14", "valid"),
+    ]
+    told = [
+        json.loads(str(payload))
+        for (payload,) in rows(db, "SELECT payload FROM outbox_message WHERE dedupe_key LIKE 'certificate:%'")
+    ]
+    assert [(p["key"], p["params"]["certificate"], p["params"].get("revoked")) for p in told] == [
+        ("notify.citizen.certificate_issued", wrong, None),
+        ("notify.citizen.certificate_replaced", corrected, wrong),
+    ]
 
 
 def test_revoking_an_unknown_code(db: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -17,10 +17,13 @@ from sqlmodel import col
 
 from desk.calendar import WorkCalendar
 from desk.certificates import (
+    CertificateStatus,
     CertificateType,
     VerifyStatus,
     format_certificate_code,
+    issue_by_admin,
     issue_certificate,
+    revoke_certificate,
     verify_certificate,
 )
 from desk.errors import TransitionError, ValidationError
@@ -230,3 +233,90 @@ async def test_answers_that_cannot_fill_it_refuse_the_completion_and_write_nothi
         request = await Requests(session).get(request_id)
     assert request is not None
     assert request.status == Status.SUBMITTED.value
+
+
+async def admin_issues(factory: Factory, request_id: int, **changed: Any) -> tuple[Certificate, bool]:
+    """``miz certificate issue --request``: the corrected certificate an admin issues by hand."""
+    fields: dict[str, Any] = {
+        "organization_id": ORG,
+        "type": "no_violation_certificate",
+        "holder_name": "زهرا احمدی",
+        "holder_national_id": NATIONAL_ID,
+        "property": "نشانی ملک: خیابان امام، پلاک ۱۴",
+        "issued_on": date(2026, 4, 5),
+        "issued_by": "cli:admin",
+        **changed,
+    }
+    async with unit_of_work(factory, write=True) as session:
+        request = await Requests(session).get(request_id)
+        assert request is not None
+        return await issue_by_admin(session, request, **fields)
+
+
+async def test_a_revoked_certificate_of_a_completed_request_is_corrected_and_the_citizen_told_the_new_code(
+    factory: Factory,
+) -> None:
+    request_id, _code = await file_request(factory)
+    await clerk_completes(factory, request_id, None, Status.SUBMITTED)
+    with pytest.raises(TransitionError):  # completed is final: completing again cannot issue anything
+        await clerk_completes(factory, request_id, None, Status.COMPLETED)
+    [wrong] = await certificates(factory)
+    async with unit_of_work(factory, write=True) as session:
+        await revoke_certificate(session, wrong.verification_code, "پلاک ملک اشتباه نوشته شده بود")
+
+    corrected, told = await admin_issues(factory, request_id)
+
+    assert told
+    assert [(c.verification_code, c.status) for c in await certificates(factory)] == [
+        (wrong.verification_code, CertificateStatus.REVOKED.value),
+        (corrected.verification_code, CertificateStatus.VALID.value),
+    ]
+    assert corrected.request_id == request_id
+    async with factory() as session:
+        old = await verify_certificate(session, wrong.verification_code, date(2026, 4, 6))
+        new = await verify_certificate(session, corrected.verification_code, date(2026, 4, 6))
+    assert (old.status, old.revoked_reason) == (VerifyStatus.REVOKED, "پلاک ملک اشتباه نوشته شده بود")
+    assert (new.status, new.property) == (
+        VerifyStatus.VALID,
+        "نشانی ملک: خیابان امام، پلاک 14",
+    )  # ASCII digits
+
+    notice = (await citizen_notices(factory))[-1]
+    assert notice["key"] == "notify.citizen.certificate_replaced"
+    assert notice["params"]["certificate"] == format_certificate_code(corrected.verification_code)
+    assert notice["params"]["revoked"] == format_certificate_code(wrong.verification_code)
+    assert notice["labels"] == {"certificate_type": "certificate.type.no_violation_certificate"}
+    for lang in ("fa", "en"):
+        shown = translator(lang)(notice["key"], **notice["params"], certificate_type="-")
+        assert f"/verify {notice['params']['certificate']}" in shown
+        assert notice["params"]["revoked"] in shown
+
+
+async def test_a_request_with_a_valid_certificate_gets_no_second_one(factory: Factory) -> None:
+    request_id, _code = await file_request(factory)
+    await clerk_completes(factory, request_id, None, Status.SUBMITTED)
+    [valid] = await certificates(factory)
+    notices = await citizen_notices(factory)
+    with pytest.raises(ValidationError) as raised:
+        await admin_issues(factory, request_id)
+    assert raised.value.key == "certificate.request_has_valid"
+    assert raised.value.params["code"] == format_certificate_code(valid.verification_code)
+    with pytest.raises(ValidationError) as raised:
+        await admin_issues(factory, request_id, organization_id="baharan")
+    assert raised.value.key == "certificate.request_other_org"
+    assert await certificates(factory) == [valid]
+    assert await citizen_notices(factory) == notices
+
+
+async def test_a_certificate_issued_by_hand_before_completion_is_told_with_the_completion(
+    factory: Factory,
+) -> None:
+    request_id, _code = await file_request(factory)
+    issued, told = await admin_issues(factory, request_id)
+    assert not told
+    assert await citizen_notices(factory) == [], "the completion notice will carry the code"
+    await clerk_completes(factory, request_id, None, Status.SUBMITTED)
+    assert await certificates(factory) == [issued]
+    notice = (await citizen_notices(factory))[-1]
+    assert notice["key"] == "notify.citizen.completed_certificate"
+    assert notice["params"]["certificate"] == format_certificate_code(issued.verification_code)
