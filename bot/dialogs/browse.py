@@ -28,7 +28,7 @@ from bot.handlers.start import menu_labels
 from bot.keyboards import PAGE_SIZE, Choice, main_menu, paged
 from bot.render import Renderer
 from bot.routing import COMPLAINT_SERVICE
-from bot.states import ORG_KEY, QUERY_KEY, Browse
+from bot.states import ORG_KEY, QUERY_KEY, Browse, Form
 from catalog.index import Catalog, NotInCatalogError
 from catalog.loader import CatalogHolder
 from catalog.schema import Category, Organization, ResolvedService
@@ -125,6 +125,17 @@ async def _show(callback: CallbackQuery, text: str, markup: InlineKeyboardMarkup
         await message.edit_text(text, reply_markup=markup)
     elif message is not None:
         await callback.bot.send_message(message.chat.id, text, reply_markup=markup)  # type: ignore[union-attr]
+
+
+async def _enter_organization(state: FSMContext, org_id: str) -> None:
+    """Typed text now searches ``org_id``'s services; unless a request form is open: an older list's button
+    pressed mid-form only shows the list, and the form, its answers and where it stands are kept (its card's
+    start button then asks whether to go on with it)."""
+    current = await state.get_state()
+    if current is not None and current in Form:
+        return
+    await state.set_state(Browse.in_organization)
+    await state.update_data({ORG_KEY: org_id})
 
 
 async def _stale(callback: CallbackQuery, r: Renderer, state: FSMContext) -> None:
@@ -232,8 +243,7 @@ def router() -> Router:
         if org is None:
             await _stale(callback, r, state)
             return
-        await state.set_state(Browse.in_organization)
-        await state.update_data({ORG_KEY: org.id})
+        await _enter_organization(state, org.id)
         page = callback_data.page if isinstance(callback_data, CategoryPage) else 0
         text = r.text("bot.browse.choose_category", org=org.name.get(r.lang))
         await _show(callback, text, _category_keyboard(r, catalog, org.id, page))
@@ -329,8 +339,7 @@ def router() -> Router:
             return
         query = (await state.get_data()).get(QUERY_KEY)
         # Typed text now searches the organization on screen, as after picking it.
-        await state.set_state(Browse.in_organization)
-        await state.update_data({ORG_KEY: org.id})
+        await _enter_organization(state, org.id)
         if not isinstance(query, str) or _query_digest(query) != callback_data.q:
             # A newer search replaced this one, or the conversation was reset: ask to type it again.
             text = r.text("bot.browse.search_again", org=org.name.get(r.lang))

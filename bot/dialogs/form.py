@@ -604,9 +604,14 @@ def router() -> Router:
         await message.answer(r.text("bot.docs.not_a_file"))
         await _ask_document(message, r, form.service, form.step, form.docs)
 
-    @r_.message(Form.review)
-    async def review_text(message: Message, r: Renderer) -> None:
+    @r_.message(Form.review, FormIsOpen())
+    async def review_text(
+        message: Message, r: Renderer, catalogs: CatalogHolder, state: FSMContext, form: OpenForm
+    ) -> None:
+        """Typing at the review: the review again, with its buttons (the old one may have lost them to a
+        submit that failed half-way)."""
         await message.answer(r.text("bot.review.use_buttons"))
+        await _ask_current_step(message, r, catalogs, state, form)
 
     @r_.callback_query(Form.review, FormSubmit.filter(F.action == "edit"), FormIsOpen())
     async def edit_list(callback: CallbackQuery, r: Renderer, form: OpenForm) -> None:
@@ -664,7 +669,12 @@ def router() -> Router:
         StateFilter(Form.review, Form.answering, Form.documents), FormEdit.filter(), FormIsOpen()
     )
     async def edit_one(
-        callback: CallbackQuery, callback_data: FormEdit, r: Renderer, state: FSMContext, form: OpenForm
+        callback: CallbackQuery,
+        callback_data: FormEdit,
+        r: Renderer,
+        catalogs: CatalogHolder,
+        state: FSMContext,
+        form: OpenForm,
     ) -> None:
         """Change one answer or document; also from an earlier edit list while already changing another one."""
         service = form.service
@@ -675,7 +685,8 @@ def router() -> Router:
             return
         items = service.form if callback_data.what == "field" else service.documents
         if callback_data.ver != service.version or not 0 <= callback_data.index < len(items):
-            await callback.message.answer(r.plain("bot.form.old_button"))
+            await callback.message.answer(r.plain("bot.form.old_button"))  # "...the current step again:"
+            await _ask_current_step(callback.message, r, catalogs, state, form)
             return
         await state.update_data({FormKeys.STEP: callback_data.index, FormKeys.EDITING: True})
         if callback_data.what == "field":

@@ -168,3 +168,39 @@ async def test_continue_or_start_new_pressed_after_the_form_was_cancelled(
     assert "دیگر کار نمی‌کند" in zahra.last_answer["text"]
     await zahra.press(START_NEW)  # nothing left to lose: it simply starts
     await zahra.expect("پرسش ۱ از ۵")
+
+
+async def test_browsing_older_lists_mid_form_keeps_the_form(world: Any, platform: Platform) -> None:
+    zahra = await world.citizen(platform)
+    card = await two_answers_into_a_building_permit(zahra)
+
+    # The card above, mid-form: back to its category's services, back to the categories, and down again.
+    await zahra.press("↩️ خدمات دیگر", message=card)
+    services = await zahra.expect("خدمت مورد نظر")
+    await zahra.press("↩️ بازگشت", message=services)
+    categories = await zahra.expect("گروه خدمت")
+    await zahra.press("🏗 شهرسازی و ساختمان", message=categories)
+    services = await zahra.expect("خدمت مورد نظر")
+    await zahra.press("صدور پروانه ساختمانی", message=services)
+    card = await zahra.expect("مدارک لازم")
+
+    await zahra.press("📝 ثبت درخواست", message=card)
+    asked = await zahra.expect("نیمه‌تمام")
+    assert "۲ از ۵" in asked["text"], "both answers are still there"
+    await zahra.press(CONTINUE, message=asked)
+    await zahra.expect("پرسش ۳ از ۵")
+
+
+async def test_typing_at_the_review_shows_the_review_again_with_its_buttons(
+    world: Any, platform: Platform
+) -> None:
+    ali = await world.citizen(platform, name="علی")
+    await report_a_dark_street(ali)
+    await ali.press("⏭ رد کردن")
+    await ali.expect("بازبینی درخواست")
+    await ali.send("ثبت کن")
+    await ali.expect("از دکمه‌های زیر پیام بازبینی")
+    review = await ali.expect("بازبینی درخواست")
+    assert "✅ ثبت نهایی" in buttons(review)
+    await ali.press("✅ ثبت نهایی", message=review)
+    await ali.expect("کد رهگیری")
