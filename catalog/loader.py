@@ -190,6 +190,8 @@ def _classify(error: ErrorDetails) -> tuple[str, dict[str, str | int], Parts, Pa
         return "catalog.too_long", {"value": value, "max": _short(ctx.get("max_length"))}, (), None
     if kind == "greater_than_equal":
         return "catalog.too_small", {"value": value, "min": _short(ctx.get("ge"))}, (), None
+    if kind == "less_than_equal":
+        return "catalog.too_large", {"value": value, "max": _short(ctx.get("le"))}, (), None
     if kind == "too_short":
         return "catalog.too_few", {"min": _short(ctx.get("min_length"))}, (), None
     if kind in ("enum", "literal_error"):

@@ -77,7 +77,10 @@ SHORT_ID_MAX = 24
 a messenger's 64 bytes of callback data; 24 + 24 leaves room for the rest."""
 
 ShortId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=SHORT_ID_MAX)]
-"""An :data:`Id` of at most :data:`SHORT_ID_MAX` characters: an organization's or a service's."""
+"""An :data:`Id` of at most :data:`SHORT_ID_MAX` characters: an organization's, a category's or a service's."""
+
+WITHIN_YEARS_MAX = 150
+"""Most years a date question's ``within_years`` may allow (a lifetime); the calendar has no sense far beyond."""
 
 _NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
@@ -279,7 +282,7 @@ class OrganizationCalendar(_Model):
 class Category(_Model):
     """A group of services in the menus, in the order of county.yaml."""
 
-    id: Id
+    id: ShortId
     title: Text
     icon: str | None = None
 
@@ -451,7 +454,7 @@ class FormField(_Model):
     help: Text | None = None
     choices: list[Choice] | None = None
     when: DateWhen = DateWhen.ANY
-    within_years: Annotated[int, Field(ge=1)] | None = None
+    within_years: Annotated[int, Field(ge=1, le=WITHIN_YEARS_MAX)] | None = None
 
     @property
     def date_rule(self) -> DateRule:

@@ -187,6 +187,15 @@ def test_date_rule_needs_whole_years_of_at_least_one(run_check, catalog_dir):
     expect(run_check, catalog_dir, "services/certificate.yaml", line, "form[1].within_years")
 
 
+def test_date_rule_of_more_years_than_the_calendar_makes_sense_of(run_check, catalog_dir):
+    catalog_dir.edit(
+        "services/certificate.yaml", "  - id: usage\n", BIRTH_DATE + "    within_years: 2000\n  - id: usage\n"
+    )
+    line = catalog_dir.line_of("services/certificate.yaml", "within_years: 2000")
+    row = expect(run_check, catalog_dir, "services/certificate.yaml", line, "form[1].within_years")
+    assert "the most allowed is 150" in row
+
+
 @pytest.mark.parametrize("key", ["when: past", "within_years: 2"])
 def test_date_rule_on_a_field_that_is_not_a_date(run_check, catalog_dir, key):
     catalog_dir.edit("services/certificate.yaml", "    type: text\n", f"    type: text\n    {key}\n")
