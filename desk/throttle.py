@@ -1,7 +1,7 @@
-"""A sliding-window failure counter, to slow down guessing (tracking codes, national IDs).
+"""A sliding-window limit on guesses, to slow down guessing (tracking codes, national IDs).
 
-``Throttle`` remembers when each key (a citizen, ``'<platform>:<user id>'``) last failed, and refuses the key
-while it has failed ``limit`` times within the last ``window_seconds``. Failures age out one by one (a sliding
+``Throttle`` remembers when each key (a citizen, ``'<platform>:<user id>'``) last guessed wrong, and refuses the
+key while it has ``limit`` wrong guesses within the last ``window_seconds``. They age out one by one (a sliding
 window, not fixed buckets), so a citizen who mistypes once is never locked out for long.
 
 ``Throttle`` lives in memory, in one process: right for one process polling both messengers. Several workers
@@ -9,31 +9,42 @@ behind a load balancer share the same counters in Redis instead (``storage.throt
 ``MIZ_REDIS_URL`` is set), so that a citizen cannot multiply the limit by landing on different workers, and a
 restart does not reset it. Both have the asynchronous interface of :class:`Limiter`, which is all callers see.
 
-Intended use with ``desk.requests.track`` (one throttle for the whole process, made at start-up)::
+A guess is counted *before* the look-up it leads to, and given back if it turns out right. aiogram handles
+updates concurrently, so "check, look up, count the miss" would let a script that sends fifty guesses at once
+past the check before the first miss is counted. ``attempt`` checks and counts in one step (one event loop
+step in memory, one script in Redis), so at most ``limit`` guesses per window ever reach the database, however
+many arrive together and on however many workers. Intended use with ``desk.requests.track`` (one throttle for
+the whole process, made at start-up)::
 
-    throttle = tracking_throttle()              # 5 failures per 10 minutes
+    throttle = tracking_throttle()              # 5 wrong guesses per 10 minutes
     key = f"{platform}:{user_id}"
-    await throttle.check(key)                   # raises Throttled before any look-up
+    attempt = await throttle.attempt(key)       # raises Throttled, or counts this guess now
     try:
         view = await track(session, text, platform=platform, user_id=user_id, national_id=nid)
-    except NotFound:
-        if nid is not None:
-            await throttle.fail(key)            # a wrong national ID (or its last four digits) for that code
+    except ValidationError:
+        await throttle.give_back(attempt)       # refused before any look-up: a typo, not a guess
         raise
+    except NotFound:
+        raise                                   # the counted attempt is the failure: nothing more to do
+    await throttle.give_back(attempt)           # a right answer is not a failure
 
-A national ID that does not match raises ``NotFound`` and counts. A code alone does not: found or not, a
-stranger is asked for the national ID the same way, so it tells a guesser nothing. Nor does a code refused by
-its check digit (``ValidationError``): it never reaches the database, and counting it would only punish a typo. Do not ``reset`` after a successful look-up: a citizen who
-owns a request could otherwise interleave their own code with guesses and never be slowed down. ``reset`` is
-for an operator lifting a block.
+A national ID (or its last four digits) that does not match raises ``NotFound`` and counts. A code alone does
+not: found or not, a stranger is asked for the national ID the same way, so it tells a guesser nothing; such a
+look-up only calls ``check``, which refuses a blocked key without counting anything. Nor does a code refused by
+its check digit (``ValidationError``): it never reaches the database, and counting it would only punish a typo.
+Do not ``reset`` after a successful look-up: a citizen who owns a request could otherwise interleave their own
+code with guesses and never be slowed down (``give_back`` returns only the right guess's own attempt).
+``reset`` is for an operator lifting a block.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Final, Protocol
 
 from desk.errors import Throttled
@@ -42,6 +53,7 @@ __all__ = [
     "DEFAULT_MAX_KEYS",
     "TRACK_FAILURE_LIMIT",
     "TRACK_WINDOW_SECONDS",
+    "Attempt",
     "Limiter",
     "Throttle",
     "tracking_throttle",
@@ -55,16 +67,32 @@ DEFAULT_MAX_KEYS: Final = 100_000
 """Most keys a throttle remembers at once; beyond that the key that failed longest ago is forgotten."""
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """One counted guess of ``key`` at ``at`` (the limiter's clock); ``token`` tells it from others at ``at``.
+
+    Returned by ``Limiter.attempt``, and handed back to ``Limiter.give_back`` to uncount that guess alone."""
+
+    key: str
+    at: float
+    token: str
+
+
 class Limiter(Protocol):
-    """A sliding-window failure counter as the dialogs use it: in memory (:class:`Throttle`) or shared by
+    """A sliding-window limit on guesses as the dialogs use it: in memory (:class:`Throttle`) or shared by
     several workers in Redis (``storage.throttle.RedisThrottle``). Keys are ``'<platform>:<user id>'``."""
 
-    async def check(self, key: str) -> None:
-        """Raise ``Throttled(message_key, seconds=..., minutes=...)`` while ``key`` is over the limit."""
+    async def attempt(self, key: str) -> Attempt:
+        """Count one guess of ``key`` now, or raise ``Throttled(message_key, seconds=..., minutes=...)`` if
+        ``key`` already has ``limit`` within the window; atomically, so concurrent guesses never pass together."""
         ...
 
-    async def fail(self, key: str) -> None:
-        """Count one failure of ``key`` now."""
+    async def give_back(self, attempt: Attempt) -> None:
+        """Uncount ``attempt``: its guess was right, or refused before any look-up. Nothing if it aged out."""
+        ...
+
+    async def check(self, key: str) -> None:
+        """Raise ``Throttled`` while ``key`` is at the limit, counting nothing (for look-ups that never count)."""
         ...
 
     async def reset(self, key: str) -> None:
@@ -72,17 +100,19 @@ class Limiter(Protocol):
         ...
 
     async def failures(self, key: str) -> int:
-        """How many failures of ``key`` are within the window now (at most the limit)."""
+        """How many counted guesses of ``key`` are within the window now (at most the limit)."""
         ...
 
 
 class Throttle:
-    """Per-key failure counter over a sliding window of ``window_seconds``; in memory, one process.
+    """Per-key limit on guesses over a sliding window of ``window_seconds``; in memory, one process.
 
-    ``check(key)`` raises ``Throttled(message_key, seconds=..., minutes=...)`` while ``key`` has ``limit``
-    failures younger than the window (``seconds`` until the oldest of them ages out, ``minutes`` the same
-    rounded up, for the message). Memory stays bounded: a key is forgotten once its last failure leaves the
-    window, each key holds at most ``limit`` timestamps, and at most ``max_keys`` keys are kept.
+    ``attempt(key)`` raises ``Throttled(message_key, seconds=..., minutes=...)`` while ``key`` has ``limit``
+    counted guesses younger than the window (``seconds`` until the oldest of them ages out, ``minutes`` the same
+    rounded up, for the message); otherwise it counts one, with no ``await`` between the test and the count, so
+    concurrent handlers in the event loop cannot slip past it together. Memory stays bounded: a key is forgotten
+    once its last guess leaves the window, each key holds at most ``limit`` attempts, and at most ``max_keys``
+    keys are kept.
     """
 
     def __init__(
@@ -105,60 +135,75 @@ class Throttle:
         self.message_key = message_key
         self.max_keys = max_keys
         self._clock = clock
-        # Keys in the order of their latest failure, oldest first, so expired keys are found at the front.
-        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
+        self._tokens = itertools.count()
+        # Keys in the order of their latest attempt, oldest first, so expired keys are found at the front.
+        self._attempts: OrderedDict[str, deque[Attempt]] = OrderedDict()
+
+    async def attempt(self, key: str) -> Attempt:
+        """Count one guess of ``key`` now, or raise ``Throttled`` if it has ``limit`` within the window."""
+        now = self._clock()
+        self._refuse_at_limit(key, now)
+        attempts = self._attempts.pop(key, None)
+        if attempts is None:
+            attempts = deque(maxlen=self.limit)  # never more: at the limit, the next attempt is refused
+        attempt = Attempt(key, now, str(next(self._tokens)))
+        attempts.append(attempt)
+        self._attempts[key] = attempts  # (re)inserted at the end: the most recent attempt
+        while len(self._attempts) > self.max_keys:
+            self._attempts.popitem(last=False)
+        return attempt
+
+    async def give_back(self, attempt: Attempt) -> None:
+        """Uncount ``attempt`` (a right guess, or one refused before any look-up)."""
+        attempts = self._attempts.get(attempt.key)
+        if attempts is None or attempt not in attempts:  # aged out, reset or forgotten meanwhile
+            return
+        attempts.remove(attempt)
+        if not attempts:
+            del self._attempts[attempt.key]
 
     async def check(self, key: str) -> None:
-        """Raise ``Throttled`` if ``key`` has failed ``limit`` times within the window; else do nothing."""
-        now = self._clock()
-        self._prune(now)
-        times = self._failures.get(key)
-        if times is None:
-            return
-        self._expire(times, now)
-        if len(times) >= self.limit:
-            seconds = max(1, math.ceil(times[0] + self.window - now))
-            raise Throttled(self.message_key, seconds=seconds, minutes=math.ceil(seconds / 60))
-
-    async def fail(self, key: str) -> None:
-        """Count one failure of ``key`` now."""
-        now = self._clock()
-        self._prune(now)
-        times = self._failures.pop(key, None)
-        if times is None:
-            times = deque(maxlen=self.limit)  # older failures than the last ``limit`` never matter
-        times.append(now)
-        self._failures[key] = times  # (re)inserted at the end: the most recent failure
-        while len(self._failures) > self.max_keys:
-            self._failures.popitem(last=False)
+        """Raise ``Throttled`` if ``key`` has ``limit`` guesses within the window; count nothing."""
+        self._refuse_at_limit(key, self._clock())
 
     async def reset(self, key: str) -> None:
         """Forget the failures of ``key`` (an operator lifting a block)."""
-        self._failures.pop(key, None)
+        self._attempts.pop(key, None)
 
     async def failures(self, key: str) -> int:
-        """How many failures of ``key`` are within the window now."""
-        times = self._failures.get(key)
-        if times is None:
+        """How many counted guesses of ``key`` are within the window now."""
+        attempts = self._attempts.get(key)
+        if attempts is None:
             return 0
-        self._expire(times, self._clock())
-        return len(times)
+        self._expire(attempts, self._clock())
+        return len(attempts)
 
     def __len__(self) -> int:
         """How many keys the throttle remembers (for tests and health checks)."""
-        return len(self._failures)
+        return len(self._attempts)
 
-    def _expire(self, times: deque[float], now: float) -> None:
-        while times and times[0] <= now - self.window:
-            times.popleft()
+    def _refuse_at_limit(self, key: str, now: float) -> None:
+        self._prune(now)
+        attempts = self._attempts.get(key)
+        if attempts is None:
+            return
+        self._expire(attempts, now)
+        if len(attempts) >= self.limit:
+            seconds = max(1, math.ceil(attempts[0].at + self.window - now))
+            raise Throttled(self.message_key, seconds=seconds, minutes=math.ceil(seconds / 60))
+
+    def _expire(self, attempts: deque[Attempt], now: float) -> None:
+        while attempts and attempts[0].at <= now - self.window:
+            attempts.popleft()
 
     def _prune(self, now: float) -> None:
-        # The front key failed longest ago; once its latest failure is out of the window, so is all of it.
-        while self._failures:
-            key, times = next(iter(self._failures.items()))
-            if times and times[-1] > now - self.window:
+        # The front key attempted longest ago; once its latest attempt is out of the window, so is all of it.
+        # (A key whose latest attempt was given back may wait behind newer ones; ``max_keys`` still bounds it.)
+        while self._attempts:
+            key, attempts = next(iter(self._attempts.items()))
+            if attempts and attempts[-1].at > now - self.window:
                 break
-            del self._failures[key]
+            del self._attempts[key]
 
 
 def tracking_throttle(clock: Callable[[], float] = time.monotonic) -> Throttle:

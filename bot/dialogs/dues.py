@@ -212,25 +212,28 @@ def router() -> Router:
         user_id = message.from_user.id if message.from_user else 0
         key = f"{platform.value}:{user_id}"
         try:
-            await dues_throttle.check(key)
-            async with session_factory() as session:
-                view = await lookup_dues(session, org.id, code_text, message.text or "")
+            # Counted before the look-up (so concurrent guesses cannot all pass), given back unless it misses.
+            attempt = await dues_throttle.attempt(key)
         except Throttled as error:
             await state.clear()
             await message.answer(
                 r.text("bot.form.invalid", error=error.render(r.lang)), reply_markup=main_menu(r)
             )
             return
+        try:
+            async with session_factory() as session:
+                view = await lookup_dues(session, org.id, code_text, message.text or "")
         except ValidationError as error:  # a mistyped national ID never reached the database: not counted
+            await dues_throttle.give_back(attempt)
             await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
             return
-        except NotFound:
-            await dues_throttle.fail(key)
+        except NotFound:  # stays counted
             await state.clear()
             await message.answer(
                 r.text("bot.dues.not_found", org=org.name.get(r.lang)), reply_markup=main_menu(r)
             )
             return
+        await dues_throttle.give_back(attempt)
         await state.clear()
         if not view.unpaid:
             text = r.text("bot.dues.all_paid", org=org.name.get(r.lang), count=r.digits(view.paid_count))

@@ -26,7 +26,7 @@ from desk.errors import NotFound, Throttled, ValidationError
 from desk.lifecycle import Status
 from desk.persian import format_jalali_date, normalize_identifier
 from desk.requests import Title, TrackView, my_requests, split_code_and_tail, track
-from desk.throttle import Limiter
+from desk.throttle import Attempt, Limiter
 from desk.tracking import TRACKING_CODE_LENGTH, format_tracking_code
 
 __all__ = ["router"]
@@ -143,8 +143,17 @@ def router() -> Router:
     ) -> None:
         user_id = message.from_user.id if message.from_user else 0
         key = f"{platform.value}:{user_id}"
+        # A code alone is not counted: whether it exists or belongs to someone else, the answer is the same
+        # request for the national ID, so it tells a guesser nothing (and a stranger with a real code keeps all
+        # their tries for the ID); a blocked citizen is still refused. A national ID, whole or its last four
+        # digits, is counted before the look-up and given back if right: only 10,000 possibilities, and
+        # counting only the misses afterwards would let a burst of concurrent guesses all through.
+        attempt: Attempt | None = None
         try:
-            await throttle.check(key)
+            if national_id is None:
+                await throttle.check(key)
+            else:
+                attempt = await throttle.attempt(key)
             async with session_factory() as session:
                 view = await track(
                     session, code, platform=platform.value, user_id=user_id, national_id=national_id
@@ -156,15 +165,11 @@ def router() -> Router:
             )
             return
         except ValidationError as error:  # a mistyped code never reached the database: not counted
+            if attempt is not None:
+                await throttle.give_back(attempt)
             await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
             return
-        except NotFound:
-            # A code alone is not counted: whether it exists or belongs to someone else, the answer is the
-            # same request for the national ID, so it tells a guesser nothing (and a stranger with a real code
-            # keeps all their tries for the ID). A wrong national ID, whole or its last four digits, counts:
-            # only 10,000 possibilities, so this count is what stops them being tried one by one.
-            if national_id is not None:
-                await throttle.fail(key)
+        except NotFound:  # a wrong national ID stays counted
             if national_id is None:
                 await state.set_state(Track.national_id)
                 await state.update_data({FormKeys.TRACK_CODE: code})
@@ -173,6 +178,8 @@ def router() -> Router:
                 await state.clear()
                 await message.answer(r.text("bot.track.not_found"), reply_markup=main_menu(r))
             return
+        if attempt is not None:  # a right national ID is not a failure
+            await throttle.give_back(attempt)
         await state.clear()
         await message.answer(render_track_view(r, view, catalogs), reply_markup=main_menu(r))
 

@@ -71,29 +71,32 @@ def router() -> Router:
         user_id = message.from_user.id if message.from_user else 0
         key = f"{platform.value}:{user_id}"
         try:
-            await throttle.check(key)
-            async with session_factory() as session:
-                view = await verify_certificate(session, text, datetime.now(TEHRAN).date())
+            # Counted before the look-up (so concurrent guesses cannot all pass), given back unless unknown.
+            attempt = await throttle.attempt(key)
         except Throttled as error:
             await state.clear()
             await message.answer(
                 r.text("bot.form.invalid", error=error.render(r.lang)), reply_markup=main_menu(r)
             )
             return
+        try:
+            async with session_factory() as session:
+                view = await verify_certificate(session, text, datetime.now(TEHRAN).date())
         except ValidationError as error:  # a mistyped code: ask again, not counted
+            await throttle.give_back(attempt)
             await state.set_state(Verify.code)
             await message.answer(
                 r.text("bot.form.invalid", error=error.render(r.lang)), reply_markup=cancel_keyboard(r)
             )
             return
         await state.clear()
-        if view.status is VerifyStatus.UNKNOWN:
-            await throttle.fail(key)
+        if view.status is VerifyStatus.UNKNOWN:  # stays counted
             await message.answer(
                 r.text("bot.verify.unknown", code=format_certificate_code(view.code)),
                 reply_markup=main_menu(r),
             )
             return
+        await throttle.give_back(attempt)
         await message.answer(render_certificate(r, view, catalogs), reply_markup=main_menu(r))
 
     @r_.message(Command("verify"))

@@ -53,7 +53,7 @@ async def test_with_redis_every_throttle_is_shared_under_its_own_name(shared: Re
     assert (worker.dues.limit, worker.dues.window, worker.dues.message_key) == (5, 600.0, "dues.throttled")
     key = f"telegram:{user}"
     for throttles in (worker, other_worker, worker, other_worker, worker):  # five wrong tries, either worker
-        await throttles.track.fail(key)
+        await throttles.track.attempt(key)
     with pytest.raises(Throttled) as caught:
         await other_worker.track.check(key)
     assert caught.value.key == "desk.track.throttled"

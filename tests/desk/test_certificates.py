@@ -214,8 +214,7 @@ async def test_the_certificate_throttle_counts_unknown_codes() -> None:
     now = [0.0]
     throttle = certificate_throttle(lambda: now[0])
     for _ in range(5):
-        await throttle.check("telegram:1")
-        await throttle.fail("telegram:1")
+        await throttle.attempt("telegram:1")
     with pytest.raises(Throttled) as error:
-        await throttle.check("telegram:1")
+        await throttle.attempt("telegram:1")
     assert error.value.key == "certificate.throttled"

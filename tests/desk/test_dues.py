@@ -352,10 +352,9 @@ async def test_the_dues_throttle_counts_misses() -> None:
     now = [0.0]
     throttle = dues_throttle(lambda: now[0])
     for _ in range(5):
-        await throttle.check("bale:1")
-        await throttle.fail("bale:1")
+        await throttle.attempt("bale:1")
     with pytest.raises(Throttled) as error:
-        await throttle.check("bale:1")
+        await throttle.attempt("bale:1")
     assert error.value.key == "dues.throttled"
     assert "دقیقه" in error.value.render("fa")
     now[0] += 601

@@ -1,4 +1,5 @@
-"""The throttle: a citizen who keeps guessing is slowed down, one who mistypes once is not, and memory stays small.
+"""The throttle: a citizen who keeps guessing is slowed down, even all at once; one who mistypes once is not; memory
+stays small.
 
 The behaviour is checked on both implementations, in memory (``desk.throttle.Throttle``) and in Redis
 (``storage.throttle.RedisThrottle``, against the test Redis); what only one of them does, on it alone.
@@ -14,7 +15,14 @@ import pytest
 from redis.asyncio import Redis
 
 from desk.errors import Throttled
-from desk.throttle import TRACK_FAILURE_LIMIT, TRACK_WINDOW_SECONDS, Limiter, Throttle, tracking_throttle
+from desk.throttle import (
+    TRACK_FAILURE_LIMIT,
+    TRACK_WINDOW_SECONDS,
+    Attempt,
+    Limiter,
+    Throttle,
+    tracking_throttle,
+)
 from storage.throttle import KEY_PREFIX, RedisThrottle
 
 
@@ -70,67 +78,121 @@ def make(request: pytest.FixtureRequest, name: str, clock: FakeClock) -> MakeLim
 # Both implementations.
 
 
-async def test_the_limit_th_failure_blocks_the_key_and_only_that_key(
+async def test_the_limit_th_attempt_blocks_the_key_and_only_that_key(
     clock: FakeClock, make: MakeLimiter
 ) -> None:
     throttle = make(Throttle(3, 60, clock))
     for _ in range(2):
-        await throttle.fail("bale:1")
+        await throttle.attempt("bale:1")
         await throttle.check("bale:1")  # still allowed
-    await throttle.fail("bale:1")
+    await throttle.attempt("bale:1")
 
     with pytest.raises(Throttled) as caught:
         await throttle.check("bale:1")
     assert caught.value.key == "desk.throttled"
-    await throttle.check("telegram:1")  # someone else is not affected
+    with pytest.raises(Throttled):
+        await throttle.attempt("bale:1")
+    assert await throttle.failures("bale:1") == 3  # a refused attempt is not counted
+    await throttle.attempt("telegram:1")  # someone else is not affected
 
 
-async def test_the_window_slides_failures_age_out_one_by_one(clock: FakeClock, make: MakeLimiter) -> None:
+async def test_the_window_slides_attempts_age_out_one_by_one(clock: FakeClock, make: MakeLimiter) -> None:
     throttle = make(Throttle(3, 60, clock))
-    await throttle.fail("k")  # t=0
+    await throttle.attempt("k")  # t=0
     clock.advance(20)
-    await throttle.fail("k")  # t=20
+    await throttle.attempt("k")  # t=20
     clock.advance(20)
-    await throttle.fail("k")  # t=40
+    await throttle.attempt("k")  # t=40
     with pytest.raises(Throttled) as caught:
-        await throttle.check("k")
-    assert caught.value.params["seconds"] == 20  # until the t=0 failure is 60 s old
+        await throttle.attempt("k")
+    assert caught.value.params["seconds"] == 20  # until the t=0 attempt is 60 s old
 
-    clock.advance(20)  # t=60: the first failure left the window
+    clock.advance(20)  # t=60: the first attempt left the window
     await throttle.check("k")
     assert await throttle.failures("k") == 2
-    await throttle.fail("k")  # three within the window again
+    await throttle.attempt("k")  # three within the window again
     with pytest.raises(Throttled):
-        await throttle.check("k")
+        await throttle.attempt("k")
 
 
-async def test_a_failure_just_inside_the_window_still_counts(clock: FakeClock, make: MakeLimiter) -> None:
+async def test_an_attempt_just_inside_the_window_still_counts(clock: FakeClock, make: MakeLimiter) -> None:
     throttle = make(Throttle(1, 60, clock))
-    await throttle.fail("k")
+    await throttle.attempt("k")
     clock.advance(59.5)
     with pytest.raises(Throttled) as caught:
-        await throttle.check("k")
+        await throttle.attempt("k")
     assert caught.value.params == {"seconds": 1, "minutes": 1}
 
 
-async def test_only_the_newest_limit_failures_count(clock: FakeClock, make: MakeLimiter) -> None:
+async def test_the_wait_ends_when_the_oldest_counted_attempt_ages_out(
+    clock: FakeClock, make: MakeLimiter
+) -> None:
     throttle = make(Throttle(2, 60, clock))
-    for _ in range(5):
-        await throttle.fail("k")
+    for _ in range(2):
+        await throttle.attempt("k")  # t=0, t=10
         clock.advance(10)
-    # t=50: failures at 0..40 are all in the window, but the block ends when the second newest (t=30) ages out
+    for _ in range(3):  # t=20..40: refused, and not counted, so they do not prolong the block
+        with pytest.raises(Throttled):
+            await throttle.attempt("k")
+        clock.advance(10)
+    # t=50: the block ends when the t=0 attempt ages out
     assert await throttle.failures("k") == 2
     with pytest.raises(Throttled) as caught:
         await throttle.check("k")
-    assert caught.value.params == {"seconds": 40, "minutes": 1}
+    assert caught.value.params == {"seconds": 10, "minutes": 1}
+
+
+async def test_concurrent_guesses_let_exactly_the_limit_through_regression_check_then_fail_race(
+    clock: FakeClock, make: MakeLimiter
+) -> None:
+    throttle = make(Throttle(5, 600, clock))
+
+    results = await asyncio.gather(
+        *(throttle.attempt("telegram:7") for _ in range(20)), return_exceptions=True
+    )
+
+    assert sum(isinstance(result, Attempt) for result in results) == 5
+    assert sum(isinstance(result, Throttled) for result in results) == 15
+    assert await throttle.failures("telegram:7") == 5
+
+
+async def test_a_right_guess_given_back_is_not_counted(clock: FakeClock, make: MakeLimiter) -> None:
+    throttle = make(Throttle(2, 60, clock))
+    wrong = await throttle.attempt("bale:1")
+    right = await throttle.attempt("bale:1")
+    await throttle.give_back(right)
+    assert await throttle.failures("bale:1") == 1
+
+    for _ in range(3):  # a citizen's own right answers never add up to a block
+        await throttle.give_back(await throttle.attempt("bale:1"))
+    await throttle.give_back(right)  # twice is harmless: it takes back nothing else
+    assert await throttle.failures("bale:1") == 1
+    await throttle.attempt("bale:1")
+    with pytest.raises(Throttled):
+        await throttle.attempt("bale:1")
+    assert wrong.key == "bale:1"
+
+
+async def test_giving_back_an_attempt_that_aged_out_changes_nothing(
+    clock: FakeClock, make: MakeLimiter
+) -> None:
+    throttle = make(Throttle(1, 60, clock))
+    old = await throttle.attempt("k")
+    clock.advance(60)
+    new = await throttle.attempt("k")
+    await throttle.give_back(old)
+    assert await throttle.failures("k") == 1
+    await throttle.give_back(new)
+    assert await throttle.failures("k") == 0
 
 
 async def test_reset_lifts_a_block(clock: FakeClock, make: MakeLimiter) -> None:
     throttle = make(Throttle(1, 60, clock))
-    await throttle.fail("k")
+    await throttle.attempt("k")
     await throttle.reset("k")
     await throttle.check("k")
     assert await throttle.failures("k") == 0
+    await throttle.attempt("k")
 
 
 async def test_the_tracking_throttle_allows_five_wrong_tries_per_ten_minutes(
@@ -139,36 +201,41 @@ async def test_the_tracking_throttle_allows_five_wrong_tries_per_ten_minutes(
     throttle = make(tracking_throttle(clock))
     assert (TRACK_FAILURE_LIMIT, TRACK_WINDOW_SECONDS) == (5, 600)
     for _ in range(5):
-        await throttle.check("telegram:7")
-        await throttle.fail("telegram:7")
+        await throttle.attempt("telegram:7")
     with pytest.raises(Throttled) as caught:
-        await throttle.check("telegram:7")
+        await throttle.attempt("telegram:7")
 
     assert caught.value.key == "desk.track.throttled"
     assert caught.value.params == {"seconds": 600, "minutes": 10}
     assert "۱۰ دقیقه" in caught.value.render("fa")
     assert "10 minutes" in caught.value.render("en")
     clock.advance(600)
-    await throttle.check("telegram:7")
+    await throttle.attempt("telegram:7")
 
 
 # In memory only.
 
 
-async def test_keys_whose_failures_left_the_window_are_forgotten(clock: FakeClock) -> None:
+async def test_keys_whose_attempts_left_the_window_are_forgotten(clock: FakeClock) -> None:
     throttle = Throttle(2, 60, clock)
     for user in range(1_000):
-        await throttle.fail(f"bale:{user}")
+        await throttle.attempt(f"bale:{user}")
     assert len(throttle) == 1_000
     clock.advance(61)
-    await throttle.fail("bale:late")
+    await throttle.attempt("bale:late")
     assert len(throttle) == 1
 
 
-async def test_memory_is_capped_by_forgetting_the_key_that_failed_longest_ago(clock: FakeClock) -> None:
+async def test_a_key_whose_only_attempt_was_given_back_is_forgotten(clock: FakeClock) -> None:
+    throttle = Throttle(2, 60, clock)
+    await throttle.give_back(await throttle.attempt("bale:1"))
+    assert len(throttle) == 0
+
+
+async def test_memory_is_capped_by_forgetting_the_key_that_attempted_longest_ago(clock: FakeClock) -> None:
     throttle = Throttle(1, 600, clock, max_keys=3)
     for key in ["a", "b", "c", "d"]:
-        await throttle.fail(key)
+        await throttle.attempt(key)
         clock.advance(1)
     assert len(throttle) == 3
     await throttle.check("a")  # forgotten
@@ -188,33 +255,50 @@ def test_a_throttle_that_could_never_allow_or_never_forget_is_refused(limit: int
 @pytest.mark.redis
 async def test_two_workers_share_one_limit(clock: FakeClock, shared: Redis, name: str) -> None:
     first, second = (RedisThrottle(shared, name, 3, 60, clock) for _ in range(2))
-    await first.fail("bale:1")
-    await second.fail("bale:1")
+    await first.attempt("bale:1")
+    await second.attempt("bale:1")
     await first.check("bale:1")
-    await second.fail("bale:1")  # the third failure, on the other worker
+    await second.attempt("bale:1")  # the third, on the other worker
 
     for worker in (first, second):
         with pytest.raises(Throttled):
-            await worker.check("bale:1")
+            await worker.attempt("bale:1")
     other = RedisThrottle(shared, f"{name}x", 3, 60, clock)  # another throttle's counters are its own
-    await other.check("bale:1")
+    await other.attempt("bale:1")
 
 
 @pytest.mark.redis
-async def test_failures_at_the_same_instant_on_two_workers_both_count(
+async def test_concurrent_guesses_on_several_workers_let_only_the_limit_through(
+    clock: FakeClock, shared: Redis, name: str
+) -> None:
+    workers = [RedisThrottle(shared, name, 5, 600, clock) for _ in range(2)]
+
+    results = await asyncio.gather(
+        *(worker.attempt("telegram:9") for _ in range(10) for worker in workers), return_exceptions=True
+    )
+
+    assert sum(isinstance(result, Attempt) for result in results) == 5
+    assert sum(isinstance(result, Throttled) for result in results) == 15
+    assert await shared.zcard(workers[0].redis_key("telegram:9")) == 5
+
+
+@pytest.mark.redis
+async def test_attempts_at_the_same_instant_on_two_workers_both_count(
     clock: FakeClock, shared: Redis, name: str
 ) -> None:
     workers = [RedisThrottle(shared, name, 10, 60, clock) for _ in range(4)]
-    await asyncio.gather(*(worker.fail("telegram:9") for worker in workers for _ in range(2)))
+    attempts = await asyncio.gather(*(worker.attempt("telegram:9") for worker in workers for _ in range(2)))
     assert await workers[0].failures("telegram:9") == 8
+    await workers[1].give_back(attempts[0])  # one worker gives back another's attempt: only that one
+    assert await workers[0].failures("telegram:9") == 7
 
 
 @pytest.mark.redis
-async def test_a_key_expires_one_window_after_its_last_failure(
+async def test_a_key_expires_one_window_after_its_last_attempt(
     clock: FakeClock, shared: Redis, name: str
 ) -> None:
     throttle = RedisThrottle(shared, name, 3, 600, clock)
-    await throttle.fail("bale:5")
+    await throttle.attempt("bale:5")
     key = throttle.redis_key("bale:5")
     assert key == f"miz:throttle:{name}:bale:5"
     assert 599_000 < await shared.pttl(key) <= 600_000
@@ -224,9 +308,9 @@ async def test_a_key_expires_one_window_after_its_last_failure(
 @pytest.mark.redis
 async def test_redis_forgets_a_key_by_itself(shared: Redis, name: str) -> None:
     throttle = RedisThrottle(shared, name, 1, 0.2)  # the real clock
-    await throttle.fail("bale:6")
+    await throttle.attempt("bale:6")
     with pytest.raises(Throttled) as caught:
-        await throttle.check("bale:6")
+        await throttle.attempt("bale:6")
     assert caught.value.params == {"seconds": 1, "minutes": 1}  # never less than a second
     await asyncio.sleep(0.3)
     await throttle.check("bale:6")
@@ -235,10 +319,10 @@ async def test_redis_forgets_a_key_by_itself(shared: Redis, name: str) -> None:
 
 @pytest.mark.redis
 async def test_a_restart_keeps_the_count(clock: FakeClock, shared: Redis, name: str) -> None:
-    await RedisThrottle(shared, name, 1, 60, clock).fail("telegram:3")
+    await RedisThrottle(shared, name, 1, 60, clock).attempt("telegram:3")
     clock.advance(30)
     with pytest.raises(Throttled) as caught:
-        await RedisThrottle(shared, name, 1, 60, clock).check("telegram:3")
+        await RedisThrottle(shared, name, 1, 60, clock).attempt("telegram:3")
     assert caught.value.params == {"seconds": 30, "minutes": 1}
 
 
