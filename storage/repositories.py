@@ -63,28 +63,27 @@ async def _dialect(session: AsyncSession) -> str:
     return (await session.connection()).dialect.name
 
 
+def _dialect_insert(dialect: str, target: Any) -> Any:
+    """The back-end's own INSERT into ``target`` (an ORM entity or a table), which knows ``ON CONFLICT``."""
+    if dialect == "postgresql":
+        return postgresql.insert(target)
+    if dialect == "sqlite":
+        return sqlite.insert(target)
+    raise NotImplementedError(f"no upsert for the {dialect} back-end")  # storage.db accepts no other
+
+
 async def _insert(session: AsyncSession, entity: Any) -> Any:
-    """The back-end's own INSERT construct, which knows ``ON CONFLICT``."""
-    name = await _dialect(session)
-    if name == "postgresql":
-        return postgresql.insert(entity)
-    if name == "sqlite":
-        return sqlite.insert(entity)
-    raise NotImplementedError(f"no upsert for the {name} back-end")
+    """The back-end's own INSERT construct for ``entity``, in ``session``'s dialect."""
+    return _dialect_insert(await _dialect(session), entity)
 
 
 def _core_insert(dialect: str, entity: Any) -> Any:
-    """The back-end's own Core INSERT into ``entity``'s table (no ORM step at execution), which knows ``ON CONFLICT``.
+    """A Core INSERT into ``entity``'s table (no ORM step at execution), which knows ``ON CONFLICT``.
 
     Hot paths build their statement once (``functools.cache``) and pass the values at execution: building an
     ORM ``insert(Entity).values(...)`` for every row cost more CPU than running it (``make bench``).
     """
-    table = entity.__table__
-    if dialect == "postgresql":
-        return postgresql.insert(table)
-    if dialect == "sqlite":
-        return sqlite.insert(table)
-    raise NotImplementedError(f"no upsert for the {dialect} back-end")
+    return _dialect_insert(dialect, entity.__table__)
 
 
 @functools.cache
