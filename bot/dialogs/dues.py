@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import DuesOrgPage, DuesOrgPick, DuesPay
 from bot.forms import nav_labels
+from bot.guessing import guesser_key, refuse_for_now
 from bot.handlers.start import menu_labels
 from bot.keyboards import MENU_KEYS, Choice, cancel_keyboard, main_menu, paged
 from bot.notifier import Notifier
@@ -210,15 +211,12 @@ def router() -> Router:
             await message.answer(r.text("bot.dues.org_gone"), reply_markup=main_menu(r))
             return
         user_id = message.from_user.id if message.from_user else 0
-        key = f"{platform.value}:{user_id}"
+        key = guesser_key(platform, message)
         try:
             # Counted before the look-up (so concurrent guesses cannot all pass), given back unless it misses.
             attempt = await dues_throttle.attempt(key)
         except Throttled as error:
-            await state.clear()
-            await message.answer(
-                r.text("bot.form.invalid", error=error.render(r.lang)), reply_markup=main_menu(r)
-            )
+            await refuse_for_now(message, r, state, error)
             return
         try:
             async with session_factory() as session:

@@ -15,6 +15,7 @@ from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.forms import nav_labels
+from bot.guessing import guesser_key, refuse_for_now
 from bot.handlers.start import menu_labels
 from bot.keyboards import cancel_keyboard, main_menu
 from bot.platforms import Platform
@@ -142,7 +143,7 @@ def router() -> Router:
         national_id: str | None,
     ) -> None:
         user_id = message.from_user.id if message.from_user else 0
-        key = f"{platform.value}:{user_id}"
+        key = guesser_key(platform, message)
         # A code alone is not counted: whether it exists or belongs to someone else, the answer is the same
         # request for the national ID, so it tells a guesser nothing (and a stranger with a real code keeps all
         # their tries for the ID); a blocked citizen is still refused. A national ID, whole or its last four
@@ -159,10 +160,7 @@ def router() -> Router:
                     session, code, platform=platform.value, user_id=user_id, national_id=national_id
                 )
         except Throttled as error:
-            await state.clear()
-            await message.answer(
-                r.text("bot.form.invalid", error=error.render(r.lang)), reply_markup=main_menu(r)
-            )
+            await refuse_for_now(message, r, state, error)
             return
         except ValidationError as error:  # a mistyped code never reached the database: not counted
             if attempt is not None:

@@ -16,6 +16,7 @@ from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.forms import nav_labels
+from bot.guessing import guesser_key, refuse_for_now
 from bot.handlers.start import menu_labels
 from bot.keyboards import MENU_KEYS, cancel_keyboard, main_menu
 from bot.platforms import Platform
@@ -68,16 +69,12 @@ def router() -> Router:
         throttle: Limiter,
         text: str,
     ) -> None:
-        user_id = message.from_user.id if message.from_user else 0
-        key = f"{platform.value}:{user_id}"
+        key = guesser_key(platform, message)
         try:
             # Counted before the look-up (so concurrent guesses cannot all pass), given back unless unknown.
             attempt = await throttle.attempt(key)
         except Throttled as error:
-            await state.clear()
-            await message.answer(
-                r.text("bot.form.invalid", error=error.render(r.lang)), reply_markup=main_menu(r)
-            )
+            await refuse_for_now(message, r, state, error)
             return
         try:
             async with session_factory() as session:
