@@ -7,6 +7,7 @@ Each test gets a fresh emulator on a free port, a SQLite database and a copy of 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from catalog import load_catalog
 from desk.settings import PROJECT_ROOT, Settings
 from emulator.client import Citizen, Clerk, EmulatorClient
 from emulator.server import RunningEmulator, running_emulator
+from storage.migrate import upgrade_async
 
 TOKENS = {
     Platform.TELEGRAM: "1100000001:E2E-TELEGRAM-aaaaaaaaaaaaaaaaaaaaaaaaaaaa",
@@ -94,12 +96,18 @@ def catalog_dir(tmp_path: Path) -> Path:
     return target
 
 
-@pytest.fixture
-async def world(tmp_path: Path, catalog_dir: Path) -> AsyncIterator[World]:
+@contextlib.asynccontextmanager
+async def running_world(
+    tmp_path: Path, catalog_dir: Path, database_url: str | None = None
+) -> AsyncIterator[World]:
+    """Miz on a fresh emulator, on SQLite in ``tmp_path`` unless ``database_url`` names another (empty) database."""
     async with running_emulator() as emu:
+        url = database_url or f"sqlite+aiosqlite:///{tmp_path / 'miz.sqlite3'}"
+        if not url.startswith("sqlite"):
+            await upgrade_async(url)
         settings = Settings(
             _env_file=None,
-            database_url=f"sqlite+aiosqlite:///{tmp_path / 'miz.sqlite3'}",
+            database_url=url,
             files_dir=tmp_path / "files",
             catalog_dir=catalog_dir,
             telegram_token=None,
@@ -122,6 +130,12 @@ async def world(tmp_path: Path, catalog_dir: Path) -> AsyncIterator[World]:
                 yield world
             finally:
                 await world.stop()
+
+
+@pytest.fixture
+async def world(tmp_path: Path, catalog_dir: Path) -> AsyncIterator[World]:
+    async with running_world(tmp_path, catalog_dir) as world:
+        yield world
 
 
 @pytest.fixture(params=[Platform.TELEGRAM, Platform.BALE], ids=["telegram", "bale"])
