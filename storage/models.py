@@ -100,7 +100,14 @@ class ServiceRequest(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     tracking_code: str = Field(max_length=32, unique=True)
     citizen_id: int = Field(foreign_key="citizen.id", index=True)
-    organization_id: str = Field(max_length=64)
+    organization_id: str = Field(
+        max_length=64, description="the organization that handles it: every access check, list and digest"
+    )
+    about_organization_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="the organization it is about (the chosen one); differs for an anonymous complaint",
+    )
     service_id: str = Field(max_length=64)
     service_version: str = Field(max_length=64)
     service_snapshot: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
