@@ -219,6 +219,12 @@ class EmulatorClient:
         result: dict[str, Any] = await self.request("PATCH", "/sim/sms/gateway", json=settings)
         return result
 
+    async def refused(self, bot_token: str) -> list[dict[str, Any]]:
+        """The bot's calls the Bot API refused, oldest first: ``{"method", "error_code", "description"}``."""
+        result = await self.request("GET", f"/sim/bots/{bot_token}/refused")
+        refused: list[dict[str, Any]] = result["refused"]
+        return refused
+
     async def transcript(self, bot_token: str, chat_id: int) -> list[Message]:
         """Every message of a chat, oldest first."""
         result = await self.request(

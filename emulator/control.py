@@ -562,6 +562,11 @@ async def reviews(request: web.Request) -> web.Response:
     return _ok({"reviews": _bot(request).reviews})
 
 
+async def refused(request: web.Request) -> web.Response:
+    """The bot's calls the Bot API refused (a broken markup, a message too long...), oldest first."""
+    return _ok({"refused": _bot(request).refused})
+
+
 async def add_fault(request: web.Request) -> web.Response:
     """Schedule failures of the bot's next calls."""
     bot = _bot(request)
@@ -712,6 +717,7 @@ def setup_control(app: web.Application, state: EmulatorState) -> None:
     app.router.add_get("/sim/bots/{token}/commands", commands)
     app.router.add_get("/sim/bots/{token}/payments", payments)
     app.router.add_get("/sim/bots/{token}/reviews", reviews)
+    app.router.add_get("/sim/bots/{token}/refused", refused)
     app.router.add_post("/sim/bots/{token}/faults", add_fault)
     app.router.add_get("/sim/bots/{token}/faults", list_faults)
     app.router.add_delete("/sim/bots/{token}/faults", clear_faults)

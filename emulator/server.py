@@ -128,6 +128,7 @@ async def bot_api(request: web.Request) -> web.StreamResponse:
         params, files = await _read_params(request)
         result = await handler(Call(state, bot, name, params, files))
     except ApiError as error:
+        bot.refused.append({"method": name, "error_code": error.code, "description": error.description})
         return _error(error)
     if isinstance(result, Result):
         body: dict[str, Any] = {"ok": True, "result": result.value}

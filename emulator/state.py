@@ -216,6 +216,8 @@ class BotAccount:
     poll_generation: int = 0
     flood: FloodControl = field(default_factory=FloodControl)
     reviews: list[dict[str, Any]] = field(default_factory=list)
+    refused: list[dict[str, Any]] = field(default_factory=list)
+    """Calls the Bot API answered with an error of its own (not a scheduled fault): method, code, description."""
 
     def to_api(self) -> dict[str, Any]:
         """The ``User`` object of the bot, as getMe answers it on this platform."""
@@ -563,6 +565,7 @@ class EmulatorState:
             bot.faults.clear()
             bot.commands.clear()
             bot.reviews.clear()
+            bot.refused.clear()
             bot.flood = FloodControl()
 
     # ------------------------------------------------------------------------------------------ bots
