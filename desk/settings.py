@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     sms_timeout_seconds: float = Field(
         default=10, gt=0, description="Longest wait for the SMS gateway's answer before trying again later"
     )
+    sms_codes_per_org_hour: int = Field(
+        default=60,
+        ge=1,
+        description="Most one-time SMS codes one organization pays for in an hour, from all its citizens together; "
+        "past it, codes wait for the hour's oldest to age out (against SMS bombing at its cost)",
+    )
     sms_code_secret: SecretStr = Field(
         default=SecretStr(""),
         description="Key of the HMAC under which one-time SMS codes are stored (secret); unset means derived "

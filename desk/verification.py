@@ -15,8 +15,15 @@ What protects it:
   5 tries in 100,000 per code. Comparisons are constant-time.
 - At most ``PHONE_LIMIT`` codes per number per ``PHONE_WINDOW`` (3 per 10 minutes), so nobody can flood a
   stranger's phone, and ``CITIZEN_LIMIT`` per citizen per ``CITIZEN_WINDOW`` (5 per hour), so one account cannot
-  run up the organization's SMS bill over many numbers. They are counted from the ``phone_verification`` rows
-  themselves, so they hold across restarts and processes, with or without Redis (unlike ``desk.throttle``).
+  run up the organization's SMS bill over many numbers. Many accounts can, so each organization also has a
+  ceiling of codes per ``ORG_WINDOW`` (an hour; ``Settings.sms_codes_per_org_hour``): past it, nobody gets a
+  code on that organization's bill until the hour's oldest ages out (``BUSY``). A code counts against the
+  organization that pays for its SMS: the one handling the request the number came with.
+- They are counted from the ``phone_verification`` rows themselves, so they hold across restarts and processes,
+  with or without Redis (unlike ``desk.throttle``). Counting and writing happen under locks on the citizen, the
+  organization and the number, taken in that order, so concurrent requests queue instead of all counting the
+  same rows: a row lock and transaction-scoped advisory locks on PostgreSQL; on SQLite the writer's
+  ``BEGIN IMMEDIATE`` of ``unit_of_work`` serializes every writer already.
 
 Every function takes the caller's session (``storage.uow.unit_of_work(factory, write=True)``) and never commits.
 Results are small dataclasses whose ``key`` is the locale message id (``phone.*``) the bot shows.
@@ -35,6 +42,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -51,6 +59,7 @@ __all__ = [
     "CODE_LENGTH",
     "CODE_LIFETIME",
     "MAX_WRONG_TRIES",
+    "ORG_WINDOW",
     "PHONE_LIMIT",
     "PHONE_WINDOW",
     "CheckResult",
@@ -77,6 +86,8 @@ PHONE_WINDOW: Final = timedelta(minutes=10)
 CITIZEN_LIMIT: Final = 5
 """Codes one citizen may ask for (to any numbers) within ``CITIZEN_WINDOW``."""
 CITIZEN_WINDOW: Final = timedelta(hours=1)
+ORG_WINDOW: Final = timedelta(hours=1)
+"""The window of an organization's ceiling of codes (``Settings.sms_codes_per_org_hour``)."""
 
 _MOBILE_FIELD: Final = "mobile"
 _CODE: Final = re.compile(rf"\d{{{CODE_LENGTH}}}", re.ASCII)
@@ -89,6 +100,8 @@ class StartStatus(StrEnum):
     """A code was queued for SMS."""
     THROTTLED = "throttled"
     """Too many codes lately for this number or this citizen; ``retry_after`` says how long to wait."""
+    BUSY = "busy"
+    """The organization's hourly ceiling of codes is reached; ``retry_after`` says how long to wait."""
     ALREADY_VERIFIED = "already_verified"
     """The number is already the citizen's verified phone: SMS notifications are on, no code was sent."""
 
@@ -102,7 +115,7 @@ class StartResult:
     verification_id: int | None = None
     expires_at: datetime | None = None
     retry_after: int = 0
-    """Seconds until a code may be asked for again (throttled only)."""
+    """Seconds until a code may be asked for again (throttled or busy only)."""
 
     @property
     def key(self) -> str:
@@ -170,19 +183,36 @@ def _wait(times_newest_first: Sequence[datetime], limit: int, window: timedelta,
     return max(1, math.ceil((frees_at - now).total_seconds()))
 
 
-async def _recent(session: AsyncSession, condition: Any, since: datetime) -> list[datetime]:
+async def _recent(session: AsyncSession, condition: Any, since: datetime, limit: int) -> list[datetime]:
+    """The newest ``limit`` creation times after ``since`` of the codes matching ``condition`` (all ``_wait``
+    needs), newest first."""
     stmt = (
         select(PhoneVerification.created_at)
         .where(condition, col(PhoneVerification.created_at) > since)
         .order_by(col(PhoneVerification.created_at).desc())
+        .limit(limit)
     )
     return list((await session.scalars(stmt)).all())
+
+
+async def _lock(session: AsyncSession, name: str) -> None:
+    """Hold a lock on ``name`` to the end of the transaction, on PostgreSQL: concurrent code requests for the
+    same organization or number queue here, so each counts the codes the ones before it wrote.
+
+    There is no row to lock for a number nobody asked a code for yet, hence an advisory lock on a 64-bit hash
+    of the name (a collision only makes two unrelated requests wait for each other). SQLite needs none.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:name, 0))"), {"name": f"miz:sms-code:{name}"}
+        )
 
 
 async def _citizen_for_update(session: AsyncSession, citizen_id: int) -> Citizen:
     """The citizen, locked to the end of the transaction on PostgreSQL, so one citizen's code requests queue up.
 
     SQLite ignores the lock; there the writer's ``BEGIN IMMEDIATE`` of ``unit_of_work`` already serializes them.
+    (Only one citizen's requests: many citizens asking for one number queue on :func:`_lock`.)
     """
     stmt = (
         select(Citizen)
@@ -261,33 +291,50 @@ async def start_verification(
     *,
     now: datetime,
     secret: str,
+    org_limit: int,
 ) -> StartResult:
     """Queue an SMS with a new one-time code to ``phone`` for the citizen, unless throttled or already verified.
 
-    ``organization_id`` pays for the SMS (the organization of the request the number came with). ``phone`` may be
+    ``organization_id`` pays for the SMS, and the code counts against its ceiling of ``org_limit`` codes per
+    ``ORG_WINDOW`` (``Settings.sms_codes_per_org_hour``): it is the organization handling the request the number
+    came with (the governorate, for an anonymous complaint), never one the citizen names. ``phone`` may be
     typed in any form ``desk.validators.mobile`` accepts (``ValidationError`` otherwise). ``secret`` keys the
     code's hash (``Settings.sms_code_secret``). A number already verified for this citizen only turns SMS
     notifications on. Otherwise, over ``PHONE_LIMIT`` codes for the number or ``CITIZEN_LIMIT`` for the citizen
-    answer ``THROTTLED`` with the seconds to wait; else a code row and its SMS outbox row are written.
+    answer ``THROTTLED``, and the organization's ceiling ``BUSY``, with the seconds to wait; else a code row and
+    its SMS outbox row are written. Concurrent calls count one after the other (see the module's docstring).
     """
     _check_now(now)
+    if org_limit < 1:
+        raise ValueError("org_limit must be at least 1")
     phone = mobile(phone)
     citizen = await _citizen_for_update(session, citizen_id)
     if citizen.phone == phone and citizen.phone_verified:
         await Citizens(session).set_sms_enabled(citizen, True)
         return StartResult(StartStatus.ALREADY_VERIFIED, phone)
-    by_phone = await _recent(session, col(PhoneVerification.phone) == phone, now - PHONE_WINDOW)
-    by_citizen = await _recent(session, col(PhoneVerification.citizen_id) == citizen_id, now - CITIZEN_WINDOW)
+    await _lock(session, f"org:{organization_id}")
+    await _lock(session, f"phone:{phone}")
+    by_phone = await _recent(session, col(PhoneVerification.phone) == phone, now - PHONE_WINDOW, PHONE_LIMIT)
+    by_citizen = await _recent(
+        session, col(PhoneVerification.citizen_id) == citizen_id, now - CITIZEN_WINDOW, CITIZEN_LIMIT
+    )
     wait = max(
         _wait(by_phone, PHONE_LIMIT, PHONE_WINDOW, now),
         _wait(by_citizen, CITIZEN_LIMIT, CITIZEN_WINDOW, now),
     )
     if wait:
         return StartResult(StartStatus.THROTTLED, phone, retry_after=wait)
+    by_org = await _recent(
+        session, col(PhoneVerification.organization_id) == organization_id, now - ORG_WINDOW, org_limit
+    )
+    wait = _wait(by_org, org_limit, ORG_WINDOW, now)
+    if wait:
+        return StartResult(StartStatus.BUSY, phone, retry_after=wait)
     code = str(secrets.randbelow(10**CODE_LENGTH)).zfill(CODE_LENGTH)
     row = PhoneVerification(
         citizen_id=citizen_id,
         phone=phone,
+        organization_id=organization_id,
         code_hash=_code_hash(secret, citizen_id, phone, code),
         created_at=now,
         expires_at=now + CODE_LIFETIME,

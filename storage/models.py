@@ -267,11 +267,14 @@ class PhoneVerification(SQLModel, table=True):
     """A one-time code sent by SMS to prove a citizen reads the mobile they gave (a relative's, say).
 
     Only a hash of the code is kept. Each row is one code: it expires, counts wrong tries, and its
-    ``created_at`` is what the throttles per phone and per citizen count.
+    ``created_at`` is what the limits per phone, per citizen and per organization count.
     """
 
     __tablename__ = "phone_verification"
-    __table_args__ = (Index("ix_phone_verification_phone_created_at", "phone", "created_at"),)
+    __table_args__ = (
+        Index("ix_phone_verification_phone_created_at", "phone", "created_at"),
+        Index("ix_phone_verification_organization_id_created_at", "organization_id", "created_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     citizen_id: int = Field(
@@ -279,6 +282,11 @@ class PhoneVerification(SQLModel, table=True):
         sa_column=Column(Integer, ForeignKey("citizen.id", ondelete="CASCADE"), nullable=False, index=True),
     )
     phone: str = Field(max_length=11, description="normalized mobile, 09xxxxxxxxx")
+    organization_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="who pays for the code's SMS (None: sent before migration 0009)",
+    )
     code_hash: str = Field(max_length=64, description="HMAC-SHA256 of the code, hex")
     attempts: int = Field(default=0, description="wrong codes entered so far")
     created_at: datetime = _created()

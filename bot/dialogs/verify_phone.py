@@ -3,8 +3,8 @@
 A mobile number the citizen typed (a relative's, or their own typed by hand) is not proved to be theirs, so no
 SMS goes to it until they type back the code sent to it (``desk.verification``). After filing, the citizen is
 offered that once (``offer_sms_updates``); "yes" sends a code and waits for it in ``VerifyPhone.code``, where a
-wrong code says how many tries are left, a dead one (expired, used up) offers a new one, and too many codes say
-when to try again. The request the number came with travels in the buttons and the FSM data: the citizen must
+wrong code says how many tries are left, a dead one (expired, used up) offers a new one, and too many codes (for
+the number, the account, or the organization this hour) say when to try again. The request the number came with travels in the buttons and the FSM data: the citizen must
 own it, and its organization pays for the SMS. Numbers are masked in the logs.
 """
 
@@ -158,7 +158,17 @@ async def _send_code(
         else:
             citizen_id, phone, org_id = target
             secret = settings.sms_code_secret.get_secret_value()
-            result = await start_verification(session, citizen_id, phone, org_id, now=utcnow(), secret=secret)
+            result = await start_verification(
+                session,
+                citizen_id,
+                phone,
+                org_id,
+                now=utcnow(),
+                secret=secret,
+                org_limit=settings.sms_codes_per_org_hour,
+            )
+            if result.status is StartStatus.BUSY:
+                logger.warning("phone verification: %s reached its hourly ceiling of SMS codes", org_id)
     if result is None:
         await state.clear()
         # No target: not this citizen's request, or no number in it (a forged or stale button).
@@ -180,8 +190,8 @@ async def _send_code(
             ),
             reply_markup=_code_keyboard(r),
         )
-    elif result.status is StartStatus.THROTTLED:
-        logger.info("phone verification throttled for %s", mask_mobile(result.phone))
+    elif result.status in (StartStatus.THROTTLED, StartStatus.BUSY):
+        logger.info("phone verification %s for %s", result.status.value, mask_mobile(result.phone))
         # A code sent earlier may still be good: while one is awaited, keep waiting for it.
         waiting = await state.get_state() == VerifyPhone.code.state
         await message.answer(

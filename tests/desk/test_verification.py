@@ -63,7 +63,9 @@ async def new_citizen(factory: Factory) -> int:
 
 async def start(factory: Factory, citizen_id: int, phone: str = PHONE, *, now: datetime = T0) -> StartResult:
     async with unit_of_work(factory, write=True) as session:
-        return await start_verification(session, citizen_id, phone, ORG, now=now, secret=SECRET)
+        return await start_verification(
+            session, citizen_id, phone, ORG, now=now, secret=SECRET, org_limit=100
+        )
 
 
 async def check(
