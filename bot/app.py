@@ -41,6 +41,8 @@ from bot.sms_sender import SmsSender
 from catalog.index import NotInCatalogError
 from catalog.loader import CatalogHolder
 from desk.certificates import certificate_throttle
+from catalog.schema import OrganizationKind
+from desk.access import rehome_anonymous_complaints
 from desk.dues import dues_throttle
 from desk.privacy import RedactingFilter
 from desk.settings import Settings
@@ -52,6 +54,7 @@ from storage.migrate import upgrade_async
 from storage.models import OutboxMessage
 from storage.repositories import Citizens, GroupMessages, Outbox, Requests
 
+from storage.uow import unit_of_work
 __all__ = [
     "BotSpec",
     "Miz",
@@ -260,7 +263,16 @@ class Miz:
         documents = DocumentStore(self.settings.files_dir, self.settings.max_document_bytes)
         self.clerks = ClerkRegistry(self.factory, self.catalogs)
         await self.clerks.load()
-        handlers: dict[str, PayloadHandler] = {"card": card_drawer(self.factory, self.clerks, documents)}
+        governorate = next(
+            (o.id for o in self.catalogs.catalog.organizations if o.kind is OrganizationKind.GOVERNORATE),
+            None,
+        )
+        if governorate is not None:
+            async with unit_of_work(self.factory, write=True) as session:
+                await rehome_anonymous_complaints(session, governorate)
+        handlers: dict[str, PayloadHandler] = {
+            "card": card_drawer(self.factory, self.clerks, documents, self.catalogs)
+        }
         provider_token = self.settings.bale_provider_token
         if provider_token is not None:
             # Only Bale citizens get invoices (desk.payments), and only when this token is set.

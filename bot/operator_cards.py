@@ -23,7 +23,9 @@ from bot.clerks import ClerkRegistry
 from bot.forms import answer_text
 from bot.platforms import Platform
 from bot.render import Renderer
-from catalog.schema import FieldType, FormField
+from catalog.loader import CatalogHolder
+from catalog.schema import FieldType, FormField, OrganizationKind
+from desk.access import Access, group_access
 from desk.lifecycle import Status
 from desk.persian import TEHRAN, format_jalali_date
 from desk.privacy import mask_mobile, mask_national_id
@@ -123,8 +125,13 @@ def card_drawer(
     factory: async_sessionmaker[AsyncSession],
     clerks: ClerkRegistry,
     store: DocumentStore,
+    catalogs: CatalogHolder,
 ) -> Callable[[Bot, OutboxMessage], Awaitable[Message | None]]:
-    """The outbox handler of ``card`` rows: draw the card the first time, edit it in place afterwards."""
+    """The outbox handler of ``card`` rows: draw the card the first time, edit it in place afterwards.
+
+    Whatever queued the row, a card is drawn only where ``desk.access.group_access`` allows: with its actions in
+    the group of the organization handling the request, without them in the governorate's, and nowhere else.
+    """
 
     async def draw(bot: Bot, row: OutboxMessage) -> Message | None:
         assert row.platform is not None
@@ -135,6 +142,17 @@ def card_drawer(
         async with factory() as session:
             request = await Requests(session).get(request_id)
             if request is None:
+                return None
+            group = catalogs.catalog.organization_by_group(row.platform, row.chat_id)
+            access = group_access(
+                request,
+                group.id if group is not None else None,
+                governorate=group is not None and group.kind is OrganizationKind.GOVERNORATE,
+            )
+            if access is None:
+                logger.warning(
+                    "refused to draw request %s in chat %s:%s", request_id, row.platform, row.chat_id
+                )
                 return None
             citizen = await Citizens(session).get(request.citizen_id)
             documents = list(await Requests(session).documents(request_id))
@@ -152,6 +170,8 @@ def card_drawer(
             last_text=last,
             today=datetime.now(TEHRAN).date(),
         )
+        if access is Access.READ:
+            markup = None
         if card is not None:
             try:
                 await bot.edit_message_text(

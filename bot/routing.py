@@ -1,34 +1,20 @@
-"""Which operator groups a request's card and messages go to.
+"""The catalog facts the access rules of ``desk.access`` need: which organization is the governorate.
 
-Most requests go to their organization's group. A complaint whose citizen asked to stay anonymous goes to the
-governorate's group instead, so the staff of the organization complained about never see who complained
-(the issue: "optionally anonymous to the organization's clerks; routed to the organization's supervisor or the
-governorate group"). A complaint that is not anonymous is handled by the organization's own supervisor and clerks.
+A request's cards and messages go to the operator groups of the organization that handles it
+(``ServiceRequest.organization_id``); ``desk.access`` decides which that is (the governorate, for an anonymous
+complaint) and who may see it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from catalog.index import Catalog
 from catalog.schema import OrganizationKind
 
-__all__ = ["ANONYMOUS_FIELD", "COMPLAINT_SERVICE", "request_groups"]
-
-COMPLAINT_SERVICE = "complaint"
-"""The catalog's service for complaints about a service or an official."""
-
-ANONYMOUS_FIELD = "anonymous"
-"""The complaint form's yes/no field: hide the citizen from the organization's staff."""
+__all__ = ["governorate_id"]
 
 
-def request_groups(
-    catalog: Catalog, organization_id: str, service_id: str, answers: Mapping[str, Any]
-) -> dict[str, int]:
-    """Platform name -> chat id of every group that works this request."""
-    if service_id == COMPLAINT_SERVICE and answers.get(ANONYMOUS_FIELD) is True:
-        governorate = next((o for o in catalog.organizations if o.kind is OrganizationKind.GOVERNORATE), None)
-        if governorate is not None and catalog.operator_groups(governorate.id):
-            return catalog.operator_groups(governorate.id)
-    return catalog.operator_groups(organization_id)
+def governorate_id(catalog: Catalog) -> str | None:
+    """The county governorate that can take anonymous complaints: None when the catalog has no governorate with
+    an operator group (such a complaint is then refused politely, never handed to the organization accused)."""
+    found = next((o.id for o in catalog.organizations if o.kind is OrganizationKind.GOVERNORATE), None)
+    return found if found is not None and catalog.operator_groups(found) else None

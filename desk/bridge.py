@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from desk.access import check_handles
 from desk.errors import NotFound, TransitionError
+from desk.handling import ActorRef
 from desk.lifecycle import Actor, Status
 from desk.notifications import enqueue_chat, enqueue_copy, text_payload
 from desk.requests import Title
@@ -45,14 +47,17 @@ async def _request(session: AsyncSession, request_id: int) -> ServiceRequest:
 async def clerk_message(
     session: AsyncSession,
     request_id: int,
+    actor: ActorRef,
     *,
-    platform: str,
-    user_id: int,
     text: str | None,
     copied: Copied | None = None,
 ) -> int:
-    """Relay a clerk's text (or file, by copy) to the request's citizen; returns the public event's id."""
+    """Relay a clerk's text (or file, by copy) to the request's citizen; returns the public event's id.
+
+    Only staff of the organization handling the request may write to its citizen; anyone else gets ``NotFound``.
+    """
     request = await _request(session, request_id)
+    check_handles(request, actor.organization_id)
     if request.status == Status.WITHDRAWN:
         raise TransitionError("desk.bridge.closed")
     citizen = await Citizens(session).get(request.citizen_id)
@@ -61,8 +66,8 @@ async def clerk_message(
     event = await Events(session).add(
         RequestEvent(
             request_id=request_id,
-            actor_kind=Actor.CLERK.value,
-            actor_id=f"{platform}:{user_id}",
+            actor_kind=actor.kind.value,
+            actor_id=actor.actor_id,
             text=text or FILE_MARK,
             public=True,
         )

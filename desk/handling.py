@@ -39,6 +39,7 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from desk.access import Access, check_handles, view_of
 from desk.certificates import CertificateType, format_certificate_code, issue_for_request
 from desk.errors import NotFound, TransitionError, ValidationError
 from desk.i18n import LANGUAGES
@@ -55,6 +56,7 @@ from storage.repositories import Citizens, Events, Requests
 
 __all__ = [
     "AMOUNT_MAX",
+    "FIND_LIMIT",
     "GROUP_LANG",
     "SCORES",
     "TEXT_MAX",
@@ -66,9 +68,12 @@ __all__ = [
     "citizen_answered",
     "claim",
     "complete",
+    "find_by_code",
+    "find_by_national_id",
     "payment_received",
     "reject",
     "resume",
+    "show_card",
     "wait_for_agency",
     "withdraw",
 ]
@@ -81,6 +86,8 @@ GROUP_LANG: Final = "fa"
 """The language of texts relayed to operator groups."""
 SCORES: Final = range(1, 6)
 """The satisfaction scores the survey's buttons offer, 1 (very poor) to 5 (excellent)."""
+FIND_LIMIT: Final = 30
+"""Most requests a clerk's search by national ID returns (the list shows this many)."""
 
 _STAFF: Final = frozenset({Actor.CLERK, Actor.SUPERVISOR, Actor.SYSTEM})
 _NOTICE: Final[Mapping[Status, str]] = {
@@ -95,9 +102,11 @@ _NOTICE: Final[Mapping[Status, str]] = {
 class ActorRef:
     """Who acts on a request, as the bot identified them: a clerk or supervisor by messenger account, or the system.
 
-    ``name`` is for the bot's own use in the group; it is never stored nor shown to citizens. When
-    ``organization_id`` is given (the organization of the group the action came from), a request of another
-    organization is treated as not found, so a forged button cannot reach another organization's requests.
+    ``name`` is for the bot's own use in the group; it is never stored nor shown to citizens.
+    ``organization_id`` is the organization of the group the action came from, required for a clerk or
+    supervisor: they act only on the requests it handles (``desk.access``), and any other is not found, so a
+    forged button cannot reach another organization's requests. ``oversight`` marks the governorate's staff, who
+    may also read (never act on) any request.
     """
 
     kind: Actor
@@ -105,12 +114,15 @@ class ActorRef:
     user_id: int | None = None
     name: str | None = None
     organization_id: str | None = None
+    oversight: bool = False
 
     def __post_init__(self) -> None:
         if (self.platform is None) != (self.user_id is None):
             raise ValueError("platform and user_id go together: give both or neither")
         if self.platform is not None and self.platform not in PLATFORMS:
             raise ValueError(f"platform must be one of {sorted(PLATFORMS)}, not {self.platform!r}")
+        if self.kind in (Actor.CLERK, Actor.SUPERVISOR) and not self.organization_id:
+            raise ValueError("a clerk or supervisor acts for an organization: give organization_id")
 
     @property
     def actor_id(self) -> str | None:
@@ -176,8 +188,7 @@ async def _load(session: AsyncSession, request_id: int) -> ServiceRequest:
 def _check_staff(request: ServiceRequest, actor: ActorRef) -> None:
     if actor.kind not in _STAFF:
         raise ValueError(f"a {actor.kind.value} cannot act as staff; use the citizen's use cases")
-    if actor.organization_id is not None and actor.organization_id != request.organization_id:
-        raise NotFound("desk.request.not_found")
+    check_handles(request, actor.organization_id)
 
 
 def _check_seen(request: ServiceRequest, seen_status: Status) -> Status:
@@ -724,6 +735,56 @@ async def add_note(
     )
     await _tell_groups(session, request, event, groups)
     return _change(request, current, event)
+
+
+# What staff may see.
+
+
+async def show_card(
+    session: AsyncSession, request_id: int, actor: ActorRef, *, platform: str, chat_id: int
+) -> Access:
+    """Queue a fresh drawing of the request's card in the group ``chat_id`` the actor wrote in, and say how much it
+    shows (the governorate's staff read other organizations' cards without their buttons).
+
+    Anyone who may not see the request gets ``NotFound`` and nothing is queued, so a forged id draws nothing.
+    """
+    request = await Requests(session).get(request_id)
+    if request is None or request.id is None or not is_public(Status(request.status)):
+        raise NotFound("desk.request.not_found")
+    access = view_of(request, actor)
+    await enqueue_card(
+        session,
+        platform=platform,
+        chat_id=chat_id,
+        organization_id=request.organization_id,
+        request_id=request.id,
+        dedupe_key=f"redraw:{request.id}:{platform}:{chat_id}:{utcnow().isoformat()}",
+    )
+    return access
+
+
+async def find_by_code(session: AsyncSession, actor: ActorRef, tracking_code: str) -> ServiceRequest | None:
+    """The filed request with this (normalized) tracking code, if ``actor`` may see it; None otherwise."""
+    request = await Requests(session).by_tracking_code(tracking_code)
+    if request is None or not is_public(Status(request.status)):
+        return None
+    try:
+        view_of(request, actor)
+    except NotFound:
+        return None
+    return request
+
+
+async def find_by_national_id(
+    session: AsyncSession, actor: ActorRef, national_id: str, *, limit: int = FIND_LIMIT
+) -> list[ServiceRequest]:
+    """The filed requests handled by the actor's organization that name ``national_id`` in an answer, newest first.
+
+    Every request of the organization is searched, however old; at most ``limit`` are returned.
+    """
+    if actor.organization_id is None:
+        return []
+    return list(await Requests(session).naming(actor.organization_id, national_id, limit=limit))
 
 
 # The citizen's own moves.

@@ -20,6 +20,7 @@ from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from desk.access import handling_organization
 from desk.calendar import WorkCalendar
 from desk.errors import NotFound, ValidationError
 from desk.lifecycle import Actor, Status, check_transition, is_public
@@ -112,6 +113,8 @@ class Submission:
     idempotency_key: str
     calendar: WorkCalendar
     today: date
+    governorate_id: str | None = None
+    """The catalog's governorate, which handles anonymous complaints (``desk.access``)."""
 
     def __post_init__(self) -> None:
         # Programming errors of the caller, not something a citizen typed: plain ValueError.
@@ -123,12 +126,16 @@ class Submission:
 
 @dataclass(frozen=True, slots=True)
 class SubmitResult:
-    """The filed request; ``created`` is False when this submit repeated one already filed (a double tap)."""
+    """The filed request; ``created`` is False when this submit repeated one already filed (a double tap).
+
+    ``organization_id`` is the organization that handles it (its cards go to that organization's groups).
+    """
 
     request_id: int
     tracking_code: str
     deadline: date
     created: bool
+    organization_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +224,10 @@ def _build(
     request = ServiceRequest(
         tracking_code=tracking_code,
         citizen_id=citizen_id,
-        organization_id=submission.organization_id,
+        organization_id=handling_organization(
+            submission.organization_id, submission.service_id, submission.answers, submission.governorate_id
+        ),
+        about_organization_id=submission.organization_id,
         service_id=submission.service_id,
         service_version=submission.service_version,
         service_snapshot=dict(submission.service_snapshot),
@@ -281,6 +291,9 @@ async def submit_request(session: AsyncSession, submission: Submission) -> Submi
     the guard. Nothing is written then.
     """
     _check_complete(submission)
+    handling_organization(  # refuses an anonymous complaint with nowhere safe to go, before anything is written
+        submission.organization_id, submission.service_id, submission.answers, submission.governorate_id
+    )
     check_transition(Status.DRAFT, Status.SUBMITTED, Actor.CITIZEN)
     citizen = await Citizens(session).get_or_create(
         submission.platform,
@@ -308,6 +321,7 @@ async def submit_request(session: AsyncSession, submission: Submission) -> Submi
         tracking_code=stored.tracking_code,
         deadline=stored.deadline or deadline,
         created=created,
+        organization_id=stored.organization_id,
     )
 
 

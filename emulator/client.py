@@ -276,13 +276,15 @@ class Person:
         data: str | None = None,
         message: Message | int | None = None,
         wait_answer: float = 0,
+        forged: bool = False,
     ) -> dict[str, Any]:
         """Press the button labelled ``text`` (or with callback ``data``) on the newest bot message having it.
 
         Falls back to the reply keyboard. With ``wait_answer`` seconds, waits for the bot's callback answer
-        (its toast or alert text), kept in :attr:`last_answer`.
+        (its toast or alert text), kept in :attr:`last_answer`. ``forged`` sends ``data`` on ``message`` (or the
+        bot's newest message) even where no button carries it, as a modified client can.
         """
-        body: dict[str, Any] = {"user_id": self.user_id, "wait_answer": wait_answer}
+        body: dict[str, Any] = {"user_id": self.user_id, "wait_answer": wait_answer, "forged": forged}
         if data is not None:
             body["callback_data"] = data
         else:

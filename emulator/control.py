@@ -392,6 +392,7 @@ async def press(request: web.Request) -> web.Response:
             callback_data=body.get("callback_data"),
             message_id=_int(message_id, "message_id") if message_id else None,
             location=body.get("location"),
+            forged=body.get("forged") is True,
         )
     except ActionError as error:
         raise _http(error.status, error.reason) from None

@@ -193,10 +193,31 @@ def press_button(
     callback_data: str | None = None,
     message_id: int | None = None,
     location: dict[str, Any] | None = None,
+    forged: bool = False,
 ) -> dict[str, Any]:
-    """Press an inline button (a callback query) or, failing that, a button of the reply keyboard."""
+    """Press an inline button (a callback query) or, failing that, a button of the reply keyboard.
+
+    ``forged`` plays a modified client: it sends ``callback_data`` as a callback query on the bot's message
+    ``message_id`` (the newest one when not given) whether or not that message has such a button, as the real
+    platforms allow for any message the user can see.
+    """
     _check_member(chat, user)
     found = find_button(chat, bot, text, callback_data, message_id)
+    if forged:
+        if callback_data is None:
+            raise ActionError(400, "a forged press needs callback_data")
+        shown = [message_id] if message_id else sorted(chat.messages, reverse=True)
+        target = next(
+            (
+                m
+                for m in (chat.live_message(i) for i in shown)
+                if m is not None and not m.deleted and m.sender_id == bot.id
+            ),
+            None,
+        )
+        if target is None:
+            raise ActionError(404, f"no message of the bot to press on in chat {chat.id}")
+        found = target, {"callback_data": callback_data}
     if found is not None:
         message, button = found
         if "callback_data" not in button:

@@ -56,6 +56,8 @@ __all__ = [
 NOT_OPEN_STATUSES: tuple[str, ...] = ("draft", "completed", "rejected", "withdrawn")
 """Statuses of requests nobody has to work on: a draft, or a closed request."""
 
+SCAN_PAGE = 1000
+"""Rows read at a time when requests are searched by an answer (``Requests.naming``)."""
 _PHONE = re.compile(r"09\d{9}", re.ASCII)
 
 
@@ -257,6 +259,49 @@ class Requests:
     async def open_by_organization(
         self, organization_id: str, *, not_open: Sequence[str] = NOT_OPEN_STATUSES, limit: int = 100
     ) -> Sequence[ServiceRequest]:
+    async def answered_yes(
+        self, service_id: str, field_id: str, *, exclude_organization: str
+    ) -> Sequence[ServiceRequest]:
+        """The requests of a service whose answer to the yes/no ``field_id`` is yes, handled by any organization but
+        ``exclude_organization``, oldest first."""
+        stmt = (
+            select(ServiceRequest)
+            .where(
+                col(ServiceRequest.service_id) == service_id,
+                col(ServiceRequest.organization_id) != exclude_organization,
+                col(ServiceRequest.answers)[field_id].as_boolean().is_(True),
+            )
+            .order_by(col(ServiceRequest.id))
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def naming(self, organization_id: str, value: str, *, limit: int) -> list[ServiceRequest]:
+        """The organization's filed requests with ``value`` as an answer, newest first (at most ``limit``).
+
+        Answers are JSON, so they are read in pages of ``SCAN_PAGE`` by id and compared here: every request is
+        searched, however old.
+        """
+        found: list[ServiceRequest] = []
+        before: int | None = None
+        while len(found) < limit:
+            stmt = (
+                select(ServiceRequest)
+                .where(
+                    col(ServiceRequest.organization_id) == organization_id,
+                    col(ServiceRequest.status) != "draft",
+                )
+                .order_by(col(ServiceRequest.id).desc())
+                .limit(SCAN_PAGE)
+            )
+            if before is not None:
+                stmt = stmt.where(col(ServiceRequest.id) < before)
+            page = (await self.session.scalars(stmt)).all()
+            found += [r for r in page if value in {str(v) for v in r.answers.values()}]
+            if len(page) < SCAN_PAGE:
+                break
+            before = page[-1].id
+        return found[:limit]
+
         """The organization's requests still to be worked on, nearest deadline first (no deadline last)."""
         stmt = (
             select(ServiceRequest)

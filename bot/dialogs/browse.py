@@ -27,11 +27,11 @@ from bot.cards import faq_text, service_card
 from bot.handlers.start import menu_labels
 from bot.keyboards import PAGE_SIZE, Choice, main_menu, paged
 from bot.render import Renderer
-from bot.routing import COMPLAINT_SERVICE
 from bot.states import ORG_KEY, QUERY_KEY, Browse, Form
 from catalog.index import Catalog, NotInCatalogError
 from catalog.loader import CatalogHolder
 from catalog.schema import Category, Organization, ResolvedService
+from desk.access import COMPLAINT_SERVICE
 
 __all__ = ["router"]
 

@@ -27,11 +27,11 @@ from bot.keyboards import main_menu
 from bot.notifier import Notifier
 from bot.platforms import Platform
 from bot.render import Renderer
-from bot.routing import COMPLAINT_SERVICE, request_groups
 from bot.states import FormKeys
 from catalog.index import NotInCatalogError
 from catalog.loader import CatalogHolder
 from desk import handling, survey
+from desk.access import COMPLAINT_SERVICE
 from desk.bridge import Copied, citizen_message
 from desk.errors import MizError
 from desk.lifecycle import Status
@@ -168,7 +168,8 @@ def router() -> Router:
             await callback.answer(r.plain("bot.stale"), show_alert=True)
             return
         try:
-            service = catalogs.catalog.service(request.organization_id, COMPLAINT_SERVICE)
+            about = request.about_organization_id or request.organization_id
+            service = catalogs.catalog.service(about, COMPLAINT_SERVICE)
         except NotInCatalogError:
             await callback.answer(r.plain("bot.stale"), show_alert=True)
             return
@@ -182,7 +183,7 @@ def router() -> Router:
         await state.clear()
         await state.set_data(
             {
-                FormKeys.ORG: request.organization_id,
+                FormKeys.ORG: about,
                 FormKeys.SERVICE: COMPLAINT_SERVICE,
                 FormKeys.VERSION: service.version,
                 FormKeys.STEP: 0,
@@ -213,9 +214,7 @@ def router() -> Router:
         if request is None or request.id is None:
             raise SkipHandler  # not an answer: the catch-all shows the menu
         request_id = request.id
-        groups = request_groups(
-            catalogs.catalog, request.organization_id, request.service_id, request.answers
-        )
+        groups = catalogs.catalog.operator_groups(request.organization_id)
         text = message.text or message.caption
         copied = None if message.text else Copied(chat_id=message.chat.id, message_id=message.message_id)
         user_id = message.from_user.id

@@ -35,7 +35,7 @@ from bot.keyboards import main_menu
 from bot.notifier import Notifier
 from bot.platforms import Platform
 from bot.render import Renderer
-from bot.routing import request_groups
+from bot.routing import governorate_id
 from bot.states import Form, FormKeys
 from catalog.index import NotInCatalogError
 from catalog.loader import CatalogHolder
@@ -756,6 +756,7 @@ def router() -> Router:
                 idempotency_key=idempotency_key,
                 calendar=catalogs.catalog.calendar_for(service.organization_id),
                 today=_today(),
+                governorate_id=governorate_id(catalogs.catalog),
             )
             org = catalogs.catalog.organization(service.organization_id)
             sms = settings.sms_provider != "none" and org.sms
@@ -764,15 +765,13 @@ def router() -> Router:
                     await _record_shared_phone(session, submission, set(data.get(FormKeys.OWN_PHONES, ())))
                     result = await submit_request(session, submission)
                     if result.created:
-                        groups = request_groups(
-                            catalogs.catalog, service.organization_id, service.id, submission.answers
-                        )
+                        groups = catalogs.catalog.operator_groups(result.organization_id)
                         for group_platform, chat_id in groups.items():
                             await enqueue_card(
                                 session,
                                 platform=group_platform,
                                 chat_id=chat_id,
-                                organization_id=service.organization_id,
+                                organization_id=result.organization_id,
                                 request_id=result.request_id,
                                 dedupe_key=f"request:{result.request_id}:card:{group_platform}",
                             )

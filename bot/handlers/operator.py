@@ -7,6 +7,7 @@ its notifications in one transaction, then the outbox sender is woken to deliver
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -29,9 +30,8 @@ from catalog.schema import Clerk, ClerkRole, Organization, OrganizationKind
 from desk import handling, payments
 from desk.bridge import Copied, clerk_message
 from desk.certificates import format_certificate_code
-from desk.errors import MizError
+from desk.errors import MizError, NotFound
 from desk.lifecycle import Actor, Status
-from desk.notifications import enqueue_card
 from desk.persian import TEHRAN, format_jalali_date, normalize_identifier
 from desk.requests import Title
 from desk.settings import Settings
@@ -80,8 +80,9 @@ def _actor(clerk: Clerk, org: Organization) -> handling.ActorRef:
         platform=clerk.platform.value,
         user_id=clerk.user_id,
         name=clerk.name.get("fa"),
-        # The governorate oversees every organization: its supervisors act on the complaints routed to it.
-        organization_id=None if org.kind is OrganizationKind.GOVERNORATE else org.id,
+        organization_id=org.id,
+        # The governorate oversees every organization: it reads any request, and acts on what is routed to it.
+        oversight=org.kind is OrganizationKind.GOVERNORATE,
     )
 
 
@@ -105,23 +106,16 @@ async def _redraw(
     outbox: Notifier,
     platform: Platform,
     chat_id: int,
-    org_id: str,
+    actor: handling.ActorRef,
     request_id: int,
 ) -> None:
-    """Queue a fresh drawing of a card that showed an old state (its key is unique to this moment)."""
-    stamp = datetime.now(TEHRAN).isoformat()
-
-    async def queue(session: AsyncSession) -> None:
-        await enqueue_card(
-            session,
-            platform=platform.value,
-            chat_id=chat_id,
-            organization_id=org_id,
-            request_id=request_id,
-            dedupe_key=f"redraw:{request_id}:{platform.value}:{chat_id}:{stamp}",
+    """Queue a fresh drawing of a card that showed an old state, if the actor may see that request at all."""
+    with contextlib.suppress(NotFound):
+        await _run(
+            factory,
+            outbox,
+            lambda s: handling.show_card(s, request_id, actor, platform=platform.value, chat_id=chat_id),
         )
-
-    await _run(factory, outbox, queue)
 
 
 async def _apply(
@@ -224,7 +218,9 @@ def router() -> Router:
             )
         except MizError as error:
             await callback.answer(error.render(r.lang), show_alert=True)
-            await _redraw(session_factory, outbox, platform, message.chat.id, org.id, callback_data.req)
+            await _redraw(
+                session_factory, outbox, platform, message.chat.id, _actor(clerk, org), callback_data.req
+            )
             return
         await callback.answer(r.plain(f"op.done.{callback_data.act}"))
 
@@ -278,7 +274,7 @@ def router() -> Router:
                 return
             await state.clear()
             await message.reply(r.text("op.invalid", error=error.render(r.lang)))
-            await _redraw(session_factory, outbox, platform, message.chat.id, org.id, request_id)
+            await _redraw(session_factory, outbox, platform, message.chat.id, _actor(clerk, org), request_id)
             return
         await state.clear()
         if change.certificate_code is not None:
@@ -393,23 +389,18 @@ def router() -> Router:
             return
         query = normalize_identifier(command.args or "")
         today = datetime.now(TEHRAN).date()
+        actor = _actor(clerk, org)
         async with session_factory() as session:
             if is_well_formed(query):
-                found = await Requests(session).by_tracking_code(normalize_tracking_code(query))
-                items = [found] if found is not None and found.organization_id == org.id else []
+                found = await handling.find_by_code(session, actor, normalize_tracking_code(query))
+                items = [found] if found is not None else []
             elif query.isdigit() and len(query) == 10:
-                items = [
-                    i
-                    for i in await Requests(session).open_by_organization(
-                        org.id, not_open=("draft",), limit=1000
-                    )
-                    if query in {str(v) for v in i.answers.values()}
-                ]
+                items = await handling.find_by_national_id(session, actor, query)
             else:
                 await message.answer(r.text("op.find.usage"))
                 return
         if len(items) == 1 and items[0].id is not None:
-            await _redraw(session_factory, outbox, platform, message.chat.id, org.id, items[0].id)
+            await _redraw(session_factory, outbox, platform, message.chat.id, actor, items[0].id)
         await message.answer(_work_list(r, "find", items, today))
 
     @r_.message(F.reply_to_message)
@@ -453,9 +444,7 @@ def router() -> Router:
             await _run(
                 session_factory,
                 outbox,
-                lambda s: clerk_message(
-                    s, request_id, platform=platform.value, user_id=clerk.user_id, text=text, copied=copied
-                ),
+                lambda s: clerk_message(s, request_id, _actor(clerk, org), text=text, copied=copied),
             )
         except MizError as error:
             await message.reply(r.text("op.invalid", error=error.render(r.lang)))

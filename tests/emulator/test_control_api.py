@@ -296,3 +296,18 @@ async def test_sms_inbox_records_and_filters_by_phone(client: EmulatorClient) ->
     assert everything["messages"][0]["provider"] == "kavenegar"
     with pytest.raises(EmulatorError):
         await client.request("POST", "/sim/sms", json={"to": "+98912"})
+
+
+async def test_a_forged_press_sends_any_callback_data_on_a_message_the_user_can_see(
+    client: EmulatorClient, bot: Bot, dialect: str
+) -> None:
+    alice = await client.citizen(TOKENS[dialect], name="Alice")
+    await alice.send("/start")
+    await bot.send_message(alice.user_id, "no buttons here")
+    await alice.expect("no buttons")
+    with pytest.raises(EmulatorError, match="no button"):
+        await alice.press(data="card:1:claim:submitted")
+    pressed = await alice.press(data="card:1:claim:submitted", forged=True)
+    assert pressed["kind"] == "callback"
+    updates = await client.request("POST", f"/bot{TOKENS[dialect]}/getUpdates", json={})
+    assert updates["result"][-1]["callback_query"]["data"] == "card:1:claim:submitted"
