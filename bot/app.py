@@ -47,7 +47,7 @@ from desk.dues import dues_throttle
 from desk.privacy import RedactingFilter
 from desk.settings import Settings
 from desk.sms import queue_request_sms
-from desk.throttle import Limiter, tracking_throttle
+from desk.throttle import Limiter, tracking_code_throttle, tracking_throttle
 from storage.db import create_engine, session_factory
 from storage.files import DocumentStore
 from storage.migrate import upgrade_async
@@ -105,11 +105,14 @@ def tune_garbage_collector() -> None:
 
 @dataclass(frozen=True, slots=True)
 class Throttles:
-    """The guessing limits: the dialogs' ``throttle``, ``dues_throttle`` and ``certificate_throttle``."""
+    """The guessing limits: the dialogs' ``throttle``, ``track_code_throttle``, ``dues_throttle`` and
+    ``certificate_throttle``."""
 
     track: Limiter
     dues: Limiter
     certificate: Limiter
+    track_code: Limiter
+    """Per tracking code, whoever guesses (``desk.throttle.tracking_code_throttle``)."""
 
 
 def make_throttles(settings: Settings, fsm_storage: BaseStorage) -> Throttles:
@@ -121,8 +124,9 @@ def make_throttles(settings: Settings, fsm_storage: BaseStorage) -> Throttles:
     storage when Miz stops.
     """
     track, dues, certificate = tracking_throttle(), dues_throttle(), certificate_throttle()
+    track_code = tracking_code_throttle()
     if not settings.redis_url:
-        return Throttles(track, dues, certificate)
+        return Throttles(track, dues, certificate, track_code)
     from aiogram.fsm.storage.redis import RedisStorage
 
     from storage.throttle import RedisThrottle
@@ -134,6 +138,7 @@ def make_throttles(settings: Settings, fsm_storage: BaseStorage) -> Throttles:
         RedisThrottle.like(track, redis, "track"),
         RedisThrottle.like(dues, redis, "dues"),
         RedisThrottle.like(certificate, redis, "certificate"),
+        RedisThrottle.like(track_code, redis, "track-code"),
     )
 
 
@@ -159,6 +164,7 @@ def create_dispatcher(
         session_factory=factory,
         documents=documents,
         throttle=throttles.track,
+        track_code_throttle=throttles.track_code,
         dues_throttle=throttles.dues,
         certificate_throttle=throttles.certificate,
         outbox=outbox,

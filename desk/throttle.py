@@ -35,6 +35,18 @@ its check digit (``ValidationError``): it never reaches the database, and counti
 Do not ``reset`` after a successful look-up: a citizen who owns a request could otherwise interleave their own
 code with guesses and never be slowed down (``give_back`` returns only the right guess's own attempt).
 ``reset`` is for an operator lifting a block.
+
+The per-account limit does not bound what many accounts do together: twenty accounts put 100 guesses of the last
+four digits against one tracking code in a second. So a code has a limit of its own too
+(:func:`tracking_code_throttle`, keyed by the code, whoever guesses): ``CODE_FAILURE_LIMIT`` wrong national IDs
+per ``CODE_WINDOW_SECONDS`` (10 a day), counted after the guesser's own limit let the guess through. A day, not
+ten minutes: the code's limit is what all accounts share, so it must make 10,000 tails a matter of years (10 a
+day), where one account's limit only has to slow one person down. A code locked so is no denial of service to
+its owner, who never needs a national ID: "my requests", their code alone, and their code with any digits still
+show it. Strangers (a relative at the counter) wait until the oldest of the ten wrong guesses is a day old, and
+are told so, and where the owner sees it. The dues and certificate look-ups have no per-code limit: dues
+ask for a whole national ID (ten digits with a check digit, not four), and a certificate's code is itself the
+secret, so each guess is a different code (55 bits) and a per-code count would never reach two.
 """
 
 from __future__ import annotations
@@ -50,12 +62,16 @@ from typing import Final, Protocol
 from desk.errors import Throttled
 
 __all__ = [
+    "CODE_FAILURE_LIMIT",
+    "CODE_WINDOW_SECONDS",
     "DEFAULT_MAX_KEYS",
     "TRACK_FAILURE_LIMIT",
     "TRACK_WINDOW_SECONDS",
     "Attempt",
     "Limiter",
     "Throttle",
+    "throttled",
+    "tracking_code_throttle",
     "tracking_throttle",
 ]
 
@@ -63,6 +79,11 @@ TRACK_FAILURE_LIMIT: Final = 5
 """Wrong tracking codes or national IDs a citizen may give within ``TRACK_WINDOW_SECONDS``."""
 TRACK_WINDOW_SECONDS: Final = 600.0
 """The window of the tracking throttle: ten minutes."""
+CODE_FAILURE_LIMIT: Final = 10
+"""Wrong national IDs (whole or last four digits) one tracking code may be given within ``CODE_WINDOW_SECONDS``,
+by all guessers together."""
+CODE_WINDOW_SECONDS: Final = 86_400.0
+"""The window of the per-code limit: a day."""
 DEFAULT_MAX_KEYS: Final = 100_000
 """Most keys a throttle remembers at once; beyond that the key that failed longest ago is forgotten."""
 
@@ -80,11 +101,12 @@ class Attempt:
 
 class Limiter(Protocol):
     """A sliding-window limit on guesses as the dialogs use it: in memory (:class:`Throttle`) or shared by
-    several workers in Redis (``storage.throttle.RedisThrottle``). Keys are ``'<platform>:<user id>'``."""
+    several workers in Redis (``storage.throttle.RedisThrottle``). Keys are ``'<platform>:<user id>'`` (a
+    guesser), or the guessed code itself for :func:`tracking_code_throttle`."""
 
     async def attempt(self, key: str) -> Attempt:
-        """Count one guess of ``key`` now, or raise ``Throttled(message_key, seconds=..., minutes=...)`` if
-        ``key`` already has ``limit`` within the window; atomically, so concurrent guesses never pass together."""
+        """Count one guess of ``key`` now, or raise ``Throttled(message_key, seconds=..., minutes=..., hours=...)``
+        if ``key`` already has ``limit`` within the window; atomically, so concurrent guesses never pass together."""
         ...
 
     async def give_back(self, attempt: Attempt) -> None:
@@ -107,12 +129,12 @@ class Limiter(Protocol):
 class Throttle:
     """Per-key limit on guesses over a sliding window of ``window_seconds``; in memory, one process.
 
-    ``attempt(key)`` raises ``Throttled(message_key, seconds=..., minutes=...)`` while ``key`` has ``limit``
-    counted guesses younger than the window (``seconds`` until the oldest of them ages out, ``minutes`` the same
-    rounded up, for the message); otherwise it counts one, with no ``await`` between the test and the count, so
-    concurrent handlers in the event loop cannot slip past it together. Memory stays bounded: a key is forgotten
-    once its last guess leaves the window, each key holds at most ``limit`` attempts, and at most ``max_keys``
-    keys are kept.
+    ``attempt(key)`` raises ``Throttled(message_key, seconds=..., minutes=..., hours=...)`` while ``key`` has
+    ``limit`` counted guesses younger than the window (``seconds`` until the oldest of them ages out, ``minutes``
+    and ``hours`` the same rounded up, for the message); otherwise it counts one, with no ``await`` between the
+    test and the count, so concurrent handlers in the event loop cannot slip past it together. Memory stays
+    bounded: a key is forgotten once its last guess leaves the window, each key holds at most ``limit`` attempts,
+    and at most ``max_keys`` keys are kept.
     """
 
     def __init__(
@@ -189,8 +211,7 @@ class Throttle:
             return
         self._expire(attempts, now)
         if len(attempts) >= self.limit:
-            seconds = max(1, math.ceil(attempts[0].at + self.window - now))
-            raise Throttled(self.message_key, seconds=seconds, minutes=math.ceil(seconds / 60))
+            raise throttled(self.message_key, attempts[0].at + self.window - now)
 
     def _expire(self, attempts: deque[Attempt], now: float) -> None:
         while attempts and attempts[0].at <= now - self.window:
@@ -206,6 +227,21 @@ class Throttle:
             del self._attempts[key]
 
 
+def throttled(message_key: str, wait: float) -> Throttled:
+    """The error for a wait of ``wait`` seconds: ``seconds`` (at least 1), and ``minutes`` and ``hours`` rounded
+    up, for whichever the message shows."""
+    seconds = max(1, math.ceil(wait))
+    return Throttled(
+        message_key, seconds=seconds, minutes=math.ceil(seconds / 60), hours=math.ceil(seconds / 3600)
+    )
+
+
 def tracking_throttle(clock: Callable[[], float] = time.monotonic) -> Throttle:
     """The throttle for ``desk.requests.track``: 5 wrong codes or national IDs per 10 minutes per citizen."""
     return Throttle(TRACK_FAILURE_LIMIT, TRACK_WINDOW_SECONDS, clock, message_key="desk.track.throttled")
+
+
+def tracking_code_throttle(clock: Callable[[], float] = time.monotonic) -> Throttle:
+    """The per-code limit of ``desk.requests.track``: 10 wrong national IDs per day against one tracking code,
+    from anyone; keyed by the code as ``desk.tracking.normalize_tracking_code`` gives it."""
+    return Throttle(CODE_FAILURE_LIMIT, CODE_WINDOW_SECONDS, clock, message_key="desk.track.code_throttled")

@@ -5,9 +5,9 @@ let a guesser multiply the limit by the number of workers (and a restart would r
 ``RedisThrottle`` behaves like ``desk.throttle.Throttle`` (a sliding window of ``window_seconds``, refused at
 ``limit`` counted guesses, the same ``Throttled`` error with the same rounding) with its counters in Redis:
 
-- one sorted set per key, ``miz:throttle:<name>:<platform>:<user id>``, of the key's attempt times (the
-  scores); each member also carries a random suffix, so two attempts at the same instant on two workers both
-  count, and ``give_back`` removes exactly its own;
+- one sorted set per key, ``miz:throttle:<name>:<platform>:<user id>`` (``miz:throttle:<name>:<code>`` for a
+  per-code limit), of the key's attempt times (the scores); each member also carries a random suffix, so two
+  attempts at the same instant on two workers both count, and ``give_back`` removes exactly its own;
 - an attempt is one Lua script, which Redis runs atomically: drop the times out of the window, refuse if
   ``limit`` remain (answering the limit-th newest, for the wait), else add this one and set the key to expire
   one window after it, so Redis memory stays bounded with no sweeping. No other command runs between the
@@ -16,7 +16,8 @@ let a guesser multiply the limit by the number of workers (and a restart would r
 
 Times come from the workers' wall clocks (``time.time``, not the monotonic clock, which means nothing to
 another process): clocks kept by NTP differ by far less than a second, which shifts a ten-minute window by as
-much. The key names a citizen only by platform and user id, never by phone or national ID.
+much. The key names a citizen only by platform and user id, never by phone or national ID; a per-code limit's
+key holds the tracking code, which alone shows nothing to anyone but its owner.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from typing import Final, cast
 from redis.asyncio import Redis
 
 from desk.errors import Throttled
-from desk.throttle import Attempt, Throttle
+from desk.throttle import Attempt, Throttle, throttled
 
 __all__ = ["KEY_PREFIX", "RedisThrottle"]
 
@@ -132,8 +133,7 @@ class RedisThrottle:
         return [float(score) for _, score in cast("list[tuple[bytes, float]]", found)]
 
     def _throttled(self, oldest: float, now: float) -> Throttled:
-        seconds = max(1, math.ceil(oldest + self.window - now))
-        return Throttled(self.message_key, seconds=seconds, minutes=math.ceil(seconds / 60))
+        return throttled(self.message_key, oldest + self.window - now)
 
 
 def _member(attempt: Attempt) -> str:

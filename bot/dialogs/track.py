@@ -2,8 +2,9 @@
 
 Someone else's request is shown only with the national ID written in it, whole or its last four digits, either
 asked for after the code or sent with it in one message ("123412341234 5678", what fits an SMS). Four digits
-are only 10,000 possibilities: the tracking throttle, which counts every wrong guess of them, is what keeps
-them from being tried one by one (see ``desk.requests.NATIONAL_ID_TAIL``).
+are only 10,000 possibilities: two limits count every wrong guess of them, the guesser's (``throttle``, 5 per
+10 minutes) and the code's, whoever guesses (``track_code_throttle``, 10 a day), and keep them from being tried
+one by one (see ``desk.throttle``). A code strangers have used up still shows the request to its owner.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.forms import nav_labels
-from bot.guessing import guesser_key, refuse_for_now
+from bot.guessing import Guess, guesser_key, refuse_for_now, tracking_code_key
 from bot.handlers.start import menu_labels
 from bot.keyboards import cancel_keyboard, main_menu
 from bot.platforms import Platform
@@ -27,7 +28,7 @@ from desk.errors import NotFound, Throttled, ValidationError
 from desk.lifecycle import Status
 from desk.persian import format_jalali_date, normalize_identifier
 from desk.requests import Title, TrackView, my_requests, split_code_and_tail, track
-from desk.throttle import Attempt, Limiter
+from desk.throttle import Limiter
 from desk.tracking import TRACKING_CODE_LENGTH, format_tracking_code
 
 __all__ = ["router"]
@@ -77,6 +78,17 @@ def render_track_view(r: Renderer, view: TrackView, catalogs: CatalogHolder) -> 
             for event in view.history
         ],
     )
+
+
+async def _owners_view(
+    session_factory: async_sessionmaker[AsyncSession], code: str, platform: Platform, user_id: int
+) -> TrackView | None:
+    """The request with tracking code ``code`` if ``user_id`` filed it, else None (no national ID compared)."""
+    async with session_factory() as session:
+        try:
+            return await track(session, code, platform=platform.value, user_id=user_id)
+        except NotFound:
+            return None
 
 
 def router() -> Router:
@@ -139,6 +151,7 @@ def router() -> Router:
         catalogs: CatalogHolder,
         session_factory: async_sessionmaker[AsyncSession],
         throttle: Limiter,
+        code_throttle: Limiter,
         code: str,
         national_id: str | None,
     ) -> None:
@@ -147,24 +160,33 @@ def router() -> Router:
         # A code alone is not counted: whether it exists or belongs to someone else, the answer is the same
         # request for the national ID, so it tells a guesser nothing (and a stranger with a real code keeps all
         # their tries for the ID); a blocked citizen is still refused. A national ID, whole or its last four
-        # digits, is counted before the look-up and given back if right: only 10,000 possibilities, and
-        # counting only the misses afterwards would let a burst of concurrent guesses all through.
-        attempt: Attempt | None = None
+        # digits, is counted before the look-up, against the guesser and then against the code, and given back
+        # if right: only 10,000 possibilities, and counting only the misses afterwards would let a burst of
+        # concurrent guesses all through.
+        guess = Guess()
         try:
             if national_id is None:
                 await throttle.check(key)
             else:
-                attempt = await throttle.attempt(key)
+                await guess.count(throttle, key)
+        except Throttled as error:
+            await refuse_for_now(message, r, state, error)
+            return
+        try:
+            if national_id is not None:
+                await guess.count(code_throttle, tracking_code_key(code))
             async with session_factory() as session:
                 view = await track(
                     session, code, platform=platform.value, user_id=user_id, national_id=national_id
                 )
-        except Throttled as error:
-            await refuse_for_now(message, r, state, error)
-            return
+        except Throttled as error:  # strangers used up the code's tries: no national ID is compared now
+            owners = await _owners_view(session_factory, code, platform, user_id)
+            if owners is None:
+                await refuse_for_now(message, r, state, error)
+                return
+            view = owners
         except ValidationError as error:  # a mistyped code never reached the database: not counted
-            if attempt is not None:
-                await throttle.give_back(attempt)
+            await guess.give_back()
             await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
             return
         except NotFound:  # a wrong national ID stays counted
@@ -176,8 +198,7 @@ def router() -> Router:
                 await state.clear()
                 await message.answer(r.text("bot.track.not_found"), reply_markup=main_menu(r))
             return
-        if attempt is not None:  # a right national ID is not a failure
-            await throttle.give_back(attempt)
+        await guess.give_back()  # a right national ID (or the owner's own request) is not a failure
         await state.clear()
         await message.answer(render_track_view(r, view, catalogs), reply_markup=main_menu(r))
 
@@ -193,19 +214,21 @@ def router() -> Router:
         catalogs: CatalogHolder,
         session_factory: async_sessionmaker[AsyncSession],
         throttle: Limiter,
+        track_code_throttle: Limiter,
     ) -> None:
         """A code (after "track", or sent outside any conversation), alone or with the national ID's last four
         digits; or the national ID (whole or its last four digits) asked for after a code."""
         text = message.text or ""
+        limits = (throttle, track_code_throttle)
         if await state.get_state() == Track.national_id.state:
             code = str((await state.get_data()).get(FormKeys.TRACK_CODE, ""))
-            await _lookup(message, r, platform, state, catalogs, session_factory, throttle, code, text)
+            await _lookup(message, r, platform, state, catalogs, session_factory, *limits, code, text)
             return
         split = split_code_and_tail(text)
         if split is not None:
             code, tail = split
-            await _lookup(message, r, platform, state, catalogs, session_factory, throttle, code, tail)
+            await _lookup(message, r, platform, state, catalogs, session_factory, *limits, code, tail)
         else:
-            await _lookup(message, r, platform, state, catalogs, session_factory, throttle, text, None)
+            await _lookup(message, r, platform, state, catalogs, session_factory, *limits, text, None)
 
     return r_

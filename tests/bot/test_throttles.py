@@ -37,7 +37,7 @@ async def shared(redis: Redis, user: str) -> AsyncIterator[Redis]:
 def test_without_redis_every_throttle_is_in_this_process() -> None:
     throttles = make_throttles(settings(None), MemoryStorage())
 
-    for throttle in (throttles.track, throttles.dues, throttles.certificate):
+    for throttle in (throttles.track, throttles.track_code, throttles.dues, throttles.certificate):
         assert isinstance(throttle, Throttle)
 
 
@@ -49,7 +49,10 @@ async def test_with_redis_every_throttle_is_shared_under_its_own_name(shared: Re
     assert isinstance(worker.track, RedisThrottle)
     assert isinstance(worker.dues, RedisThrottle)
     assert isinstance(worker.certificate, RedisThrottle)
-    assert (worker.track.name, worker.dues.name, worker.certificate.name) == ("track", "dues", "certificate")
+    assert isinstance(worker.track_code, RedisThrottle)
+    names = (worker.track.name, worker.dues.name, worker.certificate.name, worker.track_code.name)
+    assert names == ("track", "dues", "certificate", "track-code")
+    assert (worker.track_code.limit, worker.track_code.window) == (10, 86_400.0)
     assert (worker.dues.limit, worker.dues.window, worker.dues.message_key) == (5, 600.0, "dues.throttled")
     key = f"telegram:{user}"
     for throttles in (worker, other_worker, worker, other_worker, worker):  # five wrong tries, either worker
@@ -59,6 +62,7 @@ async def test_with_redis_every_throttle_is_shared_under_its_own_name(shared: Re
     assert caught.value.key == "desk.track.throttled"
     await other_worker.dues.check(key)  # the dues count is another
     await worker.certificate.check(key)
+    await worker.track_code.check(key)
 
 
 def test_redis_throttles_need_the_conversations_in_redis() -> None:

@@ -121,7 +121,7 @@ async def test_an_attempt_just_inside_the_window_still_counts(clock: FakeClock, 
     clock.advance(59.5)
     with pytest.raises(Throttled) as caught:
         await throttle.attempt("k")
-    assert caught.value.params == {"seconds": 1, "minutes": 1}
+    assert caught.value.params == {"seconds": 1, "minutes": 1, "hours": 1}
 
 
 async def test_the_wait_ends_when_the_oldest_counted_attempt_ages_out(
@@ -139,7 +139,7 @@ async def test_the_wait_ends_when_the_oldest_counted_attempt_ages_out(
     assert await throttle.failures("k") == 2
     with pytest.raises(Throttled) as caught:
         await throttle.check("k")
-    assert caught.value.params == {"seconds": 10, "minutes": 1}
+    assert caught.value.params == {"seconds": 10, "minutes": 1, "hours": 1}
 
 
 async def test_concurrent_guesses_let_exactly_the_limit_through_regression_check_then_fail_race(
@@ -206,7 +206,7 @@ async def test_the_tracking_throttle_allows_five_wrong_tries_per_ten_minutes(
         await throttle.attempt("telegram:7")
 
     assert caught.value.key == "desk.track.throttled"
-    assert caught.value.params == {"seconds": 600, "minutes": 10}
+    assert caught.value.params == {"seconds": 600, "minutes": 10, "hours": 1}
     assert "۱۰ دقیقه" in caught.value.render("fa")
     assert "10 minutes" in caught.value.render("en")
     clock.advance(600)
@@ -311,7 +311,7 @@ async def test_redis_forgets_a_key_by_itself(shared: Redis, name: str) -> None:
     await throttle.attempt("bale:6")
     with pytest.raises(Throttled) as caught:
         await throttle.attempt("bale:6")
-    assert caught.value.params == {"seconds": 1, "minutes": 1}  # never less than a second
+    assert caught.value.params == {"seconds": 1, "minutes": 1, "hours": 1}  # never less than a second
     await asyncio.sleep(0.3)
     await throttle.check("bale:6")
     assert await shared.exists(throttle.redis_key("bale:6")) == 0
@@ -323,7 +323,7 @@ async def test_a_restart_keeps_the_count(clock: FakeClock, shared: Redis, name: 
     clock.advance(30)
     with pytest.raises(Throttled) as caught:
         await RedisThrottle(shared, name, 1, 60, clock).attempt("telegram:3")
-    assert caught.value.params == {"seconds": 30, "minutes": 1}
+    assert caught.value.params == {"seconds": 30, "minutes": 1, "hours": 1}
 
 
 @pytest.mark.parametrize(
