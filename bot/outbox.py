@@ -17,12 +17,17 @@ Guarantees, and the one window that cannot be closed
   the API answered ok; a row is only sent while its lease has at least ``request_timeout`` + a margin left,
   so no other sender can hold it at the same time; cancelling :meth:`OutboxSender.run` (a graceful shutdown)
   lets the sends in flight finish and be marked, and puts the rows not yet sent back at once.
-  **The unavoidable window:** if the process is killed hard (SIGKILL, power loss) after the messenger accepted
-  a message and before ``mark_sent`` committed, or if the connection fails after the server acted but before
-  its answer arrived (a timeout), the row is sent again. Neither messenger offers an idempotency key for
-  ``sendMessage``, so the choice is between this rare duplicate and a lost message; a notification to a
-  citizen must not be lost. A ``copy`` row with a header is two calls, so a failure between them repeats the
-  header.
+* **What a hard kill repeats** (SIGKILL, power loss): the rows in flight then, and only those. A row is in
+  flight from the start of its API call until its outcome is committed; at most ``OutboxSender.in_flight``
+  (8) rows are, so a kill repeats at most that many messages (a ``copy`` row with a header: both). A row whose
+  connection failed after the server acted (a timeout) is also sent again. Neither messenger offers an
+  idempotency key for ``sendMessage``: the choice is between this rare duplicate and a lost message, and a
+  notification to a citizen must not be lost.
+* Leases: a claim records its owner, ``machine:pid:nonce`` (:func:`lease_owner`), and the sender renews the
+  leases of the rows it holds every ``lease``/8 (45 s by default), so a live sender never loses a row however
+  long it waits, and a dead one's rows are claimed again at most ``lease`` after it died. On start, a sender
+  ends at once the leases of dead processes of its own machine (:func:`dead_owners`), so a restarted sender
+  takes its predecessor's rows within a poll; leases of live processes and of other machines run their course.
 
 Failures never stop the other rows: 429 pauses the chat (Telegram) or the bot (Bale) and retries the row after
 ``retry_after`` (not counted as an attempt); network errors, 5xx and other transient errors retry with capped
@@ -34,12 +39,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
+import os
 import random
+import secrets
+import socket
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from aiogram import Bot
@@ -78,6 +88,9 @@ __all__ = [
     "SentHook",
     "Verdict",
     "classify",
+    "dead_owners",
+    "end_dead_leases",
+    "lease_owner",
     "render_text",
 ]
 
@@ -101,6 +114,61 @@ Clock = Callable[[], datetime]
 _EPSILON = timedelta(milliseconds=1)  # keeps put-back rows of one chat in their order by next_attempt_at
 _NOT_HERE = timedelta(minutes=5)  # put back rows this sender cannot send (no bot for the platform, SMS)
 _LEASE_MARGIN = timedelta(seconds=10)  # beyond request_timeout, lease time a send must still have
+_NONCE = secrets.token_hex(4)  # tells this process from an earlier one that had the same pid
+
+
+def _machine() -> str:
+    """Where a process id names one process: the host name, its boot and the pid namespace, hashed."""
+    parts = [socket.gethostname()]
+    with contextlib.suppress(OSError):
+        parts.append(Path("/proc/sys/kernel/random/boot_id").read_text().strip())
+    with contextlib.suppress(OSError):
+        parts.append(str(os.stat("/proc/self/ns/pid").st_ino))
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def lease_owner() -> str:
+    """This process as the owner of the leases it takes: ``machine:pid:nonce``."""
+    return f"{_machine()}:{os.getpid()}:{_NONCE}"
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process, alive
+        return True
+    return True
+
+
+def dead_owners(owners: Iterable[str]) -> list[str]:
+    """The lease owners among ``owners`` known dead: processes of this machine whose pid is gone, or is ours
+    under another nonce (an earlier process). Another machine's owners are never in it: it cannot be told."""
+    machine, pid, nonce = lease_owner().split(":")
+    dead = []
+    for owner in owners:
+        their_machine, their_pid, their_nonce = [*owner.split(":"), "", ""][:3]
+        if their_machine != machine or not their_pid.isdigit() or int(their_pid) <= 0:
+            continue
+        if (their_pid == pid and their_nonce != nonce) or (their_pid != pid and not _running(int(their_pid))):
+            dead.append(owner)
+    return dead
+
+
+async def end_dead_leases(factory: async_sessionmaker[AsyncSession], channel: str, now: datetime) -> int:
+    """End the leases that dead processes of this machine hold on ``channel``'s rows; how many rows."""
+    try:
+        async with unit_of_work(factory, write=True) as session:
+            outbox = Outbox(session)
+            dead = dead_owners(await outbox.lease_owners(channel))
+            ended = await outbox.end_leases(dead, channel=channel, now=now)
+    except Exception:
+        logger.exception("outbox: could not end the leases of dead senders; they will run out")
+        return 0
+    if ended:
+        logger.info("outbox: took back %d %s rows from a sender that died", ended, channel)
+    return ended
 
 
 class PayloadError(ValueError):
@@ -249,7 +317,13 @@ class OutboxSender:
     org_names: OrgNames | None = None
     clock: Clock = utcnow
     batch: int = 50
-    lease: timedelta = timedelta(minutes=2)
+    lease: timedelta = timedelta(seconds=45)
+    """How long a claim holds a row; renewed every ``lease``/8 while this sender holds it."""
+    in_flight: int = 8
+    """At most this many rows are between the start of their API call and the commit of their outcome: what a
+    hard kill can make the sender repeat."""
+    owner: str = field(default_factory=lease_owner)
+    """The lease owner written on the rows this sender claims (:func:`lease_owner`)."""
     poll_interval: float = 1.0
     request_timeout: int = 20
     backoff: Backoff = field(default_factory=Backoff)
@@ -262,6 +336,8 @@ class OutboxSender:
     def __post_init__(self) -> None:
         if self.lease < timedelta(seconds=self.request_timeout) + 2 * _LEASE_MARGIN:
             raise ValueError("the lease must be longer than request_timeout plus 20 seconds")
+        if self.in_flight < 1:
+            raise ValueError("at least one row must be allowed in flight")
         if self.limiters is None:
             self.limiters = {name: SendLimiter(limits_for(name)) for name in self.bots}
         self._limiters: Mapping[str, SendLimiter] = self.limiters
@@ -272,6 +348,8 @@ class OutboxSender:
         self._lane_tasks: dict[_LaneKey, asyncio.Task[None]] = {}
         self._units: set[asyncio.Task[bool]] = set()
         self._db = asyncio.Lock()  # one write transaction of ours at a time (SQLite has a single writer)
+        self._slots = asyncio.Semaphore(self.in_flight)
+        self._renew_at = self.clock()
         self._running: asyncio.Task[Any] | None = None
 
     # ------------------------------------------------------------------------------------------ control
@@ -285,8 +363,12 @@ class OutboxSender:
         self._running = asyncio.current_task()
         self._stopping.clear()
         try:
+            async with self._db:
+                await end_dead_leases(self.factory, "chat", self.clock())
+            self._renew_at = self.clock() + self.lease / 8
             while not self._stopping.is_set():
                 self._wake.clear()
+                await self._keep_leases()
                 room = self.batch - len(self._held)
                 if room > 0:
                     try:
@@ -352,7 +434,11 @@ class OutboxSender:
         """Claim up to ``room`` due rows, keep the ones that may go now, put back the rest; rows claimed."""
         async with self._db, unit_of_work(self.factory, write=True) as session:
             now = self.clock()
-            rows = list(await Outbox(session).claim_due(room, now=now, lease=self.lease, channel="chat"))
+            rows = list(
+                await Outbox(session).claim_due(
+                    room, now=now, lease=self.lease, channel="chat", owner=self.owner
+                )
+            )
             if not rows:
                 return 0
             deadline = now + self.lease
@@ -374,6 +460,24 @@ class OutboxSender:
             if key not in self._lane_tasks:
                 self._lane_tasks[key] = asyncio.create_task(self._lane(key), name=f"outbox:{key[0]}:{key[1]}")
         return len(rows)
+
+    async def _keep_leases(self) -> None:
+        """Every ``lease``/8, extend the leases of the rows we hold (those not about to run out)."""
+        if not self._held or self.clock() < self._renew_at:
+            return
+        try:
+            async with self._db, unit_of_work(self.factory, write=True) as session:
+                now = self.clock()
+                self._renew_at = now + self.lease / 8
+                mine = [item for item in self._held.values() if item.deadline - now >= _LEASE_MARGIN]
+                deadline = now + self.lease
+                if mine:
+                    await Outbox(session).renew([item.id for item in mine], owner=self.owner, until=deadline)
+        except Exception:
+            logger.exception("outbox: renewing the leases of %d rows failed", len(self._held))
+            return
+        for item in mine:
+            item.deadline = max(item.deadline, deadline)
 
     async def _sort_out(
         self, session: AsyncSession, fresh: Sequence[_Held], now: datetime
@@ -474,10 +578,16 @@ class OutboxSender:
         try:
             while queue and not self._stopping.is_set():
                 item = queue[0]
-                await limiter.acquire(chat_id)
+                await limiter.acquire_chat(chat_id)
+                await self._slots.acquire()  # released when the row's outcome is committed
+                try:
+                    await limiter.acquire_bot(chat_id)
+                except BaseException:
+                    self._slots.release()
+                    raise
                 unit = asyncio.create_task(self._deliver(item, limiter))
                 self._units.add(unit)
-                unit.add_done_callback(self._units.discard)
+                unit.add_done_callback(self._unit_done)
                 sent_in_order = await asyncio.shield(unit)
                 queue.popleft()
                 if not sent_in_order and queue:
@@ -496,6 +606,10 @@ class OutboxSender:
                 del self._lane_tasks[key]
             if len(self._held) <= self.batch // 2:
                 self._wake.set()
+
+    def _unit_done(self, unit: asyncio.Task[bool]) -> None:
+        self._units.discard(unit)
+        self._slots.release()
 
     async def _hold_lane(self, key: _LaneKey, queue: deque[_Held]) -> None:
         """The head of the lane must wait: hand the rest back right after it, in order."""

@@ -150,10 +150,18 @@ class SendLimiter:
 
     async def acquire(self, chat_id: int) -> None:
         """Wait until one more message may go to ``chat_id``; never sleeps when no limit applies."""
+        await self.acquire_chat(chat_id)
+        await self.acquire_bot(chat_id)
+
+    async def acquire_chat(self, chat_id: int) -> None:
+        """The first half of :meth:`acquire`: wait for the chat's own turn (its pause and its bucket)."""
         await self._wait_pause(chat_id)
         bucket = self._chat_bucket(chat_id)
         if bucket is not None:
             await bucket.take(self._clock, self._sleep)
+
+    async def acquire_bot(self, chat_id: int) -> None:
+        """The second half of :meth:`acquire`, right before the send: wait for the bot's turn."""
         if self._bot is not None:
             await self._bot.take(self._clock, self._sleep)
         await self._wait_pause(chat_id)  # a 429 may have come in while we waited

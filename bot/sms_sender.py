@@ -5,7 +5,10 @@ change it announces committed; it is claimed under a lease (a sender that died l
 it is marked sent in its own short transaction right after the gateway accepted it, with what the gateway
 charged, so the costs per organization are a sum over these rows; a restart never sends it again. The one
 window left is the same as for chat messages: a gateway that accepted an SMS but whose answer never arrived
-(a timeout) gets it again on the retry, since neither gateway takes an idempotency key.
+(a timeout) gets it again on the retry, since neither gateway takes an idempotency key. One SMS at most is in
+flight (sent, its outcome not yet committed), so a hard kill repeats at most one. Leases work as in
+:mod:`bot.outbox`: they name their owner, are renewed (before a send, once half of :attr:`SmsSender.lease` is
+gone), and a sender ends those of this machine's dead processes when it starts.
 
 Outcomes (:class:`bot.sms.SmsOutcome`): ``retry`` (timeouts, 5xx, a busy gateway) waits with capped exponential
 backoff and jitter; ``no_credit`` waits :attr:`SmsSender.no_credit_wait` (someone must top the account up, and
@@ -30,7 +33,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from bot.outbox import Backoff, OrgNames
+from bot.outbox import Backoff, OrgNames, end_dead_leases, lease_owner
 from bot.sms import SmsOutcome, SmsProvider, SmsResult
 from desk.privacy import mask_mobile
 from desk.sms import SmsPayloadError, render_sms, sms_parts
@@ -44,6 +47,7 @@ __all__ = ["SmsSender", "SmsSenderStats"]
 logger = logging.getLogger(__name__)
 
 _CODE_WIPED = "•••••"
+_LEASE_MARGIN = timedelta(seconds=10)  # a lease with less left may be another sender's by now: not renewed
 
 
 @dataclass
@@ -72,7 +76,10 @@ class SmsSender:
     org_names: OrgNames | None = None
     clock: Callable[[], datetime] = utcnow
     batch: int = 10
-    lease: timedelta = timedelta(minutes=5)
+    lease: timedelta = timedelta(seconds=90)
+    """How long a claim holds a row; renewed while the batch is being sent (at least twice ``send_timeout``)."""
+    owner: str = field(default_factory=lease_owner)
+    """The lease owner written on the rows this sender claims (:func:`bot.outbox.lease_owner`)."""
     poll_interval: float = 2.0
     per_second: float = 5.0
     send_timeout: float = 30.0
@@ -84,6 +91,8 @@ class SmsSender:
     stats: SmsSenderStats = field(default_factory=SmsSenderStats, init=False)
 
     def __post_init__(self) -> None:
+        if self.lease < timedelta(seconds=2 * self.send_timeout):
+            raise ValueError("the lease must be at least twice send_timeout")
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._running: asyncio.Task[Any] | None = None
@@ -96,6 +105,7 @@ class SmsSender:
         """Send until :meth:`stop`; rows claimed but not yet sent are handed back."""
         self._running = asyncio.current_task()
         self._stopping.clear()
+        await end_dead_leases(self.factory, "sms", self.clock())
         while not self._stopping.is_set():
             self._wake.clear()
             try:
@@ -107,6 +117,7 @@ class SmsSender:
                 if self._stopping.is_set():
                     await self._hand_back(claimed[index:])
                     break
+                await self._keep_leases(claimed[index:])
                 await asyncio.shield(self._deliver(row))
                 await asyncio.sleep(1 / self.per_second)
             if len(claimed) == self.batch:
@@ -127,9 +138,27 @@ class SmsSender:
     async def _claim(self) -> list[OutboxMessage]:
         async with unit_of_work(self.factory, write=True) as session:
             rows = await Outbox(session).claim_due(
-                self.batch, now=self.clock(), lease=self.lease, channel="sms"
+                self.batch, now=self.clock(), lease=self.lease, channel="sms", owner=self.owner
             )
             return list(rows)
+
+    async def _keep_leases(self, rows: list[OutboxMessage]) -> None:
+        """Before a send, once half the lease is gone, extend the leases of the rows not yet sent."""
+        now = self.clock()
+        mine = [
+            row for row in rows if row.locked_until is not None and row.locked_until - now >= _LEASE_MARGIN
+        ]
+        if not mine or min(row.locked_until or now for row in mine) - now > self.lease / 2:
+            return
+        until = now + self.lease
+        try:
+            async with unit_of_work(self.factory, write=True) as session:
+                await Outbox(session).renew([row.id for row in mine if row.id], owner=self.owner, until=until)
+        except Exception:
+            logger.exception("sms: renewing the leases of %d rows failed", len(mine))
+            return
+        for row in mine:
+            row.locked_until = until
 
     async def _deliver(self, row: OutboxMessage) -> None:
         assert row.id is not None
@@ -217,6 +246,7 @@ class SmsSender:
                 .values(
                     status="pending",
                     locked_until=None,
+                    locked_by=None,
                     next_attempt_at=self.clock(),
                     attempts=col(OutboxMessage.attempts) - 1,
                 )

@@ -206,6 +206,9 @@ class OutboxMessage(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime = _created()
     locked_until: datetime | None = _utc_column(nullable=True)
+    locked_by: str | None = Field(
+        default=None, max_length=64, description="the process holding the lease: machine, pid and a nonce"
+    )
     created_at: datetime = _created()
     sent_at: datetime | None = _utc_column(nullable=True)
     last_error: str | None = None

@@ -484,8 +484,8 @@ class Outbox:
     """Notifications waiting to be sent, written in the transaction of the change they announce.
 
     A sender claims due rows (a lease), delivers them outside any transaction, then marks each one sent,
-    to retry, or failed. A sender that dies mid-way loses nothing: its lease runs out and the row is
-    claimed again.
+    to retry, or failed. A sender that dies mid-way loses nothing: its lease runs out (or its successor on
+    the same machine ends it, :meth:`end_leases`) and the row is claimed again.
     """
 
     def __init__(self, session: AsyncSession) -> None:
@@ -526,10 +526,12 @@ class Outbox:
         now: datetime | None = None,
         lease: timedelta = timedelta(seconds=60),
         channel: str | None = None,
+        owner: str | None = None,
     ) -> Sequence[OutboxMessage]:
         """Take up to ``limit`` rows due at ``now``, oldest first, for ``lease``; counts an attempt on each.
 
-        ``channel`` (``"chat"`` or ``"sms"``) limits the claim to one sender's rows; None takes any.
+        ``channel`` (``"chat"`` or ``"sms"``) limits the claim to one sender's rows; None takes any. ``owner``
+        names the process taking them (``locked_by``), so a restart can tell its dead predecessor's leases.
 
         Due means pending with ``next_attempt_at <= now``, or still "sending" under an expired lease (its
         sender died). On PostgreSQL rows are locked with ``FOR UPDATE SKIP LOCKED``, so concurrent senders
@@ -556,9 +558,47 @@ class Outbox:
         for message in claimed:
             message.status = "sending"
             message.locked_until = now + lease
+            message.locked_by = owner
             message.attempts += 1
         await self.session.flush()
         return claimed
+
+    async def renew(self, message_ids: Iterable[int], *, owner: str | None, until: datetime) -> None:
+        """Extend to ``until`` the lease of these rows, those still being sent under ``owner``'s lease."""
+        stmt = (
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(list(message_ids)))
+            .where(col(OutboxMessage.status) == "sending")
+            .where(col(OutboxMessage.locked_by) == owner)
+            .values(locked_until=until)
+            .execution_options(synchronize_session=False)
+        )
+        await self.session.execute(stmt)
+
+    async def lease_owners(self, channel: str) -> list[str]:
+        """The owners of the rows of ``channel`` being sent (those with a lease, run out or not)."""
+        stmt = (
+            sa_select(col(OutboxMessage.locked_by))
+            .where(col(OutboxMessage.channel) == channel, col(OutboxMessage.status) == "sending")
+            .where(col(OutboxMessage.locked_by).is_not(None))
+            .distinct()
+        )
+        return [str(owner) for owner in (await self.session.scalars(stmt)).all()]
+
+    async def end_leases(self, owners: Sequence[str], *, channel: str, now: datetime) -> int:
+        """End now the leases of ``owners`` (processes known dead) on ``channel``; the rows whose lease ended."""
+        if not owners:
+            return 0
+        stmt = (
+            update(OutboxMessage)
+            .where(col(OutboxMessage.channel) == channel, col(OutboxMessage.status) == "sending")
+            .where(col(OutboxMessage.locked_by).in_(list(owners)))
+            .where(col(OutboxMessage.locked_until) > now)
+            .values(locked_until=now)
+            .execution_options(synchronize_session=False)
+        )
+        result = await self.session.execute(stmt)
+        return int(getattr(result, "rowcount", 0) or 0)
 
     async def mark_sent(
         self,
@@ -575,6 +615,7 @@ class Outbox:
             "status": "sent",
             "sent_at": at or utcnow(),
             "locked_until": None,
+            "locked_by": None,
             "last_error": None,
         }
         if cost_rials is not None:
@@ -604,11 +645,18 @@ class Outbox:
 
     async def mark_retry(self, message_id: int, *, at: datetime, error: str) -> None:
         """Delivery failed for now (429, network): try again at ``at``."""
-        await self._set(message_id, status="pending", next_attempt_at=at, locked_until=None, last_error=error)
+        await self._set(
+            message_id,
+            status="pending",
+            next_attempt_at=at,
+            locked_until=None,
+            locked_by=None,
+            last_error=error,
+        )
 
     async def mark_failed(self, message_id: int, *, error: str) -> None:
         """Delivery failed for good (blocked bot, invalid number, too many attempts)."""
-        await self._set(message_id, status="failed", locked_until=None, last_error=error)
+        await self._set(message_id, status="failed", locked_until=None, locked_by=None, last_error=error)
 
     async def count_by_status(self) -> dict[str, int]:
         """How many outbox rows are in each status (for health checks and reports)."""

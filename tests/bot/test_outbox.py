@@ -7,7 +7,8 @@ tiny backoff); the rate limits are the real ones unless a test needs them out of
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Callable
+import os
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -26,7 +27,7 @@ from aiogram.types import Chat, Message, MessageId
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from bot.outbox import Backoff, OutboxSender, PayloadError, classify, render_text
+from bot.outbox import Backoff, OutboxSender, PayloadError, classify, lease_owner, render_text
 from bot.platforms import Platform
 from bot.ratelimit import BALE, SendLimiter
 from desk.notifications import enqueue_chat, enqueue_copy, text_payload
@@ -63,6 +64,7 @@ class FakeSession(BaseSession):
         self.faults: dict[int, list[Fault]] = {}
         self.sent: list[tuple[int, str]] = []  # (chat id, text or "copy:<message id>")
         self.methods: list[TelegramMethod[Any]] = []
+        self.before: Callable[[], Awaitable[None]] | None = None  # called as each request arrives
         self._ids = 1000
 
     def fail(self, chat_id: int, *faults: Fault) -> None:
@@ -75,6 +77,8 @@ class FakeSession(BaseSession):
         timeout: int | None = None,  # noqa: ASYNC109 (aiogram's signature)
     ) -> Any:
         self.methods.append(method)
+        if self.before is not None:
+            await self.before()
         chat_id = int(method.chat_id)  # type: ignore[attr-defined]
         if self.delay:
             await asyncio.sleep(self.delay)
@@ -352,6 +356,102 @@ async def test_rows_of_a_sender_that_died_are_sent_after_its_lease(
     sender = make_sender(factory, bots)
     await run_until_done(sender)
     assert sorted(session.sent) == [(31, "1 rials"), (32, "2 rials"), (33, "3 rials")]
+
+
+async def test_no_more_rows_than_in_flight_are_ever_sent_and_not_yet_recorded(
+    factory: async_sessionmaker[AsyncSession], bots: dict[str, Bot], session: FakeSession
+) -> None:
+    """What a kill -9 would repeat at any moment (sent, not recorded sent) is at most ``in_flight`` rows."""
+    session.delay = 0.01
+    for n in range(1, 41):
+        await queue(factory, 100 + n, note(n), f"f{n}", platform="bale")
+    unrecorded: list[int] = []
+
+    async def count_unrecorded() -> None:
+        async with factory() as db:
+            recorded = len(
+                (await db.scalars(select(OutboxMessage.id).where(col(OutboxMessage.status) == "sent"))).all()
+            )
+        unrecorded.append(len(session.methods) - recorded)
+
+    session.before = count_unrecorded
+    await run_until_done(make_sender(factory, bots, in_flight=3))
+    assert len(session.sent) == 40
+    assert max(unrecorded) <= 3
+    assert max(unrecorded) == 3  # and the sender does use them
+
+
+async def _dead_pid() -> int:
+    process = await asyncio.create_subprocess_exec("true")
+    await process.wait()
+    return process.pid
+
+
+async def test_a_restarted_sender_takes_back_at_once_the_rows_of_a_dead_process_of_its_machine(
+    factory: async_sessionmaker[AsyncSession], bots: dict[str, Bot], session: FakeSession
+) -> None:
+    machine, pid, _ = lease_owner().split(":")
+    owners = {
+        "dead": f"{machine}:{await _dead_pid()}:0",
+        "earlier with our pid": f"{machine}:{pid}:0",
+        "alive here": f"{machine}:{os.getppid()}:0",
+        "another machine": f"elsewhere:{await _dead_pid()}:0",
+    }
+    for n, (key, owner) in enumerate(owners.items()):
+        await queue(factory, 90 + n, note(n), key)
+        async with unit_of_work(
+            factory, write=True
+        ) as db:  # claimed under a long lease, then the process died
+            assert len(await Outbox(db).claim_due(1, lease=timedelta(minutes=10), owner=owner)) == 1
+    sender = make_sender(factory, bots)
+    task = asyncio.create_task(sender.run())
+    try:
+        await eventually(lambda: len(session.sent) >= 2, timeout=3)
+        await asyncio.sleep(0.3)
+    finally:
+        await sender.stop()
+        await task
+    assert await statuses(factory) == {
+        "dead": "sent",
+        "earlier with our pid": "sent",
+        "alive here": "sending",  # a live process keeps its rows
+        "another machine": "sending",  # whose processes cannot be seen: its lease runs its course
+    }
+
+
+async def test_a_row_whose_send_takes_long_keeps_its_lease(
+    factory: async_sessionmaker[AsyncSession], bots: dict[str, Bot], session: FakeSession
+) -> None:
+    """The lease of a row held is renewed: another sender never finds it due, however long it is held."""
+    later = [timedelta(0)]
+    session.delay = 1.0
+    await queue(factory, 80, note(1), "slow")
+    sender = make_sender(factory, bots, clock=lambda: utcnow() + later[0])
+    task = asyncio.create_task(sender.run())
+
+    async def locked_until() -> datetime:
+        async with factory() as db:
+            row = (await db.scalars(select(OutboxMessage))).one()
+        assert row.locked_until is not None
+        return row.locked_until
+
+    try:
+        await eventually(lambda: len(session.methods) == 1)
+        first = await locked_until()
+        later[0] = timedelta(seconds=30)  # the send is still under way 30 s on (of a 45 s lease)
+        for _ in range(50):
+            if await locked_until() >= first + timedelta(seconds=30):
+                break
+            await asyncio.sleep(0.02)
+        assert await locked_until() >= first + timedelta(seconds=30)
+        async with unit_of_work(factory, write=True) as db:  # after the first lease, another sender looks
+            assert await Outbox(db).claim_due(10, now=first + timedelta(seconds=5), channel="chat") == []
+        await eventually(lambda: sender.stats.sent == 1)
+    finally:
+        await sender.stop()
+        await task
+    assert await statuses(factory) == {"slow": "sent"}
+    assert len(session.sent) == 1
 
 
 async def test_cancelling_the_sender_mid_batch_loses_and_repeats_nothing(

@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from bot.sms import SmsProvider, create_sms_provider
+from bot.outbox import lease_owner
+from bot.sms import SmsProvider, SmsResult, create_sms_provider
 from bot.sms_sender import SmsSender
 from desk.notifications import enqueue_sms, sms_payload
 from desk.settings import Settings
@@ -148,6 +149,48 @@ async def test_an_sms_claimed_by_a_sender_that_died_is_sent_once_its_lease_runs_
 
     await _run_until(later, sent)
     assert len(await client.sms_messages(to=PHONE)) == 1
+
+
+async def test_an_sms_held_by_a_dead_process_of_this_machine_is_sent_at_once_after_a_restart(
+    factory: async_sessionmaker[AsyncSession], make: Make, client: EmulatorClient
+) -> None:
+    died = await asyncio.create_subprocess_exec("true")
+    await died.wait()
+    owner = f"{lease_owner().split(':')[0]}:{died.pid}:0"
+    row_id = await _queue(factory)
+    async with unit_of_work(factory, write=True) as session:  # claimed for long, then the process was killed
+        [claimed] = await Outbox(session).claim_due(
+            1, lease=timedelta(minutes=10), channel="sms", owner=owner
+        )
+    assert claimed.id == row_id
+
+    async def sent() -> bool:
+        return (await _row(factory, row_id)).status == "sent"
+
+    await _run_until(make(), sent)  # within seconds, not ten minutes
+    assert len(await client.sms_messages(to=PHONE)) == 1
+
+
+async def test_a_slow_gateway_does_not_let_the_batchs_leases_run_out(
+    factory: async_sessionmaker[AsyncSession], provider: SmsProvider, client: EmulatorClient
+) -> None:
+    """Each SMS takes 65 s of a 90 s lease here: the rows still waiting have theirs renewed before each send."""
+    later = [timedelta(0)]
+    real_send = provider.send
+
+    async def slow_send(phone: str, text: str) -> SmsResult:
+        later[0] += timedelta(seconds=65)
+        return await real_send(phone, text)
+
+    provider.send = slow_send  # type: ignore[method-assign]
+    first, second = await _queue(factory, "sms-1"), await _queue(factory, "sms-2")
+    sender = SmsSender(factory, provider, per_second=100.0, clock=lambda: utcnow() + later[0])
+
+    async def both_sent() -> bool:
+        return {(await _row(factory, row_id)).status for row_id in (first, second)} == {"sent"}
+
+    await _run_until(sender, both_sent)
+    assert len(await client.sms_messages(to=PHONE)) == 2
 
 
 async def test_a_gateway_error_only_delays_the_sms(

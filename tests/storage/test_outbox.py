@@ -115,6 +115,31 @@ async def test_a_lease_that_runs_out_is_claimed_again(factory: async_sessionmake
     assert again.attempts == 2
 
 
+async def test_a_lease_is_renewed_by_its_owner_alone_and_ended_for_the_owners_named(
+    factory: async_sessionmaker[AsyncSession],
+) -> None:
+    async with unit_of_work(factory) as session:
+        for key in ("mine", "theirs", "dead"):
+            await Outbox(session).enqueue(message(key, chat_id=len(key)))
+    async with unit_of_work(factory, write=True) as session:
+        outbox = Outbox(session)
+        ids = {
+            key: (await outbox.claim_due(1, now=NOW, lease=LEASE, owner=key))[0].id or 0
+            for key in ("mine", "theirs", "dead")
+        }
+        await outbox.renew(ids.values(), owner="mine", until=NOW + 3 * LEASE)
+        assert sorted(await outbox.lease_owners("chat")) == ["dead", "mine", "theirs"]
+        assert await outbox.lease_owners("sms") == []
+        assert await outbox.end_leases(["dead"], channel="chat", now=NOW) == 1
+    leases = {row.dedupe_key: row.locked_until for row in await _rows(factory)}
+    assert leases == {"mine": NOW + 3 * LEASE, "theirs": NOW + LEASE, "dead": NOW}
+    async with unit_of_work(factory, write=True) as session:
+        (again,) = await Outbox(session).claim_due(5, now=NOW, lease=LEASE, owner="next")
+        assert (again.dedupe_key, again.locked_by) == ("dead", "next")
+        await Outbox(session).mark_sent(again.id or 0, at=NOW)
+    assert {row.dedupe_key: row.locked_by for row in await _rows(factory)}["dead"] is None
+
+
 async def test_sent_retried_and_failed_messages(factory: async_sessionmaker[AsyncSession]) -> None:
     async with unit_of_work(factory) as session:
         for key in ("sent", "retry", "failed"):
