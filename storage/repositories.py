@@ -55,9 +55,9 @@ __all__ = [
 
 NOT_OPEN_STATUSES: tuple[str, ...] = ("draft", "completed", "rejected", "withdrawn")
 """Statuses of requests nobody has to work on: a draft, or a closed request."""
-
 SCAN_PAGE = 1000
 """Rows read at a time when requests are searched by an answer (``Requests.naming``)."""
+
 _PHONE = re.compile(r"09\d{9}", re.ASCII)
 
 
@@ -256,9 +256,6 @@ class Requests:
         )
         return (await self.session.scalars(stmt)).all()
 
-    async def open_by_organization(
-        self, organization_id: str, *, not_open: Sequence[str] = NOT_OPEN_STATUSES, limit: int = 100
-    ) -> Sequence[ServiceRequest]:
     async def answered_yes(
         self, service_id: str, field_id: str, *, exclude_organization: str
     ) -> Sequence[ServiceRequest]:
@@ -302,6 +299,9 @@ class Requests:
             before = page[-1].id
         return found[:limit]
 
+    async def open_by_organization(
+        self, organization_id: str, *, not_open: Sequence[str] = NOT_OPEN_STATUSES, limit: int = 100
+    ) -> Sequence[ServiceRequest]:
         """The organization's requests still to be worked on, nearest deadline first (no deadline last)."""
         stmt = (
             select(ServiceRequest)
