@@ -40,9 +40,9 @@ from bot.sms import SmsProvider, create_sms_provider
 from bot.sms_sender import SmsSender
 from catalog.index import NotInCatalogError
 from catalog.loader import CatalogHolder
-from desk.certificates import certificate_throttle
 from catalog.schema import OrganizationKind
 from desk.access import rehome_anonymous_complaints
+from desk.certificates import certificate_throttle
 from desk.dues import dues_throttle
 from desk.privacy import RedactingFilter
 from desk.settings import Settings
@@ -53,8 +53,8 @@ from storage.files import DocumentStore
 from storage.migrate import upgrade_async
 from storage.models import OutboxMessage
 from storage.repositories import Citizens, GroupMessages, Outbox, Requests
-
 from storage.uow import unit_of_work
+
 __all__ = [
     "BotSpec",
     "Miz",
