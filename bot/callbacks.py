@@ -3,13 +3,25 @@
 Telegram and Bale both cap callback data at 64 bytes; ids in the catalog are short ASCII, so these fit.
 Buttons of a form carry the service version they were made for, so a button from an older form (or an
 older catalog) is recognized as stale instead of answering the wrong question.
+
+Callback data comes from the client and a modified one can send anything, so every field is typed as narrowly
+as its buttons are made: database ids positive and within a BIGINT (``RowId``), pages and steps small and not
+negative (``Index``), actions and statuses from their fixed sets. Data that does not fit fails to unpack, no
+handler takes it, and the catch-all answers it as a stale button (``bot.handlers.fallback``); it never reaches
+a handler, let alone the database, as a 40-digit id, ``-1`` or a status that does not exist.
 """
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
+
+from desk.lifecycle import Status
 
 __all__ = [
+    "CardAct",
     "CardAction",
     "CategoryPage",
     "CategoryPick",
@@ -40,6 +52,15 @@ __all__ = [
     "SmsSwitch",
 ]
 
+RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+"""A database id: what a BIGINT column holds, from 1."""
+Index = Annotated[int, Field(ge=0, le=9_999)]
+"""A page, a question's step or an item's position: far more than any list or form has."""
+CardAct = Literal[
+    "claim", "takeover", "ask_info", "wait_agency", "ask_payment", "complete", "reject", "resume"
+]
+"""The actions a request card's buttons offer."""
+
 
 class MenuOpen(CallbackData, prefix="menu"):
     """Back to the main menu."""
@@ -48,7 +69,7 @@ class MenuOpen(CallbackData, prefix="menu"):
 class OrgPage(CallbackData, prefix="orgs"):
     """A page of the list of organizations (``complaint``: the list that leads to the complaint form)."""
 
-    page: int = 0
+    page: Index = 0
     complaint: bool = False
 
 
@@ -68,7 +89,7 @@ class CategoryPage(CallbackData, prefix="cats"):
     """A page of the categories of one organization."""
 
     org: str
-    page: int = 0
+    page: Index = 0
 
 
 class CategoryPick(CallbackData, prefix="cat"):
@@ -83,7 +104,7 @@ class ServicePage(CallbackData, prefix="svcs"):
 
     org: str
     cat: str
-    page: int = 0
+    page: Index = 0
 
 
 class ServicePick(CallbackData, prefix="svc"):
@@ -102,7 +123,7 @@ class SearchPage(CallbackData, prefix="found"):
 
     org: str
     q: str
-    page: int = 0
+    page: Index = 0
 
 
 class FaqOpen(CallbackData, prefix="faq"):
@@ -137,7 +158,7 @@ class FormAnswer(CallbackData, prefix="ans"):
     """A button answer (a choice or yes/no) to question ``step`` of the form of service version ``ver``."""
 
     ver: str
-    step: int
+    step: Index
     value: str
 
 
@@ -146,7 +167,7 @@ class FormEdit(CallbackData, prefix="edit"):
 
     ver: str
     what: str
-    index: int
+    index: Index
 
 
 class FormSubmit(CallbackData, prefix="submit"):
@@ -162,35 +183,35 @@ class CardAction(CallbackData, prefix="card"):
     ``seen`` lets ``desk`` refuse an action taken on an old card, or raced by another clerk.
     """
 
-    req: int
-    act: str
-    seen: str
+    req: RowId
+    act: CardAct
+    seen: Status
 
 
 class Rate(CallbackData, prefix="rate"):
     """The citizen's satisfaction score (1..5) for a finished request (``rate:<request id>:<score>``)."""
 
-    req: int
-    score: int
+    req: RowId
+    score: Annotated[int, Field(ge=1, le=5)]
 
 
 class Objection(CallbackData, prefix="object"):
     """The citizen objects to the outcome of request ``req``: a complaint linked to it."""
 
-    req: int
+    req: RowId
 
 
 class FeeOrgPage(CallbackData, prefix="fees"):
     """A page of the organizations whose tariff booklet the fee calculators use."""
 
-    page: int = 0
+    page: Index = 0
 
 
 class FeeOrgPick(CallbackData, prefix="feeorg"):
     """The citizen chose whose tariff booklet to calculate with: show a page of its fees."""
 
     org: str
-    page: int = 0
+    page: Index = 0
 
 
 class FeePick(CallbackData, prefix="fee"):
@@ -207,14 +228,14 @@ class FeeAnswer(CallbackData, prefix="feeans"):
     """
 
     run: str
-    step: int
+    step: Index
     value: str
 
 
 class DuesOrgPage(CallbackData, prefix="dorgs"):
     """A page of the organizations whose dues a citizen can look up."""
 
-    page: int = 0
+    page: Index = 0
 
 
 class DuesOrgPick(CallbackData, prefix="dorg"):
@@ -228,7 +249,7 @@ class DuesPay(CallbackData, prefix="dpay"):
     it was shown to (an HMAC made with the bot's token, ``bot.dialogs.dues``), so a forged button cannot reveal
     another holder's due."""
 
-    due: int
+    due: RowId
     pid: str
     key: str
 
@@ -239,8 +260,8 @@ class SmsOffer(CallbackData, prefix="smsoffer"):
     ``yes`` also asks for a new code when the last one expired or was used up.
     """
 
-    req: int
-    act: str
+    req: RowId
+    act: Literal["yes", "no"]
 
 
 class SmsSwitch(CallbackData, prefix="smsset"):

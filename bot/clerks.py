@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from catalog.loader import CatalogHolder
 from catalog.schema import Clerk, ClerkRole, Text
 from catalog.schema import Platform as CatalogPlatform
+from desk.persian import display_name
 from storage.models import RegisteredClerk
 from storage.repositories import RegisteredClerks
 from storage.uow import unit_of_work
@@ -71,11 +72,18 @@ class ClerkRegistry:
         return [clerk for (org, _, _), clerk in self._added.items() if org == org_id]
 
     async def add(self, org_id: str, platform: str, user_id: int, name: str, added_by: str) -> bool:
-        """Register a clerk; False when they already are one (in the catalog or registered)."""
+        """Register a clerk; False when they already are one (in the catalog or registered).
+
+        ``name`` is their messenger profile's name, kept as ``desk.persian.display_name`` cleans it.
+        """
         if self.find(org_id, platform, user_id) is not None:
             return False
         row = RegisteredClerk(
-            organization_id=org_id, platform=platform, user_id=user_id, name=name[:128], added_by=added_by
+            organization_id=org_id,
+            platform=platform,
+            user_id=user_id,
+            name=display_name(name) or str(user_id),
+            added_by=added_by,
         )
         async with unit_of_work(self._factory, write=True) as session:
             await RegisteredClerks(session).add(row)

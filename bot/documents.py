@@ -23,7 +23,8 @@ async def receive_file(
 
     Refuses, with a ``ValidationError`` the citizen can read, a photo where only PDF is accepted and a file over
     the store's limit (judged from the size the messenger reports, before downloading anything); the store then
-    refuses content of the wrong kind by its magic bytes, whatever its name says.
+    refuses content of the wrong kind by its magic bytes, whatever its name says, and a truncated image, a
+    decompression bomb or a PDF that is also a web page (``storage.files.check_content``).
     """
     if message.photo:
         photo = message.photo[-1]

@@ -18,7 +18,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.callbacks import CardAction
+from bot.callbacks import CardAct, CardAction
 from bot.clerks import ClerkRegistry
 from bot.forms import answer_text
 from bot.platforms import Platform
@@ -27,7 +27,7 @@ from catalog.loader import CatalogHolder
 from catalog.schema import FieldType, FormField, OrganizationKind
 from desk.access import Access, group_access
 from desk.lifecycle import Status
-from desk.persian import TEHRAN, format_jalali_date
+from desk.persian import TEHRAN, display_name, format_jalali_date, visible
 from desk.privacy import mask_mobile, mask_national_id
 from desk.requests import Title
 from desk.tracking import format_tracking_code
@@ -40,7 +40,7 @@ __all__ = ["ACTIONS", "card_drawer", "render_card"]
 
 logger = logging.getLogger(__name__)
 
-ACTIONS: dict[Status, tuple[str, ...]] = {
+ACTIONS: dict[Status, tuple[CardAct, ...]] = {
     Status.SUBMITTED: ("claim", "ask_info", "reject"),
     Status.IN_PROGRESS: ("ask_info", "wait_agency", "ask_payment", "complete", "reject", "takeover"),
     Status.WAITING_EXTERNAL: ("resume",),
@@ -75,12 +75,15 @@ def render_card(
     last_text: str | None,
     today: date,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The card's text and action buttons for ``request`` as it is now."""
+    """The card's text and action buttons for ``request`` as it is now.
+
+    Names and typed text are shown without bidi overrides or invisible marks (``desk.persian.visible``).
+    """
     status = Status(request.status)
     form = [FormField.model_validate(field) for field in request.service_snapshot.get("form", [])]
     national_id = _first_of(request, FieldType.NATIONAL_ID)
     phone = (citizen.phone if citizen else None) or _first_of(request, FieldType.MOBILE)
-    name = " ".join(p for p in ((citizen.first_name, citizen.last_name) if citizen else ()) if p)
+    name = _citizen_name(citizen)
     unknown = r.plain("op.card.unknown")
     text = r.template(
         "request_card.j2",
@@ -96,12 +99,12 @@ def render_card(
         answers=[
             {
                 "label": field.label.get(r.lang),
-                "value": _masked_answer(r, field, request.answers.get(field.id)),
+                "value": visible(_masked_answer(r, field, request.answers.get(field.id))),
             }
             for field in form
         ],
         documents=r.digits(documents) if documents else 0,
-        last=last_text or "",
+        last=visible(last_text or ""),
     )
     actions = ACTIONS.get(status, ())
     if not actions:
@@ -110,7 +113,7 @@ def render_card(
         [
             InlineKeyboardButton(
                 text=r.plain(f"op.action.{action}"),
-                callback_data=CardAction(req=request.id or 0, act=action, seen=status.value).pack(),
+                callback_data=CardAction(req=request.id or 0, act=action, seen=status).pack(),
             )
         ]
         for action in actions
@@ -119,6 +122,12 @@ def render_card(
 
 
 _CLOSED = {Status.COMPLETED, Status.REJECTED, Status.WITHDRAWN}
+
+
+def _citizen_name(citizen: Citizen | None) -> str | None:
+    if citizen is None:
+        return None
+    return display_name(" ".join(p for p in (citizen.first_name, citizen.last_name) if p))
 
 
 def card_drawer(

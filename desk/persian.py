@@ -23,9 +23,11 @@ from desk.i18n import translator
 __all__ = [
     "JALALI_FIRST_DAY",
     "JALALI_LAST_DAY",
+    "NAME_MAX",
     "TEHRAN",
     "ZWNJ",
     "add_jalali_years",
+    "display_name",
     "format_decimal",
     "format_jalali_date",
     "format_jalali_datetime",
@@ -35,6 +37,7 @@ __all__ = [
     "parse_jalali_date",
     "search_key",
     "to_persian_digits",
+    "visible",
 ]
 
 TEHRAN = ZoneInfo("Asia/Tehran")
@@ -42,6 +45,9 @@ TEHRAN = ZoneInfo("Asia/Tehran")
 
 ZWNJ = "\u200c"
 """Zero-width non-joiner (نیم‌فاصله): part of Persian spelling, so it is kept (once) by ``normalize``."""
+
+NAME_MAX = 128
+"""Longest name kept from a messenger profile (what the name columns hold; Telegram allows 64 per name)."""
 
 _PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
 _ARABIC_DIGITS = "٠١٢٣٤٥٦٧٨٩"
@@ -62,9 +68,18 @@ _TO_PERSIAN_DIGITS = str.maketrans(
     }
 )
 
-# Tatweel, harakat (fathatan .. sukun), zero-width space, ZWJ, LRM/RLM, Arabic letter mark,
-# bidi embeddings/overrides and isolates, BOM: none of them changes what a person meant.
-_INVISIBLE = re.compile("[\u0640\u064b-\u0652\u200b\u200d-\u200f\u061c\u202a-\u202e\u2066-\u2069\ufeff]")
+# Characters that show nothing but can disguise text: every Unicode format character except ZWNJ (zero-width
+# space and joiner, LRM/RLM and the Arabic letter mark, the bidi embeddings, overrides such as U+202E and isolates,
+# the word joiner U+2060 and the invisible operators, BOM, soft hyphen, tags), control characters other than
+# whitespace, the grapheme joiner, and the Hangul fillers that make a name look blank.
+_HIDDEN = re.compile(
+    "[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2"
+    "\u115f\u1160\u180e\u200b\u200d-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\u3164\ufeff\uffa0"
+    "\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0001\U000e0020-\U000e007f]"
+)
+# Tatweel and harakat (fathatan .. sukun): they change nothing a person meant either.
+_MARKS = re.compile("[\u0640\u064b-\u0652]")
 _ZWNJ_RUN = re.compile(f"{ZWNJ}{{2,}}")
 # A ZWNJ at a word's edge (next to a space or the text's ends) joins nothing.
 _ZWNJ_AT_EDGE = re.compile(rf"(?:^|(?<=\s)){ZWNJ}|{ZWNJ}(?=\s|$)")
@@ -86,8 +101,11 @@ def normalize(text: str, *, multiline: bool = False) -> str:
     single spaces and the ends are trimmed. With ``multiline`` (long texts) line breaks are kept,
     each line is trimmed, and more than one blank line in a row becomes one.
     """
-    text = unicodedata.normalize("NFKC", text).translate(_TO_ASCII)
-    text = _INVISIBLE.sub("", text)
+    return _tidy(unicodedata.normalize("NFKC", text).translate(_TO_ASCII), multiline=multiline)
+
+
+def _tidy(text: str, *, multiline: bool) -> str:
+    text = _MARKS.sub("", _HIDDEN.sub("", text))
     text = _ZWNJ_RUN.sub(ZWNJ, text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if multiline:
@@ -96,6 +114,22 @@ def normalize(text: str, *, multiline: bool = False) -> str:
     else:
         text = _SPACES.sub(" ", text).strip()
     return _ZWNJ_AT_EDGE.sub("", text)
+
+
+def display_name(raw: str | None) -> str | None:
+    """A first or last name from a messenger profile, fit to show others; None when nothing visible is left.
+
+    Like ``normalize`` (NFKC, no bidi controls or invisible marks, ZWNJ kept where it joins, one line) but the
+    letters and digits stay as written, and at most ``NAME_MAX`` characters are kept.
+    """
+    value = _tidy(unicodedata.normalize("NFKC", raw or ""), multiline=False)[:NAME_MAX]
+    return _ZWNJ_AT_EDGE.sub("", value.rstrip()) or None
+
+
+def visible(text: str) -> str:
+    """``text`` without the characters that show nothing but can disguise it (bidi overrides, zero-width marks
+    other than ZWNJ), otherwise as written: for what was stored as typed (a note, a message) when shown to others."""
+    return _HIDDEN.sub("", text)
 
 
 def normalize_identifier(text: str) -> str:

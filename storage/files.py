@@ -5,22 +5,40 @@ stored once, and a name never reveals what a citizen sent. The type is read from
 never from its name or the messenger's claimed MIME type: only JPEG, PNG and WebP photos and PDF
 documents are accepted. Writes go to a temporary file in the target folder and are then renamed, so a
 crash never leaves half a file under a real name.
+
+The content is then checked as far as it can be cheaply (``check_content``), since a clerk opens what a stranger
+sent:
+
+* a photo is decoded whole with Pillow (``verify()``, then a full ``load()``), so a truncated or corrupt image is
+  refused, and so is one of more than ``Image.MAX_IMAGE_PIXELS`` pixels (about 89 million), checked from its
+  header before decoding: a decompression bomb of a few kilobytes claims billions. An image just under the
+  limit still takes a few hundred megabytes while it is decoded (in a worker thread, ``store_async``);
+* a PDF is refused when HTML tags (``<html``, ``<script``, ``<!doctype`` ...) appear in its first kilobyte: a
+  polyglot, which content sniffers that look at a file's start (as old browsers did) open as a web page. That
+  is all this check claims. A PDF parser such as pypdf was weighed and left out: a PDF is read from the
+  cross-reference table at its end and bytes between objects are skipped, so a polyglot is still a well-formed
+  PDF to a parser, which would cost far more and tell nothing about the HTML.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import os
+import re
+import struct
 import tempfile
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from PIL import Image
+
 from desk.errors import ValidationError
 
-__all__ = ["KINDS", "DocumentKind", "DocumentStore", "StoredFile", "sniff"]
+__all__ = ["KINDS", "DocumentKind", "DocumentStore", "StoredFile", "check_content", "sniff"]
 
 DocumentKind = Literal["photo", "pdf"]
 KINDS: tuple[DocumentKind, ...] = ("photo", "pdf")
@@ -41,6 +59,12 @@ _PNG = _FileType("image/png", "photo", "png")
 _WEBP = _FileType("image/webp", "photo", "webp")
 _PDF = _FileType("application/pdf", "pdf", "pdf")
 
+_PILLOW_FORMATS = {_JPEG.mime: "JPEG", _PNG.mime: "PNG", _WEBP.mime: "WEBP"}
+# What Pillow raises for an image it cannot decode whole (truncated data, a bad chunk, nonsense in a header).
+_UNDECODABLE = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error)
+_HTML_TAG = re.compile(rb"<(?:!doctype|html|head|body|script|iframe|svg)\b", re.IGNORECASE)
+_PDF_HEAD = 1024
+
 
 def sniff(data: bytes) -> tuple[str, DocumentKind, str] | None:
     """``(mime, kind, extension)`` of ``data`` judged by its magic bytes, or None for anything else."""
@@ -54,6 +78,29 @@ def sniff(data: bytes) -> tuple[str, DocumentKind, str] | None:
     elif data.startswith(b"%PDF-"):
         found = _PDF
     return None if found is None else (found.mime, found.kind, found.extension)
+
+
+def check_content(data: bytes, mime: str) -> None:
+    """Refuse, with a ``ValidationError`` the citizen can read, a file of type ``mime`` (as ``sniff`` judged it)
+    whose content is broken or booby-trapped: an image that does not decode whole or has too many pixels, a PDF
+    with HTML in its first kilobyte (see the module's docstring for what these checks claim)."""
+    if mime == _PDF.mime:
+        if _HTML_TAG.search(data, 0, _PDF_HEAD):
+            raise ValidationError("storage.file.pdf_with_html")
+        return
+    try:
+        with Image.open(io.BytesIO(data), formats=[_PILLOW_FORMATS[mime]]) as image:
+            if Image.MAX_IMAGE_PIXELS and image.width * image.height > Image.MAX_IMAGE_PIXELS:
+                raise ValidationError("storage.file.image_too_large")
+            image.verify()
+        with Image.open(io.BytesIO(data), formats=[_PILLOW_FORMATS[mime]]) as image:
+            image.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        # Pillow's own check while opening: an error beyond twice the limit, a warning (an error under
+        # ``-W error``, as in the tests) beyond the limit itself.
+        raise ValidationError("storage.file.image_too_large") from None
+    except _UNDECODABLE:
+        raise ValidationError("storage.file.broken_image") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +143,7 @@ class DocumentStore:
         if detected is None or detected[1] not in accepts:
             raise ValidationError(self._wrong_type_key(accepts))
         mime, kind, extension = detected
+        check_content(data, mime)
         digest = hashlib.sha256(data).hexdigest()
         relative = f"{digest[:2]}/{digest[2:4]}/{digest}.{extension}"
         target = self.root / relative

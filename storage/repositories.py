@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from desk.persian import display_name
 from storage.columns import utcnow
 from storage.errors import TrackingCodeTakenError, VerificationCodeTakenError
 from storage.models import (
@@ -125,8 +126,10 @@ class Citizens:
 
         Names, username and chat id are refreshed from the messenger when they changed; ``locale`` only
         applies to a new citizen (a later choice in the bot's settings wins). Two first updates racing
-        each other still make a single row: the loser of the unique constraint reads the winner's.
+        each other still make a single row: the loser of the unique constraint reads the winner's. Names are
+        kept as ``desk.persian.display_name`` cleans them (no bidi overrides or invisible marks, not too long).
         """
+        first_name, last_name = display_name(first_name), display_name(last_name)
         citizen = await self.find(platform, user_id)
         if citizen is None:
             citizen = Citizen(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -13,8 +14,10 @@ from desk.errors import ValidationError
 from desk.persian import (
     JALALI_FIRST_DAY,
     JALALI_LAST_DAY,
+    NAME_MAX,
     ZWNJ,
     add_jalali_years,
+    display_name,
     format_decimal,
     format_jalali_date,
     format_jalali_datetime,
@@ -24,6 +27,7 @@ from desk.persian import (
     parse_jalali_date,
     search_key,
     to_persian_digits,
+    visible,
 )
 
 PERSIAN_DIGITS = "۰۱۲۳۴۵۶۷۸۹"
@@ -72,6 +76,50 @@ class TestNormalize:
         assert not set(out) & set(PERSIAN_DIGITS + ARABIC_DIGITS + "يىك\u0640")
         assert ZWNJ * 2 not in out
         assert out == out.strip()
+
+
+# Characters that show nothing and can disguise text: bidi overrides and isolates, zero-width space and joiner,
+# the word joiner and invisible operators, BOM, soft hyphen, a control character, a Hangul filler.
+DISGUISES = "\u202e\u202d\u2066\u2067\u2068\u2069\u200b\u200d\u2060\u2062\ufeff\u00ad\x07\u3164"
+
+
+class TestHiddenCharacters:
+    def test_a_right_to_left_override_cannot_reverse_an_answer(self) -> None:
+        assert normalize("\u202eفاکتور\u202c fdp.exe") == "فاکتور fdp.exe"
+
+    def test_every_disguise_is_dropped_and_zwnj_kept(self) -> None:
+        raw = f"علی{ZWNJ}".join(DISGUISES) + f"{ZWNJ}رضا"
+        assert not set(normalize(raw)) & set(DISGUISES)
+        assert normalize(f"می{ZWNJ}\u2060\u200bخواهم") == f"می{ZWNJ}خواهم"
+
+    @given(st.text())
+    def test_no_format_character_but_zwnj_survives(self, text: str) -> None:
+        for out in (
+            normalize(text),
+            normalize(text, multiline=True),
+            display_name(text) or "",
+            visible(text),
+        ):
+            assert all(c == ZWNJ or unicodedata.category(c) != "Cf" for c in out), out
+
+
+class TestDisplayName:
+    def test_a_name_is_cleaned_but_keeps_its_spelling_and_digits(self) -> None:
+        assert display_name(f"\u202eعلی{ZWNJ}\u200bرضا\u2060  كريمى ۲") == f"علی{ZWNJ}رضا كريمى ۲"
+
+    def test_a_name_of_nothing_visible_is_none(self) -> None:
+        assert display_name("\u3164\u200b\u202e ") is None
+        assert display_name(None) is None
+        assert display_name("") is None
+
+    def test_a_name_is_kept_within_the_column(self) -> None:
+        assert len(display_name("ا" * 500) or "") == NAME_MAX
+
+
+class TestVisible:
+    def test_only_hidden_characters_go(self) -> None:
+        note = f"مُحَمَّد  می{ZWNJ}خواهد\n\u202eسطر دوم\u2060"
+        assert visible(note) == f"مُحَمَّد  می{ZWNJ}خواهد\nسطر دوم"
 
 
 class TestNormalizeIdentifier:

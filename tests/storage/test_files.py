@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from desk.errors import ValidationError
-from storage.files import DocumentStore, sniff
+from storage.files import DocumentStore, check_content, sniff
 
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x01" * 500
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 300
-WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 200
+
+def image(kind: str, size: tuple[int, int] = (40, 30)) -> bytes:
+    """A real picture (noise, so it does not compress to nothing) in Pillow's format ``kind``."""
+    out = io.BytesIO()
+    Image.effect_noise(size, 50).convert("RGB").save(out, kind)
+    return out.getvalue()
+
+
+JPEG = image("JPEG")
+PNG = image("PNG")
+WEBP = image("WEBP")
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n%%EOF\n"
 HTML = b"<html><script>alert(1)</script></html>"
 
@@ -55,7 +65,7 @@ def test_the_same_file_sent_twice_is_stored_once(store: DocumentStore) -> None:
 
 
 def test_a_file_over_the_limit_is_refused_with_its_size_in_megabytes(store: DocumentStore) -> None:
-    big = JPEG + b"\x00" * (3 * 1024 * 1024)
+    big = JPEG + b"\x00" * (3 * 1024 * 1024)  # refused for its size before anything decodes it
     with pytest.raises(ValidationError) as raised:
         store.store(big)
     assert raised.value.key == "storage.file.too_big"
@@ -153,3 +163,68 @@ def test_sniff_ignores_everything_but_the_first_bytes() -> None:
     assert sniff(JPEG) == ("image/jpeg", "photo", "jpg")
     assert sniff(b"not a pdf %PDF-1.4") is None
     assert sniff(b"RIFF") is None
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A PNG whose header claims ``width`` x ``height`` pixels, in a few dozen bytes: a decompression bomb's shape."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 64)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("data", [JPEG, PNG, WEBP], ids=["jpeg", "png", "webp"])
+def test_an_image_cut_off_half_way_is_refused_as_broken(store: DocumentStore, data: bytes) -> None:
+    with pytest.raises(ValidationError) as raised:
+        store.store(data[: len(data) // 2])
+    assert raised.value.key == "storage.file.broken_image"
+    assert "لطفاً" in raised.value.render("fa")
+    assert _files(store.root) == []
+
+
+def test_an_image_with_damaged_bytes_is_refused_as_broken(store: DocumentStore) -> None:
+    damaged = PNG[:60] + bytes(b ^ 0xFF for b in PNG[60:90]) + PNG[90:]
+    with pytest.raises(ValidationError, match=r"storage\.file\.broken_image"):
+        store.store(damaged)
+
+
+def test_a_decompression_bomb_far_over_the_pixel_limit_is_refused(store: DocumentStore) -> None:
+    with pytest.raises(ValidationError) as raised:
+        store.store(png_claiming(20_000, 10_000))  # 200 million pixels: Pillow's own error
+    assert raised.value.key == "storage.file.image_too_large"
+    assert "بزرگ" in raised.value.render("fa")
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+def test_an_image_just_over_the_pixel_limit_is_refused_where_pillow_only_warns(store: DocumentStore) -> None:
+    side = int(Image.MAX_IMAGE_PIXELS**0.5) + 10  # over the limit, under twice it: Pillow warns and goes on
+    with pytest.raises(ValidationError, match=r"storage\.file\.image_too_large"):
+        store.store(png_claiming(side, side))
+
+
+def test_a_pdf_that_is_also_a_web_page_is_refused(store: DocumentStore) -> None:
+    for tag in (b"<html>", b"<SCRIPT>alert(1)</SCRIPT>", b"<!DOCTYPE html>", b"<body onload=x()>", b"<svg>"):
+        polyglot = b"%PDF-1.4\n" + tag + PDF[9:]
+        with pytest.raises(ValidationError) as raised:
+            store.store(polyglot)
+        assert raised.value.key == "storage.file.pdf_with_html", tag
+    assert "PDF" in raised.value.render("fa")
+    assert _files(store.root) == []
+
+
+def test_a_pdf_with_metadata_or_html_deep_inside_is_kept(store: DocumentStore) -> None:
+    """The check claims the first kilobyte only: XML metadata there, or a web page's text deep in a stream, pass."""
+    xmp = b'<?xpacket begin="" id="W5M0MpCehiHzreSzNTczkc9d"?><x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF/>'
+    assert store.store(PDF[:9] + xmp + PDF[9:]).kind == "pdf"
+    assert store.store(PDF[:9] + b"%" + b"0" * 2000 + b"\n(<html>) Tj\n" + PDF[9:]).kind == "pdf"
+
+
+def test_check_content_judges_the_type_sniff_found() -> None:
+    check_content(PNG, "image/png")
+    with pytest.raises(ValidationError, match=r"storage\.file\.broken_image"):
+        check_content(PNG, "image/jpeg")  # a PNG is not decoded as whatever else it might pass for
