@@ -4,6 +4,10 @@ The card is (re)drawn from the database every time, so it always shows the reque
 assignee, deadline, the citizen (national ID and phone masked), the answers, and the actions the request's
 status allows. Documents follow the first drawing as separate messages, each linked to the request so a
 clerk can reply to any of them.
+
+A card always fits one message (a long name, answers and note used to make every later edit fail): its longest
+parts are cut with a marker, and ``/open CODE`` (``request_history``) shows the whole file in as many messages
+as it takes.
 """
 
 from __future__ import annotations
@@ -22,21 +26,29 @@ from bot.callbacks import CardAct, CardAction
 from bot.clerks import ClerkRegistry
 from bot.forms import answer_text
 from bot.platforms import Platform
-from bot.render import Renderer
+from bot.render import CAPTION_LIMIT, TEXT_LIMIT, Renderer, cut, fit
 from catalog.loader import CatalogHolder
 from catalog.schema import FieldType, FormField, OrganizationKind
-from desk.access import Access, group_access
-from desk.lifecycle import Status
-from desk.persian import TEHRAN, display_name, format_jalali_date, visible
+from desk.access import Access, check_handles, group_access
+from desk.errors import NotFound
+from desk.lifecycle import Actor, Status, is_public
+from desk.persian import (
+    TEHRAN,
+    display_name,
+    format_jalali_date,
+    format_jalali_datetime,
+    normalize_identifier,
+    visible,
+)
 from desk.privacy import mask_mobile, mask_national_id
 from desk.requests import Title
-from desk.tracking import format_tracking_code
+from desk.tracking import format_tracking_code, is_well_formed, normalize_tracking_code
 from storage.files import DocumentStore
 from storage.models import Citizen, OutboxMessage, ServiceRequest
 from storage.repositories import Citizens, Events, GroupMessages, Requests
 from storage.uow import unit_of_work
 
-__all__ = ["ACTIONS", "card_drawer", "render_card"]
+__all__ = ["ACTIONS", "card_drawer", "render_card", "request_history"]
 
 logger = logging.getLogger(__name__)
 
@@ -77,35 +89,49 @@ def render_card(
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The card's text and action buttons for ``request`` as it is now.
 
+    The text always fits one message: when it would not, its longest parts (answers, the last message, the
+    citizen's name, ...) are cut with a marker, and a line points to ``/open CODE``, which shows them whole.
     Names and typed text are shown without bidi overrides or invisible marks (``desk.persian.visible``).
     """
     status = Status(request.status)
     form = [FormField.model_validate(field) for field in request.service_snapshot.get("form", [])]
     national_id = _first_of(request, FieldType.NATIONAL_ID)
     phone = (citizen.phone if citizen else None) or _first_of(request, FieldType.MOBILE)
-    name = _citizen_name(citizen)
     unknown = r.plain("op.card.unknown")
-    text = r.template(
-        "request_card.j2",
-        title=Title.of(request.service_snapshot).text(r.lang),
-        code=format_tracking_code(request.tracking_code, r.lang),
-        status=r.plain(status.label_key),
-        assignee=clerk_name or r.plain("op.card.nobody"),
-        deadline=format_jalali_date(request.deadline, r.lang) if request.deadline else unknown,
-        overdue=bool(request.deadline and request.deadline < today and status not in _CLOSED),
-        citizen=name or unknown,
-        national_id=r.digits(mask_national_id(national_id)) if national_id else unknown,
-        phone=r.digits(mask_mobile(phone)) if phone else unknown,
-        answers=[
-            {
-                "label": field.label.get(r.lang),
-                "value": visible(_masked_answer(r, field, request.answers.get(field.id))),
-            }
-            for field in form
-        ],
-        documents=r.digits(documents) if documents else 0,
-        last=visible(last_text or ""),
-    )
+    title = Title.of(request.service_snapshot).text(r.lang)
+    assignee = clerk_name or r.plain("op.card.nobody")
+    name = _citizen_name(citizen) or unknown
+    answers = [
+        (field.label.get(r.lang), visible(_masked_answer(r, field, request.answers.get(field.id))))
+        for field in form
+    ]
+    last = visible(last_text or "")
+    parts = [title, assignee, name, last, *(part for answer in answers for part in answer)]
+    marker = r.plain("op.card.cut_mark")
+
+    def draw(cap: int | None) -> str:
+        return r.template(
+            "request_card.j2",
+            title=cut(title, cap, marker),
+            code=format_tracking_code(request.tracking_code, r.lang),
+            status=r.plain(status.label_key),
+            assignee=cut(assignee, cap, marker),
+            deadline=format_jalali_date(request.deadline, r.lang) if request.deadline else unknown,
+            overdue=bool(request.deadline and request.deadline < today and status not in _CLOSED),
+            citizen=cut(name, cap, marker),
+            national_id=r.digits(mask_national_id(national_id)) if national_id else unknown,
+            phone=r.digits(mask_mobile(phone)) if phone else unknown,
+            answers=[
+                {"label": cut(label, cap, marker), "value": cut(value, cap, marker)}
+                for label, value in answers
+            ],
+            documents=r.digits(documents) if documents else 0,
+            last=cut(last, cap, marker),
+            shortened=cap is not None and any(len(part) > cap for part in parts),
+            command_code=request.tracking_code,
+        )
+
+    text = fit(draw, max(map(len, parts)), TEXT_LIMIT)
     actions = ACTIONS.get(status, ())
     if not actions:
         return text, None
@@ -200,11 +226,7 @@ def card_drawer(
                 kind="card",
             )
         for document in documents:
-            caption = r.plain(
-                "op.document.caption",
-                title=_slot_title(request, document.slot, r.lang),
-                code=format_tracking_code(request.tracking_code, r.lang),
-            )
+            caption = _caption(r, request, document.slot)
             same_platform = document.platform == row.platform
             file: Any = (
                 document.platform_file_id
@@ -232,6 +254,104 @@ def card_drawer(
         return sent
 
     return draw
+
+
+async def request_history(
+    factory: async_sessionmaker[AsyncSession],
+    clerks: ClerkRegistry,
+    r: Renderer,
+    organization_id: str,
+    typed_code: str,
+) -> list[str]:
+    """``/open CODE``: the whole file of a request for its organization's clerks, in messages that each fit.
+
+    The citizen (national ID and phone masked, as on the card), every answer in full, and every event in order,
+    internal notes included, with who and when: what a card had to cut is here whole. Empty when the code names
+    no request this organization handles (``desk.access.check_handles``; the governorate's oversight reading of
+    a card does not extend to the whole file).
+    """
+    code = normalize_identifier(typed_code)
+    if not is_well_formed(code):
+        return []
+    async with factory() as session:
+        request = await Requests(session).by_tracking_code(normalize_tracking_code(code))
+        if request is None or request.id is None or not is_public(Status(request.status)):
+            return []
+        try:
+            check_handles(request, organization_id)
+        except NotFound:
+            return []
+        citizen = await Citizens(session).get(request.citizen_id)
+        history = await Events(session).history(request.id, public_only=False)
+    form = [FormField.model_validate(field) for field in request.service_snapshot.get("form", [])]
+    national_id = _first_of(request, FieldType.NATIONAL_ID)
+    phone = (citizen.phone if citizen else None) or _first_of(request, FieldType.MOBILE)
+    unknown = r.plain("op.card.unknown")
+    shown_code = format_tracking_code(request.tracking_code, r.lang)
+    items: list[tuple[str, str]] = [
+        (
+            r.text(
+                "op.history.title",
+                title=Title.of(request.service_snapshot).text(r.lang),
+                status=r.plain(Status(request.status).label_key),
+            ),
+            "",
+        ),
+        (
+            r.text(
+                "op.card.citizen",
+                name=_citizen_name(citizen) or unknown,
+                national_id=r.digits(mask_national_id(national_id)) if national_id else unknown,
+                phone=r.digits(mask_mobile(phone)) if phone else unknown,
+            ),
+            "",
+        ),
+        (r.text("op.history.answers"), ""),
+    ]
+    items += [
+        (
+            r.text("op.history.answer", label=field.label.get(r.lang)),
+            visible(_masked_answer(r, field, request.answers.get(field.id))),
+        )
+        for field in form
+    ]
+    items.append((r.text("op.history.events"), ""))
+    for event in history:
+        if event.to_status is not None and event.to_status != event.from_status:
+            what = r.plain(Status(event.to_status).label_key)
+        else:
+            what = r.plain("op.history.message" if event.public else "op.history.note")
+        staff = event.actor_kind in (Actor.CLERK, Actor.SUPERVISOR)
+        clerk = _clerk_behind(clerks, request, event.actor_id) if staff else None
+        who = clerk or r.plain(Actor(event.actor_kind).label_key)
+        line = r.text("op.history.event", when=format_jalali_datetime(event.at, r.lang), who=who, what=what)
+        items.append((line, visible(event.text or "")))
+    return r.pages(
+        items,
+        lambda n, total: r.text("op.history.part", code=shown_code, n=r.digits(n), total=r.digits(total)),
+    )
+
+
+def _clerk_behind(clerks: ClerkRegistry, request: ServiceRequest, actor_id: str | None) -> str | None:
+    """The name of the clerk whose account (``'<platform>:<user id>'``) made an event, when they are known."""
+    platform, _, user_id = (actor_id or "").partition(":")
+    if not user_id.isdigit():
+        return None
+    account = (platform, int(user_id))
+    clerk = clerks.find(request.organization_id, *account) or clerks.anywhere(*account)
+    return clerk.name.get("fa") if clerk is not None else None
+
+
+def _caption(r: Renderer, request: ServiceRequest, slot: str) -> str:
+    """A document's caption under the card: its title (cut when it would not fit a caption) and the code."""
+    title = _slot_title(request, slot, r.lang)
+    code = format_tracking_code(request.tracking_code, r.lang)
+    marker = r.plain("op.card.cut_mark")
+    return fit(
+        lambda cap: r.text("op.document.caption", title=cut(title, cap, marker), code=code),
+        len(title),
+        CAPTION_LIMIT,
+    )
 
 
 def _slot_title(request: ServiceRequest, slot: str, lang: str) -> str:

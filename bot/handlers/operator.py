@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.callbacks import CardAction
 from bot.clerks import ClerkRegistry
 from bot.notifier import Notifier
+from bot.operator_cards import request_history
 from bot.platforms import Platform
 from bot.render import Renderer
 from catalog.loader import CatalogHolder
@@ -343,6 +344,25 @@ def router() -> Router:
         await message.answer(
             r.text("op.clerks.list", org=org.name.get("fa"), names=r.plain("bot.list.sep").join(names))
         )
+
+    @r_.message(Command("open", magic=F.args))
+    async def open_request(
+        message: Message,
+        command: CommandObject,
+        r: Renderer,
+        platform: Platform,
+        catalogs: CatalogHolder,
+        clerks: ClerkRegistry,
+        session_factory: async_sessionmaker[AsyncSession],
+    ) -> None:
+        """``/open CODE``: the request's whole file (every answer, event and note), in as many messages as needed."""
+        org, clerk = _staff(catalogs, clerks, platform, message.chat.id, message.from_user)
+        if org is None or clerk is None:
+            await message.answer(r.text("op.not_clerk"))
+            return
+        pages = await request_history(session_factory, clerks, r, org.id, command.args or "")
+        for page in pages or [r.text("op.list.empty.find")]:
+            await message.answer(page)
 
     @r_.message(Command("open", "mine", "overdue"))
     async def work_list(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.platforms import Platform
-from bot.render import Renderer, bale_safe, html_to_bale
+from bot.render import Renderer, bale_safe, cut, fit, html_to_bale, sent_length
 from emulator.dialects import parse_bale_markdown, parse_html
 
 HOSTILE_NAMES = [
@@ -63,3 +63,51 @@ def test_nested_template_values_are_escaped_too(platform: Platform) -> None:
     plain, entities = parse(text)
     assert "سازمان" in plain
     assert {e["type"] for e in entities} <= {"bold"}
+
+
+def utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def test_a_cut_part_ends_with_the_marker_and_a_short_one_stays_whole() -> None:
+    assert cut("کوتاه", 10, "…✂️") == "کوتاه"
+    assert cut("کوتاه", None, "…✂️") == "کوتاه"
+    assert cut("یک متن بسیار بلند", 9, "…✂️") == "یک متن…✂️"  # nine characters, the marker's three included
+
+
+def test_fit_cuts_the_longest_parts_first_until_the_text_fits() -> None:
+    short, long = "نام کوتاه", "واژه " * 2000
+
+    def draw(cap: int | None) -> str:
+        return f"<b>{cut(short, cap, '…')}</b>\n{cut(long, cap, '…')}\n{cut(long, cap, '…')}"
+
+    text = fit(draw, len(long), 4096)
+    assert sent_length(text) <= 4096
+    assert sent_length(text) > 4000, "no more is cut than needed"
+    assert f"<b>{short}</b>" in text, "the short part is whole"
+    assert text.count("…") == 2
+    assert fit(lambda cap: "کوتاه", 10) == "کوتاه"
+
+
+def test_length_is_counted_in_utf16_as_sent() -> None:
+    assert sent_length("😀") == 2
+    assert sent_length("&amp;") == 5  # an entity counts as sent: Telegram counts less, never more
+
+
+@pytest.mark.parametrize("platform", [Platform.TELEGRAM, Platform.BALE])
+def test_pages_spread_typed_text_over_messages_that_each_fit_and_lose_nothing(platform: Platform) -> None:
+    r = Renderer(platform)
+    typed = " ".join(f"واژه<{i}>&😀*_" for i in range(1500))  # escapes grow it, emoji count twice
+    items = [(r.text("op.history.answers"), ""), (r.text("op.history.answer", label="توضیح"), typed)]
+    pages = r.pages(
+        items, lambda n, total: r.text("op.history.part", code="۱۲۳۴", n=n, total=total), limit=1000
+    )
+    assert len(pages) > 10
+    parse = parse_html if platform is Platform.TELEGRAM else parse_bale_markdown
+    plains = [parse(page)[0] for page in pages]  # each page is valid markup on its platform
+    assert all(utf16(page) <= 1000 for page in pages)
+    headings = [p.split("\n")[0] for p in plains]
+    assert all(h.endswith(f"بخش {n} از {len(pages)}") for n, h in enumerate(headings, start=1))
+    body = " ".join(" ".join(p.split("\n")[1:]) for p in plains)
+    shown = typed if platform is Platform.TELEGRAM else bale_safe(typed)
+    assert shown in " ".join(body.split())
