@@ -24,11 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot import payments
 from bot.clerks import ClerkRegistry
 from bot.dialogs import browse, dues, fees, followup, form, sms_settings, track, verify, verify_phone
+from bot.dispatcher import MizDispatcher
 from bot.filters import route_by_state, route_callbacks_by_prefix, run_filters_inline
 from bot.fsm import DatabaseStorage, make_fsm_storage
 from bot.handlers import errors, fallback, operator, start
 from bot.locale_store import CitizenLocales
-from bot.middlewares import ContextMiddleware, FlushConversations, LocaleStore, SkipEmptyUpdates
+from bot.middlewares import ContextMiddleware, FloodControl, FlushConversations, LocaleStore, SkipEmptyUpdates
 from bot.notifier import Notifier, NotifyAll
 from bot.operator_cards import card_drawer
 from bot.outbox import OutboxSender, PayloadHandler
@@ -156,7 +157,8 @@ def create_dispatcher(
 ) -> Dispatcher:
     """The Dispatcher of Miz with every router in order, catch-alls last."""
     throttles = make_throttles(settings, fsm_storage)
-    dp = Dispatcher(
+    dp = MizDispatcher(
+        platforms=platforms,
         storage=fsm_storage,
         settings=settings,
         catalogs=catalogs,
@@ -174,8 +176,11 @@ def create_dispatcher(
         dp.update.outer_middleware(FlushConversations(fsm_storage))
     dp.update.outer_middleware(SkipEmptyUpdates())
     dp.update.outer_middleware(ContextMiddleware(platforms, settings.locale, locales))
+    dp.update.outer_middleware(
+        FloodControl(burst=settings.flood_burst, quiet_seconds=settings.flood_quiet_seconds)
+    )
     dp.include_routers(
-        errors.router(),
+        errors.router(platforms, settings.locale),
         operator.router(),
         payments.router(),
         start.router(),
@@ -320,7 +325,8 @@ class Miz:
             return org_id
 
     async def run(self, polling_timeout: int = 30) -> None:
-        """Poll every bot and deliver the outbox until stopped; one update never blocks another."""
+        """Poll every bot and deliver the outbox until stopped; one update never blocks another, and a bot whose
+        Bot API is down at start waits for it alone (:mod:`bot.dispatcher`)."""
         self._stopped = asyncio.Event()
         sender = asyncio.create_task(self.outbox.run(), name="miz-outbox")
         sms_task = asyncio.create_task(self.sms.run(), name="miz-sms")

@@ -29,6 +29,9 @@ class CitizenLocales:
         self._remember(key, lang)
         return lang
 
+    def known(self, platform: Platform, user_id: int) -> str | None:
+        return self._cache.get((platform, user_id))
+
     async def set(self, platform: Platform, user_id: int, lang: str) -> None:
         async with unit_of_work(self._factory, write=True) as session:
             citizens = Citizens(session)

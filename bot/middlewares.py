@@ -1,18 +1,22 @@
-"""Outer middlewares on ``dp.update``: they give every handler the per-update objects, and nothing else."""
+"""Outer middlewares on ``dp.update``: they give every handler the per-update objects, and turn floods away."""
 
 from __future__ import annotations
 
 import logging
+import math
+import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiogram import BaseMiddleware, Bot
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import TelegramObject, Update
 
 from bot.platforms import Platform
 from bot.render import Renderer
 
-__all__ = ["ContextMiddleware", "FlushConversations", "LocaleStore", "SkipEmptyUpdates"]
+__all__ = ["ContextMiddleware", "FloodControl", "FlushConversations", "LocaleStore", "SkipEmptyUpdates"]
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +29,10 @@ class LocaleStore(Protocol):
     async def get(self, platform: Platform, user_id: int) -> str | None: ...
 
     async def set(self, platform: Platform, user_id: int, lang: str) -> None: ...
+
+    def known(self, platform: Platform, user_id: int) -> str | None:
+        """The user's language if it is known without asking the database (for answers during an outage)."""
+        ...
 
 
 class Flushable(Protocol):
@@ -76,3 +84,120 @@ class ContextMiddleware(BaseMiddleware):
         data["lang"] = lang
         data["r"] = Renderer.get(platform, lang)
         return await handler(event, data)
+
+
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    at: float
+    quiet_until: float = -math.inf
+
+
+_PRUNE_AT = 1024
+"""Forget the people gone quiet when this many are known (and then at twice as many as remain)."""
+
+
+class FloodControl(BaseMiddleware):
+    """Per-person flood control of incoming messages and button presses: one warning, then silence for a while.
+
+    Each person (platform and user id) has a token bucket of ``burst`` updates refilled at ``rate`` a second:
+    an album of ten photos or a few quick taps pass, a script sending hundreds does not. The update that finds
+    the bucket empty gets "you are going too fast" (in a private chat, or as a button's toast; nothing in a
+    group) and one log line; the person's updates are then dropped unanswered for ``quiet_seconds``, and for
+    another ``quiet_seconds`` each time the bucket is still empty when the quiet ends (no second warning).
+    ``rate`` defaults to one a second, about what Telegram lets a bot send into one chat anyway.
+
+    It lives in memory, per process, also when ``MIZ_REDIS_URL`` is set: long polling lets one process only
+    take a bot's updates (a second ``getUpdates`` is refused), so every update of a person reaches the same
+    process and a count there is exact. It costs no round trip per update and keeps working while Redis is
+    down; a restart forgets it, which only shortens a flood's silence. Payments (``successful_payment``,
+    pre-checkout queries) are never counted nor dropped.
+    """
+
+    def __init__(
+        self,
+        *,
+        burst: int,
+        quiet_seconds: float,
+        rate: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if burst < 1 or rate <= 0 or quiet_seconds <= 0:
+            raise ValueError("burst must be at least 1, rate and quiet_seconds positive")
+        self.burst = burst
+        self.rate = rate
+        self.quiet_seconds = quiet_seconds
+        self._clock = clock
+        self._buckets: dict[tuple[Platform, int], _Bucket] = {}
+        self._prune_at = _PRUNE_AT
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        user = data.get("event_from_user")
+        if user is None or not _counted(event):
+            return await handler(event, data)
+        platform: Platform = data["platform"]
+        verdict = self.admit(platform, user.id)
+        if verdict == "pass":
+            return await handler(event, data)
+        if verdict == "warn":
+            logger.warning(
+                "flood: %s user %s sent more than %d updates at once; unanswered for %.0f s",
+                platform.value,
+                user.id,
+                self.burst,
+                self.quiet_seconds,
+            )
+            await self._warn(event, data["r"])
+        return None
+
+    def admit(self, platform: Platform, user_id: int) -> str:
+        """``"pass"`` the update, ``"warn"`` the person (the flood begins), or ``"drop"`` it quietly."""
+        now = self._clock()
+        key = (platform, user_id)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) >= self._prune_at:
+                self._prune(now)
+            bucket = self._buckets[key] = _Bucket(float(self.burst), now)
+        bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.at) * self.rate)
+        bucket.at = now
+        if now < bucket.quiet_until:
+            bucket.tokens = max(0.0, bucket.tokens - 1)
+            return "drop"
+        if bucket.tokens >= 1:
+            bucket.tokens -= 1
+            return "pass"
+        still_flooding = now - bucket.quiet_until < self.quiet_seconds
+        bucket.quiet_until = now + self.quiet_seconds
+        return "drop" if still_flooding else "warn"
+
+    def _prune(self, now: float) -> None:
+        full = self.burst / self.rate
+        self._buckets = {
+            key: bucket
+            for key, bucket in self._buckets.items()
+            if now - bucket.at < full or now - bucket.quiet_until < self.quiet_seconds
+        }
+        self._prune_at = max(_PRUNE_AT, 2 * len(self._buckets))
+
+    async def _warn(self, event: TelegramObject, r: Renderer) -> None:
+        assert isinstance(event, Update)
+        minutes = r.digits(math.ceil(self.quiet_seconds / 60))
+        try:
+            if event.callback_query is not None:
+                await event.callback_query.answer(
+                    r.plain("bot.flood.slow_down", minutes=minutes), show_alert=True
+                )
+            elif event.message is not None and event.message.chat.type == "private":
+                await event.message.answer(r.text("bot.flood.slow_down", minutes=minutes))
+        except TelegramAPIError as error:
+            logger.warning("flood: could not tell the user to slow down (%s)", type(error).__name__)
+
+
+def _counted(event: TelegramObject) -> bool:
+    """Messages (but payments), edited messages and button presses: what a person can send in bulk."""
+    if not isinstance(event, Update):
+        return False
+    if event.message is not None:
+        return event.message.successful_payment is None
+    return event.edited_message is not None or event.callback_query is not None

@@ -12,17 +12,33 @@ on; :class:`bot.middlewares.SkipEmptyUpdates` drops those quietly.
 It also sends a call without files as one JSON body instead of aiogram's url-encoded form: both Bot APIs accept
 ``application/json`` (Telegram documents it; Bale's own clients use it), and percent-encoding Persian text was
 the costliest part of a call in ``make bench`` (``urllib.parse.quote_plus``: about a fifth of a call's CPU).
+
+A *direct answer* (a call made while an update is handled, inside :func:`direct_answers`) is tried again instead
+of failing the update: after a 429, once ``retry_after`` has passed (at most :data:`MAX_RETRY_AFTER` seconds at a
+time, :data:`MAX_RETRY_WAIT` in all; the wait is stretched by up to a fifth, so answers held back together do not
+come back together), and after a 5xx up to :data:`SERVER_ERROR_RETRIES` times. Every other call is made once:
+the outbox (``bot.outbox``) has its own retry policy, and trying its sends here too could send a row twice.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
+import random
+from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, cast
 
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import ClientDecodeError, TelegramNetworkError
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.methods import (
     EditMessageCaption,
     EditMessageLiveLocation,
@@ -41,9 +57,36 @@ if TYPE_CHECKING:
     from aiogram import Bot
     from aiogram.methods import TelegramMethod
 
-__all__ = ["ToleratingSession", "make_session"]
+__all__ = [
+    "MAX_RETRY_AFTER",
+    "MAX_RETRY_WAIT",
+    "SERVER_ERROR_RETRIES",
+    "ToleratingSession",
+    "direct_answers",
+    "make_session",
+]
 
 logger = logging.getLogger(__name__)
+
+MAX_RETRY_AFTER = 10.0
+"""The longest ``retry_after`` a direct answer waits for; a longer one fails the call."""
+MAX_RETRY_WAIT = 30.0
+"""The longest a direct answer waits in all, over its 429 and 5xx retries."""
+SERVER_ERROR_RETRIES = 2
+"""How many times a direct answer is tried again after a 5xx answer."""
+
+_DIRECT: ContextVar[bool] = ContextVar("miz_direct_answers", default=False)
+
+
+@contextlib.contextmanager
+def direct_answers() -> Iterator[None]:
+    """Within this block (the handling of one update), Bot API calls are direct answers, retried on 429 and 5xx."""
+    token = _DIRECT.set(True)
+    try:
+        yield
+    finally:
+        _DIRECT.reset(token)
+
 
 _EDIT_METHODS = (
     EditMessageText,
@@ -129,6 +172,31 @@ class ToleratingSession(AiohttpSession):
         return self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
 
     async def make_request(
+        self,
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        timeout: int | None = None,  # noqa: ASYNC109 (aiogram's signature)
+    ) -> TelegramType:
+        if not _DIRECT.get() or isinstance(method, GetUpdates):
+            return await self._request(bot, method, timeout)
+        waited = 0.0
+        server_errors = 0
+        while True:
+            try:
+                return await self._request(bot, method, timeout)
+            except TelegramRetryAfter as error:
+                delay = error.retry_after * random.uniform(1.0, 1.2)
+                if error.retry_after > MAX_RETRY_AFTER or waited + delay > MAX_RETRY_WAIT:
+                    raise
+            except TelegramServerError:
+                server_errors += 1
+                delay = 0.5 * server_errors
+                if server_errors > SERVER_ERROR_RETRIES or waited + delay > MAX_RETRY_WAIT:
+                    raise
+            await asyncio.sleep(delay)
+            waited += delay
+
+    async def _request(
         self,
         bot: Bot,
         method: TelegramMethod[TelegramType],

@@ -57,6 +57,15 @@ class Settings(BaseSettings):
         default=20 * 1024 * 1024,
         description="Largest document a citizen may send (bots download 20 MB at most)",
     )
+    flood_burst: int = Field(
+        default=20,
+        ge=1,
+        description="Messages and button presses one person may send at once (then one a second); past it they "
+        "are told to slow down once and go unanswered for flood_quiet_seconds",
+    )
+    flood_quiet_seconds: float = Field(
+        default=60, gt=0, description="How long a person who flooded the bot goes unanswered"
+    )
     sms_provider: Literal["none", "kavenegar", "smsir"] = Field(
         default="none",
         description="SMS gateway for stage notifications and one-time codes; none sends no SMS",
