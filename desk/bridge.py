@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk.access import check_handles
 from desk.errors import NotFound, TransitionError
-from desk.handling import ActorRef
+from desk.handling import ActorRef, clean_text
 from desk.lifecycle import Actor, Status
 from desk.notifications import enqueue_chat, enqueue_copy, text_payload
 from desk.requests import Title
@@ -56,6 +56,7 @@ async def clerk_message(
 
     Only staff of the organization handling the request may write to its citizen; anyone else gets ``NotFound``.
     """
+    text = clean_text(text, required=False)
     request = await _request(session, request_id)
     check_handles(request, actor.organization_id)
     if request.status == Status.WITHDRAWN:
@@ -115,6 +116,7 @@ async def citizen_message(
     groups: Mapping[str, int],
 ) -> int:
     """Relay a citizen's text or file about their own request to the operator groups, under its card."""
+    text = clean_text(text, required=False)
     request = await _request(session, request_id)
     citizen = await Citizens(session).get(request.citizen_id)
     if citizen is None or citizen.platform != platform or citizen.user_id != user_id:

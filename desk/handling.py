@@ -67,6 +67,7 @@ __all__ = [
     "ask_payment",
     "citizen_answered",
     "claim",
+    "clean_text",
     "complete",
     "find_by_code",
     "find_by_national_id",
@@ -165,7 +166,7 @@ class Change:
 # Reading and checking.
 
 
-def _clean(raw: str | None, *, required: bool) -> str | None:
+def clean_text(raw: str | None, *, required: bool) -> str | None:
     """Typed text as it will be shown (trimmed), None when blank; refuses a blank ``required`` text or a long one."""
     value = (raw or "").strip()
     if not value:
@@ -541,7 +542,7 @@ async def ask_information(
         Status.NEEDS_INFO,
         seen_status=seen_status,
         groups=groups,
-        text=_clean(text, required=False),
+        text=clean_text(text, required=False),
         notice="notify.citizen.needs_info",
     )
 
@@ -563,7 +564,7 @@ async def wait_for_agency(
         Status.WAITING_EXTERNAL,
         seen_status=seen_status,
         groups=groups,
-        text=_clean(agency, required=False),
+        text=clean_text(agency, required=False),
         notice="notify.citizen.waiting_external",
     )
 
@@ -666,7 +667,7 @@ async def complete(
     request) and the citizen's notice gives its verification code and ``/verify CODE``; ``ValidationError`` when
     the answers cannot fill it in (then nothing is written). The citizen is told, then asked the survey.
     """
-    text = _clean(result_text, required=False)
+    text = clean_text(result_text, required=False)
     return await _staff_move(
         session,
         request_id,
@@ -703,7 +704,7 @@ async def reject(
         Status.REJECTED,
         seen_status=seen_status,
         groups=groups,
-        text=_clean(reason, required=False),
+        text=clean_text(reason, required=False),
         notice="notify.citizen.rejected",
     )
 
@@ -720,7 +721,7 @@ async def add_note(
 
     Raises ``ValidationError`` (``desk.text.empty`` / ``desk.text.too_long``) for a blank or too long note.
     """
-    note = _clean(text, required=True)
+    note = clean_text(text, required=True)
     request = await _load(session, request_id)
     _check_staff(request, actor)
     current = Status(request.status)
@@ -806,7 +807,7 @@ async def citizen_answered(
     (``desk.request.not_found``, as for a request that does not exist); a request not waiting for an answer gets
     ``TransitionError("desk.handling.not_waiting")``.
     """
-    answer = _clean(text, required=False)
+    answer = clean_text(text, required=False)
     request = await _load(session, request_id)
     await _owner(session, request, platform, user_id)
     current = Status(request.status)
