@@ -241,6 +241,8 @@ async def link_relayed(session: AsyncSession, row: OutboxMessage, message_id: in
 def setup_logging(level: int = logging.INFO) -> None:
     """Log to stderr with national IDs and phone numbers masked in every record."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # aiogram logs every handled update at INFO: a flood would fill the log with one line per message.
+    logging.getLogger("aiogram.event").setLevel(max(level, logging.WARNING))
     redactor = RedactingFilter()
     for handler in logging.getLogger().handlers:
         handler.addFilter(redactor)
@@ -269,11 +271,6 @@ class Miz:
             await upgrade_async(self.settings.database_url)
         self.engine = create_engine(self.settings.database_url)
         self.factory = session_factory(self.engine)
-        self.bots = [make_bot(spec) for spec in self.specs]
-        platforms = {bot.id: spec.platform for bot, spec in zip(self.bots, self.specs, strict=True)}
-        documents = DocumentStore(self.settings.files_dir, self.settings.max_document_bytes)
-        self.clerks = ClerkRegistry(self.factory, self.catalogs)
-        await self.clerks.load()
         governorate = next(
             (o.id for o in self.catalogs.catalog.organizations if o.kind is OrganizationKind.GOVERNORATE),
             None,
@@ -281,6 +278,11 @@ class Miz:
         if governorate is not None:
             async with unit_of_work(self.factory, write=True) as session:
                 await rehome_anonymous_complaints(session, governorate)
+        self.bots = [make_bot(spec) for spec in self.specs]
+        platforms = {bot.id: spec.platform for bot, spec in zip(self.bots, self.specs, strict=True)}
+        documents = DocumentStore(self.settings.files_dir, self.settings.max_document_bytes)
+        self.clerks = ClerkRegistry(self.factory, self.catalogs)
+        await self.clerks.load()
         handlers: dict[str, PayloadHandler] = {
             "card": card_drawer(self.factory, self.clerks, documents, self.catalogs)
         }
