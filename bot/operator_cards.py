@@ -27,6 +27,7 @@ from bot.clerks import ClerkRegistry
 from bot.forms import answer_text
 from bot.platforms import Platform
 from bot.render import CAPTION_LIMIT, TEXT_LIMIT, Renderer, cut, fit
+from catalog.index import NotInCatalogError
 from catalog.loader import CatalogHolder
 from catalog.schema import FieldType, FormField, OrganizationKind
 from desk.access import Access, check_handles, group_access
@@ -86,8 +87,10 @@ def render_card(
     clerk_name: str | None,
     last_text: str | None,
     today: date,
+    about: str | None = None,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The card's text and action buttons for ``request`` as it is now.
+    """The card's text and action buttons for ``request`` as it is now; ``about`` names the organization it is
+    about when another one handles it (an anonymous complaint, in the governorate's group).
 
     The text always fits one message: when it would not, its longest parts (answers, the last message, the
     citizen's name, ...) are cut with a marker, and a line points to ``/open CODE``, which shows them whole.
@@ -114,6 +117,7 @@ def render_card(
             "request_card.j2",
             title=cut(title, cap, marker),
             code=format_tracking_code(request.tracking_code, r.lang),
+            about=about,
             status=r.plain(status.label_key),
             assignee=cut(assignee, cap, marker),
             deadline=format_jalali_date(request.deadline, r.lang) if request.deadline else unknown,
@@ -204,6 +208,7 @@ def card_drawer(
             clerk_name=clerk,
             last_text=last,
             today=datetime.now(TEHRAN).date(),
+            about=_about(catalogs, request),
         )
         if access is Access.READ:
             markup = None
@@ -352,6 +357,17 @@ def _caption(r: Renderer, request: ServiceRequest, slot: str) -> str:
         len(title),
         CAPTION_LIMIT,
     )
+
+
+def _about(catalogs: CatalogHolder, request: ServiceRequest) -> str | None:
+    """The name of the organization the request is about, when another one handles it."""
+    about = request.about_organization_id
+    if about is None or about == request.organization_id:
+        return None
+    try:
+        return catalogs.catalog.organization(about).name.get("fa")
+    except NotInCatalogError:
+        return about
 
 
 def _slot_title(request: ServiceRequest, slot: str, lang: str) -> str:

@@ -60,7 +60,8 @@ async def test_the_accused_organization_cannot_list_find_or_act_on_an_anonymous_
     inspector = await world.clerk(platform, "governorate")
     maryam = await world.citizen(platform, name="مریم")
     await file_complaint(maryam, anonymous=True)
-    await inspector.expect(COMPLAINT_TITLE, timeout=10)
+    card = await inspector.expect(COMPLAINT_TITLE, timeout=10)
+    assert "دربارهٔ: شهرداری فلاورجان" in card["text"], "the inspector sees whom it accuses"
     complaint = await stored(world, service_id="complaint")
     assert complaint.organization_id == "governorate", "the governorate handles it"
     assert complaint.about_organization_id == "falavarjan", "it still records whom it is about"
