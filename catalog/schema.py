@@ -24,7 +24,7 @@ from persiantools.jdatetime import JalaliDate
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic_core import PydanticCustomError
 
-from desk.certificates import CertificateType
+from desk.certificate_types import CertificateType
 from desk.validators import DateRule, DateWhen
 
 __all__ = [

@@ -40,6 +40,7 @@ from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from desk.certificate_types import CertificateType
 from desk.errors import NotFound, ValidationError
 from desk.i18n import LANGUAGES, translator
 from desk.lifecycle import Status
@@ -131,20 +132,6 @@ _TYPED: Final = str.maketrans(
     }
 )
 _SEPARATORS: Final = re.compile(r"[\s._/\\]+")
-
-
-class CertificateType(StrEnum):
-    """The kinds of certificate an organization issues with a verification code."""
-
-    BUILDING_PERMIT = "building_permit"
-    COMPLETION = "completion_certificate"
-    NO_VIOLATION = "no_violation_certificate"
-    EXCAVATION_PERMIT = "excavation_permit"
-    TREE_CUTTING_PERMIT = "tree_cutting_permit"
-
-    @property
-    def label_key(self) -> str:
-        return f"certificate.type.{self.value}"
 
 
 class CertificateStatus(StrEnum):
