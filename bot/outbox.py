@@ -1,38 +1,15 @@
 """The outbox sender: delivers the chat messages that committed transactions left in ``outbox_message``.
 
-A use case writes its notification in its own transaction (``desk.notifications``); after the commit the
-handler calls :meth:`OutboxSender.notify` and this long-running task claims the due rows (a lease, so the rows
-of a sender that died are claimed again when it runs out), renders each one for its platform and language,
-sends it within the platform's limits (:mod:`bot.ratelimit`) and marks it sent, to retry, or failed.
+Rules (the story is in docs/ARCHITECTURE.md):
 
-Guarantees, and the one window that cannot be closed
-----------------------------------------------------
-* Nothing is sent for a change that rolled back: the row never existed.
-* Nothing is lost when the process dies after the commit: the row stays ``pending`` (or ``sending`` under a
-  lease that runs out) until a sender marks it ``sent`` or ``failed``.
-* In order within a chat: one chat's rows go one after another, oldest first. When a row must wait (a retry),
-  its chat's later rows wait behind it, also across batches and across senders: a claimed row is put back
-  while an older row of its chat is still unfinished. Different chats are served concurrently.
-* At most once, as far as it can be prevented: a row is marked sent in its own short transaction right after
-  the API answered ok; a row is only sent while its lease has at least ``request_timeout`` + a margin left,
-  so no other sender can hold it at the same time; cancelling :meth:`OutboxSender.run` (a graceful shutdown)
-  lets the sends in flight finish and be marked, and puts the rows not yet sent back at once.
-* **What a hard kill repeats** (SIGKILL, power loss): the rows in flight then, and only those. A row is in
-  flight from the start of its API call until its outcome is committed; at most ``OutboxSender.in_flight``
-  (8) rows are, so a kill repeats at most that many messages (a ``copy`` row with a header: both). A row whose
-  connection failed after the server acted (a timeout) is also sent again. Neither messenger offers an
-  idempotency key for ``sendMessage``: the choice is between this rare duplicate and a lost message, and a
-  notification to a citizen must not be lost.
-* Leases: a claim records its owner, ``machine:pid:nonce`` (:func:`lease_owner`), and the sender renews the
-  leases of the rows it holds every ``lease``/8 (45 s by default), so a live sender never loses a row however
-  long it waits, and a dead one's rows are claimed again at most ``lease`` after it died. On start, a sender
-  ends at once the leases of dead processes of its own machine (:func:`dead_owners`), so a restarted sender
-  takes its predecessor's rows within a poll; leases of live processes and of other machines run their course.
-
-Failures never stop the other rows: 429 pauses the chat (Telegram) or the bot (Bale) and retries the row after
-``retry_after`` (not counted as an attempt); network errors, 5xx and other transient errors retry with capped
-exponential backoff and jitter; a blocked bot, an unknown chat and other 4xx answers mark the row failed, and
-so does the last of ``Backoff.max_attempts`` attempts.
+* A row exists only if its change committed, and stays pending or leased until marked sent or failed.
+* One chat's rows go in order; a row waiting for a retry holds its chat's later rows, across senders too.
+* A row is marked sent in its own transaction right after the API answered. A hard kill repeats at most the rows in
+  flight, ``OutboxSender.in_flight`` (a ``copy`` row with a header: both messages); a timeout repeats its row.
+* Leases name their owner (:func:`lease_owner`) and are renewed every ``lease``/8 while held; on start a sender ends
+  the leases of dead processes of its machine (:func:`dead_owners`); others run out within ``lease``.
+* 429 pauses the chat (Telegram) or the bot (Bale) for ``retry_after``, uncounted; network errors and 5xx back off
+  exponentially with jitter; other 4xx, and the last of ``Backoff.max_attempts``, fail the row.
 """
 
 from __future__ import annotations

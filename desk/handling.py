@@ -1,33 +1,14 @@
 """Working a request: the clerks' actions from their operator group, the citizen's own moves, and who hears what.
 
-The bot decides *who* may act (a registered clerk of the request's organization, in its operator group) and passes
-an ``ActorRef``; these use cases decide *what* may happen, from the request's current status and
-``desk.lifecycle``, and write the change, its event and its notifications in the caller's transaction (opened with
-``storage.uow.unit_of_work(factory, write=True)``; a use case never commits). Nothing is queued unless the change
-commits, and a refused action writes nothing at all.
+Rules (the story is in docs/ARCHITECTURE.md):
 
-Each use case reads the request with a row lock, so two clerks pressing at once act one after the other; a clerk's
-action carries ``seen_status``, the status on the card they pressed, and is refused with
-``desk.handling.changed`` when the request has moved since (another clerk was faster, or the card is old).
-
-Notifications (see ``desk.notifications`` for the payloads):
-
-* the citizen hears of every public change a clerk (or the system) makes, in their own language and private chat,
-  as the organization (``{org}`` is the organization id; the bot shows its name), never as a clerk by name;
-  dedupe ``event:<event id>:citizen``. A completed or rejected request also gets the satisfaction survey with
-  buttons ``rate:<request id>:<score>`` (dedupe ``event:<event id>:survey``). The citizen's own moves (an answer,
-  a withdrawal) are acknowledged by the bot's reply, not by a notification.
-* every operator group in ``groups`` (platform -> chat id) gets the request's card redrawn on every change
-  (dedupe ``event:<event id>:card:<platform>``), and a text relay of the citizen's answer or withdrawal
-  (``event:<event id>:group:<platform>``), in Persian.
-
-Events: a status change is a public event whose ``text`` is what the citizen reads (what is missing, the agency,
-the result, the reason; for ``awaiting_payment`` the amount in rials as ASCII digits). A clerk's note is an
-internal event with text and no status; a reassignment is an internal event with neither, by the new assignee.
-
-Certificates: completing a request of a service that declares ``certificate`` issues it in the same transaction
-(``desk.certificates.issue_for_request``, at most one per request), and the citizen's notice carries its
-verification code and how anyone checks it (``/verify CODE``); ``Change.certificate_code`` tells the clerk.
+* The bot says who acts (an ``ActorRef``); ``desk.access`` decides on which requests, ``desk.lifecycle`` what may
+  happen. A refused action writes nothing.
+* A use case writes the change, its event and its notifications in the caller's transaction and never commits.
+* The request is read with a row lock; a clerk's ``seen_status`` that differs from the current one is refused with
+  ``desk.handling.changed``.
+* Dedupe keys: ``event:<id>:citizen``, ``event:<id>:survey``, ``event:<id>:sms``, ``event:<id>:card:<platform>``,
+  ``event:<id>:group:<platform>``. A public event's ``text`` is what the citizen reads; a note is internal.
 """
 
 from __future__ import annotations
@@ -91,12 +72,6 @@ FIND_LIMIT: Final = 30
 """Most requests a clerk's search by national ID returns (the list shows this many)."""
 
 _STAFF: Final = frozenset({Actor.CLERK, Actor.SUPERVISOR, Actor.SYSTEM})
-_NOTICE: Final[Mapping[Status, str]] = {
-    Status.NEEDS_INFO: "notify.citizen.needs_info",
-    Status.WAITING_EXTERNAL: "notify.citizen.waiting_external",
-    Status.AWAITING_PAYMENT: "notify.citizen.awaiting_payment",
-    Status.REJECTED: "notify.citizen.rejected",
-}
 
 
 @dataclass(frozen=True, slots=True)
