@@ -26,7 +26,7 @@ from bot.callbacks import (
 from bot.cards import faq_text, service_card
 from bot.handlers.start import menu_labels
 from bot.keyboards import PAGE_SIZE, Choice, main_menu, paged
-from bot.render import Renderer
+from bot.render import Renderer, cut
 from bot.states import ORG_KEY, QUERY_KEY, Browse, Form
 from catalog.index import Catalog, NotInCatalogError
 from catalog.loader import CatalogHolder
@@ -176,6 +176,14 @@ def _category_page_of(catalog: Catalog, org_id: str, category_id: str) -> int:
     return ids.index(category_id) // PAGE_SIZE if category_id in ids else 0
 
 
+QUERY_SHOWN = 64
+"""Characters of a typed search repeated in the answer (a search as long as a message would make it too long)."""
+
+
+def _shown(query: str) -> str:
+    return cut(query, QUERY_SHOWN, "…")
+
+
 def _query_digest(query: str) -> str:
     """A short fingerprint of a typed search, carried by its paging buttons (the query may not fit in them)."""
     return hashlib.blake2s(query.encode(), digest_size=4).hexdigest()
@@ -190,7 +198,7 @@ def _found_list(
     markup = paged(
         r, choices, page, lambda p: SearchPage(org=org.id, q=digest, page=p), back=OrgPick(org=org.id)
     )
-    return r.text("bot.browse.found", query=query, org=org.name.get(r.lang)), markup
+    return r.text("bot.browse.found", query=_shown(query), org=org.name.get(r.lang)), markup
 
 
 def router() -> Router:
@@ -259,7 +267,7 @@ def router() -> Router:
     ) -> None:
         catalog = catalogs.catalog
         org = _find_org(catalog, callback_data.org)
-        category = _find_category(catalog, callback_data.org, callback_data.cat)
+        category = _find_category(catalog, org.id, callback_data.cat) if org is not None else None
         if org is None or category is None:
             await _stale(callback, r, state)
             return
@@ -316,7 +324,7 @@ def router() -> Router:
         found = catalog.search(org.id, query)
         if not found:
             await message.answer(
-                r.text("bot.browse.not_found", query=query, org=org.name.get(r.lang)),
+                r.text("bot.browse.not_found", query=_shown(query), org=org.name.get(r.lang)),
                 reply_markup=_category_keyboard(r, catalog, org.id),
             )
             return
@@ -347,7 +355,7 @@ def router() -> Router:
             return
         found = catalog.search(org.id, query)
         if not found:  # the catalog changed since
-            text = r.text("bot.browse.not_found", query=query, org=org.name.get(r.lang))
+            text = r.text("bot.browse.not_found", query=_shown(query), org=org.name.get(r.lang))
             await _show(callback, text, _category_keyboard(r, catalog, org.id))
             return
         text, markup = _found_list(r, org, query, found, callback_data.page)
