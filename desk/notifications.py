@@ -40,7 +40,7 @@ chat id; SMS rows carry the mobile number instead. ``dedupe_key`` names the caus
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -94,8 +94,13 @@ async def enqueue_chat(
     payload: Mapping[str, Any],
     dedupe_key: str,
     request_id: int | None = None,
+    not_before: datetime | None = None,
 ) -> bool:
-    """Queue a chat message in the caller's transaction; False when ``dedupe_key`` was already queued."""
+    """Queue a chat message in the caller's transaction; False when ``dedupe_key`` was already queued.
+
+    ``not_before`` holds it back until then (a message the handler first tries to say itself, see
+    ``desk.requests.queue_confirmation``); it is due at once otherwise.
+    """
     message = OutboxMessage(
         channel="chat",
         platform=platform,
@@ -105,6 +110,8 @@ async def enqueue_chat(
         payload=dict(payload),
         dedupe_key=dedupe_key,
     )
+    if not_before is not None:
+        message.next_attempt_at = not_before
     return await Outbox(session).enqueue(message)
 
 

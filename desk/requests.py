@@ -7,15 +7,24 @@ event and any outbox rows the caller adds are stored together or not at all. ``d
 JSON (``ResolvedService.model_dump(mode="json")``), which is also the snapshot the request keeps.
 
 Errors are ``desk.errors`` with locale keys; the bot's error router shows them in Persian.
+
+The confirmation (the tracking code) must reach the citizen even when the messenger fails right after the filing
+(500, 429, a timeout). The filing transaction queues it in the outbox, held back for ``CONFIRMATION_HOLD``
+(:func:`queue_confirmation`); the handler tells it in the chat at once and then settles it
+(:func:`settle_confirmation`): what the chat carried leaves the outbox, the rest is due at once and the outbox
+delivers it with its retries. A process that dies in between leaves it held: it goes out when the hold ends. And
+while a confirmation is in the outbox (held, retried or delivered late: the citizen was not told in the
+conversation), filing the same request again within ``REFILE_WINDOW`` (same service, answers and documents) files
+nothing: :func:`submit_request` returns the first request, and the bot tells its code again.
 """
 
 from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,19 +33,27 @@ from desk.access import handling_organization
 from desk.calendar import WorkCalendar
 from desk.errors import NotFound, ValidationError
 from desk.lifecycle import Actor, Status, check_transition, is_public
+from desk.notifications import enqueue_chat, text_payload
 from desk.persian import normalize, normalize_identifier
 from desk.sms import queue_request_sms
-from desk.tracking import TRACKING_CODE_LENGTH, new_tracking_code, normalize_tracking_code
+from desk.tracking import (
+    TRACKING_CODE_LENGTH,
+    format_tracking_code,
+    new_tracking_code,
+    normalize_tracking_code,
+)
 from desk.validators import national_id as validate_national_id
 from storage.columns import utcnow
 from storage.errors import TrackingCodeTakenError
 from storage.models import Document, RequestEvent, ServiceRequest
-from storage.repositories import Citizens, Events, Requests
+from storage.repositories import Citizens, Events, Outbox, Requests
 
 __all__ = [
+    "CONFIRMATION_HOLD",
     "IDEMPOTENCY_KEY_MAX",
     "NATIONAL_ID_TAIL",
     "PLATFORMS",
+    "REFILE_WINDOW",
     "TRACKING_CODE_ATTEMPTS",
     "DocumentInput",
     "HistoryEntry",
@@ -45,7 +62,10 @@ __all__ = [
     "SubmitResult",
     "Title",
     "TrackView",
+    "confirmation_keys",
     "my_requests",
+    "queue_confirmation",
+    "settle_confirmation",
     "split_code_and_tail",
     "submit_request",
     "track",
@@ -58,6 +78,14 @@ IDEMPOTENCY_KEY_MAX: Final = 64
 TRACKING_CODE_ATTEMPTS: Final = 5
 """Fresh codes drawn before giving up: a clash is a one-in-80,000 event (see ``desk.tracking``), five in a row
 means something else is wrong (a broken generator), and the error then reaches the generic apology."""
+CONFIRMATION_HOLD: Final = timedelta(minutes=2)
+"""How long a queued confirmation waits for the handler to tell it in the chat: longer than that takes (two calls,
+each within the bot session's 60-second timeout), short enough for a citizen to wait. A chat slower still may
+tell it twice (the outbox's choice too: a rare duplicate rather than a lost message)."""
+REFILE_WINDOW: Final = timedelta(hours=1)
+"""How soon after a request the chat could not confirm, filing the same request again finds it."""
+REFILE_CANDIDATES: Final = 10
+"""The citizen's newest requests compared with one being filed (filing ten others in the window is no mistake)."""
 
 NATIONAL_ID_TAIL: Final = 4
 """Digits at the end of a national ID that, with the tracking code, show a request to someone else (SMS-friendly).
@@ -278,13 +306,41 @@ async def _add_with_fresh_code(
     return await requests.add(request, events=events, documents=documents)
 
 
+async def _filed_lately(
+    session: AsyncSession, submission: Submission, citizen_id: int
+) -> ServiceRequest | None:
+    """The same request (service, answers, documents) the citizen filed within ``REFILE_WINDOW`` and was not told of
+    in the conversation: its confirmation is still in the outbox. None when there is none."""
+    since = utcnow() - REFILE_WINDOW
+    requests, outbox = Requests(session), Outbox(session)
+    wanted = (submission.organization_id, submission.service_id, dict(submission.answers))
+    documents = sorted((document.slot, document.sha256) for document in submission.documents)
+    for earlier in await requests.by_citizen(citizen_id, limit=REFILE_CANDIDATES):
+        if earlier.created_at < since:
+            break
+        assert earlier.id is not None
+        filed = (
+            earlier.about_organization_id or earlier.organization_id,
+            earlier.service_id,
+            earlier.answers,
+        )
+        if (
+            filed == wanted
+            and await outbox.has_key_like(confirmation_keys(earlier.id)[0])
+            and sorted((d.slot, d.sha256) for d in await requests.documents(earlier.id)) == documents
+        ):
+            return earlier
+    return None
+
+
 async def submit_request(session: AsyncSession, submission: Submission) -> SubmitResult:
     """File the citizen's request in the caller's transaction and return its tracking code and deadline.
 
     Gets or creates the citizen, draws a tracking code (a fresh one when the store reports a clash), sets
     the deadline to the service's ``duration_days`` working days after ``today``, and stores the request, its
     documents and a public "submitted" event. A repeated submit (same ``idempotency_key``) files nothing new and
-    returns the request already filed, with ``created=False``.
+    returns the request already filed, with ``created=False``; so does filing the same request again while its
+    confirmation is still in the outbox (see the module docstring).
 
     Raises ``ValidationError`` (``desk.request.answer_missing`` / ``desk.request.document_missing``) when a
     required form field has no answer or a required document no file: the bot asks for each one, but this is
@@ -307,7 +363,11 @@ async def submit_request(session: AsyncSession, submission: Submission) -> Submi
     deadline = submission.calendar.add_working_days(
         submission.today, int(submission.service_snapshot["duration_days"])
     )
-    stored, created = await _add_with_fresh_code(Requests(session), submission, citizen.id, deadline)
+    earlier = await _filed_lately(session, submission, citizen.id)
+    if earlier is not None:
+        stored, created = earlier, False
+    else:
+        stored, created = await _add_with_fresh_code(Requests(session), submission, citizen.id, deadline)
     if stored.citizen_id != citizen.id:
         # A submit key must be unique per submission; returning someone else's request would leak it.
         raise ValueError("this idempotency_key was used by another citizen's submission")
@@ -323,6 +383,57 @@ async def submit_request(session: AsyncSession, submission: Submission) -> Submi
         created=created,
         organization_id=stored.organization_id,
     )
+
+
+def confirmation_keys(request_id: int) -> tuple[str, str]:
+    """The outbox ``dedupe_key``s of a request's confirmation: the message with its code, then the code alone."""
+    return f"request:{request_id}:submitted", f"request:{request_id}:submitted:copy"
+
+
+async def queue_confirmation(
+    session: AsyncSession,
+    submission: Submission,
+    result: SubmitResult,
+    lang: str,
+    *,
+    due: datetime | None = None,
+) -> tuple[str, str]:
+    """Queue the confirmation of ``result`` to the citizen's chat (``bot.submitted``, then the code alone to copy),
+    held until ``due`` (``CONFIRMATION_HOLD`` from now by default); a part already queued is left as it is.
+    Returns its keys, for :func:`settle_confirmation`."""
+    keys = confirmation_keys(result.request_id)
+    params: dict[str, str | int] = {
+        "title": Title.of(submission.service_snapshot).text(lang),
+        "org": submission.organization_id,
+        "code": format_tracking_code(result.tracking_code, lang),
+    }
+    payloads = (
+        text_payload("bot.submitted", lang, params=params, dates={"deadline": result.deadline}),
+        text_payload("bot.submitted.copy", lang, params={"code": result.tracking_code}),
+    )
+    for key, payload in zip(keys, payloads, strict=True):
+        await enqueue_chat(
+            session,
+            platform=submission.platform,
+            chat_id=submission.chat_id,
+            organization_id=result.organization_id,
+            payload=payload,
+            dedupe_key=key,
+            request_id=result.request_id,
+            not_before=due or utcnow() + CONFIRMATION_HOLD,
+        )
+    return keys
+
+
+async def settle_confirmation(
+    session: AsyncSession, keys: Sequence[str], *, told: Collection[str], due: datetime | None = None
+) -> None:
+    """After the handler tried to tell a confirmation in the chat: the parts it ``told`` leave the outbox, the others
+    are due at ``due`` (now by default), for the outbox to deliver with its retries. Parts a sender already took
+    (the hold ran out) are left to it."""
+    outbox = Outbox(session)
+    await outbox.drop_pending([key for key in keys if key in told])
+    await outbox.reschedule_pending([key for key in keys if key not in told], at=due or utcnow())
 
 
 async def my_requests(

@@ -661,6 +661,25 @@ class Outbox:
         """Delivery failed for good (blocked bot, invalid number, too many attempts)."""
         await self._set(message_id, status="failed", locked_until=None, locked_by=None, last_error=error)
 
+    async def drop_pending(self, keys: Sequence[str]) -> None:
+        """Delete the rows with these ``dedupe_key``s that no sender has taken: they were delivered another way."""
+        if keys:
+            await self.session.execute(
+                delete(OutboxMessage)
+                .where(col(OutboxMessage.dedupe_key).in_(keys), col(OutboxMessage.status) == "pending")
+                .execution_options(synchronize_session=False)
+            )
+
+    async def reschedule_pending(self, keys: Sequence[str], *, at: datetime) -> None:
+        """Make the rows with these ``dedupe_key``s that no sender has taken due at ``at``."""
+        if keys:
+            await self.session.execute(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.dedupe_key).in_(keys), col(OutboxMessage.status) == "pending")
+                .values(next_attempt_at=at)
+                .execution_options(synchronize_session=False)
+            )
+
     async def count_by_status(self) -> dict[str, int]:
         """How many outbox rows are in each status (for health checks and reports)."""
         stmt = select(OutboxMessage.status, func.count()).group_by(col(OutboxMessage.status))

@@ -9,12 +9,12 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramRetryAfter
 from aiogram.filters import Filter, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
@@ -43,11 +43,21 @@ from catalog.schema import FieldType, FormField, ResolvedService
 from desk.errors import MizError, ValidationError
 from desk.notifications import enqueue_card
 from desk.persian import TEHRAN, format_jalali_date
-from desk.requests import DocumentInput, Submission, submit_request
+from desk.requests import (
+    DocumentInput,
+    Submission,
+    SubmitResult,
+    Title,
+    confirmation_keys,
+    queue_confirmation,
+    settle_confirmation,
+    submit_request,
+)
 from desk.settings import Settings
 from desk.tracking import format_tracking_code
 from desk.validators import mobile, validate_field
 from desk.verification import mobile_answers, phone_to_offer, record_shared_phone
+from storage.columns import utcnow
 from storage.files import DocumentStore
 from storage.repositories import Citizens
 from storage.uow import unit_of_work
@@ -233,6 +243,55 @@ async def _phone_to_offer(session: AsyncSession, submission: Submission) -> str 
     if citizen is None:
         return None
     return phone_to_offer(citizen, submission.service_snapshot, submission.answers)
+
+
+@dataclass(frozen=True, slots=True)
+class Told:
+    """What the chat carried of a request's confirmation: the outbox keys of its ``parts`` told, and when the
+    rest may be tried (``due``: None for at once, later after a 429)."""
+
+    keys: tuple[str, str]
+    parts: tuple[str, ...]
+    due: datetime | None = None
+
+    @property
+    def complete(self) -> bool:
+        return len(self.parts) == len(self.keys)
+
+
+async def _confirm(
+    message: Message, r: Renderer, org_name: str, submission: Submission, result: SubmitResult
+) -> Told:
+    """Tell the citizen the request is filed, with its tracking code and the main menu, then the code alone to copy.
+
+    A Bot API failure is not raised: the caller settles the queued confirmation, and the outbox delivers the parts
+    the chat did not carry. Nothing is retried here, so the Bot API calls are those of the happy path.
+    """
+    keys = confirmation_keys(result.request_id)
+    texts = (
+        r.text(
+            "bot.submitted",
+            title=Title.of(submission.service_snapshot).text(r.lang),
+            org=org_name,
+            code=format_tracking_code(result.tracking_code, r.lang),
+            deadline=format_jalali_date(result.deadline, r.lang),
+        ),
+        r.text("bot.submitted.copy", code=result.tracking_code),
+    )
+    told: list[str] = []
+    try:
+        for key, text in zip(keys, texts, strict=True):
+            await message.answer(text, reply_markup=main_menu(r) if not told else None)
+            told.append(key)
+    except TelegramAPIError as error:
+        logger.warning(
+            "request %s: the chat did not take its confirmation (%s); the outbox delivers it",
+            result.request_id,
+            type(error).__name__,
+        )
+        if isinstance(error, TelegramRetryAfter):
+            return Told(keys, tuple(told), utcnow() + timedelta(seconds=error.retry_after))
+    return Told(keys, tuple(told))
 
 
 def _is_own_contact(message: Message) -> bool:
@@ -723,6 +782,15 @@ def router() -> Router:
         settings: Settings,
         form: OpenForm,
     ) -> None:
+        """File the request and tell the citizen its tracking code, which reaches them whatever the messenger does.
+
+        The confirmation is queued in the outbox in the filing transaction, held back; it is told here at once
+        (with the main menu), and the outbox then drops what the chat carried and delivers, with its retries, what
+        it did not (a 500, a 429, a timeout), or all of it when the hold ends if the process died meanwhile. The
+        form is cleared once the request is filed: filing the same request again soon after, while its
+        confirmation was not told in the chat, finds the first request and tells its code again
+        (``desk.requests.submit_request``); a second tap on "submit" files nothing either.
+        """
         data, service = form.data, form.service
         message = callback.message
         if not isinstance(message, Message):
@@ -775,6 +843,7 @@ def router() -> Router:
                                 request_id=result.request_id,
                                 dedupe_key=f"request:{result.request_id}:card:{group_platform}",
                             )
+                        await queue_confirmation(session, submission, result, r.lang)
                     offer = await _phone_to_offer(session, submission) if sms else None
             except ValidationError as error:
                 await message.edit_reply_markup(reply_markup=_review_markup(r, service.version))
@@ -784,18 +853,14 @@ def router() -> Router:
                 return  # another tap filed it and told the citizen (it cleared the form when it did)
             outbox.notify()
             await state.clear()
-            await message.answer(
-                r.text(
-                    "bot.submitted",
-                    title=service.title.get(r.lang),
-                    org=org.name.get(r.lang),
-                    code=format_tracking_code(result.tracking_code, r.lang),
-                    deadline=format_jalali_date(result.deadline, r.lang),
-                ),
-                reply_markup=main_menu(r),
-            )
-            await message.answer(r.text("bot.submitted.copy", code=result.tracking_code))
-            if offer is not None:
+            told = await _confirm(message, r, org.name.get(r.lang), submission, result)
+            async with unit_of_work(session_factory, write=True) as session:
+                if not told.complete:  # a request filed before: its confirmation may have left the outbox
+                    await queue_confirmation(session, submission, result, r.lang, due=told.due or utcnow())
+                await settle_confirmation(session, told.keys, told=told.parts, due=told.due)
+            if not told.complete:
+                outbox.notify()
+            elif offer is not None:
                 await offer_sms_updates(message, r, result.request_id, offer)
         finally:
             submitting.discard(idempotency_key)
