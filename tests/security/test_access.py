@@ -22,6 +22,12 @@ from tests.security.conftest import World
 COMPLAINT_TITLE = "ثبت شکایت"
 
 
+@pytest.fixture
+def world(any_world: World) -> World:
+    """These attacks must fail on PostgreSQL as on SQLite."""
+    return any_world
+
+
 async def stored(world: World, *, service_id: str | None = None, code: str | None = None) -> ServiceRequest:
     """The newest request of a service, or the one with a tracking code, as the database holds it."""
     stmt = select(ServiceRequest).order_by(col(ServiceRequest.id).desc())
