@@ -26,7 +26,7 @@ from desk.errors import NotFound, TransitionError, ValidationError
 from desk.i18n import LANGUAGES
 from desk.lifecycle import Actor, Status, allowed_targets, check_transition, is_final, is_open, is_public
 from desk.notifications import Button, enqueue_card, enqueue_chat, text_payload
-from desk.persian import TEHRAN, format_number
+from desk.persian import TEHRAN, format_number, visible
 from desk.requests import PLATFORMS, Title
 from desk.sms import queue_request_sms, sms_key_for
 from desk.tracking import format_tracking_code
@@ -142,8 +142,9 @@ class Change:
 
 
 def clean_text(raw: str | None, *, required: bool) -> str | None:
-    """Typed text as it will be shown (trimmed), None when blank; refuses a blank ``required`` text or a long one."""
-    value = (raw or "").strip()
+    """Typed text as it will be shown (trimmed, without bidi overrides or invisible marks), None when blank; refuses a
+    blank ``required`` text or a long one."""
+    value = visible(raw or "").strip()
     if not value:
         if required:
             raise ValidationError("desk.text.empty")

@@ -24,3 +24,21 @@ async def test_a_clerk_reply_longer_than_a_message_is_refused_and_the_shorter_re
     await clerk.reply_to(card, "لطفاً سند را بفرستید")
     await clerk.expect("فرستاده شد")
     await zahra.expect("سند را بفرستید", timeout=10)
+
+
+async def test_a_right_to_left_override_in_a_clerk_reply_and_a_citizen_answer_is_gone_on_arrival(
+    world: World, platform: Platform
+) -> None:
+    zahra, code = await file_request(world, platform)
+    clerk = await world.clerk(platform)
+    card = await card_of_when_drawn(clerk, code)
+    await clerk.press("❓ نقص مدارک/اطلاعات", message=card)
+    await clerk.expect("چه مدرک")
+    await clerk.send("سند \u202eرا\u202c\u200b بفرستید")
+    asked = await zahra.expect("بفرستید", timeout=10)
+    assert "\u202e" not in asked["text"]
+    assert "\u200b" not in asked["text"]
+    await zahra.send("فرستادم\u202e ۱۲۳\u2060")
+    relayed = await clerk.expect("فرستادم", timeout=10)
+    assert "\u202e" not in relayed["text"]
+    assert "\u2060" not in relayed["text"]
