@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlmodel import select
+
 from bot.platforms import Platform
+from storage.models import RequestEvent
 from tests.e2e.test_desk import file_request
 from tests.security.conftest import World
 from tests.security.test_access import card_of_when_drawn
@@ -42,3 +45,6 @@ async def test_a_right_to_left_override_in_a_clerk_reply_and_a_citizen_answer_is
     relayed = await clerk.expect("فرستادم", timeout=10)
     assert "\u202e" not in relayed["text"]
     assert "\u2060" not in relayed["text"]
+    async with world.miz.factory() as session:  # the history (/open, tracking) keeps them clean too
+        texts = (await session.scalars(select(RequestEvent.text))).all()
+    assert not [t for t in texts if t and ("\u202e" in t or "\u200b" in t or "\u2060" in t)], texts
