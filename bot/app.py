@@ -288,7 +288,7 @@ class Miz:
         }
         provider_token = self.settings.bale_provider_token
         if provider_token is not None:
-            # Only Bale citizens get invoices (desk.payments), and only when this token is set.
+            # Only citizens of a platform with invoices get them (desk.platforms), and only when this is set.
             handlers["invoice"] = invoice_sender(provider_token.get_secret_value(), self._org_name)
         self.outbox = OutboxSender(
             self.factory,
@@ -332,14 +332,14 @@ class Miz:
         self._stopped = asyncio.Event()
         sender = asyncio.create_task(self.outbox.run(), name="miz-outbox")
         sms_task = asyncio.create_task(self.sms.run(), name="miz-sms")
-        bale = next(
-            (b for b, s in zip(self.bots, self.specs, strict=True) if s.platform is Platform.BALE), None
+        wallet = next(
+            (b for b, s in zip(self.bots, self.specs, strict=True) if s.platform.spec.invoices), None
         )
         reconciler = (
             asyncio.create_task(
-                payments.reconcile_periodically(self.factory, bale, self.catalogs), name="miz-reconcile"
+                payments.reconcile_periodically(self.factory, wallet, self.catalogs), name="miz-reconcile"
             )
-            if bale is not None and self.settings.bale_provider_token is not None
+            if wallet is not None and self.settings.bale_provider_token is not None
             else None
         )
         digests = DigestScheduler(
@@ -391,19 +391,17 @@ class Miz:
 
 
 def run_bots() -> int:
-    """``miz run``: both platforms whose tokens are configured, by long polling."""
+    """``miz run``: every platform whose token (``MIZ_<PLATFORM>_TOKEN``) is configured, by long polling."""
     setup_logging()
     settings = Settings()
     specs = [
-        BotSpec(platform, token.get_secret_value(), base)
-        for platform, token, base in (
-            (Platform.TELEGRAM, settings.telegram_token, settings.telegram_api_base),
-            (Platform.BALE, settings.bale_token, settings.bale_api_base),
-        )
-        if token is not None and token.get_secret_value()
+        BotSpec(platform, token.get_secret_value(), getattr(settings, f"{platform.value}_api_base"))
+        for platform in Platform
+        if (token := getattr(settings, f"{platform.value}_token")) is not None and token.get_secret_value()
     ]
     if not specs:
-        logger.error("no bot token: set MIZ_TELEGRAM_TOKEN and/or MIZ_BALE_TOKEN (or try `make demo`)")
+        names = " and/or ".join(f"MIZ_{platform.value.upper()}_TOKEN" for platform in Platform)
+        logger.error("no bot token: set %s (or try `make demo`)", names)
         return 2
     miz = Miz(settings, specs)
 

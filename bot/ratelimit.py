@@ -14,9 +14,10 @@ another chat could use. Our rates sit a little below the documented ones: a toke
 burst ``b`` lets ``b + r`` messages through in any one second (``b + 60 r`` in a minute), and messages that
 leave together can arrive a few milliseconds apart in a different order.
 
-After a 429 the limiter pauses: the chat that got it (Telegram, where flood control is per chat) or the
-whole bot (Bale, whose limit is not documented). Buckets that have refilled and pauses that are over are
-pruned as the maps grow, so memory follows the number of recently active chats, not of all chats ever seen.
+Each platform's limits are its row of ``desk.platforms``. After a 429 the limiter pauses: the chat that got
+it (Telegram, where flood control is per chat) or the whole bot (Bale, whose limit is not documented). Buckets
+that have refilled and pauses that are over are pruned as the maps grow, so memory follows the number of
+recently active chats, not of all chats ever seen.
 """
 
 from __future__ import annotations
@@ -24,9 +25,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
-from bot.platforms import Platform
+from desk.platforms import Limits, Platform
 
 __all__ = ["BALE", "TELEGRAM", "Limits", "SendLimiter", "TokenBucket", "limits_for"]
 
@@ -40,49 +40,16 @@ _EPSILON = 1e-9  # a token this close to whole counts as whole
 _PRUNE_AT = 1024  # prune the per-chat maps when they reach this size (and then twice the size that remains)
 
 
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """The send limits of one platform; a rate of None means "no limit of this kind"."""
-
-    bot_rate: float | None
-    """Messages per second for the whole bot."""
-    bot_burst: int
-    chat_rate: float | None
-    """Messages per second in one private chat."""
-    chat_burst: int
-    group_rate: float | None
-    """Messages per second in one group (negative chat id)."""
-    group_burst: int
-    pause_bot_on_429: bool
-    """After a 429 pause the whole bot (True) or only the chat that got it (False)."""
-
-
-TELEGRAM = Limits(
-    bot_rate=28.0,  # documented: about 30/s
-    bot_burst=1,  # 1 + 28 = 29 in any second
-    chat_rate=1.0,  # documented: about 1/s, short bursts pass
-    chat_burst=2,
-    group_rate=16 / 60,  # documented: 20/min; 3 + 16 = 19 in any minute
-    group_burst=3,
-    pause_bot_on_429=False,
-)
+TELEGRAM = Platform.TELEGRAM.spec.limits
 """Telegram's flood limits, with a margin (see the module docstring)."""
 
-BALE = Limits(
-    bot_rate=None,
-    bot_burst=1,
-    chat_rate=None,
-    chat_burst=1,
-    group_rate=None,
-    group_burst=1,
-    pause_bot_on_429=True,
-)
+BALE = Platform.BALE.spec.limits
 """Bale documents no limit: send freely, and pause the whole bot for ``retry_after`` after a 429."""
 
 
 def limits_for(platform: Platform | str) -> Limits:
-    """The limits of ``platform``."""
-    return TELEGRAM if Platform(platform) is Platform.TELEGRAM else BALE
+    """The limits of ``platform`` (its row of ``desk.platforms``)."""
+    return Platform(platform).spec.limits
 
 
 class TokenBucket:

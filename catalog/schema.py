@@ -21,10 +21,19 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from persiantools.jdatetime import JalaliDate
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    StringConstraints,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from desk.certificate_types import CertificateType
+from desk.platforms import Platform
 from desk.validators import DateRule, DateWhen
 
 __all__ = [
@@ -181,13 +190,6 @@ GROUPS: Mapping[str, frozenset[OrganizationKind]] = {
 """Group names usable in a service's ``offered_by``, and the kinds of organization each one covers."""
 
 
-class Platform(StrEnum):
-    """The messengers Miz serves."""
-
-    TELEGRAM = "telegram"
-    BALE = "bale"
-
-
 class ClerkRole(StrEnum):
     """A clerk handles requests; a supervisor also handles complaints and overdue requests."""
 
@@ -307,15 +309,16 @@ class Contact(_Model):
     website: str | None = None
 
 
-class OperatorGroups(_Model):
-    """Chat ids of the clerks' group of an organization, per messenger."""
+class OperatorGroups(RootModel[dict[Platform, int | None]]):
+    """Chat ids of the clerks' group of an organization, per messenger (a name of ``desk.platforms``)."""
 
-    telegram: int | None = None
-    bale: int | None = None
+    model_config = ConfigDict(frozen=True)
+
+    root: dict[Platform, int | None] = {}
 
     def get(self, platform: Platform) -> int | None:
         """The group's chat id on ``platform``, or None when the organization has no group there."""
-        return self.telegram if platform is Platform.TELEGRAM else self.bale
+        return self.root.get(platform)
 
 
 class Clerk(_Model):

@@ -50,6 +50,7 @@ from desk.i18n import LANGUAGES, translator
 from desk.lifecycle import Status
 from desk.notifications import enqueue_chat, text_payload
 from desk.persian import TEHRAN, format_number
+from desk.platforms import Platform
 from desk.requests import Title
 from desk.tracking import format_tracking_code
 from storage.columns import utcnow
@@ -122,9 +123,10 @@ async def request_payment(
     """Write the payment of ``amount_rials`` for ``request`` and queue how to pay it; the caller commits.
 
     Earlier pending payments of the request are cancelled (the clerk asked again). The citizen gets the amount,
-    bill ID and payment ID (``payments.notice``); a Bale citizen also gets a wallet invoice when
-    ``bale_invoice`` (the bot has a provider token). Raises ``ValidationError("payments.amount_thousands")``
-    and ``ValidationError("payments.too_many")`` (99 payments for one request) before writing anything.
+    bill ID and payment ID (``payments.notice``); a citizen on a platform with in-chat invoices (Bale, see
+    ``desk.platforms``) also gets a wallet invoice when ``bale_invoice`` (the bot has a provider token).
+    Raises ``ValidationError("payments.amount_thousands")`` and ``ValidationError("payments.too_many")`` (99
+    payments for one request) before writing anything.
     """
     assert request.id is not None
     check_amount(amount_rials)
@@ -137,7 +139,7 @@ async def request_payment(
     pay = billing.payment_id(amount_rials, year, number, bill)
     citizen = await Citizens(session).get(request.citizen_id)
     assert citizen is not None
-    wallet = bale_invoice and citizen.platform == "bale"
+    wallet = bale_invoice and Platform(citizen.platform).spec.invoices
     for earlier in await payments.pending_of_request(request.id):
         earlier.status = "cancelled"
         session.add(earlier)

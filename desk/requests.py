@@ -35,6 +35,7 @@ from desk.errors import NotFound, ValidationError
 from desk.lifecycle import Actor, Status, check_transition, is_public
 from desk.notifications import enqueue_chat, text_payload
 from desk.persian import normalize, normalize_identifier
+from desk.platforms import PLATFORM_IDS
 from desk.sms import queue_request_sms
 from desk.tracking import (
     TRACKING_CODE_LENGTH,
@@ -71,8 +72,8 @@ __all__ = [
     "track",
 ]
 
-PLATFORMS: Final = frozenset({"telegram", "bale"})
-"""The messengers a citizen can write from; every user id is stored together with one of these."""
+PLATFORMS: Final = PLATFORM_IDS
+"""The messengers a citizen can write from (``desk.platforms``); every user id is stored with one of these."""
 IDEMPOTENCY_KEY_MAX: Final = 64
 """Longest submit key the store accepts (``service_request.idempotency_key``)."""
 TRACKING_CODE_ATTEMPTS: Final = 5

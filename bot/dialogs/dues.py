@@ -126,7 +126,7 @@ def _pay_keyboard(r: Renderer, view: DuesView, bot_token: str, user_id: int) -> 
 
 def _wallet(platform: Platform, settings: Settings) -> bool:
     """Whether dues may be paid in the chat: on Bale, with a wallet provider token."""
-    return platform is Platform.BALE and settings.bale_provider_token is not None
+    return platform.spec.invoices and settings.bale_provider_token is not None
 
 
 def router() -> Router:

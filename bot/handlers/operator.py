@@ -24,7 +24,7 @@ from bot.callbacks import CardAction
 from bot.clerks import ClerkRegistry
 from bot.notifier import Notifier
 from bot.operator_cards import request_history
-from bot.platforms import Platform
+from bot.platforms import GROUP_CHAT_TYPES, Platform
 from bot.render import Renderer
 from catalog.loader import CatalogHolder
 from catalog.schema import Clerk, ClerkRole, Organization, OrganizationKind
@@ -46,7 +46,7 @@ __all__ = ["OperatorStates", "router"]
 
 logger = logging.getLogger(__name__)
 
-GROUP_TYPES = {"group", "supergroup"}
+GROUP_TYPES = GROUP_CHAT_TYPES
 TEXT_ACTIONS = {"ask_info", "wait_agency", "ask_payment", "complete", "reject"}
 """Actions that need the clerk's text: what is missing, the agency, the amount, the result, the reason."""
 

@@ -287,6 +287,21 @@ def test_operator_group_shared_by_two_organizations(run_check, catalog_dir):
     assert "'town'" in row
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "needle", "path"),
+    [
+        ("  bale: 5000000001", "  eitaa: 5000000001", "eitaa:", "operator_groups.eitaa"),
+        ("{platform: bale,", "{platform: eitaa,", "platform: eitaa", "clerks[0].platform"),
+    ],
+)
+def test_a_platform_missing_from_the_table_is_refused(run_check, catalog_dir, old, new, needle, path):
+    catalog_dir.edit("organizations/town.yaml", old, new)
+    line = catalog_dir.line_of("organizations/town.yaml", needle)
+    row = expect(run_check, catalog_dir, "organizations/town.yaml", line, path)
+    assert "'eitaa' is not allowed here" in row
+    assert "telegram, bale" in row
+
+
 def test_missing_directory_is_a_clean_error(run_check, tmp_path):
     code, out = run_check(tmp_path / "nowhere")
     assert code == 1
