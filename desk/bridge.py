@@ -11,22 +11,27 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, Final
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from desk.access import check_handles
 from desk.errors import NotFound, TransitionError
-from desk.handling import ActorRef, clean_text
+from desk.handling import ActorRef, citizen_answered, clean_text
 from desk.lifecycle import Actor, Status
 from desk.notifications import enqueue_chat, enqueue_copy, text_payload
 from desk.requests import Title
-from storage.models import RequestEvent, ServiceRequest
+from storage.models import Citizen, Document, RequestEvent, ServiceRequest
 from storage.repositories import Citizens, Events, GroupMessages, Requests
 
-__all__ = ["Copied", "citizen_message", "clerk_message"]
+__all__ = ["EXTRA_SLOT", "Copied", "answer_clerks", "awaiting_answer", "citizen_message", "clerk_message"]
 
 FILE_MARK = "📎"
 """The event text of a relayed file without a caption (the history shows that a file was exchanged)."""
+EXTRA_SLOT: Final = "additional"
+"""The document slot of files a citizen sends after filing, when a clerk asked for more."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,3 +165,48 @@ async def citizen_message(
             await enqueue_chat(session, payload=header, **common)  # type: ignore[arg-type]
     assert event.id is not None
     return event.id
+
+
+async def awaiting_answer(session: AsyncSession, platform: str, user_id: int) -> ServiceRequest | None:
+    """The citizen's newest request that waits for their answer (needs information), if any."""
+    stmt = (
+        select(ServiceRequest)
+        .join(Citizen, col(Citizen.id) == col(ServiceRequest.citizen_id))
+        .where(
+            col(Citizen.platform) == platform,
+            col(Citizen.user_id) == user_id,
+            col(ServiceRequest.status) == Status.NEEDS_INFO.value,
+        )
+        .order_by(col(ServiceRequest.updated_at).desc())
+        .limit(1)
+    )
+    return (await session.scalars(stmt)).first()
+
+
+async def answer_clerks(
+    session: AsyncSession,
+    request_id: int,
+    *,
+    platform: str,
+    user_id: int,
+    text: str | None,
+    copied: Copied | None,
+    document: Mapping[str, Any] | None,
+    groups: Mapping[str, int],
+) -> None:
+    """The citizen answered the clerks' question in the chat, with text or a file (``copied``, relayed by copy).
+
+    A file is kept with the request (slot ``EXTRA_SLOT``; ``document`` holds the ``Document`` fields but the
+    request, slot and platform) and relayed under the card with its caption; then the request goes back to the
+    clerks (``desk.handling.citizen_answered``, which relays text alone).
+    """
+    if document is not None:
+        await Requests(session).add_document(
+            Document(request_id=request_id, slot=EXTRA_SLOT, platform=platform, **document)
+        )
+    if copied is not None:
+        await citizen_message(
+            session, request_id, platform=platform, user_id=user_id, text=text, copied=copied, groups=groups
+        )
+        text = None
+    await citizen_answered(session, request_id, platform, user_id, text, groups=groups)

@@ -22,6 +22,7 @@ from desk.notifications import enqueue_sms
 from desk.persian import format_number
 from desk.tracking import format_tracking_code
 from storage.models import Citizen, ServiceRequest
+from storage.repositories import Citizens
 
 __all__ = [
     "MAX_PARTS",
@@ -30,6 +31,7 @@ __all__ = [
     "render_sms",
     "sms_key_for",
     "sms_parts",
+    "switch_sms",
 ]
 
 MAX_PARTS = 2
@@ -121,3 +123,14 @@ def render_sms(payload: Mapping[str, Any], org_names: Callable[[str, str], str] 
         return t(key, **params)
     except (KeyError, IndexError, TypeError, ValueError) as error:
         raise SmsPayloadError(f"cannot render SMS {payload.get('key')!r}: {type(error).__name__}") from error
+
+
+async def switch_sms(session: AsyncSession, platform: str, user_id: int, on: bool) -> Citizen | None:
+    """Turn the citizen's stage SMS on or off, which takes a verified mobile (nothing changes without one).
+
+    Answers the citizen as they are now, or None for someone who never used the bot."""
+    citizens = Citizens(session)
+    citizen = await citizens.find(platform, user_id)
+    if citizen is not None and citizen.phone_verified:
+        await citizens.set_sms_enabled(citizen, on)
+    return citizen

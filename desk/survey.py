@@ -27,6 +27,7 @@ __all__ = [
     "OrganizationScores",
     "RatingResult",
     "comment",
+    "objected_request",
     "organization_scores",
     "rate",
 ]
@@ -63,9 +64,13 @@ class OrganizationScores(NamedTuple):
     average: float | None
 
 
-async def _own_request(session: AsyncSession, request_id: int, platform: str, user_id: int) -> ServiceRequest:
-    """The request, locked, if ``platform:user_id`` filed it; otherwise ``NotFound`` as for a missing request."""
-    request = await Requests(session).get_for_update(request_id)
+async def _own_request(
+    session: AsyncSession, request_id: int, platform: str, user_id: int, *, lock: bool = True
+) -> ServiceRequest:
+    """The request, locked unless ``lock`` is False, if ``platform:user_id`` filed it; otherwise ``NotFound`` as
+    for a missing request."""
+    requests = Requests(session)
+    request = await (requests.get_for_update(request_id) if lock else requests.get(request_id))
     if request is None or request.id is None:
         raise NotFound("desk.request.not_found")
     citizen = await Citizens(session).get(request.citizen_id)
@@ -132,6 +137,14 @@ async def comment(session: AsyncSession, request_id: int, platform: str, user_id
     answer.updated_at = utcnow()
     session.add(answer)
     await session.flush()
+
+
+async def objected_request(
+    session: AsyncSession, request_id: int, platform: str, user_id: int
+) -> ServiceRequest:
+    """The request the citizen objects to (files a complaint about); ``NotFound`` unless ``platform:user_id``
+    filed it."""
+    return await _own_request(session, request_id, platform, user_id, lock=False)
 
 
 async def organization_scores(session: AsyncSession, organization_id: str) -> OrganizationScores:

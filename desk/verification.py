@@ -26,6 +26,7 @@ What protects it:
   ``BEGIN IMMEDIATE`` of ``unit_of_work`` serializes every writer already.
 
 Every function takes the caller's session (``storage.uow.unit_of_work(factory, write=True)``) and never commits.
+The bot calls :func:`verify_phone_of_request` and :func:`check_code_of`, which find the citizen first.
 Results are small dataclasses whose ``key`` is the locale message id (``phone.*``) the bot shows.
 """
 
@@ -33,10 +34,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import math
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -46,12 +48,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from desk.errors import ValidationError
+from desk.errors import NotFound, ValidationError
 from desk.notifications import enqueue_sms
 from desk.persian import normalize_identifier
 from desk.validators import mobile
 from storage.models import Citizen, PhoneVerification
-from storage.repositories import Citizens
+from storage.repositories import Citizens, Requests
 
 __all__ = [
     "CITIZEN_LIMIT",
@@ -67,12 +69,16 @@ __all__ = [
     "StartResult",
     "StartStatus",
     "check_code",
+    "check_code_of",
     "mobile_answers",
     "phone_to_offer",
     "record_shared_phone",
     "record_verified_phone",
     "start_verification",
+    "verify_phone_of_request",
 ]
+
+logger = logging.getLogger(__name__)
 
 CODE_LENGTH: Final = 5
 """Digits of a one-time code: short enough to type from the SMS, and 5 tries in 100,000 per code."""
@@ -404,3 +410,49 @@ async def check_code(
     if left <= 0:
         return CheckResult(CheckStatus.LOCKED, phone)
     return CheckResult(CheckStatus.WRONG, phone, tries_left=left)
+
+
+async def verify_phone_of_request(
+    session: AsyncSession,
+    platform: str,
+    user_id: int,
+    request_id: int,
+    *,
+    sends_sms: Callable[[str], bool],
+    now: datetime,
+    secret: str,
+    org_limit: int,
+) -> StartResult | None:
+    """:func:`start_verification` for the first mobile number of the citizen's request ``request_id``, on the bill
+    of the organization handling it; None when that organization sends no SMS (``sends_sms``).
+
+    Raises ``NotFound`` when ``platform:user_id`` did not file the request, or it has no mobile number (a forged
+    or stale button).
+    """
+    citizen = await Citizens(session).find(platform, user_id)
+    request = await Requests(session).get(request_id)
+    if citizen is None or citizen.id is None or request is None or request.citizen_id != citizen.id:
+        raise NotFound("desk.request.not_found")
+    phones = mobile_answers(request.service_snapshot, request.answers)
+    if not phones:
+        raise NotFound("desk.request.not_found")
+    if not sends_sms(request.organization_id):
+        return None
+    result = await start_verification(
+        session, citizen.id, phones[0], request.organization_id, now=now, secret=secret, org_limit=org_limit
+    )
+    if result.status is StartStatus.BUSY:
+        logger.warning(
+            "phone verification: %s reached its hourly ceiling of SMS codes", request.organization_id
+        )
+    return result
+
+
+async def check_code_of(
+    session: AsyncSession, platform: str, user_id: int, phone: str, typed: str, *, now: datetime, secret: str
+) -> CheckResult:
+    """:func:`check_code` for the citizen ``platform:user_id``; ``NotFound`` if they are unknown."""
+    citizen = await Citizens(session).find(platform, user_id)
+    if citizen is None or citizen.id is None:
+        raise NotFound("desk.request.not_found")
+    return await check_code(session, citizen.id, phone, typed, now=now, secret=secret)

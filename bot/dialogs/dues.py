@@ -28,10 +28,10 @@ from aiogram.types import (
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import DuesOrgPage, DuesOrgPick, DuesPay
+from bot.dialogs.common import back_to_menu, refuse_for_now, typed_text
 from bot.forms import nav_labels
-from bot.guessing import guesser_key, refuse_for_now
 from bot.handlers.start import menu_labels
-from bot.keyboards import MENU_KEYS, Choice, cancel_keyboard, main_menu, paged
+from bot.keyboards import Choice, cancel_keyboard, main_menu, paged
 from bot.notifier import Notifier
 from bot.platforms import Platform
 from bot.render import Renderer
@@ -40,8 +40,9 @@ from catalog.index import Catalog, NotInCatalogError
 from catalog.loader import CatalogHolder
 from catalog.schema import Organization
 from desk import payments
-from desk.dues import DuesView, lookup_dues, normalize_code
+from desk.dues import DuesView, normalize_code
 from desk.errors import MizError, NotFound, Throttled, ValidationError
+from desk.guessing import look_up_dues
 from desk.persian import format_number
 from desk.settings import Settings
 from desk.throttle import Limiter
@@ -129,153 +130,155 @@ def _wallet(platform: Platform, settings: Settings) -> bool:
     return platform.spec.invoices and settings.bale_provider_token is not None
 
 
-def router() -> Router:
-    """Handlers of the dues look-up."""
-    r_ = Router(name="dues")
-    r_.message.filter(F.chat.type == "private")
-    # Menu buttons pressed in the middle of a look-up go to their own handlers, never read as a code.
-    other_buttons = set().union(*(menu_labels(key) for key in MENU_KEYS)) | nav_labels("cancel")
+async def start(message: Message, r: Renderer, state: FSMContext, catalogs: CatalogHolder) -> None:
+    await state.clear()
+    await message.answer(r.text("bot.dues.choose_org"), reply_markup=_org_keyboard(r, catalogs.catalog, 0))
 
-    @r_.message(F.text.in_(menu_labels("bot.menu.dues")))
-    async def start(message: Message, r: Renderer, state: FSMContext, catalogs: CatalogHolder) -> None:
+
+async def page(
+    callback: CallbackQuery, callback_data: DuesOrgPage, r: Renderer, catalogs: CatalogHolder
+) -> None:
+    await callback.answer()
+    markup = _org_keyboard(r, catalogs.catalog, callback_data.page)
+    if isinstance(callback.message, Message):
+        await callback.message.edit_text(r.text("bot.dues.choose_org"), reply_markup=markup)
+
+
+async def pick(
+    callback: CallbackQuery,
+    callback_data: DuesOrgPick,
+    r: Renderer,
+    state: FSMContext,
+    catalogs: CatalogHolder,
+) -> None:
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    org = _find(catalogs.catalog, callback_data.org)
+    if org is None:  # the catalog changed since the button was drawn
+        await state.clear()
+        await callback.message.answer(r.text("bot.dues.org_gone"), reply_markup=main_menu(r))
+        return
+    await state.set_state(Dues.code)
+    await state.set_data({DuesKeys.ORG: org.id})
+    await callback.message.answer(
+        r.text("bot.dues.ask_code", org=org.name.get(r.lang)), reply_markup=cancel_keyboard(r)
+    )
+
+
+async def code(message: Message, r: Renderer, state: FSMContext) -> None:
+    try:
+        written, _key = normalize_code(message.text or "")
+    except ValidationError as error:
+        await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
+        return
+    await state.update_data({DuesKeys.CODE: written})
+    await state.set_state(Dues.national_id)
+    await message.answer(r.text("bot.dues.ask_national_id"), reply_markup=cancel_keyboard(r))
+
+
+async def national_id(
+    message: Message,
+    r: Renderer,
+    bot: Bot,
+    platform: Platform,
+    settings: Settings,
+    state: FSMContext,
+    catalogs: CatalogHolder,
+    session_factory: async_sessionmaker[AsyncSession],
+    dues_throttle: Limiter,
+) -> None:
+    """The national ID closes the look-up: the unpaid dues and how to pay them, or why none are shown."""
+    data = await state.get_data()
+    org = _find(catalogs.catalog, str(data.get(DuesKeys.ORG, "")))
+    code_text = str(data.get(DuesKeys.CODE, ""))
+    if org is None or not code_text:  # a conversation from before a catalog change or a restart
+        await state.clear()
+        await message.answer(r.text("bot.dues.org_gone"), reply_markup=main_menu(r))
+        return
+    user_id = message.from_user.id if message.from_user else 0
+    try:
+        async with session_factory() as session:
+            view = await look_up_dues(
+                session,
+                org.id,
+                code_text,
+                message.text or "",
+                platform=platform.value,
+                user_id=user_id,
+                limiter=dues_throttle,
+            )
+    except Throttled as error:
+        await refuse_for_now(message, r, state, error)
+        return
+    except ValidationError as error:  # a mistyped national ID (not counted): asked again
+        await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
+        return
+    except NotFound:
         await state.clear()
         await message.answer(
-            r.text("bot.dues.choose_org"), reply_markup=_org_keyboard(r, catalogs.catalog, 0)
+            r.text("bot.dues.not_found", org=org.name.get(r.lang)), reply_markup=main_menu(r)
         )
-
-    @r_.callback_query(DuesOrgPage.filter())
-    async def page(
-        callback: CallbackQuery, callback_data: DuesOrgPage, r: Renderer, catalogs: CatalogHolder
-    ) -> None:
-        await callback.answer()
-        markup = _org_keyboard(r, catalogs.catalog, callback_data.page)
-        if isinstance(callback.message, Message):
-            await callback.message.edit_text(r.text("bot.dues.choose_org"), reply_markup=markup)
-
-    @r_.callback_query(DuesOrgPick.filter())
-    async def pick(
-        callback: CallbackQuery,
-        callback_data: DuesOrgPick,
-        r: Renderer,
-        state: FSMContext,
-        catalogs: CatalogHolder,
-    ) -> None:
-        await callback.answer()
-        if not isinstance(callback.message, Message):
-            return
-        org = _find(catalogs.catalog, callback_data.org)
-        if org is None:  # the catalog changed since the button was drawn
-            await state.clear()
-            await callback.message.answer(r.text("bot.dues.org_gone"), reply_markup=main_menu(r))
-            return
-        await state.set_state(Dues.code)
-        await state.set_data({DuesKeys.ORG: org.id})
-        await callback.message.answer(
-            r.text("bot.dues.ask_code", org=org.name.get(r.lang)), reply_markup=cancel_keyboard(r)
+        return
+    await state.clear()
+    if not view.unpaid:
+        text = r.text("bot.dues.all_paid", org=org.name.get(r.lang), count=r.digits(view.paid_count))
+    else:
+        text = render_dues(r, view, org, r.digits(code_text))
+    await message.answer(text, reply_markup=main_menu(r))
+    if view.unpaid and _wallet(platform, settings):
+        prompt = (
+            r.text("bot.dues.pay_prompt")
+            if len(view.unpaid) <= PAY_BUTTONS_MAX
+            else r.text("bot.dues.pay_prompt_some", count=r.digits(PAY_BUTTONS_MAX))
         )
+        await message.answer(prompt, reply_markup=_pay_keyboard(r, view, bot.token, user_id))
 
-    @r_.message(Dues.code, F.text.in_(nav_labels("cancel")))
-    @r_.message(Dues.national_id, F.text.in_(nav_labels("cancel")))
-    async def cancel(message: Message, r: Renderer, state: FSMContext) -> None:
-        await state.clear()
-        await message.answer(r.text("bot.menu.prompt"), reply_markup=main_menu(r))
 
-    @r_.message(Dues.code, F.text, ~F.text.in_(other_buttons))
-    async def code(message: Message, r: Renderer, state: FSMContext) -> None:
-        try:
-            written, _key = normalize_code(message.text or "")
-        except ValidationError as error:
-            await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
-            return
-        await state.update_data({DuesKeys.CODE: written})
-        await state.set_state(Dues.national_id)
-        await message.answer(r.text("bot.dues.ask_national_id"), reply_markup=cancel_keyboard(r))
-
-    @r_.message(Dues.national_id, F.text, ~F.text.in_(other_buttons))
-    async def national_id(
-        message: Message,
-        r: Renderer,
-        bot: Bot,
-        platform: Platform,
-        settings: Settings,
-        state: FSMContext,
-        catalogs: CatalogHolder,
-        session_factory: async_sessionmaker[AsyncSession],
-        dues_throttle: Limiter,
-    ) -> None:
-        data = await state.get_data()
-        org = _find(catalogs.catalog, str(data.get(DuesKeys.ORG, "")))
-        code_text = str(data.get(DuesKeys.CODE, ""))
-        if org is None or not code_text:  # a conversation from before a catalog change or a restart
-            await state.clear()
-            await message.answer(r.text("bot.dues.org_gone"), reply_markup=main_menu(r))
-            return
-        user_id = message.from_user.id if message.from_user else 0
-        key = guesser_key(platform, message)
-        try:
-            # Counted before the look-up (so concurrent guesses cannot all pass), given back unless it misses.
-            attempt = await dues_throttle.attempt(key)
-        except Throttled as error:
-            await refuse_for_now(message, r, state, error)
-            return
-        try:
-            async with session_factory() as session:
-                view = await lookup_dues(session, org.id, code_text, message.text or "")
-        except ValidationError as error:  # a mistyped national ID never reached the database: not counted
-            await dues_throttle.give_back(attempt)
-            await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
-            return
-        except NotFound:  # stays counted
-            await state.clear()
-            await message.answer(
-                r.text("bot.dues.not_found", org=org.name.get(r.lang)), reply_markup=main_menu(r)
+async def pay(
+    callback: CallbackQuery,
+    callback_data: DuesPay,
+    r: Renderer,
+    bot: Bot,
+    platform: Platform,
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    outbox: Notifier,
+) -> None:
+    """A pay button of a look-up: an invoice for that due in the Bale wallet (queued in the outbox)."""
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    user = callback.from_user
+    expected = pay_key(bot.token, user.id, callback_data.due, callback_data.pid)
+    if not _wallet(platform, settings) or not hmac.compare_digest(callback_data.key, expected):
+        await callback.message.answer(r.text("bot.dues.pay_stale"))
+        return
+    try:
+        async with unit_of_work(session_factory, write=True) as session:
+            citizen = await Citizens(session).get_or_create(
+                platform.value, user.id, chat_id=callback.message.chat.id, first_name=user.first_name
             )
-            return
-        await dues_throttle.give_back(attempt)
-        await state.clear()
-        if not view.unpaid:
-            text = r.text("bot.dues.all_paid", org=org.name.get(r.lang), count=r.digits(view.paid_count))
-        else:
-            text = render_dues(r, view, org, r.digits(code_text))
-        await message.answer(text, reply_markup=main_menu(r))
-        if view.unpaid and _wallet(platform, settings):
-            prompt = (
-                r.text("bot.dues.pay_prompt")
-                if len(view.unpaid) <= PAY_BUTTONS_MAX
-                else r.text("bot.dues.pay_prompt_some", count=r.digits(PAY_BUTTONS_MAX))
+            await payments.offer_due_payment(
+                session, callback_data.due, citizen, payment_id=callback_data.pid
             )
-            await message.answer(prompt, reply_markup=_pay_keyboard(r, view, bot.token, user_id))
+    except MizError as error:  # paid meanwhile, or replaced by a newer import
+        await callback.message.answer(r.text(error.key, **error.params))
+        return
+    outbox.notify()
 
-    @r_.callback_query(DuesPay.filter())
-    async def pay(
-        callback: CallbackQuery,
-        callback_data: DuesPay,
-        r: Renderer,
-        bot: Bot,
-        platform: Platform,
-        settings: Settings,
-        session_factory: async_sessionmaker[AsyncSession],
-        outbox: Notifier,
-    ) -> None:
-        await callback.answer()
-        if not isinstance(callback.message, Message):
-            return
-        user = callback.from_user
-        expected = pay_key(bot.token, user.id, callback_data.due, callback_data.pid)
-        if not _wallet(platform, settings) or not hmac.compare_digest(callback_data.key, expected):
-            await callback.message.answer(r.text("bot.dues.pay_stale"))
-            return
-        try:
-            async with unit_of_work(session_factory, write=True) as session:
-                citizen = await Citizens(session).get_or_create(
-                    platform.value, user.id, chat_id=callback.message.chat.id, first_name=user.first_name
-                )
-                await payments.offer_due_payment(
-                    session, callback_data.due, citizen, payment_id=callback_data.pid
-                )
-        except MizError as error:  # paid meanwhile, or replaced by a newer import
-            await callback.message.answer(r.text(error.key, **error.params))
-            return
-        outbox.notify()
 
-    return r_
+def router() -> Router:
+    """Handlers of the dues look-up."""
+    r = Router(name="dues")
+    r.message.filter(F.chat.type == "private")
+    r.message.register(start, F.text.in_(menu_labels("bot.menu.dues")))
+    r.callback_query.register(page, DuesOrgPage.filter())
+    r.callback_query.register(pick, DuesOrgPick.filter())
+    cancel = F.text.in_(nav_labels("cancel"))
+    r.message.register(back_to_menu, Dues.national_id, cancel)
+    r.message.register(back_to_menu, Dues.code, cancel)
+    r.message.register(code, Dues.code, typed_text())
+    r.message.register(national_id, Dues.national_id, typed_text())
+    r.callback_query.register(pay, DuesPay.filter())
+    return r

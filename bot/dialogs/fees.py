@@ -13,13 +13,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Filter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject
 
 from bot.calculator import input_text, nav_keyboard, question, result_markup, result_text
 from bot.callbacks import FeeAnswer, FeeOrgPage, FeeOrgPick, FeePick
+from bot.dialogs.common import drop_buttons
 from bot.forms import NAV_KEYS, nav_labels
 from bot.handlers.start import menu_labels
 from bot.keyboards import Choice, main_menu, paged
@@ -73,15 +73,6 @@ async def _show(callback: CallbackQuery, text: str, markup: InlineKeyboardMarkup
         await message.edit_text(text, reply_markup=markup)
     elif message is not None and callback.bot is not None:
         await callback.bot.send_message(message.chat.id, text, reply_markup=markup)
-
-
-async def _drop_buttons(message: Message) -> None:
-    """Remove a question's buttons once answered; a second tap finding them already gone is no error."""
-    try:
-        await message.edit_reply_markup(reply_markup=None)
-    except TelegramBadRequest as error:
-        if "not modified" not in str(error):
-            raise
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,147 +173,160 @@ async def _advance(
     await _finish(message, r, replace(calc, data={**calc.data, FeeKeys.VALUES: values}), state)
 
 
+async def open_calculators(message: Message, r: Renderer, catalogs: CatalogHolder, state: FSMContext) -> None:
+    await state.clear()
+    text, markup = _org_list(r, catalogs.catalog, 0)
+    await message.answer(text, reply_markup=markup)
+
+
+async def org_page(
+    callback: CallbackQuery, callback_data: FeeOrgPage, r: Renderer, catalogs: CatalogHolder
+) -> None:
+    await _show(callback, *_org_list(r, catalogs.catalog, callback_data.page))
+
+
+async def pick_org(
+    callback: CallbackQuery, callback_data: FeeOrgPick, r: Renderer, catalogs: CatalogHolder
+) -> None:
+    found = _book(catalogs.catalog, callback_data.org)
+    if found is None:
+        await _missing(callback, r)
+        return
+    await _show(callback, *_fee_list(r, *found, callback_data.page))
+
+
+def _intro(r: Renderer, org: Organization, fee: Fee) -> str:
+    """What a calculation asks and how to go back or stop, with the fee's note."""
+    intro = [
+        r.text(
+            "bot.fees.intro",
+            title=fee.title.get(r.lang),
+            org=org.name.get(r.lang),
+            count=r.digits(len(fee.inputs)),
+            back=r.plain(NAV_KEYS["back"]),
+            cancel=r.plain(NAV_KEYS["cancel"]),
+        )
+    ]
+    if fee.note is not None:
+        intro.append(r.text("bot.fees.note", note=fee.note.get(r.lang)))
+    return "\n\n".join(intro)
+
+
+async def start(
+    callback: CallbackQuery,
+    callback_data: FeePick,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    state: FSMContext,
+) -> None:
+    """A fee picked: its first question, or at once its answer when it asks nothing."""
+    message = callback.message
+    found = _book(catalogs.catalog, callback_data.org)
+    fee = None
+    if found is not None:
+        try:
+            fee = found[1].fee(callback_data.fee)
+        except NotInCatalogError:
+            fee = None
+    if found is None or fee is None or not isinstance(message, Message):
+        await _missing(callback, r)
+        return
+    await callback.answer()
+    org, book = found
+    data = {
+        FeeKeys.ORG: org.id,
+        FeeKeys.FEE: fee.key,
+        FeeKeys.YEAR: book.year,
+        FeeKeys.STEP: 0,
+        FeeKeys.VALUES: {},
+        FeeKeys.RUN: uuid.uuid4().hex[:8],
+    }
+    await state.set_data(data)
+    calc = OpenCalculation(data, org, book, fee)
+    if not fee.inputs:  # nothing to ask: the answer at once
+        await _finish(message, r, calc, state)
+        return
+    await state.set_state(Fees.asking)
+    await message.answer(_intro(r, org, fee), reply_markup=nav_keyboard(r))
+    await _ask(message, r, fee, 0, calc.run)
+
+
+async def cancel(message: Message, r: Renderer, state: FSMContext) -> None:
+    await state.clear()
+    await message.answer(r.text("bot.fees.cancelled"), reply_markup=main_menu(r))
+
+
+async def calculation_gone(event: Message | CallbackQuery, r: Renderer, state: FSMContext) -> None:
+    message = event.message if isinstance(event, CallbackQuery) else event
+    if isinstance(event, CallbackQuery):
+        await event.answer()
+    if isinstance(message, Message):
+        await _gone(message, r, state)
+
+
+async def back(message: Message, r: Renderer, state: FSMContext, calc: OpenCalculation) -> None:
+    if calc.step > 0:
+        await state.update_data({FeeKeys.STEP: calc.step - 1})
+        await _ask(message, r, calc.fee, calc.step - 1, calc.run)
+        return
+    await state.clear()  # back from the first question: to the list of the booklet's fees
+    await message.answer(r.text("bot.fees.left"), reply_markup=main_menu(r))
+    text, markup = _fee_list(r, calc.org, calc.book, 0)
+    await message.answer(text, reply_markup=markup)
+
+
+async def answer(message: Message, r: Renderer, state: FSMContext, calc: OpenCalculation) -> None:
+    item = calc.fee.inputs[calc.step]
+    try:
+        if item.type is not InputType.NUMBER:
+            raise TariffInputError("tariffs.input.unknown_choice", texts={"input": item.label})
+        value = item.parse(message.text or "")
+    except TariffInputError as error:
+        await message.answer(r.text("bot.fees.invalid", error=error.render(r.lang)))
+        await _ask(message, r, calc.fee, calc.step, calc.run)
+        return
+    await _advance(message, r, calc, state, item.name, str(value))
+
+
+async def answer_button(
+    callback: CallbackQuery,
+    callback_data: FeeAnswer,
+    r: Renderer,
+    state: FSMContext,
+    calc: OpenCalculation,
+) -> None:
+    message = callback.message
+    if callback_data.run != calc.run or not isinstance(message, Message):
+        await _stale(callback, r)
+        return
+    item = calc.fee.inputs[calc.step]
+    if callback_data.step != calc.step or item.choice(callback_data.value) is None:
+        await callback.answer(r.plain("bot.fees.old_button"), show_alert=True)
+        await _ask(message, r, calc.fee, calc.step, calc.run)
+        return
+    await callback.answer(r.plain("bot.fees.chosen", value=input_text(r, item, callback_data.value)))
+    await drop_buttons(message)
+    await _advance(message, r, calc, state, item.name, callback_data.value)
+
+
+async def stale_answer(callback: CallbackQuery, r: Renderer) -> None:
+    """A choice of a calculation that is over, pressed while no calculation (or another dialog) is open."""
+    await _stale(callback, r)
+
+
 def router() -> Router:
     """Handlers of the fee calculators."""
-    r_ = Router(name="fees")
-    r_.message.filter(F.chat.type == "private")
-
-    @r_.message(F.text.in_(menu_labels("bot.menu.fees")))
-    async def open_calculators(
-        message: Message, r: Renderer, catalogs: CatalogHolder, state: FSMContext
-    ) -> None:
-        await state.clear()
-        text, markup = _org_list(r, catalogs.catalog, 0)
-        await message.answer(text, reply_markup=markup)
-
-    @r_.callback_query(FeeOrgPage.filter())
-    async def org_page(
-        callback: CallbackQuery, callback_data: FeeOrgPage, r: Renderer, catalogs: CatalogHolder
-    ) -> None:
-        await _show(callback, *_org_list(r, catalogs.catalog, callback_data.page))
-
-    @r_.callback_query(FeeOrgPick.filter())
-    async def pick_org(
-        callback: CallbackQuery, callback_data: FeeOrgPick, r: Renderer, catalogs: CatalogHolder
-    ) -> None:
-        found = _book(catalogs.catalog, callback_data.org)
-        if found is None:
-            await _missing(callback, r)
-            return
-        await _show(callback, *_fee_list(r, *found, callback_data.page))
-
-    @r_.callback_query(FeePick.filter())
-    async def start(
-        callback: CallbackQuery,
-        callback_data: FeePick,
-        r: Renderer,
-        catalogs: CatalogHolder,
-        state: FSMContext,
-    ) -> None:
-        message = callback.message
-        found = _book(catalogs.catalog, callback_data.org)
-        fee = None
-        if found is not None:
-            try:
-                fee = found[1].fee(callback_data.fee)
-            except NotInCatalogError:
-                fee = None
-        if found is None or fee is None or not isinstance(message, Message):
-            await _missing(callback, r)
-            return
-        await callback.answer()
-        org, book = found
-        data = {
-            FeeKeys.ORG: org.id,
-            FeeKeys.FEE: fee.key,
-            FeeKeys.YEAR: book.year,
-            FeeKeys.STEP: 0,
-            FeeKeys.VALUES: {},
-            FeeKeys.RUN: uuid.uuid4().hex[:8],
-        }
-        await state.set_data(data)
-        intro = [
-            r.text(
-                "bot.fees.intro",
-                title=fee.title.get(r.lang),
-                org=org.name.get(r.lang),
-                count=r.digits(len(fee.inputs)),
-                back=r.plain(NAV_KEYS["back"]),
-                cancel=r.plain(NAV_KEYS["cancel"]),
-            )
-        ]
-        if fee.note is not None:
-            intro.append(r.text("bot.fees.note", note=fee.note.get(r.lang)))
-        calc = OpenCalculation(data, org, book, fee)
-        if not fee.inputs:  # nothing to ask: the answer at once
-            await _finish(message, r, calc, state)
-            return
-        await state.set_state(Fees.asking)
-        await message.answer("\n\n".join(intro), reply_markup=nav_keyboard(r))
-        await _ask(message, r, fee, 0, calc.run)
-
-    @r_.message(Fees.asking, F.text.in_(nav_labels("cancel")))
-    async def cancel(message: Message, r: Renderer, state: FSMContext) -> None:
-        await state.clear()
-        await message.answer(r.text("bot.fees.cancelled"), reply_markup=main_menu(r))
-
-    @r_.message(Fees.asking, ~CalculationIsOpen())
-    @r_.callback_query(Fees.asking, FeeAnswer.filter(), ~CalculationIsOpen())
-    async def calculation_gone(event: Message | CallbackQuery, r: Renderer, state: FSMContext) -> None:
-        message = event.message if isinstance(event, CallbackQuery) else event
-        if isinstance(event, CallbackQuery):
-            await event.answer()
-        if isinstance(message, Message):
-            await _gone(message, r, state)
-
-    @r_.message(Fees.asking, F.text.in_(nav_labels("back")), CalculationIsOpen())
-    async def back(message: Message, r: Renderer, state: FSMContext, calc: OpenCalculation) -> None:
-        if calc.step > 0:
-            await state.update_data({FeeKeys.STEP: calc.step - 1})
-            await _ask(message, r, calc.fee, calc.step - 1, calc.run)
-            return
-        await state.clear()  # back from the first question: to the list of the booklet's fees
-        await message.answer(r.text("bot.fees.left"), reply_markup=main_menu(r))
-        text, markup = _fee_list(r, calc.org, calc.book, 0)
-        await message.answer(text, reply_markup=markup)
-
-    @r_.message(Fees.asking, CalculationIsOpen())
-    async def answer(message: Message, r: Renderer, state: FSMContext, calc: OpenCalculation) -> None:
-        item = calc.fee.inputs[calc.step]
-        try:
-            if item.type is not InputType.NUMBER:
-                raise TariffInputError("tariffs.input.unknown_choice", texts={"input": item.label})
-            value = item.parse(message.text or "")
-        except TariffInputError as error:
-            await message.answer(r.text("bot.fees.invalid", error=error.render(r.lang)))
-            await _ask(message, r, calc.fee, calc.step, calc.run)
-            return
-        await _advance(message, r, calc, state, item.name, str(value))
-
-    @r_.callback_query(Fees.asking, FeeAnswer.filter(), CalculationIsOpen())
-    async def answer_button(
-        callback: CallbackQuery,
-        callback_data: FeeAnswer,
-        r: Renderer,
-        state: FSMContext,
-        calc: OpenCalculation,
-    ) -> None:
-        message = callback.message
-        if callback_data.run != calc.run or not isinstance(message, Message):
-            await _stale(callback, r)
-            return
-        item = calc.fee.inputs[calc.step]
-        if callback_data.step != calc.step or item.choice(callback_data.value) is None:
-            await callback.answer(r.plain("bot.fees.old_button"), show_alert=True)
-            await _ask(message, r, calc.fee, calc.step, calc.run)
-            return
-        await callback.answer(r.plain("bot.fees.chosen", value=input_text(r, item, callback_data.value)))
-        await _drop_buttons(message)
-        await _advance(message, r, calc, state, item.name, callback_data.value)
-
-    @r_.callback_query(FeeAnswer.filter())
-    async def stale_answer(callback: CallbackQuery, r: Renderer) -> None:
-        """A choice of a calculation that is over, pressed while no calculation (or another dialog) is open."""
-        await _stale(callback, r)
-
-    return r_
+    r = Router(name="fees")
+    r.message.filter(F.chat.type == "private")
+    r.message.register(open_calculators, F.text.in_(menu_labels("bot.menu.fees")))
+    r.callback_query.register(org_page, FeeOrgPage.filter())
+    r.callback_query.register(pick_org, FeeOrgPick.filter())
+    r.callback_query.register(start, FeePick.filter())
+    r.message.register(cancel, Fees.asking, F.text.in_(nav_labels("cancel")))
+    r.callback_query.register(calculation_gone, Fees.asking, FeeAnswer.filter(), ~CalculationIsOpen())
+    r.message.register(calculation_gone, Fees.asking, ~CalculationIsOpen())
+    r.message.register(back, Fees.asking, F.text.in_(nav_labels("back")), CalculationIsOpen())
+    r.message.register(answer, Fees.asking, CalculationIsOpen())
+    r.callback_query.register(answer_button, Fees.asking, FeeAnswer.filter(), CalculationIsOpen())
+    r.callback_query.register(stale_answer, FeeAnswer.filter())
+    return r

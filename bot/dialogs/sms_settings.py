@@ -15,6 +15,7 @@ from bot.render import Renderer
 from desk.persian import to_persian_digits
 from desk.privacy import mask_mobile
 from desk.settings import Settings
+from desk.sms import switch_sms
 from storage.models import Citizen
 from storage.repositories import Citizens
 from storage.uow import unit_of_work
@@ -46,44 +47,45 @@ def _screen(
     return text, markup
 
 
+async def show(
+    message: Message,
+    r: Renderer,
+    platform: Platform,
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    if message.from_user is None:
+        return
+    async with session_factory() as session:
+        citizen = await Citizens(session).find(platform.value, message.from_user.id)
+    text, markup = _screen(r, citizen, settings)
+    await message.answer(text, reply_markup=markup or main_menu(r))
+
+
+async def switch(
+    callback: CallbackQuery,
+    callback_data: SmsSwitch,
+    r: Renderer,
+    platform: Platform,
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    async with unit_of_work(session_factory, write=True) as session:
+        if settings.sms_provider == "none":  # nothing to switch: the screen says SMS are unavailable
+            citizen = await Citizens(session).find(platform.value, callback.from_user.id)
+        else:
+            citizen = await switch_sms(session, platform.value, callback.from_user.id, callback_data.on)
+    text, markup = _screen(r, citizen, settings)
+    await callback.answer(r.plain("bot.sms.saved"))
+    if isinstance(callback.message, Message):
+        await callback.message.edit_text(text, reply_markup=markup)
+
+
 def router() -> Router:
     """``/sms``, the menu's SMS entry, and its on/off button."""
-    r_ = Router(name="sms_settings")
-    r_.message.filter(F.chat.type == "private")
-
-    @r_.message(Command("sms"))
-    @r_.message(F.text.in_(menu_labels("bot.menu.sms")))
-    async def show(
-        message: Message,
-        r: Renderer,
-        platform: Platform,
-        settings: Settings,
-        session_factory: async_sessionmaker[AsyncSession],
-    ) -> None:
-        if message.from_user is None:
-            return
-        async with session_factory() as session:
-            citizen = await Citizens(session).find(platform.value, message.from_user.id)
-        text, markup = _screen(r, citizen, settings)
-        await message.answer(text, reply_markup=markup or main_menu(r))
-
-    @r_.callback_query(SmsSwitch.filter())
-    async def switch(
-        callback: CallbackQuery,
-        callback_data: SmsSwitch,
-        r: Renderer,
-        platform: Platform,
-        settings: Settings,
-        session_factory: async_sessionmaker[AsyncSession],
-    ) -> None:
-        async with unit_of_work(session_factory, write=True) as session:
-            citizens = Citizens(session)
-            citizen = await citizens.find(platform.value, callback.from_user.id)
-            if citizen is not None and citizen.phone_verified and settings.sms_provider != "none":
-                await citizens.set_sms_enabled(citizen, callback_data.on)
-        text, markup = _screen(r, citizen, settings)
-        await callback.answer(r.plain("bot.sms.saved"))
-        if isinstance(callback.message, Message):
-            await callback.message.edit_text(text, reply_markup=markup)
-
-    return r_
+    r = Router(name="sms_settings")
+    r.message.filter(F.chat.type == "private")
+    r.message.register(show, F.text.in_(menu_labels("bot.menu.sms")))
+    r.message.register(show, Command("sms"))
+    r.callback_query.register(switch, SmsSwitch.filter())
+    return r

@@ -15,17 +15,18 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.dialogs.common import back_to_menu, refuse_for_now, typed_text
 from bot.forms import nav_labels
-from bot.guessing import guesser_key, refuse_for_now
 from bot.handlers.start import menu_labels
-from bot.keyboards import MENU_KEYS, cancel_keyboard, main_menu
+from bot.keyboards import cancel_keyboard, main_menu
 from bot.platforms import Platform
 from bot.render import Renderer
 from bot.states import Verify
 from catalog.index import NotInCatalogError
 from catalog.loader import CatalogHolder
-from desk.certificates import CertificateView, VerifyStatus, format_certificate_code, verify_certificate
+from desk.certificates import CertificateView, VerifyStatus, format_certificate_code
 from desk.errors import Throttled, ValidationError
+from desk.guessing import verify_by_code
 from desk.persian import TEHRAN, format_jalali_date
 from desk.throttle import Limiter
 
@@ -53,91 +54,89 @@ def render_certificate(r: Renderer, view: CertificateView, catalogs: CatalogHold
     )
 
 
-def router() -> Router:
-    """Handlers of certificate verification."""
-    r_ = Router(name="verify")
-    r_.message.filter(F.chat.type == "private")
-    other_buttons = set().union(*(menu_labels(key) for key in MENU_KEYS)) | nav_labels("cancel")
-
-    async def _verify(
-        message: Message,
-        r: Renderer,
-        platform: Platform,
-        state: FSMContext,
-        catalogs: CatalogHolder,
-        session_factory: async_sessionmaker[AsyncSession],
-        throttle: Limiter,
-        text: str,
-    ) -> None:
-        key = guesser_key(platform, message)
-        try:
-            # Counted before the look-up (so concurrent guesses cannot all pass), given back unless unknown.
-            attempt = await throttle.attempt(key)
-        except Throttled as error:
-            await refuse_for_now(message, r, state, error)
-            return
-        try:
-            async with session_factory() as session:
-                view = await verify_certificate(session, text, datetime.now(TEHRAN).date())
-        except ValidationError as error:  # a mistyped code: ask again, not counted
-            await throttle.give_back(attempt)
-            await state.set_state(Verify.code)
-            await message.answer(
-                r.text("bot.form.invalid", error=error.render(r.lang)), reply_markup=cancel_keyboard(r)
+async def _verify(
+    message: Message,
+    r: Renderer,
+    platform: Platform,
+    state: FSMContext,
+    catalogs: CatalogHolder,
+    session_factory: async_sessionmaker[AsyncSession],
+    throttle: Limiter,
+    text: str,
+) -> None:
+    """Verify the certificate code ``text`` and show what it certifies, or why not."""
+    try:
+        async with session_factory() as session:
+            view = await verify_by_code(
+                session,
+                text,
+                datetime.now(TEHRAN).date(),
+                platform=platform.value,
+                user_id=message.from_user.id if message.from_user else 0,
+                limiter=throttle,
             )
-            return
-        await state.clear()
-        if view.status is VerifyStatus.UNKNOWN:  # stays counted
-            await message.answer(
-                r.text("bot.verify.unknown", code=format_certificate_code(view.code)),
-                reply_markup=main_menu(r),
-            )
-            return
-        await throttle.give_back(attempt)
-        await message.answer(render_certificate(r, view, catalogs), reply_markup=main_menu(r))
-
-    @r_.message(Command("verify"))
-    async def command(
-        message: Message,
-        command: CommandObject,
-        r: Renderer,
-        platform: Platform,
-        state: FSMContext,
-        catalogs: CatalogHolder,
-        session_factory: async_sessionmaker[AsyncSession],
-        certificate_throttle: Limiter,
-    ) -> None:
-        if not command.args:
-            await state.set_state(Verify.code)
-            await message.answer(r.text("bot.verify.ask"), reply_markup=cancel_keyboard(r))
-            return
-        await _verify(
-            message, r, platform, state, catalogs, session_factory, certificate_throttle, command.args
+    except Throttled as error:
+        await refuse_for_now(message, r, state, error)
+        return
+    except ValidationError as error:  # a mistyped code (not counted): asked again
+        await state.set_state(Verify.code)
+        await message.answer(
+            r.text("bot.form.invalid", error=error.render(r.lang)), reply_markup=cancel_keyboard(r)
         )
+        return
+    await state.clear()
+    if view.status is VerifyStatus.UNKNOWN:
+        await message.answer(
+            r.text("bot.verify.unknown", code=format_certificate_code(view.code)), reply_markup=main_menu(r)
+        )
+        return
+    await message.answer(render_certificate(r, view, catalogs), reply_markup=main_menu(r))
 
-    @r_.message(F.text.in_(menu_labels("bot.menu.verify")))
-    async def ask(message: Message, r: Renderer, state: FSMContext) -> None:
-        await state.clear()
+
+async def verify_command(
+    message: Message,
+    command: CommandObject,
+    r: Renderer,
+    platform: Platform,
+    state: FSMContext,
+    catalogs: CatalogHolder,
+    session_factory: async_sessionmaker[AsyncSession],
+    certificate_throttle: Limiter,
+) -> None:
+    """``/verify CODE``, or ``/verify`` alone, which asks for the code."""
+    if not command.args:
         await state.set_state(Verify.code)
         await message.answer(r.text("bot.verify.ask"), reply_markup=cancel_keyboard(r))
+        return
+    await _verify(message, r, platform, state, catalogs, session_factory, certificate_throttle, command.args)
 
-    @r_.message(Verify.code, F.text.in_(nav_labels("cancel")))
-    async def cancel(message: Message, r: Renderer, state: FSMContext) -> None:
-        await state.clear()
-        await message.answer(r.text("bot.menu.prompt"), reply_markup=main_menu(r))
 
-    @r_.message(Verify.code, F.text, ~F.text.in_(other_buttons))
-    async def code(
-        message: Message,
-        r: Renderer,
-        platform: Platform,
-        state: FSMContext,
-        catalogs: CatalogHolder,
-        session_factory: async_sessionmaker[AsyncSession],
-        certificate_throttle: Limiter,
-    ) -> None:
-        await _verify(
-            message, r, platform, state, catalogs, session_factory, certificate_throttle, message.text or ""
-        )
+async def ask(message: Message, r: Renderer, state: FSMContext) -> None:
+    await state.clear()
+    await state.set_state(Verify.code)
+    await message.answer(r.text("bot.verify.ask"), reply_markup=cancel_keyboard(r))
 
-    return r_
+
+async def code(
+    message: Message,
+    r: Renderer,
+    platform: Platform,
+    state: FSMContext,
+    catalogs: CatalogHolder,
+    session_factory: async_sessionmaker[AsyncSession],
+    certificate_throttle: Limiter,
+) -> None:
+    await _verify(
+        message, r, platform, state, catalogs, session_factory, certificate_throttle, message.text or ""
+    )
+
+
+def router() -> Router:
+    """Handlers of certificate verification."""
+    r = Router(name="verify")
+    r.message.filter(F.chat.type == "private")
+    r.message.register(verify_command, Command("verify"))
+    r.message.register(ask, F.text.in_(menu_labels("bot.menu.verify")))
+    r.message.register(back_to_menu, Verify.code, F.text.in_(nav_labels("cancel")))
+    r.message.register(code, Verify.code, typed_text())
+    return r

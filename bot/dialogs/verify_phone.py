@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 
 from aiogram import F, Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
@@ -27,15 +26,16 @@ from aiogram.types import (
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import SmsOffer
+from bot.dialogs.common import back_to_menu, drop_buttons, typed_text
 from bot.forms import nav_labels
-from bot.handlers.start import menu_labels
-from bot.keyboards import MENU_KEYS, main_menu
+from bot.keyboards import main_menu
 from bot.notifier import Notifier
 from bot.platforms import Platform
 from bot.render import Renderer
 from bot.states import PhoneKeys, VerifyPhone
 from catalog.index import NotInCatalogError
 from catalog.loader import CatalogHolder
+from desk.errors import NotFound
 from desk.i18n import LANGUAGES, translator
 from desk.privacy import mask_mobile
 from desk.settings import Settings
@@ -43,13 +43,12 @@ from desk.verification import (
     CODE_LENGTH,
     CODE_LIFETIME,
     CheckStatus,
+    StartResult,
     StartStatus,
-    check_code,
-    mobile_answers,
-    start_verification,
+    check_code_of,
+    verify_phone_of_request,
 )
 from storage.columns import utcnow
-from storage.repositories import Citizens, Requests
 from storage.uow import unit_of_work
 
 __all__ = ["offer_sms_updates", "router"]
@@ -109,26 +108,6 @@ async def offer_sms_updates(message: Message, r: Renderer, request_id: int, phon
     )
 
 
-async def _drop_buttons(message: Message) -> None:
-    try:
-        await message.edit_reply_markup(reply_markup=None)
-    except TelegramBadRequest as error:
-        if "not modified" not in str(error):
-            raise
-
-
-async def _target(
-    session: AsyncSession, platform: Platform, user_id: int, request_id: int
-) -> tuple[int, str, str] | None:
-    """Citizen id, mobile number and organization of the citizen's request ``request_id``; None if not theirs."""
-    citizen = await Citizens(session).find(platform.value, user_id)
-    request = await Requests(session).get(request_id)
-    if citizen is None or citizen.id is None or request is None or request.citizen_id != citizen.id:
-        return None
-    phones = mobile_answers(request.service_snapshot, request.answers)
-    return (citizen.id, phones[0], request.organization_id) if phones else None
-
-
 def _sends_sms(catalogs: CatalogHolder, org_id: str) -> bool:
     """Whether the organization sends SMS (the catalog's switch; one gone from the catalog does not)."""
     try:
@@ -151,31 +130,33 @@ async def _send_code(
     outbox: Notifier,
 ) -> None:
     """Send a code to the mobile number of request ``request_id`` and wait for it (or say why not)."""
-    async with unit_of_work(session_factory, write=True) as session:
-        target = await _target(session, platform, user_id, request_id)
-        if target is None or settings.sms_provider == "none" or not _sends_sms(catalogs, target[2]):
-            result = None
-        else:
-            citizen_id, phone, org_id = target
-            secret = settings.sms_code_secret.get_secret_value()
-            result = await start_verification(
+    try:
+        async with unit_of_work(session_factory, write=True) as session:
+            result = await verify_phone_of_request(
                 session,
-                citizen_id,
-                phone,
-                org_id,
+                platform.value,
+                user_id,
+                request_id,
+                sends_sms=lambda org_id: settings.sms_provider != "none" and _sends_sms(catalogs, org_id),
                 now=utcnow(),
-                secret=secret,
+                secret=settings.sms_code_secret.get_secret_value(),
                 org_limit=settings.sms_codes_per_org_hour,
             )
-            if result.status is StartStatus.BUSY:
-                logger.warning("phone verification: %s reached its hourly ceiling of SMS codes", org_id)
-    if result is None:
+    except NotFound:  # not this citizen's request, or no number in it (a forged or stale button)
         await state.clear()
-        # No target: not this citizen's request, or no number in it (a forged or stale button).
-        await message.answer(
-            r.text("bot.stale" if target is None else "phone.unavailable"), reply_markup=main_menu(r)
-        )
+        await message.answer(r.text("bot.stale"), reply_markup=main_menu(r))
         return
+    if result is None:  # no SMS from this organization, or no gateway at all
+        await state.clear()
+        await message.answer(r.text("phone.unavailable"), reply_markup=main_menu(r))
+        return
+    await _tell_started(message, r, state, result, request_id, outbox)
+
+
+async def _tell_started(
+    message: Message, r: Renderer, state: FSMContext, result: StartResult, request_id: int, outbox: Notifier
+) -> None:
+    """A code sent (then waited for), refused for now, or not needed (the number is verified already)."""
     phone = r.digits(result.phone)
     if result.status is StartStatus.SENT:
         outbox.notify()
@@ -203,134 +184,134 @@ async def _send_code(
         await message.answer(r.text(result.key, phone=phone), reply_markup=main_menu(r))
 
 
+async def not_now(callback: CallbackQuery, r: Renderer) -> None:
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await drop_buttons(callback.message)
+        await callback.message.answer(r.text("phone.offer.declined"))
+
+
+async def send_code(
+    callback: CallbackQuery,
+    callback_data: SmsOffer,
+    r: Renderer,
+    platform: Platform,
+    state: FSMContext,
+    settings: Settings,
+    catalogs: CatalogHolder,
+    session_factory: async_sessionmaker[AsyncSession],
+    outbox: Notifier,
+) -> None:
+    """The offer accepted, or a new code asked for with the button under a dead one."""
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    await drop_buttons(callback.message)
+    await _send_code(
+        callback.message,
+        r,
+        platform=platform,
+        user_id=callback.from_user.id,
+        request_id=callback_data.req,
+        state=state,
+        settings=settings,
+        catalogs=catalogs,
+        session_factory=session_factory,
+        outbox=outbox,
+    )
+
+
+async def cancel(message: Message, r: Renderer, state: FSMContext) -> None:
+    await state.clear()
+    await message.answer(r.text("phone.cancelled"), reply_markup=main_menu(r))
+
+
+async def resend_code(
+    message: Message,
+    r: Renderer,
+    platform: Platform,
+    state: FSMContext,
+    settings: Settings,
+    catalogs: CatalogHolder,
+    session_factory: async_sessionmaker[AsyncSession],
+    outbox: Notifier,
+) -> None:
+    request_id = (await state.get_data()).get(PhoneKeys.REQUEST)
+    if not isinstance(request_id, int) or message.from_user is None:
+        await back_to_menu(message, r, state)
+        return
+    await _send_code(
+        message,
+        r,
+        platform=platform,
+        user_id=message.from_user.id,
+        request_id=request_id,
+        state=state,
+        settings=settings,
+        catalogs=catalogs,
+        session_factory=session_factory,
+        outbox=outbox,
+    )
+
+
+async def code(
+    message: Message,
+    r: Renderer,
+    platform: Platform,
+    state: FSMContext,
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """The code typed back: verified, wrong (tries left), malformed, or dead (a new one offered)."""
+    data = await state.get_data()
+    phone, request_id = data.get(PhoneKeys.PHONE), data.get(PhoneKeys.REQUEST)
+    if not isinstance(phone, str) or not isinstance(request_id, int) or message.from_user is None:
+        await back_to_menu(message, r, state)
+        return
+    try:
+        async with unit_of_work(session_factory, write=True) as session:
+            result = await check_code_of(
+                session,
+                platform.value,
+                message.from_user.id,
+                phone,
+                message.text or "",
+                now=utcnow(),
+                secret=settings.sms_code_secret.get_secret_value(),
+            )
+    except NotFound:
+        await back_to_menu(message, r, state)
+        return
+    shown = r.digits(phone)
+    if result.status is CheckStatus.VERIFIED:
+        logger.info("phone verification: %s verified", mask_mobile(phone))
+        await state.clear()
+        await message.answer(r.text(result.key, phone=shown), reply_markup=main_menu(r))
+    elif result.status is CheckStatus.WRONG:
+        await message.answer(r.text(result.key, left=r.digits(result.tries_left)))
+    elif result.status is CheckStatus.MALFORMED:
+        await message.answer(r.text(result.key, length=r.digits(CODE_LENGTH)))
+    else:  # dead: expired, used up by wrong tries, or none waiting
+        await message.answer(
+            r.text(result.key, minutes=r.digits(_LIFETIME_MINUTES)),
+            reply_markup=_new_code_markup(r, request_id),
+        )
+
+
+async def not_text(message: Message, r: Renderer) -> None:
+    await message.answer(r.text("phone.check.malformed", length=r.digits(CODE_LENGTH)))
+
+
 def router() -> Router:
     """Handlers of the SMS offer and of the one-time code."""
-    r_ = Router(name="verify_phone")
-    r_.message.filter(F.chat.type == "private")
+    r = Router(name="verify_phone")
+    r.message.filter(F.chat.type == "private")
     resend = _resend_labels()
-    other_buttons = set().union(*(menu_labels(key) for key in MENU_KEYS)) | nav_labels("cancel") | resend
-
-    @r_.callback_query(SmsOffer.filter(F.act == "no"))
-    async def not_now(callback: CallbackQuery, r: Renderer) -> None:
-        await callback.answer()
-        if isinstance(callback.message, Message):
-            await _drop_buttons(callback.message)
-            await callback.message.answer(r.text("phone.offer.declined"))
-
+    r.callback_query.register(not_now, SmsOffer.filter(F.act == "no"))
     # Only outside other conversations: a tap on an old offer must not wipe a half-filled form.
-    @r_.callback_query(SmsOffer.filter(F.act == "yes"), StateFilter(None, VerifyPhone.code))
-    async def send_code(
-        callback: CallbackQuery,
-        callback_data: SmsOffer,
-        r: Renderer,
-        platform: Platform,
-        state: FSMContext,
-        settings: Settings,
-        catalogs: CatalogHolder,
-        session_factory: async_sessionmaker[AsyncSession],
-        outbox: Notifier,
-    ) -> None:
-        await callback.answer()
-        if not isinstance(callback.message, Message):
-            return
-        await _drop_buttons(callback.message)
-        await _send_code(
-            callback.message,
-            r,
-            platform=platform,
-            user_id=callback.from_user.id,
-            request_id=callback_data.req,
-            state=state,
-            settings=settings,
-            catalogs=catalogs,
-            session_factory=session_factory,
-            outbox=outbox,
-        )
-
-    @r_.message(VerifyPhone.code, F.text.in_(nav_labels("cancel")))
-    async def cancel(message: Message, r: Renderer, state: FSMContext) -> None:
-        await state.clear()
-        await message.answer(r.text("phone.cancelled"), reply_markup=main_menu(r))
-
-    @r_.message(VerifyPhone.code, F.text.in_(resend))
-    async def resend_code(
-        message: Message,
-        r: Renderer,
-        platform: Platform,
-        state: FSMContext,
-        settings: Settings,
-        catalogs: CatalogHolder,
-        session_factory: async_sessionmaker[AsyncSession],
-        outbox: Notifier,
-    ) -> None:
-        request_id = (await state.get_data()).get(PhoneKeys.REQUEST)
-        if not isinstance(request_id, int) or message.from_user is None:
-            await state.clear()
-            await message.answer(r.text("bot.menu.prompt"), reply_markup=main_menu(r))
-            return
-        await _send_code(
-            message,
-            r,
-            platform=platform,
-            user_id=message.from_user.id,
-            request_id=request_id,
-            state=state,
-            settings=settings,
-            catalogs=catalogs,
-            session_factory=session_factory,
-            outbox=outbox,
-        )
-
-    @r_.message(VerifyPhone.code, F.text, ~F.text.in_(other_buttons))
-    async def code(
-        message: Message,
-        r: Renderer,
-        platform: Platform,
-        state: FSMContext,
-        settings: Settings,
-        session_factory: async_sessionmaker[AsyncSession],
-    ) -> None:
-        data = await state.get_data()
-        phone, request_id = data.get(PhoneKeys.PHONE), data.get(PhoneKeys.REQUEST)
-        if not isinstance(phone, str) or not isinstance(request_id, int) or message.from_user is None:
-            await state.clear()
-            await message.answer(r.text("bot.menu.prompt"), reply_markup=main_menu(r))
-            return
-        async with unit_of_work(session_factory, write=True) as session:
-            citizen = await Citizens(session).find(platform.value, message.from_user.id)
-            result = (
-                await check_code(
-                    session,
-                    citizen.id,
-                    phone,
-                    message.text or "",
-                    now=utcnow(),
-                    secret=settings.sms_code_secret.get_secret_value(),
-                )
-                if citizen is not None and citizen.id is not None
-                else None
-            )
-        if result is None:
-            await state.clear()
-            await message.answer(r.text("bot.menu.prompt"), reply_markup=main_menu(r))
-            return
-        shown = r.digits(phone)
-        if result.status is CheckStatus.VERIFIED:
-            logger.info("phone verification: %s verified", mask_mobile(phone))
-            await state.clear()
-            await message.answer(r.text(result.key, phone=shown), reply_markup=main_menu(r))
-        elif result.status is CheckStatus.WRONG:
-            await message.answer(r.text(result.key, left=r.digits(result.tries_left)))
-        elif result.status is CheckStatus.MALFORMED:
-            await message.answer(r.text(result.key, length=r.digits(CODE_LENGTH)))
-        else:  # dead: expired, used up by wrong tries, or none waiting
-            await message.answer(
-                r.text(result.key, minutes=r.digits(_LIFETIME_MINUTES)),
-                reply_markup=_new_code_markup(r, request_id),
-            )
-
-    @r_.message(VerifyPhone.code, ~F.text)
-    async def not_text(message: Message, r: Renderer) -> None:
-        await message.answer(r.text("phone.check.malformed", length=r.digits(CODE_LENGTH)))
-
-    return r_
+    r.callback_query.register(send_code, SmsOffer.filter(F.act == "yes"), StateFilter(None, VerifyPhone.code))
+    r.message.register(cancel, VerifyPhone.code, F.text.in_(nav_labels("cancel")))
+    r.message.register(resend_code, VerifyPhone.code, F.text.in_(resend))
+    r.message.register(code, VerifyPhone.code, typed_text(*resend))
+    r.message.register(not_text, VerifyPhone.code, ~F.text)
+    return r

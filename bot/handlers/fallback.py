@@ -11,16 +11,17 @@ from bot.render import Renderer
 __all__ = ["router"]
 
 
+async def anything(message: Message, r: Renderer) -> None:
+    await message.answer(r.text("bot.menu.prompt"), reply_markup=main_menu(r))
+
+
+async def stale_button(callback: CallbackQuery, r: Renderer) -> None:
+    await callback.answer(r.plain("bot.stale"), show_alert=True)
+
+
 def router() -> Router:
     """Unknown text, stickers or media in a private chat, and buttons of conversations that no longer exist."""
-    r_ = Router(name="fallback")
-
-    @r_.message(F.chat.type == "private")
-    async def anything(message: Message, r: Renderer) -> None:
-        await message.answer(r.text("bot.menu.prompt"), reply_markup=main_menu(r))
-
-    @r_.callback_query()
-    async def stale_button(callback: CallbackQuery, r: Renderer) -> None:
-        await callback.answer(r.plain("bot.stale"), show_alert=True)
-
-    return r_
+    r = Router(name="fallback")
+    r.message.register(anything, F.chat.type == "private")
+    r.callback_query.register(stale_button)
+    return r

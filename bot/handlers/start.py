@@ -22,36 +22,39 @@ def menu_labels(key: str) -> set[str]:
     return {translator(lang)(key) for lang in LANGUAGES}
 
 
+async def start(message: Message, state: FSMContext, r: Renderer) -> None:
+    await state.clear()
+    name = message.from_user.first_name if message.from_user else ""
+    await message.answer(r.text("bot.start.welcome", name=name), reply_markup=main_menu(r))
+
+
+async def help_(message: Message, r: Renderer) -> None:
+    await message.answer(r.text("bot.help.text"), reply_markup=main_menu(r))
+
+
+async def switch_language(message: Message, platform: Platform, lang: str, locales: LocaleStore) -> None:
+    if message.from_user is None:
+        return
+    new_lang = "en" if lang == "fa" else "fa"
+    await locales.set(platform, message.from_user.id, new_lang)
+    r = Renderer.get(platform, new_lang)
+    await message.answer(r.text("bot.language.changed"), reply_markup=main_menu(r))
+
+
+async def open_menu(callback: CallbackQuery, state: FSMContext, r: Renderer) -> None:
+    await state.clear()
+    await callback.answer()
+    if callback.message is not None:
+        await callback.message.answer(r.text("bot.menu.prompt"), reply_markup=main_menu(r))
+
+
 def router() -> Router:
     """Handlers of /start, the main menu's help and language entries, and the menu callback."""
-    r_ = Router(name="start")
-    r_.message.filter(F.chat.type == "private")
-
-    @r_.message(CommandStart())
-    async def start(message: Message, state: FSMContext, r: Renderer) -> None:
-        await state.clear()
-        name = message.from_user.first_name if message.from_user else ""
-        await message.answer(r.text("bot.start.welcome", name=name), reply_markup=main_menu(r))
-
-    @r_.message(Command("help"))
-    @r_.message(F.text.in_(menu_labels("bot.menu.help")))
-    async def help_(message: Message, r: Renderer) -> None:
-        await message.answer(r.text("bot.help.text"), reply_markup=main_menu(r))
-
-    @r_.message(F.text.in_(menu_labels("bot.menu.language")))
-    async def switch_language(message: Message, platform: Platform, lang: str, locales: LocaleStore) -> None:
-        if message.from_user is None:
-            return
-        new_lang = "en" if lang == "fa" else "fa"
-        await locales.set(platform, message.from_user.id, new_lang)
-        r = Renderer.get(platform, new_lang)
-        await message.answer(r.text("bot.language.changed"), reply_markup=main_menu(r))
-
-    @r_.callback_query(MenuOpen.filter())
-    async def open_menu(callback: CallbackQuery, state: FSMContext, r: Renderer) -> None:
-        await state.clear()
-        await callback.answer()
-        if callback.message is not None:
-            await callback.message.answer(r.text("bot.menu.prompt"), reply_markup=main_menu(r))
-
-    return r_
+    r = Router(name="start")
+    r.message.filter(F.chat.type == "private")
+    r.message.register(start, CommandStart())
+    r.message.register(help_, F.text.in_(menu_labels("bot.menu.help")))
+    r.message.register(help_, Command("help"))
+    r.message.register(switch_language, F.text.in_(menu_labels("bot.menu.language")))
+    r.callback_query.register(open_menu, MenuOpen.filter())
+    return r

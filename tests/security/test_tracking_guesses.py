@@ -18,9 +18,9 @@ from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import Redis
 
 from bot.app import make_throttles
-from bot.guessing import Guess
 from bot.platforms import Platform
 from desk.errors import Throttled
+from desk.guessing import Guess
 from desk.settings import Settings
 from desk.throttle import CODE_FAILURE_LIMIT, TRACK_FAILURE_LIMIT
 from storage.throttle import KEY_PREFIX
