@@ -1,0 +1,35 @@
+"""Thin async repositories over an ``AsyncSession``, one module per concern.
+
+They add, find and update rows and flush when they need generated ids, but never commit: the caller
+owns the transaction (``storage.uow.unit_of_work``), so everything one use case writes lands together.
+Statuses are plain strings here; ``desk`` decides which transitions are allowed. Each repository is a
+:class:`~storage.repositories.base.Repository` holding the caller's session.
+"""
+
+from storage.repositories.base import Repository
+from storage.repositories.certificates import Certificates
+from storage.repositories.citizens import Citizens
+from storage.repositories.conversations import ConversationStates
+from storage.repositories.dues import Dues
+from storage.repositories.groups import GroupMessages, RegisteredClerks
+from storage.repositories.outbox import Outbox
+from storage.repositories.payments import Payments
+from storage.repositories.requests import NOT_OPEN_STATUSES, SCAN_PAGE, Events, Requests
+from storage.repositories.surveys import SurveyAnswers
+
+__all__ = [
+    "NOT_OPEN_STATUSES",
+    "SCAN_PAGE",
+    "Certificates",
+    "Citizens",
+    "ConversationStates",
+    "Dues",
+    "Events",
+    "GroupMessages",
+    "Outbox",
+    "Payments",
+    "RegisteredClerks",
+    "Repository",
+    "Requests",
+    "SurveyAnswers",
+]

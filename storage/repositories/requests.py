@@ -1,0 +1,256 @@
+"""Service requests with their documents, and their history (events)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from storage.errors import TrackingCodeTakenError
+from storage.models import Document, RequestEvent, ServiceRequest
+from storage.repositories.base import Repository
+
+__all__ = ["NOT_OPEN_STATUSES", "SCAN_PAGE", "Events", "Requests"]
+
+NOT_OPEN_STATUSES: tuple[str, ...] = ("draft", "completed", "rejected", "withdrawn")
+"""Statuses of requests nobody has to work on: a draft, or a closed request."""
+SCAN_PAGE = 1000
+"""Rows read at a time when requests are searched by an answer (``Requests.naming``)."""
+
+
+class Requests(Repository):
+    """Service requests, by tracking code, by citizen, and as the work lists of organizations."""
+
+    async def add(
+        self,
+        request: ServiceRequest,
+        *,
+        events: Iterable[RequestEvent] = (),
+        documents: Iterable[Document] = (),
+    ) -> tuple[ServiceRequest, bool]:
+        """File ``request`` with its first events and its documents; returns ``(request, created)``.
+
+        When ``request.idempotency_key`` names a request that already exists (the citizen tapped
+        "submit" twice), nothing is written and that request is returned with ``created=False``.
+        Raises ``TrackingCodeTakenError`` if the tracking code is in use: draw another and call again.
+        """
+        key = request.idempotency_key
+        if key is not None:
+            existing = await self.by_idempotency_key(key)
+            if existing is not None:
+                return existing, False
+        events = list(events)
+        documents = list(documents)
+        try:
+            async with self.session.begin_nested():
+                self.session.add(request)
+                await self.session.flush()
+                assert request.id is not None
+                for item in [*events, *documents]:
+                    item.request_id = request.id
+                    self.session.add(item)
+        except IntegrityError:
+            if key is not None:
+                existing = await self.by_idempotency_key(key)
+                if existing is not None:
+                    return existing, False
+            if await self.by_tracking_code(request.tracking_code) is not None:
+                raise TrackingCodeTakenError(request.tracking_code) from None
+            raise
+        return request, True
+
+    async def get(self, request_id: int) -> ServiceRequest | None:
+        """The request with this database id."""
+        return await self.session.get(ServiceRequest, request_id)
+
+    async def get_for_update(self, request_id: int) -> ServiceRequest | None:
+        """The request with this id, read afresh and locked until the transaction ends (``FOR UPDATE``).
+
+        Two clerks acting on one request at once then act one after the other, the second on what the first
+        left. SQLite ignores the lock: there a writer's ``BEGIN IMMEDIATE`` (``unit_of_work(..., write=True)``)
+        already serializes the transactions.
+        """
+        stmt = (
+            select(ServiceRequest)
+            .where(col(ServiceRequest.id) == request_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.scalars(stmt)).first()
+
+    async def by_tracking_code(self, tracking_code: str) -> ServiceRequest | None:
+        """The request with this tracking code (already normalized and checked by ``desk``)."""
+        stmt = select(ServiceRequest).where(col(ServiceRequest.tracking_code) == tracking_code)
+        return (await self.session.scalars(stmt)).first()
+
+    async def by_idempotency_key(self, key: str) -> ServiceRequest | None:
+        """The request filed with this submit key, if any."""
+        stmt = select(ServiceRequest).where(col(ServiceRequest.idempotency_key) == key)
+        return (await self.session.scalars(stmt)).first()
+
+    async def by_citizen(self, citizen_id: int, *, limit: int = 20) -> Sequence[ServiceRequest]:
+        """The citizen's requests, newest first."""
+        stmt = (
+            select(ServiceRequest)
+            .where(col(ServiceRequest.citizen_id) == citizen_id)
+            .order_by(col(ServiceRequest.created_at).desc(), col(ServiceRequest.id).desc())
+            .limit(limit)
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def answered_yes(
+        self, service_id: str, field_id: str, *, exclude_organization: str
+    ) -> Sequence[ServiceRequest]:
+        """The requests of a service whose answer to the yes/no ``field_id`` is yes, handled by any organization but
+        ``exclude_organization``, oldest first."""
+        stmt = (
+            select(ServiceRequest)
+            .where(
+                col(ServiceRequest.service_id) == service_id,
+                col(ServiceRequest.organization_id) != exclude_organization,
+                col(ServiceRequest.answers)[field_id].as_boolean().is_(True),
+            )
+            .order_by(col(ServiceRequest.id))
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def naming(self, organization_id: str, value: str, *, limit: int) -> list[ServiceRequest]:
+        """The organization's filed requests with ``value`` as an answer, newest first (at most ``limit``).
+
+        Answers are JSON, so they are read in pages of ``SCAN_PAGE`` by id and compared here: every request is
+        searched, however old.
+        """
+        found: list[ServiceRequest] = []
+        before: int | None = None
+        while len(found) < limit:
+            stmt = (
+                select(ServiceRequest)
+                .where(
+                    col(ServiceRequest.organization_id) == organization_id,
+                    col(ServiceRequest.status) != "draft",
+                )
+                .order_by(col(ServiceRequest.id).desc())
+                .limit(SCAN_PAGE)
+            )
+            if before is not None:
+                stmt = stmt.where(col(ServiceRequest.id) < before)
+            page = (await self.session.scalars(stmt)).all()
+            found += [r for r in page if value in {str(v) for v in r.answers.values()}]
+            if len(page) < SCAN_PAGE:
+                break
+            before = page[-1].id
+        return found[:limit]
+
+    async def open_by_organization(
+        self, organization_id: str, *, not_open: Sequence[str] = NOT_OPEN_STATUSES, limit: int = 100
+    ) -> Sequence[ServiceRequest]:
+        """The organization's requests still to be worked on, nearest deadline first (no deadline last)."""
+        stmt = (
+            select(ServiceRequest)
+            .where(
+                col(ServiceRequest.organization_id) == organization_id,
+                col(ServiceRequest.status).not_in(not_open),
+            )
+            .order_by(
+                col(ServiceRequest.deadline).is_(None),
+                col(ServiceRequest.deadline),
+                col(ServiceRequest.id),
+            )
+            .limit(limit)
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def overdue(
+        self,
+        today: date,
+        *,
+        organization_id: str | None = None,
+        not_open: Sequence[str] = NOT_OPEN_STATUSES,
+    ) -> Sequence[ServiceRequest]:
+        """Open requests whose deadline is before ``today`` (the organization's local date), oldest first."""
+        conditions = [
+            col(ServiceRequest.status).not_in(not_open),
+            col(ServiceRequest.deadline) < today,
+        ]
+        if organization_id is not None:
+            conditions.append(col(ServiceRequest.organization_id) == organization_id)
+        stmt = (
+            select(ServiceRequest)
+            .where(*conditions)
+            .order_by(col(ServiceRequest.deadline), col(ServiceRequest.id))
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def due_by(
+        self,
+        day: date,
+        *,
+        organization_id: str | None = None,
+        not_open: Sequence[str] = NOT_OPEN_STATUSES,
+        limit: int | None = None,
+    ) -> Sequence[ServiceRequest]:
+        """Open requests whose deadline is ``day`` or earlier, most overdue first (ties by id).
+
+        With ``day`` = today this is the morning digest's list: the requests due today and the overdue ones.
+        """
+        conditions = [
+            col(ServiceRequest.status).not_in(not_open),
+            col(ServiceRequest.deadline) <= day,
+        ]
+        if organization_id is not None:
+            conditions.append(col(ServiceRequest.organization_id) == organization_id)
+        stmt = (
+            select(ServiceRequest)
+            .where(*conditions)
+            .order_by(col(ServiceRequest.deadline), col(ServiceRequest.id))
+            .limit(limit)
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def count_due_by(self, day: date, *, not_open: Sequence[str] = NOT_OPEN_STATUSES) -> dict[str, int]:
+        """How many open requests of each organization have a deadline on ``day`` or earlier (none: absent)."""
+        stmt = (
+            select(ServiceRequest.organization_id, func.count())
+            .where(col(ServiceRequest.status).not_in(not_open), col(ServiceRequest.deadline) <= day)
+            .group_by(col(ServiceRequest.organization_id))
+        )
+        return {row[0]: row[1] for row in (await self.session.execute(stmt)).all()}
+
+    async def documents(self, request_id: int) -> Sequence[Document]:
+        """The request's documents in the order they arrived."""
+        stmt = select(Document).where(col(Document.request_id) == request_id).order_by(col(Document.id))
+        return (await self.session.scalars(stmt)).all()
+
+    async def add_document(self, document: Document) -> Document:
+        """Attach one more document to an existing request (a reply to "please send ...")."""
+        self.session.add(document)
+        await self.session.flush()
+        return document
+
+    async def count_by_status(self, organization_id: str | None = None) -> dict[str, int]:
+        """How many requests are in each status, for one organization or all of them."""
+        stmt = select(ServiceRequest.status, func.count()).group_by(col(ServiceRequest.status))
+        if organization_id is not None:
+            stmt = stmt.where(col(ServiceRequest.organization_id) == organization_id)
+        return {row[0]: row[1] for row in (await self.session.execute(stmt)).all()}
+
+
+class Events(Repository):
+    """The history of requests."""
+
+    async def add(self, event: RequestEvent) -> RequestEvent:
+        """Append an event (its ``request_id`` must be set)."""
+        self.session.add(event)
+        await self.session.flush()
+        return event
+
+    async def history(self, request_id: int, *, public_only: bool = True) -> Sequence[RequestEvent]:
+        """The request's events in order; only what the citizen may see unless ``public_only=False``."""
+        stmt = select(RequestEvent).where(col(RequestEvent.request_id) == request_id)
+        if public_only:
+            stmt = stmt.where(col(RequestEvent.public).is_(True))
+        stmt = stmt.order_by(col(RequestEvent.at), col(RequestEvent.id))
+        return (await self.session.scalars(stmt)).all()
