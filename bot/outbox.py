@@ -7,7 +7,8 @@ Rules (the story is in docs/ARCHITECTURE.md):
 * A row is marked sent in its own transaction right after the API answered. A hard kill repeats at most the rows in
   flight, ``OutboxSender.in_flight`` (a ``copy`` row with a header: both messages); a timeout repeats its row.
 * Leases name their owner (:func:`lease_owner`) and are renewed every ``lease``/8 while held; on start a sender ends
-  the leases of dead processes of its machine (:func:`dead_owners`); others run out within ``lease``.
+  the leases of dead processes of its machine (:func:`dead_owners`, both in :mod:`bot.worker`); others run out
+  within ``lease``.
 * 429 pauses the chat (Telegram) or the bot (Bale) for ``retry_after``, uncounted; network errors and 5xx back off
   exponentially with jitter; other 4xx, and the last of ``Backoff.max_attempts``, fail the row.
 """
@@ -16,18 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
-import os
 import random
-import secrets
-import socket
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from aiogram import Bot
 from aiogram.enums import ParseMode
@@ -41,19 +37,16 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
-from sqlalchemy import select as sa_select
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlmodel import col, select
 
 from bot.platforms import Platform
 from bot.ratelimit import SendLimiter, limits_for
 from bot.render import Renderer
+from bot.worker import LEASE_MARGIN, Backoff, Clock, Worker, dead_owners, end_dead_leases, lease_owner
 from desk.persian import format_jalali_date, format_number
 from storage.columns import utcnow
 from storage.models import OutboxMessage
 from storage.repositories import Outbox
-from storage.uow import unit_of_work
 
 __all__ = [
     "Backoff",
@@ -86,85 +79,12 @@ FailedHook = Callable[[AsyncSession, OutboxMessage, BaseException], Awaitable[No
 good (e.g. to tell a citizen who blocked the bot by SMS). Runs in a SAVEPOINT: if it raises, the error is
 logged and the row is still marked failed."""
 
-Clock = Callable[[], datetime]
-
 _EPSILON = timedelta(milliseconds=1)  # keeps put-back rows of one chat in their order by next_attempt_at
 _NOT_HERE = timedelta(minutes=5)  # put back rows this sender cannot send (no bot for the platform, SMS)
-_LEASE_MARGIN = timedelta(seconds=10)  # beyond request_timeout, lease time a send must still have
-_NONCE = secrets.token_hex(4)  # tells this process from an earlier one that had the same pid
-
-
-def _machine() -> str:
-    """Where a process id names one process: the host name, its boot and the pid namespace, hashed."""
-    parts = [socket.gethostname()]
-    with contextlib.suppress(OSError):
-        parts.append(Path("/proc/sys/kernel/random/boot_id").read_text().strip())
-    with contextlib.suppress(OSError):
-        parts.append(str(os.stat("/proc/self/ns/pid").st_ino))
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
-
-
-def lease_owner() -> str:
-    """This process as the owner of the leases it takes: ``machine:pid:nonce``."""
-    return f"{_machine()}:{os.getpid()}:{_NONCE}"
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # another user's process, alive
-        return True
-    return True
-
-
-def dead_owners(owners: Iterable[str]) -> list[str]:
-    """The lease owners among ``owners`` known dead: processes of this machine whose pid is gone, or is ours
-    under another nonce (an earlier process). Another machine's owners are never in it: it cannot be told."""
-    machine, pid, nonce = lease_owner().split(":")
-    dead = []
-    for owner in owners:
-        their_machine, their_pid, their_nonce = [*owner.split(":"), "", ""][:3]
-        if their_machine != machine or not their_pid.isdigit() or int(their_pid) <= 0:
-            continue
-        if (their_pid == pid and their_nonce != nonce) or (their_pid != pid and not _running(int(their_pid))):
-            dead.append(owner)
-    return dead
-
-
-async def end_dead_leases(factory: async_sessionmaker[AsyncSession], channel: str, now: datetime) -> int:
-    """End the leases that dead processes of this machine hold on ``channel``'s rows; how many rows."""
-    try:
-        async with unit_of_work(factory, write=True) as session:
-            outbox = Outbox(session)
-            dead = dead_owners(await outbox.lease_owners(channel))
-            ended = await outbox.end_leases(dead, channel=channel, now=now)
-    except Exception:
-        logger.exception("outbox: could not end the leases of dead senders; they will run out")
-        return 0
-    if ended:
-        logger.info("outbox: took back %d %s rows from a sender that died", ended, channel)
-    return ended
 
 
 class PayloadError(ValueError):
     """The payload cannot be rendered (malformed JSON, missing parameter): retrying would not help."""
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Capped exponential backoff with jitter: attempt n waits between half and all of ``base * 2**(n-1)``."""
-
-    base: float = 2.0
-    cap: float = 900.0
-    max_attempts: int = 15
-    """A row whose attempt number ``max_attempts`` fails transiently is marked failed (about 2.5 h in)."""
-
-    def delay(self, attempt: int, rng: random.Random) -> float:
-        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
-        ceiling = min(self.cap, self.base * 2 ** max(0, attempt - 1))
-        return float(ceiling / 2 + rng.uniform(0, ceiling / 2))
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,14 +197,17 @@ _LaneKey = tuple[str, int]
 
 
 @dataclass
-class OutboxSender:
-    """The long-running task that delivers the outbox (see the module docstring).
+class OutboxSender(Worker):
+    """The long-running task that delivers the outbox's chat rows (see the module docstring).
 
     ``bots`` maps a platform name (``"telegram"``, ``"bale"``) to its Bot. ``handlers`` send pluggable payload
     types (``"card"``), ``on_sent`` records what was sent (:data:`SentHook`), ``clock`` gives the time stored
-    in the database. Start it with ``asyncio.create_task(sender.run())``, call :meth:`notify` after each
-    commit that queued something, and :meth:`stop` it before closing the bots.
+    in the database. Start, notify and stop it as any :class:`bot.worker.Worker`; stop it before closing the
+    bots.
     """
+
+    name: ClassVar[str] = "outbox"
+    channel: ClassVar[str] = "chat"
 
     factory: async_sessionmaker[AsyncSession]
     bots: Mapping[str, Bot]
@@ -300,7 +223,7 @@ class OutboxSender:
     """At most this many rows are between the start of their API call and the commit of their outcome: what a
     hard kill can make the sender repeat."""
     owner: str = field(default_factory=lease_owner)
-    """The lease owner written on the rows this sender claims (:func:`lease_owner`)."""
+    """The lease owner written on the rows this sender claims (:func:`bot.worker.lease_owner`)."""
     poll_interval: float = 1.0
     request_timeout: int = 20
     backoff: Backoff = field(default_factory=Backoff)
@@ -311,64 +234,22 @@ class OutboxSender:
     stats: SenderStats = field(default_factory=SenderStats, init=False)
 
     def __post_init__(self) -> None:
-        if self.lease < timedelta(seconds=self.request_timeout) + 2 * _LEASE_MARGIN:
+        if self.lease < timedelta(seconds=self.request_timeout) + 2 * LEASE_MARGIN:
             raise ValueError("the lease must be longer than request_timeout plus 20 seconds")
         if self.in_flight < 1:
             raise ValueError("at least one row must be allowed in flight")
+        super().__post_init__()
         if self.limiters is None:
             self.limiters = {name: SendLimiter(limits_for(name)) for name in self.bots}
         self._limiters: Mapping[str, SendLimiter] = self.limiters
-        self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
         self._held: dict[int, _Held] = {}
         self._lanes: dict[_LaneKey, deque[_Held]] = {}
         self._lane_tasks: dict[_LaneKey, asyncio.Task[None]] = {}
         self._units: set[asyncio.Task[bool]] = set()
-        self._db = asyncio.Lock()  # one write transaction of ours at a time (SQLite has a single writer)
         self._slots = asyncio.Semaphore(self.in_flight)
         self._renew_at = self.clock()
-        self._running: asyncio.Task[Any] | None = None
 
     # ------------------------------------------------------------------------------------------ control
-
-    def notify(self) -> None:
-        """Something was queued and committed: look for due rows now instead of at the next poll."""
-        self._wake.set()
-
-    async def run(self) -> None:
-        """Deliver until :meth:`stop` (or until cancelled; in-flight sends still finish and are marked)."""
-        self._running = asyncio.current_task()
-        self._stopping.clear()
-        try:
-            async with self._db:
-                await end_dead_leases(self.factory, "chat", self.clock())
-            self._renew_at = self.clock() + self.lease / 8
-            while not self._stopping.is_set():
-                self._wake.clear()
-                await self._keep_leases()
-                room = self.batch - len(self._held)
-                if room > 0:
-                    try:
-                        claimed = await self._claim(room)
-                    except Exception:
-                        logger.exception("outbox: claiming due rows failed; trying again shortly")
-                        claimed = 0
-                    if claimed == room and len(self._held) < self.batch:
-                        continue  # more may be due and there is room (some were put back)
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.poll_interval):
-                        await self._wake.wait()
-        finally:
-            await self._shutdown()
-
-    async def stop(self) -> None:
-        """Stop taking rows, let the sends in flight finish, put the rest back, and return when done."""
-        self._stopping.set()
-        self._wake.set()
-        task = self._running
-        if task is not None and task is not asyncio.current_task() and not task.done():
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
     async def drain(self, timeout: float = 30.0) -> None:  # noqa: ASYNC109 (a deadline for tests and tools)
         """Wait until no row is pending or being sent: every one is sent or failed (tests, the benchmark)."""
@@ -376,14 +257,26 @@ class OutboxSender:
             while True:
                 self.notify()
                 async with self.factory() as session:
-                    left = await session.scalar(
-                        select(OutboxMessage.id)
-                        .where(col(OutboxMessage.status).in_(("pending", "sending")))
-                        .limit(1)
-                    )
-                if left is None and not self._units:
+                    left = await Outbox(session).has_unfinished()
+                if not left and not self._units:
                     return
                 await asyncio.sleep(0.05)
+
+    async def _begin(self) -> None:
+        await super()._begin()
+        self._renew_at = self.clock() + self.lease / 8
+
+    async def _round(self) -> bool:
+        await self._keep_leases()
+        room = self.batch - len(self._held)
+        if room <= 0:
+            return False
+        try:
+            claimed = await self._claim(room)
+        except Exception:
+            logger.exception("outbox: claiming due rows failed; trying again shortly")
+            claimed = 0
+        return claimed == room and len(self._held) < self.batch  # more may be due, and there is room
 
     async def _shutdown(self) -> None:
         self._stopping.set()
@@ -409,13 +302,9 @@ class OutboxSender:
 
     async def _claim(self, room: int) -> int:
         """Claim up to ``room`` due rows, keep the ones that may go now, put back the rest; rows claimed."""
-        async with self._db, unit_of_work(self.factory, write=True) as session:
+        async with self._write() as session:
             now = self.clock()
-            rows = list(
-                await Outbox(session).claim_due(
-                    room, now=now, lease=self.lease, channel="chat", owner=self.owner
-                )
-            )
+            rows = await self._claim_due(session, room, now)
             if not rows:
                 return 0
             deadline = now + self.lease
@@ -427,7 +316,7 @@ class OutboxSender:
                 else:
                     fresh.append(_Held(row, deadline))
             keep, back = await self._sort_out(session, fresh, now)
-            await self._defer(session, back)
+            await Outbox(session).put_back([(item.row, at) for item, at in back])
         self.stats.claimed += len(fresh)
         self.stats.put_back += len(back)
         for item in sorted(keep, key=lambda held: held.id):
@@ -442,19 +331,13 @@ class OutboxSender:
         """Every ``lease``/8, extend the leases of the rows we hold (those not about to run out)."""
         if not self._held or self.clock() < self._renew_at:
             return
-        try:
-            async with self._db, unit_of_work(self.factory, write=True) as session:
-                now = self.clock()
-                self._renew_at = now + self.lease / 8
-                mine = [item for item in self._held.values() if item.deadline - now >= _LEASE_MARGIN]
-                deadline = now + self.lease
-                if mine:
-                    await Outbox(session).renew([item.id for item in mine], owner=self.owner, until=deadline)
-        except Exception:
-            logger.exception("outbox: renewing the leases of %d rows failed", len(self._held))
-            return
-        for item in mine:
-            item.deadline = max(item.deadline, deadline)
+        now = self.clock()
+        self._renew_at = now + self.lease / 8
+        mine = [item for item in self._held.values() if item.deadline - now >= LEASE_MARGIN]
+        deadline = now + self.lease
+        if mine and await self._renew([item.id for item in mine], deadline):
+            for item in mine:
+                item.deadline = max(item.deadline, deadline)
 
     async def _sort_out(
         self, session: AsyncSession, fresh: Sequence[_Held], now: datetime
@@ -472,7 +355,10 @@ class OutboxSender:
                 back.append((item, now + _NOT_HERE))
             else:
                 by_chat[(str(row.platform), row.chat_id)].append(item)
-        blockers = await self._blockers(session, by_chat, [item.id for item in fresh])
+        newest = max((item.id for items in by_chat.values() for item in items), default=0)
+        blockers = await Outbox(session).blockers(
+            by_chat, before=newest, mine={*(item.id for item in fresh), *self._held}
+        )
         for key, items in by_chat.items():
             items.sort(key=lambda held: held.id)
             blocker = blockers.get(key)
@@ -491,57 +377,11 @@ class OutboxSender:
                     lane_len += 1
         return keep, back
 
-    async def _blockers(
-        self, session: AsyncSession, by_chat: Mapping[_LaneKey, Sequence[_Held]], claimed: Iterable[int]
-    ) -> dict[_LaneKey, tuple[int, datetime]]:
-        """Per chat, the oldest unfinished row that is not in our hands, with when it will be tried next."""
-        if not by_chat:
-            return {}
-        mine = {*claimed, *self._held}
-        newest = max(item.id for items in by_chat.values() for item in items)
-        stmt = (
-            sa_select(
-                col(OutboxMessage.id),
-                col(OutboxMessage.platform),
-                col(OutboxMessage.chat_id),
-                col(OutboxMessage.status),
-                col(OutboxMessage.next_attempt_at),
-                col(OutboxMessage.locked_until),
-            )
-            .where(col(OutboxMessage.status).in_(("pending", "sending")))
-            .where(col(OutboxMessage.chat_id).in_(sorted({key[1] for key in by_chat})))
-            .where(col(OutboxMessage.id) < newest)
-            .order_by(col(OutboxMessage.id))
-        )
-        found: dict[_LaneKey, tuple[int, datetime]] = {}
-        for row_id, platform, chat_id, status, next_at, locked in (await session.execute(stmt)).all():
-            key = (str(platform), int(chat_id or 0))
-            if row_id is None or row_id in mine or key not in by_chat or key in found:
-                continue
-            found[key] = (row_id, locked if status == "sending" and locked is not None else next_at)
-        return found
-
-    async def _defer(self, session: AsyncSession, items: Sequence[tuple[_Held, datetime]]) -> None:
-        """Hand rows we hold back as pending, due at the given times, without counting an attempt."""
-        outbox = Outbox(session)
-        for item, at in items:
-            await outbox.mark_retry(item.id, at=at, error=item.row.last_error or "waiting for its turn")
-        if items:
-            ids = [item.id for item, _ in items]
-            # claim_due counted an attempt that was not made; a put-back row must not run out of attempts.
-            await session.execute(
-                update(OutboxMessage)
-                .where(col(OutboxMessage.id).in_(ids))
-                .where(col(OutboxMessage.attempts) > 0)
-                .values(attempts=col(OutboxMessage.attempts) - 1)
-                .execution_options(synchronize_session=False)
-            )
-
     async def _put_back(self, items: Sequence[tuple[_Held, datetime]], why: str) -> None:
         if not items:
             return
-        async with self._db, unit_of_work(self.factory, write=True) as session:
-            await self._defer(session, items)
+        async with self._write() as session:
+            await Outbox(session).put_back([(item.row, at) for item, at in items])
         self.stats.put_back += len(items)
         logger.info("outbox: handed back %d rows (%s)", len(items), why)
 
@@ -591,14 +431,7 @@ class OutboxSender:
     async def _hold_lane(self, key: _LaneKey, queue: deque[_Held]) -> None:
         """The head of the lane must wait: hand the rest back right after it, in order."""
         async with self.factory() as session:
-            head = await session.scalar(
-                select(OutboxMessage.next_attempt_at)
-                .where(col(OutboxMessage.platform) == key[0])
-                .where(col(OutboxMessage.chat_id) == key[1])
-                .where(col(OutboxMessage.status) == "pending")
-                .order_by(col(OutboxMessage.id))
-                .limit(1)
-            )
+            head = await Outbox(session).next_pending_at(*key)
         base = head or self.clock()
         rest = [(item, base + _EPSILON * (n + 1)) for n, item in enumerate(queue)]
         for item in queue:
@@ -609,7 +442,7 @@ class OutboxSender:
     async def _deliver(self, item: _Held, limiter: SendLimiter) -> bool:
         """Send one row and record the outcome; True when the chat's next row may follow at once."""
         row = item.row
-        if self.clock() > item.deadline - timedelta(seconds=self.request_timeout) - _LEASE_MARGIN:
+        if self.clock() > item.deadline - timedelta(seconds=self.request_timeout) - LEASE_MARGIN:
             # Another sender may take it any moment now: leave it to whoever claims it next.
             self._held.pop(item.id, None)
             self.stats.expired += 1
@@ -669,7 +502,7 @@ class OutboxSender:
     async def _mark_sent(self, item: _Held, message_id: int | None) -> None:
         for attempt in range(3):
             try:
-                async with self._db, unit_of_work(self.factory, write=True) as session:
+                async with self._write() as session:
                     await Outbox(session).mark_sent(item.id, at=self.clock())
                     if self.on_sent is not None:
                         try:
@@ -697,12 +530,12 @@ class OutboxSender:
             self.stats.throttled += 1
             at = now + timedelta(seconds=retry_after * (1 + self.rng.uniform(0, 0.1)))
             row.last_error = verdict.error
-            async with self._db, unit_of_work(self.factory, write=True) as session:
-                await self._defer(session, [(item, at)])
+            async with self._write() as session:
+                await Outbox(session).put_back([(row, at)])
             self._held.pop(item.id, None)
             return False
         give_up = verdict.action == "fail" or row.attempts >= self.backoff.max_attempts
-        async with self._db, unit_of_work(self.factory, write=True) as session:
+        async with self._write() as session:
             outbox = Outbox(session)
             if give_up:
                 error = (
@@ -718,8 +551,7 @@ class OutboxSender:
                     except Exception:
                         logger.exception("outbox: on_failed failed for row %s", item.id)
             else:
-                at = now + timedelta(seconds=self.backoff.delay(row.attempts, self.rng))
-                await outbox.mark_retry(item.id, at=at, error=verdict.error)
+                await outbox.mark_retry(item.id, at=self._retry_at(row, now), error=verdict.error)
         self._held.pop(item.id, None)
         if give_up:
             self.stats.failed += 1

@@ -7,7 +7,7 @@ charged, so the costs per organization are a sum over these rows; a restart neve
 window left is the same as for chat messages: a gateway that accepted an SMS but whose answer never arrived
 (a timeout) gets it again on the retry, since neither gateway takes an idempotency key. One SMS at most is in
 flight (sent, its outcome not yet committed), so a hard kill repeats at most one. Leases work as in
-:mod:`bot.outbox`: they name their owner, are renewed (before a send, once half of :attr:`SmsSender.lease` is
+:mod:`bot.worker`: they name their owner, are renewed (before a send, once half of :attr:`SmsSender.lease` is
 gone), and a sender ends those of this machine's dead processes when it starts.
 
 Outcomes (:class:`bot.sms.SmsOutcome`): ``retry`` (timeouts, 5xx, a busy gateway) waits with capped exponential
@@ -21,33 +21,29 @@ volume of a county's desk is a few SMS a minute.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
+from typing import Any, ClassVar
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlmodel import col
 
-from bot.outbox import Backoff, OrgNames, end_dead_leases, lease_owner
+from bot.outbox import OrgNames
 from bot.sms import SmsOutcome, SmsProvider, SmsResult
+from bot.worker import LEASE_MARGIN, Backoff, Clock, Worker, lease_owner
 from desk.privacy import mask_mobile
 from desk.sms import SmsPayloadError, render_sms, sms_parts
 from storage.columns import utcnow
 from storage.models import OutboxMessage
 from storage.repositories import Outbox
-from storage.uow import unit_of_work
 
 __all__ = ["SmsSender", "SmsSenderStats"]
 
 logger = logging.getLogger(__name__)
 
 _CODE_WIPED = "•••••"
-_LEASE_MARGIN = timedelta(seconds=10)  # a lease with less left may be another sender's by now: not renewed
 
 
 @dataclass
@@ -62,24 +58,26 @@ class SmsSenderStats:
 
 
 @dataclass
-class SmsSender:
+class SmsSender(Worker):
     """The long-running task that sends the outbox's SMS rows (see the module docstring).
 
     ``sms_allowed(organization_id)`` says whether that organization still sends SMS (the catalog's switch).
-    Start it with ``asyncio.create_task(sender.run())``, call :meth:`notify` after a commit that queued an SMS,
-    and :meth:`stop` it before closing the provider.
+    Start, notify and stop it as any :class:`bot.worker.Worker`; stop it before closing the provider.
     """
+
+    name: ClassVar[str] = "sms"
+    channel: ClassVar[str] = "sms"
 
     factory: async_sessionmaker[AsyncSession]
     provider: SmsProvider
     sms_allowed: Callable[[str], bool] = lambda _org: True
     org_names: OrgNames | None = None
-    clock: Callable[[], datetime] = utcnow
+    clock: Clock = utcnow
     batch: int = 10
     lease: timedelta = timedelta(seconds=90)
     """How long a claim holds a row; renewed while the batch is being sent (at least twice ``send_timeout``)."""
     owner: str = field(default_factory=lease_owner)
-    """The lease owner written on the rows this sender claims (:func:`bot.outbox.lease_owner`)."""
+    """The lease owner written on the rows this sender claims (:func:`bot.worker.lease_owner`)."""
     poll_interval: float = 2.0
     per_second: float = 5.0
     send_timeout: float = 30.0
@@ -93,72 +91,40 @@ class SmsSender:
     def __post_init__(self) -> None:
         if self.lease < timedelta(seconds=2 * self.send_timeout):
             raise ValueError("the lease must be at least twice send_timeout")
-        self._wake = asyncio.Event()
-        self._stopping = asyncio.Event()
-        self._running: asyncio.Task[Any] | None = None
+        super().__post_init__()
 
-    def notify(self) -> None:
-        """An SMS was queued and committed: look now instead of at the next poll."""
-        self._wake.set()
-
-    async def run(self) -> None:
-        """Send until :meth:`stop`; rows claimed but not yet sent are handed back."""
-        self._running = asyncio.current_task()
-        self._stopping.clear()
-        await end_dead_leases(self.factory, "sms", self.clock())
-        while not self._stopping.is_set():
-            self._wake.clear()
-            try:
-                claimed = await self._claim()
-            except Exception:
-                logger.exception("sms: claiming due rows failed; trying again shortly")
-                claimed = []
-            for index, row in enumerate(claimed):
-                if self._stopping.is_set():
-                    await self._hand_back(claimed[index:])
-                    break
-                await self._keep_leases(claimed[index:])
-                await asyncio.shield(self._deliver(row))
-                await asyncio.sleep(1 / self.per_second)
-            if len(claimed) == self.batch:
-                continue
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.poll_interval):
-                    await self._wake.wait()
-
-    async def stop(self) -> None:
-        """Finish the SMS in flight, hand back the rest, and return when the task has ended."""
-        self._stopping.set()
-        self._wake.set()
-        task = self._running
-        if task is not None and task is not asyncio.current_task() and not task.done():
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    async def _round(self) -> bool:
+        """Send the due rows one at a time; if stopping, hand back those not sent yet."""
+        try:
+            claimed = await self._claim()
+        except Exception:
+            logger.exception("sms: claiming due rows failed; trying again shortly")
+            claimed = []
+        for index, row in enumerate(claimed):
+            if self._stopping.is_set():
+                await self._hand_back(claimed[index:])
+                break
+            await self._keep_leases(claimed[index:])
+            await asyncio.shield(self._deliver(row))
+            await asyncio.sleep(1 / self.per_second)
+        return len(claimed) == self.batch
 
     async def _claim(self) -> list[OutboxMessage]:
-        async with unit_of_work(self.factory, write=True) as session:
-            rows = await Outbox(session).claim_due(
-                self.batch, now=self.clock(), lease=self.lease, channel="sms", owner=self.owner
-            )
-            return list(rows)
+        async with self._write() as session:
+            return await self._claim_due(session, self.batch, self.clock())
 
     async def _keep_leases(self, rows: list[OutboxMessage]) -> None:
         """Before a send, once half the lease is gone, extend the leases of the rows not yet sent."""
         now = self.clock()
         mine = [
-            row for row in rows if row.locked_until is not None and row.locked_until - now >= _LEASE_MARGIN
+            row for row in rows if row.locked_until is not None and row.locked_until - now >= LEASE_MARGIN
         ]
         if not mine or min(row.locked_until or now for row in mine) - now > self.lease / 2:
             return
         until = now + self.lease
-        try:
-            async with unit_of_work(self.factory, write=True) as session:
-                await Outbox(session).renew([row.id for row in mine if row.id], owner=self.owner, until=until)
-        except Exception:
-            logger.exception("sms: renewing the leases of %d rows failed", len(mine))
-            return
-        for row in mine:
-            row.locked_until = until
+        if await self._renew([row.id for row in mine if row.id], until):
+            for row in mine:
+                row.locked_until = until
 
     async def _deliver(self, row: OutboxMessage) -> None:
         assert row.id is not None
@@ -200,7 +166,7 @@ class SmsSender:
             wiped = {**row.payload, "code": _CODE_WIPED} if row.payload.get("type") == "sms_code" else None
             # Kavenegar reports the cost, not the parts: count them from the text (a code's template is 1).
             parts = result.parts if result.parts is not None else (sms_parts(text) if text is not None else 1)
-            async with unit_of_work(self.factory, write=True) as session:
+            async with self._write() as session:
                 await Outbox(session).mark_sent(
                     row.id, at=now, cost_rials=result.cost_rials, parts=parts, payload=wiped
                 )
@@ -220,14 +186,14 @@ class SmsSender:
             at = now + self.no_credit_wait
             self.stats.no_credit += 1
         else:
-            at = now + timedelta(seconds=self.backoff.delay(row.attempts, self.rng))
+            at = self._retry_at(row, now)
             self.stats.retried += 1
-        async with unit_of_work(self.factory, write=True) as session:
+        async with self._write() as session:
             await Outbox(session).mark_retry(row.id, at=at, error=f"{result.status}: {result.detail}"[:500])
 
     async def _finish(self, row: OutboxMessage, *, failed: str) -> None:
         assert row.id is not None
-        async with unit_of_work(self.factory, write=True) as session:
+        async with self._write() as session:
             await Outbox(session).mark_failed(row.id, error=failed[:500])
         self.stats.failed += 1
         logger.info(
@@ -239,16 +205,5 @@ class SmsSender:
         ids = [row.id for row in rows if row.id is not None]
         if not ids:
             return
-        async with unit_of_work(self.factory, write=True) as session:
-            await session.execute(
-                update(OutboxMessage)
-                .where(col(OutboxMessage.id).in_(ids))
-                .values(
-                    status="pending",
-                    locked_until=None,
-                    locked_by=None,
-                    next_attempt_at=self.clock(),
-                    attempts=col(OutboxMessage.attempts) - 1,
-                )
-                .execution_options(synchronize_session=False)
-            )
+        async with self._write() as session:
+            await Outbox(session).release(ids, at=self.clock())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Container, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -142,6 +142,50 @@ class Outbox(Repository):
         result = await self.session.execute(stmt)
         return int(getattr(result, "rowcount", 0) or 0)
 
+    async def blockers(
+        self, chats: Collection[tuple[str, int]], *, before: int, mine: Container[int]
+    ) -> dict[tuple[str, int], tuple[int, datetime]]:
+        """Per chat of ``chats`` (platform, chat id), its oldest unfinished row below id ``before`` and not in
+        ``mine``, with when it is tried next (a row being sent: when its lease ends).
+
+        A sender holds a chat's later rows back behind it, so that one chat's messages go in order.
+        """
+        if not chats:
+            return {}
+        stmt = (
+            sa_select(
+                col(OutboxMessage.id),
+                col(OutboxMessage.platform),
+                col(OutboxMessage.chat_id),
+                col(OutboxMessage.status),
+                col(OutboxMessage.next_attempt_at),
+                col(OutboxMessage.locked_until),
+            )
+            .where(col(OutboxMessage.status).in_(("pending", "sending")))
+            .where(col(OutboxMessage.chat_id).in_(sorted({key[1] for key in chats})))
+            .where(col(OutboxMessage.id) < before)
+            .order_by(col(OutboxMessage.id))
+        )
+        found: dict[tuple[str, int], tuple[int, datetime]] = {}
+        for row_id, platform, chat_id, status, next_at, locked in (await self.session.execute(stmt)).all():
+            key = (str(platform), int(chat_id or 0))
+            if row_id is None or row_id in mine or key not in chats or key in found:
+                continue
+            found[key] = (row_id, locked if status == "sending" and locked is not None else next_at)
+        return found
+
+    async def next_pending_at(self, platform: str, chat_id: int) -> datetime | None:
+        """When the oldest pending row of this chat is due (None when it has none)."""
+        stmt = (
+            select(OutboxMessage.next_attempt_at)
+            .where(col(OutboxMessage.platform) == platform)
+            .where(col(OutboxMessage.chat_id) == chat_id)
+            .where(col(OutboxMessage.status) == "pending")
+            .order_by(col(OutboxMessage.id))
+            .limit(1)
+        )
+        return await self.session.scalar(stmt)
+
     async def mark_sent(
         self,
         message_id: int,
@@ -200,6 +244,43 @@ class Outbox(Repository):
         """Delivery failed for good (blocked bot, invalid number, too many attempts)."""
         await self._set(message_id, status="failed", locked_until=None, locked_by=None, last_error=error)
 
+    async def put_back(self, rows: Sequence[tuple[OutboxMessage, datetime]]) -> None:
+        """Hand claimed rows back as pending, each due at its time, without counting an attempt.
+
+        A row keeps its ``last_error`` ("waiting for its turn" when it has none). ``claim_due`` counted an
+        attempt that was not made; a put-back row must not run out of attempts.
+        """
+        ids: list[int] = []
+        for row, at in rows:
+            assert row.id is not None
+            await self.mark_retry(row.id, at=at, error=row.last_error or "waiting for its turn")
+            ids.append(row.id)
+        if ids:
+            await self.session.execute(
+                update(OutboxMessage)
+                .where(col(OutboxMessage.id).in_(ids))
+                .where(col(OutboxMessage.attempts) > 0)
+                .values(attempts=col(OutboxMessage.attempts) - 1)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def release(self, message_ids: Sequence[int], *, at: datetime) -> None:
+        """Hand claimed rows back unsent (a sender stopping): pending at ``at``, the attempt not counted."""
+        if not message_ids:
+            return
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id).in_(message_ids))
+            .values(
+                status="pending",
+                locked_until=None,
+                locked_by=None,
+                next_attempt_at=at,
+                attempts=col(OutboxMessage.attempts) - 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+
     async def drop_pending(self, keys: Sequence[str]) -> None:
         """Delete the rows with these ``dedupe_key``s that no sender has taken: they were delivered another way."""
         if keys:
@@ -223,6 +304,11 @@ class Outbox(Repository):
         """How many outbox rows are in each status (for health checks and reports)."""
         stmt = select(OutboxMessage.status, func.count()).group_by(col(OutboxMessage.status))
         return {row[0]: row[1] for row in (await self.session.execute(stmt)).all()}
+
+    async def has_unfinished(self) -> bool:
+        """Whether some row is still pending or being sent (tests and the benchmark wait for none)."""
+        stmt = select(OutboxMessage.id).where(col(OutboxMessage.status).in_(("pending", "sending"))).limit(1)
+        return await self.session.scalar(stmt) is not None
 
     async def _set(self, message_id: int, **values: Any) -> None:
         stmt = (
