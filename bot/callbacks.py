@@ -16,8 +16,9 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from aiogram.filters.callback_data import CallbackData
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
+from bot.clerk_actions import CLERK_ACTIONS
 from desk.lifecycle import Status
 
 __all__ = [
@@ -56,10 +57,16 @@ RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 """A database id: what a BIGINT column holds, from 1."""
 Index = Annotated[int, Field(ge=0, le=9_999)]
 """A page, a question's step or an item's position: far more than any list or form has."""
-CardAct = Literal[
-    "claim", "takeover", "ask_info", "wait_agency", "ask_payment", "complete", "reject", "resume"
-]
-"""The actions a request card's buttons offer."""
+
+
+def _clerk_action(act: str) -> str:
+    if act not in CLERK_ACTIONS:
+        raise ValueError(f"not a clerk action: {act!r}")
+    return act
+
+
+CardAct = Annotated[str, AfterValidator(_clerk_action)]
+"""The actions a request card's buttons offer: an id of ``bot.clerk_actions.CLERK_ACTIONS``."""
 
 
 class MenuOpen(CallbackData, prefix="menu"):

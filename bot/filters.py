@@ -12,6 +12,8 @@ router, saw it. :func:`route_callbacks_by_prefix` gives each router whose callba
 ``CallbackData`` one check up front, on the data's prefix; and :func:`route_by_state` gives each router whose
 handlers all wait for some conversation state one check on the state (a typed message used to meet about fifty
 handler checks on its way to the browse dialog's search).
+
+:class:`IsClerk` decides once who may work in an operator group, and hands the handler who they are.
 """
 
 from __future__ import annotations
@@ -22,12 +24,19 @@ from typing import Any
 from aiogram import Router
 from aiogram.dispatcher.event.handler import FilterObject
 from aiogram.dispatcher.event.telegram import TelegramEventObserver
-from aiogram.filters import StateFilter
+from aiogram.filters import Filter, StateFilter
 from aiogram.filters.callback_data import CallbackQueryFilter
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, TelegramObject
+from aiogram.types import CallbackQuery, Message, TelegramObject
 
-__all__ = ["route_by_state", "route_callbacks_by_prefix", "run_filters_inline"]
+from bot.clerks import ClerkRegistry
+from bot.platforms import Platform
+from catalog.loader import CatalogHolder
+from catalog.schema import Clerk, ClerkRole, Organization, OrganizationKind
+from desk.handling import ActorRef
+from desk.lifecycle import Actor
+
+__all__ = ["IsClerk", "clerk_actor", "route_by_state", "route_callbacks_by_prefix", "run_filters_inline"]
 
 
 def _inline(check: Callable[..., Any]) -> Callable[..., Any]:
@@ -155,3 +164,43 @@ def route_by_state(router: Router, events: tuple[str, ...] = ("message", "callba
                 _check_first(observer, _state_check(frozenset(allowed)))
                 routed.append(f"{sub.name}.{event}")
     return routed
+
+
+def clerk_actor(clerk: Clerk, org: Organization) -> ActorRef:
+    """``clerk`` as ``desk`` knows who acts: a clerk or supervisor of ``org``, on the messenger they wrote from."""
+    return ActorRef(
+        kind=Actor.SUPERVISOR if clerk.role is ClerkRole.SUPERVISOR else Actor.CLERK,
+        platform=clerk.platform.value,
+        user_id=clerk.user_id,
+        name=clerk.name.get("fa"),
+        organization_id=org.id,
+        # The governorate oversees every organization: it reads any request, and acts on what is routed to it.
+        oversight=org.kind is OrganizationKind.GOVERNORATE,
+    )
+
+
+class IsClerk(Filter):
+    """Lets through a message or button press in an organization's operator group from one of its clerks
+    (in the catalog, or registered with /addclerk), and gives the handler ``org``, ``clerk`` and ``actor``
+    (:func:`clerk_actor`). Anyone else, or any other chat, does not pass: a handler registered after the
+    filtered ones with the same other filters answers them."""
+
+    async def __call__(
+        self,
+        event: Message | CallbackQuery,
+        platform: Platform,
+        catalogs: CatalogHolder,
+        clerks: ClerkRegistry,
+    ) -> dict[str, Any] | bool:
+        if isinstance(event, CallbackQuery):
+            chat = event.message.chat if event.message is not None else None
+        else:
+            chat = event.chat
+        user = event.from_user
+        if chat is None or user is None:
+            return False
+        org = catalogs.catalog.organization_by_group(platform.value, chat.id)
+        clerk = clerks.find(org.id, platform.value, user.id) if org is not None else None
+        if org is None or clerk is None:
+            return False
+        return {"org": org, "clerk": clerk, "actor": clerk_actor(clerk, org)}

@@ -22,7 +22,8 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.callbacks import CardAct, CardAction
+from bot.callbacks import CardAction
+from bot.clerk_actions import on_card
 from bot.clerks import ClerkRegistry
 from bot.forms import answer_text
 from bot.platforms import Platform
@@ -49,17 +50,9 @@ from storage.models import Citizen, OutboxMessage, ServiceRequest
 from storage.repositories import Citizens, Events, GroupMessages, Requests
 from storage.uow import unit_of_work
 
-__all__ = ["ACTIONS", "card_drawer", "render_card", "request_history"]
+__all__ = ["card_drawer", "render_card", "request_history"]
 
 logger = logging.getLogger(__name__)
-
-ACTIONS: dict[Status, tuple[CardAct, ...]] = {
-    Status.SUBMITTED: ("claim", "ask_info", "reject"),
-    Status.IN_PROGRESS: ("ask_info", "wait_agency", "ask_payment", "complete", "reject", "takeover"),
-    Status.WAITING_EXTERNAL: ("resume",),
-    Status.AWAITING_PAYMENT: ("resume",),
-}
-"""The buttons a card shows for each status (final statuses and needs_info show none)."""
 
 _MASKED = {FieldType.NATIONAL_ID: mask_national_id, FieldType.MOBILE: mask_mobile}
 
@@ -136,14 +129,14 @@ def render_card(
         )
 
     text = fit(draw, max(map(len, parts)), TEXT_LIMIT)
-    actions = ACTIONS.get(status, ())
+    actions = on_card(status)
     if not actions:
         return text, None
     rows = [
         [
             InlineKeyboardButton(
-                text=r.plain(f"op.action.{action}"),
-                callback_data=CardAction(req=request.id or 0, act=action, seen=status).pack(),
+                text=r.plain(action.label_key),
+                callback_data=CardAction(req=request.id or 0, act=action.id, seen=status).pack(),
             )
         ]
         for action in actions
