@@ -171,6 +171,7 @@ def create_dispatcher(
         certificate_throttle=throttles.certificate,
         outbox=outbox,
         clerks=clerks,
+        submitting=form.Submitting(),
     )
     if isinstance(fsm_storage, DatabaseStorage):
         dp.update.outer_middleware(FlushConversations(fsm_storage))

@@ -1,4 +1,5 @@
-"""What the request form shows: each question with its keyboard, each document slot, answers as people read them."""
+"""What the request form shows and reads, field type by field type: each question with its keyboard, each
+document slot, the answer a message or a button gives, and answers as people read them."""
 
 from __future__ import annotations
 
@@ -9,21 +10,26 @@ from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
+    Message,
     ReplyKeyboardMarkup,
 )
 
 from bot.callbacks import FormAnswer
 from bot.render import Renderer
 from catalog.schema import Document, FieldType, FormField, ResolvedService
+from desk.errors import ValidationError
 from desk.i18n import LANGUAGES, translator
 from desk.persian import format_jalali_date, format_number
+from desk.validators import mobile, validate_field
 
 __all__ = [
     "NAV_KEYS",
     "answer_text",
+    "button_answer",
     "document_prompt",
     "nav_labels",
     "question",
+    "read_answer",
 ]
 
 NAV_KEYS = {
@@ -112,6 +118,29 @@ def question(
         else None
     )
     return "\n".join(lines), keyboard, buttons
+
+
+def read_answer(message: Message, field: FormField) -> Any:
+    """The answer in ``message`` to ``field``, validated and normalized by ``desk`` (a date by its rule too);
+    ``ValidationError`` when it is none."""
+    kind = field.type
+    if kind is FieldType.LOCATION:
+        if message.location is None:
+            raise ValidationError("bot.form.need_location")
+        return {"latitude": message.location.latitude, "longitude": message.location.longitude}
+    if kind is FieldType.MOBILE and message.contact is not None:
+        return mobile(message.contact.phone_number)
+    if kind in (FieldType.CHOICE, FieldType.YES_NO):
+        raise ValidationError("desk.field.use_buttons")
+    if message.text is None:
+        raise ValidationError("bot.form.need_text")
+    value = validate_field(kind.value, message.text, date_rule=field.date_rule)
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def button_answer(field: FormField, value: str) -> Any:
+    """The answer an answer button of ``field`` carries (see :func:`question`)."""
+    return value == "yes" if field.type is FieldType.YES_NO else value
 
 
 def answer_text(r: Renderer, field: FormField, value: Any) -> str:

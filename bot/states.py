@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
 from aiogram.fsm.state import State, StatesGroup
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError as ModelError
 
 __all__ = [
     "ORG_KEY",
@@ -13,6 +19,7 @@ __all__ = [
     "FeeKeys",
     "Fees",
     "Form",
+    "FormData",
     "FormKeys",
     "PhoneKeys",
     "Track",
@@ -75,7 +82,8 @@ QUERY_KEY = "search"
 
 
 class FormKeys:
-    """FSM data keys of a request being filed (the data survives a restart: it is in the database)."""
+    """FSM data keys of a request being filed (the data survives a restart: it is in the database); the form's
+    handlers read and write them through :class:`FormData`."""
 
     ORG = "org"
     SERVICE = "svc"
@@ -91,6 +99,57 @@ class FormKeys:
     OWN_PHONES = "own_phones"
     """Mobile answers the citizen gave with the contact button, sharing their own contact: the messenger vouches
     for them, so they become the citizen's verified phone when the request is filed."""
+
+
+class FormData(BaseModel):
+    """A request being filed, as the form's handlers use it; stored in the FSM data under the keys of
+    :class:`FormKeys`, so a conversation saved by an earlier version reads the same."""
+
+    model_config = ConfigDict(populate_by_name=True)  # other keys of the FSM data are not the form's: ignored
+
+    organization_id: str = Field(alias=FormKeys.ORG)
+    service_id: str = Field(alias=FormKeys.SERVICE)
+    version: str = Field("", alias=FormKeys.VERSION)
+    """The service's version when the form began."""
+    step: int = Field(0, alias=FormKeys.STEP)
+    """The question (or, among the documents, the document slot) being asked; -1 before the first document."""
+    answers: dict[str, Any] = Field(default_factory=dict, alias=FormKeys.ANSWERS)
+    """Field id -> the validated answer as JSON (text, number, ISO date, bool, choice id, a location object)."""
+    docs: dict[str, dict[str, Any]] = Field(default_factory=dict, alias=FormKeys.DOCS)
+    """Document slot id -> the stored file (``bot.documents.receive_file``)."""
+    editing: bool = Field(False, alias=FormKeys.EDITING)
+    """Changing one answer or document from the review: the review comes back after it."""
+    idempotency_key: str | None = Field(None, alias=FormKeys.IDEMPOTENCY)
+    """The same for every tap on "submit" of this form: one request is filed."""
+    prefilled: list[str] = Field(default_factory=list, alias=FormKeys.PREFILLED)
+    own_phones: list[str] = Field(default_factory=list, alias=FormKeys.OWN_PHONES)
+
+    @classmethod
+    def new(
+        cls, organization_id: str, service_id: str, version: str, answers: Mapping[str, Any] | None = None
+    ) -> FormData:
+        """A form just begun; ``answers`` given before it began are not asked (:attr:`prefilled`)."""
+        given = dict(answers or {})
+        return cls(
+            organization_id=organization_id,
+            service_id=service_id,
+            version=version,
+            answers=given,
+            prefilled=sorted(given),
+            idempotency_key=uuid.uuid4().hex,
+        )
+
+    @classmethod
+    def read(cls, data: Mapping[str, Any]) -> FormData | None:
+        """The form held in FSM ``data``; None when the data holds none, or one that cannot be read."""
+        try:
+            return cls.model_validate(data)
+        except ModelError:
+            return None
+
+    def stored(self) -> dict[str, Any]:
+        """The FSM data of this form."""
+        return self.model_dump(by_alias=True)
 
 
 class FeeKeys:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Final
@@ -33,7 +33,7 @@ from desk.access import handling_organization
 from desk.calendar import WorkCalendar
 from desk.errors import NotFound, ValidationError
 from desk.lifecycle import Actor, Status, check_transition, is_public
-from desk.notifications import enqueue_chat, text_payload
+from desk.notifications import enqueue_card, enqueue_chat, text_payload
 from desk.persian import normalize, normalize_identifier
 from desk.platforms import PLATFORM_IDS
 from desk.sms import queue_request_sms
@@ -44,6 +44,7 @@ from desk.tracking import (
     normalize_tracking_code,
 )
 from desk.validators import national_id as validate_national_id
+from desk.verification import mobile_answers, phone_to_offer, record_shared_phone
 from storage.columns import utcnow
 from storage.errors import TrackingCodeTakenError
 from storage.models import Document, RequestEvent, ServiceRequest
@@ -57,6 +58,7 @@ __all__ = [
     "REFILE_WINDOW",
     "TRACKING_CODE_ATTEMPTS",
     "DocumentInput",
+    "Filed",
     "HistoryEntry",
     "RequestSummary",
     "Submission",
@@ -64,6 +66,7 @@ __all__ = [
     "Title",
     "TrackView",
     "confirmation_keys",
+    "file_request",
     "my_requests",
     "queue_confirmation",
     "settle_confirmation",
@@ -165,6 +168,15 @@ class SubmitResult:
     deadline: date
     created: bool
     organization_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Filed:
+    """A request filed by :func:`file_request`, and the mobile number to offer SMS updates on (None: none to
+    offer, or not asked)."""
+
+    result: SubmitResult
+    sms_offer: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,6 +396,73 @@ async def submit_request(session: AsyncSession, submission: Submission) -> Submi
         created=created,
         organization_id=stored.organization_id,
     )
+
+
+async def file_request(
+    session: AsyncSession,
+    submission: Submission,
+    *,
+    groups_of: Callable[[str], Mapping[str, int]],
+    lang: str,
+    own_phones: Collection[str] = (),
+    offer_sms: bool = False,
+) -> Filed:
+    """File the citizen's request (:func:`submit_request`) and queue what follows it, in the caller's transaction.
+
+    First, a mobile answer among ``own_phones`` (numbers the citizen shared as their own contact, which the
+    messenger vouches for) becomes their verified phone, so the SMS announcing the request goes to it. A newly
+    filed request's card is queued to each operator group of the organization handling it (``groups_of``: an
+    organization id -> platform -> chat id), and its confirmation in ``lang``, held (see the module docstring).
+    With ``offer_sms`` (the organization sends SMS), the number to offer SMS updates on is looked up too.
+    """
+    await _record_shared_phone(session, submission, own_phones)
+    result = await submit_request(session, submission)
+    if result.created:
+        for platform, chat_id in groups_of(result.organization_id).items():
+            await enqueue_card(
+                session,
+                platform=platform,
+                chat_id=chat_id,
+                organization_id=result.organization_id,
+                request_id=result.request_id,
+                dedupe_key=f"request:{result.request_id}:card:{platform}",
+            )
+        await queue_confirmation(session, submission, result, lang)
+    offer = await _phone_to_offer(session, submission) if offer_sms else None
+    return Filed(result, offer)
+
+
+async def _record_shared_phone(
+    session: AsyncSession, submission: Submission, own_phones: Collection[str]
+) -> None:
+    """A mobile answer the citizen gave by sharing their own contact becomes their verified phone."""
+    shared = next(
+        (
+            phone
+            for phone in mobile_answers(submission.service_snapshot, submission.answers)
+            if phone in own_phones
+        ),
+        None,
+    )
+    if shared is None:
+        return
+    citizen = await Citizens(session).get_or_create(
+        submission.platform,
+        submission.user_id,
+        chat_id=submission.chat_id,
+        first_name=submission.first_name,
+        last_name=submission.last_name,
+        username=submission.username,
+    )
+    await record_shared_phone(session, citizen, shared)
+
+
+async def _phone_to_offer(session: AsyncSession, submission: Submission) -> str | None:
+    """The request's mobile number to offer SMS updates on (None: none, or already the verified one)."""
+    citizen = await Citizens(session).find(submission.platform, submission.user_id)
+    if citizen is None:
+        return None
+    return phone_to_offer(citizen, submission.service_snapshot, submission.answers)
 
 
 def confirmation_keys(request_id: int) -> tuple[str, str]:

@@ -6,7 +6,6 @@ answer is relayed under the request's card in the operator group and the request
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -24,7 +23,7 @@ from bot.keyboards import main_menu
 from bot.notifier import Notifier
 from bot.platforms import Platform
 from bot.render import Renderer
-from bot.states import FormKeys
+from bot.states import FormData
 from catalog.index import NotInCatalogError
 from catalog.loader import CatalogHolder
 from catalog.schema import ResolvedService
@@ -158,16 +157,7 @@ async def objection(
     prefilled = _objection_answers(service, request.tracking_code)
     await state.clear()
     await state.set_data(
-        {
-            FormKeys.ORG: service.organization_id,
-            FormKeys.SERVICE: COMPLAINT_SERVICE,
-            FormKeys.VERSION: service.version,
-            FormKeys.STEP: 0,
-            FormKeys.ANSWERS: prefilled,
-            FormKeys.PREFILLED: sorted(prefilled),
-            FormKeys.DOCS: {},
-            FormKeys.IDEMPOTENCY: uuid.uuid4().hex,
-        }
+        FormData.new(service.organization_id, COMPLAINT_SERVICE, service.version, prefilled).stored()
     )
     await message.answer(r.text("bot.survey.objection_intro", code=request.tracking_code))
     await ask_first_question(message, r, service, catalogs, state)

@@ -20,9 +20,11 @@ from desk.lifecycle import Status
 from desk.persian import to_persian_digits
 from desk.requests import (
     DocumentInput,
+    Filed,
     Submission,
     SubmitResult,
     Title,
+    file_request,
     my_requests,
     split_code_and_tail,
     submit_request,
@@ -30,8 +32,8 @@ from desk.requests import (
 )
 from desk.tracking import damm_check_digit, format_tracking_code
 from storage.errors import TrackingCodeTakenError
-from storage.models import Citizen, Document, RequestEvent, ServiceRequest
-from storage.repositories import Events, Requests
+from storage.models import Citizen, Document, OutboxMessage, RequestEvent, ServiceRequest
+from storage.repositories import Citizens, Events, Requests
 from storage.uow import unit_of_work
 
 Factory = async_sessionmaker[AsyncSession]
@@ -255,6 +257,82 @@ async def test_a_generator_that_only_clashes_gives_up_instead_of_looping(
 def test_a_submission_from_an_unknown_platform_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="platform"):
         submission(platform="whatsapp")
+
+
+# Filing a request with what follows it: the shared phone, the clerks' cards, the confirmation, the SMS offer.
+
+GROUPS = {"falavarjan": {"telegram": -1001, "bale": -2001}}
+MOBILE = "09123456789"
+WITH_MOBILE = {
+    **SNAPSHOT,
+    "form": [
+        *SNAPSHOT["form"],
+        {"id": "mobile", "label": {"fa": "تلفن همراه"}, "type": "mobile", "required": False},
+    ],
+}
+
+
+async def file(factory: Factory, sub: Submission, **options: Any) -> Filed:
+    async with unit_of_work(factory, write=True) as session:
+        return await file_request(session, sub, groups_of=GROUPS.__getitem__, lang="fa", **options)
+
+
+async def queued(factory: Factory) -> list[tuple[str, str | None, int | None]]:
+    async with factory() as session:
+        rows = await session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "chat"))
+        return sorted((row.dedupe_key, row.platform, row.chat_id) for row in rows)
+
+
+async def test_filing_queues_a_card_for_each_group_and_the_confirmation(factory: Factory) -> None:
+    sub = submission()
+    filed = await file(factory, sub)
+
+    assert filed.result.created
+    request_id = filed.result.request_id
+    assert await queued(factory) == [
+        (f"request:{request_id}:card:bale", "bale", -2001),
+        (f"request:{request_id}:card:telegram", "telegram", -1001),
+        (f"request:{request_id}:submitted", "telegram", 1001),
+        (f"request:{request_id}:submitted:copy", "telegram", 1001),
+    ]
+    assert filed.sms_offer is None, "not asked"
+
+    again = await file(factory, sub)  # a second tap: the same request, nothing queued again
+    assert again.result == dataclasses.replace(filed.result, created=False)
+    assert len(await queued(factory)) == 4
+
+
+async def test_a_mobile_shared_as_ones_own_contact_becomes_the_verified_phone_before_filing(
+    factory: Factory,
+) -> None:
+    answers = {**submission().answers, "mobile": MOBILE}
+    filed = await file(
+        factory,
+        submission(service_snapshot=WITH_MOBILE, answers=answers),
+        own_phones=[MOBILE],
+        offer_sms=True,
+    )
+
+    async with factory() as session:
+        citizen = await Citizens(session).find("telegram", 1001)
+    assert citizen is not None
+    assert (citizen.phone, citizen.phone_verified, citizen.sms_enabled) == (MOBILE, True, True)
+    assert filed.sms_offer is None, "the updates already go to it"
+
+
+async def test_a_typed_mobile_is_offered_for_sms_updates_when_the_organization_sends_sms(
+    factory: Factory,
+) -> None:
+    answers = {**submission().answers, "mobile": MOBILE}
+    filed = await file(factory, submission(service_snapshot=WITH_MOBILE, answers=answers), offer_sms=True)
+    assert filed.sms_offer == MOBILE
+    unasked = await file(factory, submission(service_snapshot=WITH_MOBILE, answers=answers, user_id=2002))
+    assert unasked.sms_offer is None
+
+    async with factory() as session:
+        citizen = await Citizens(session).find("telegram", 1001)
+    assert citizen is not None
+    assert not citizen.phone_verified, "a typed number is proved by a code first"
 
 
 # My requests.

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from aiogram.fsm.storage.base import StorageKey
 from sqlalchemy import func, select
 
 from bot.platforms import Platform
 from storage.db import create_engine
 from storage.models import Document, ServiceRequest
 
-from .conftest import PDF, png  # type: ignore[import-not-found]
+from .conftest import PDF, TOKENS, png  # type: ignore[import-not-found]
 from .test_request import (  # type: ignore[import-not-found]
     buttons,
     fill_every_field,
@@ -204,3 +205,35 @@ async def test_typing_at_the_review_shows_the_review_again_with_its_buttons(
     assert "✅ ثبت نهایی" in buttons(review)
     await ali.press("✅ ثبت نهایی", message=review)
     await ali.expect("کد رهگیری")
+
+
+async def test_a_form_saved_before_its_typed_state_resumes_and_one_that_cannot_be_read_starts_over(
+    world: Any, platform: Platform
+) -> None:
+    zahra = await world.citizen(platform)
+    await open_card(zahra, "شهرداری فلاورجان", "پروانه", "صدور پروانه ساختمانی")
+    bot_id = world.emu.state.bots[TOKENS[platform]].id
+    key = StorageKey(bot_id=bot_id, chat_id=zahra.chat_id, user_id=zahra.user_id)
+    version = world.miz.catalogs.catalog.service("falavarjan", "building_permit").version
+    saved = {  # what the form stored before it had a typed state, at question 2
+        "org": "falavarjan",
+        "svc": "building_permit",
+        "ver": version,
+        "step": 1,
+        "answers": {"owner_national_id": "0499370899"},
+        "docs": {},
+        "key": "5f0c7a0e9b6d4c1e8a2b3c4d5e6f7a8b",
+    }
+    storage = world.miz.dispatcher.storage
+    await storage.set_state(key, "Form:answering")
+    await storage.set_data(key, saved)
+    await zahra.send("300")
+    await zahra.expect("یکی از گزینه‌ها")  # question 3 follows
+    stored = await storage.get_data(key)
+    assert stored["answers"] == {"owner_national_id": "0499370899", "plot_area": 300}
+    assert stored["step"] == 2
+
+    await storage.set_data(key, {**saved, "step": "two", "answers": ["not", "answers"]})
+    await zahra.send("300")
+    await zahra.expect("از منوی اصلی دوباره شروع کنید")  # as when the service is gone
+    assert await storage.get_state(key) is None

@@ -489,3 +489,24 @@ async def test_a_search_as_long_as_a_message_is_answered_without_a_traceback(
     await zahra.expect("پیدا نشد")
     assert not [r for r in caplog.records if r.exc_info], "no traceback"
     assert await world.client.refused(TOKENS[platform]) == []
+
+
+async def test_a_forged_start_button_of_a_service_not_in_the_catalog_mid_form_is_answered_as_stale(
+    world: World, platform: Platform, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found by the fuzz: pressed while a form was half-filled, a start naming a long unknown service made the
+    "continue or start new?" question, whose "start new" button could not carry it (callback data too long)."""
+    caplog.set_level(logging.ERROR)
+    zahra = await world.citizen(platform)
+    await open_card(zahra, "شهرداری فلاورجان", "آزمون", "آزمون همه پرسش‌ها")
+    await zahra.press("📝 ثبت درخواست")
+    await zahra.expect("پرسش ۱ از ۸")
+    await zahra.send("0499370899")
+    await zahra.expect("پرسش ۲ از ۸")
+    for data in ("req:falavarjan:" + "1" * 40, "renew:falavarjan:" + "1" * 40 + ":x"):
+        await zahra.press(data=data, forged=True, wait_answer=5)
+        assert zahra.last_answer is not None, data
+        assert zahra.last_answer["text"] == Renderer.get(platform, "fa").plain("bot.stale"), data
+    await zahra.send("10380284790")  # the half-filled form is kept where it was
+    await zahra.expect("پرسش ۳ از ۸")
+    assert not [r for r in caplog.records if r.exc_info], "no traceback"
