@@ -201,164 +201,169 @@ def _found_list(
     return r.text("bot.browse.found", query=_shown(query), org=org.name.get(r.lang)), markup
 
 
+async def open_guide(message: Message, r: Renderer, catalogs: CatalogHolder, state: FSMContext) -> None:
+    await state.clear()
+    text, markup = _org_list(r, catalogs.catalog, 0, complaint=False)
+    await message.answer(text, reply_markup=markup)
+
+
+async def open_complaint(message: Message, r: Renderer, catalogs: CatalogHolder, state: FSMContext) -> None:
+    await state.clear()
+    text, markup = _org_list(r, catalogs.catalog, 0, complaint=True)
+    await message.answer(text, reply_markup=markup)
+
+
+async def org_page(
+    callback: CallbackQuery, callback_data: OrgPage, r: Renderer, catalogs: CatalogHolder
+) -> None:
+    text, markup = _org_list(r, catalogs.catalog, callback_data.page, complaint=callback_data.complaint)
+    await _show(callback, text, markup)
+
+
+async def complaint_card(
+    callback: CallbackQuery,
+    callback_data: ComplaintOrg,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    state: FSMContext,
+) -> None:
+    await _answer_with_card(callback, r, catalogs.catalog, state, callback_data.org, COMPLAINT_SERVICE)
+
+
+async def pick_org(
+    callback: CallbackQuery,
+    callback_data: OrgPick | CategoryPage,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    state: FSMContext,
+) -> None:
+    catalog = catalogs.catalog
+    org = _find_org(catalog, callback_data.org)
+    if org is None:
+        await _stale(callback, r, state)
+        return
+    await _enter_organization(state, org.id)
+    page = callback_data.page if isinstance(callback_data, CategoryPage) else 0
+    text = r.text("bot.browse.choose_category", org=org.name.get(r.lang))
+    await _show(callback, text, _category_keyboard(r, catalog, org.id, page))
+
+
+async def pick_category(
+    callback: CallbackQuery,
+    callback_data: CategoryPick | ServicePage,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    state: FSMContext,
+) -> None:
+    catalog = catalogs.catalog
+    org = _find_org(catalog, callback_data.org)
+    category = _find_category(catalog, org.id, callback_data.cat) if org is not None else None
+    if org is None or category is None:
+        await _stale(callback, r, state)
+        return
+    services = catalog.services_in(org.id, category.id)
+    choices = [Choice(s.title.get(r.lang), ServicePick(org=org.id, svc=s.id)) for s in services]
+    page = callback_data.page if isinstance(callback_data, ServicePage) else 0
+    markup = paged(
+        r,
+        choices,
+        page,
+        lambda p: ServicePage(org=org.id, cat=category.id, page=p),
+        back=CategoryPage(org=org.id, page=_category_page_of(catalog, org.id, category.id)),
+    )
+    text = r.text("bot.browse.choose_service", org=org.name.get(r.lang), category=category.title.get(r.lang))
+    await _show(callback, text, markup)
+
+
+async def show_service(
+    callback: CallbackQuery,
+    callback_data: ServicePick,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    state: FSMContext,
+) -> None:
+    await _answer_with_card(callback, r, catalogs.catalog, state, callback_data.org, callback_data.svc)
+
+
+async def show_faq(
+    callback: CallbackQuery,
+    callback_data: FaqOpen,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    state: FSMContext,
+) -> None:
+    service = _find_service(catalogs.catalog, callback_data.org, callback_data.svc)
+    if service is None:
+        await _stale(callback, r, state)
+        return
+    await callback.answer()
+    if callback.message is not None:
+        await callback.message.answer(faq_text(r, service))
+
+
+async def search(message: Message, r: Renderer, catalogs: CatalogHolder, state: FSMContext) -> None:
+    catalog = catalogs.catalog
+    org = _find_org(catalog, (await state.get_data()).get(ORG_KEY, ""))
+    if org is None:
+        await state.clear()
+        await message.answer(r.text("bot.browse.pick_org_first"), reply_markup=main_menu(r))
+        return
+    query = message.text or ""
+    found = catalog.search(org.id, query)
+    if not found:
+        await message.answer(
+            r.text("bot.browse.not_found", query=_shown(query), org=org.name.get(r.lang)),
+            reply_markup=_category_keyboard(r, catalog, org.id),
+        )
+        return
+    await state.update_data({QUERY_KEY: query})
+    text, markup = _found_list(r, org, query, found, 0)
+    await message.answer(text, reply_markup=markup)
+
+
+async def search_page(
+    callback: CallbackQuery,
+    callback_data: SearchPage,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    state: FSMContext,
+) -> None:
+    catalog = catalogs.catalog
+    org = _find_org(catalog, callback_data.org)
+    if org is None:
+        await _stale(callback, r, state)
+        return
+    query = (await state.get_data()).get(QUERY_KEY)
+    # Typed text now searches the organization on screen, as after picking it.
+    await _enter_organization(state, org.id)
+    if not isinstance(query, str) or _query_digest(query) != callback_data.q:
+        # A newer search replaced this one, or the conversation was reset: ask to type it again.
+        text = r.text("bot.browse.search_again", org=org.name.get(r.lang))
+        await _show(callback, text, _category_keyboard(r, catalog, org.id))
+        return
+    found = catalog.search(org.id, query)
+    if not found:  # the catalog changed since
+        text = r.text("bot.browse.not_found", query=_shown(query), org=org.name.get(r.lang))
+        await _show(callback, text, _category_keyboard(r, catalog, org.id))
+        return
+    text, markup = _found_list(r, org, query, found, callback_data.page)
+    await _show(callback, text, markup)
+
+
 def router() -> Router:
     """Handlers of the services guide."""
     r_ = Router(name="browse")
     r_.message.filter(F.chat.type == "private")
-
-    @r_.message(F.text.in_(menu_labels("bot.menu.services")))
-    async def open_guide(message: Message, r: Renderer, catalogs: CatalogHolder, state: FSMContext) -> None:
-        await state.clear()
-        text, markup = _org_list(r, catalogs.catalog, 0, complaint=False)
-        await message.answer(text, reply_markup=markup)
-
-    @r_.message(F.text.in_(menu_labels("bot.menu.complaint")))
-    async def open_complaint(
-        message: Message, r: Renderer, catalogs: CatalogHolder, state: FSMContext
-    ) -> None:
-        await state.clear()
-        text, markup = _org_list(r, catalogs.catalog, 0, complaint=True)
-        await message.answer(text, reply_markup=markup)
-
-    @r_.callback_query(OrgPage.filter())
-    async def org_page(
-        callback: CallbackQuery, callback_data: OrgPage, r: Renderer, catalogs: CatalogHolder
-    ) -> None:
-        text, markup = _org_list(r, catalogs.catalog, callback_data.page, complaint=callback_data.complaint)
-        await _show(callback, text, markup)
-
-    @r_.callback_query(ComplaintOrg.filter())
-    async def complaint_card(
-        callback: CallbackQuery,
-        callback_data: ComplaintOrg,
-        r: Renderer,
-        catalogs: CatalogHolder,
-        state: FSMContext,
-    ) -> None:
-        await _answer_with_card(callback, r, catalogs.catalog, state, callback_data.org, COMPLAINT_SERVICE)
-
-    @r_.callback_query(OrgPick.filter())
-    @r_.callback_query(CategoryPage.filter())
-    async def pick_org(
-        callback: CallbackQuery,
-        callback_data: OrgPick | CategoryPage,
-        r: Renderer,
-        catalogs: CatalogHolder,
-        state: FSMContext,
-    ) -> None:
-        catalog = catalogs.catalog
-        org = _find_org(catalog, callback_data.org)
-        if org is None:
-            await _stale(callback, r, state)
-            return
-        await _enter_organization(state, org.id)
-        page = callback_data.page if isinstance(callback_data, CategoryPage) else 0
-        text = r.text("bot.browse.choose_category", org=org.name.get(r.lang))
-        await _show(callback, text, _category_keyboard(r, catalog, org.id, page))
-
-    @r_.callback_query(CategoryPick.filter())
-    @r_.callback_query(ServicePage.filter())
-    async def pick_category(
-        callback: CallbackQuery,
-        callback_data: CategoryPick | ServicePage,
-        r: Renderer,
-        catalogs: CatalogHolder,
-        state: FSMContext,
-    ) -> None:
-        catalog = catalogs.catalog
-        org = _find_org(catalog, callback_data.org)
-        category = _find_category(catalog, org.id, callback_data.cat) if org is not None else None
-        if org is None or category is None:
-            await _stale(callback, r, state)
-            return
-        services = catalog.services_in(org.id, category.id)
-        choices = [Choice(s.title.get(r.lang), ServicePick(org=org.id, svc=s.id)) for s in services]
-        page = callback_data.page if isinstance(callback_data, ServicePage) else 0
-        markup = paged(
-            r,
-            choices,
-            page,
-            lambda p: ServicePage(org=org.id, cat=category.id, page=p),
-            back=CategoryPage(org=org.id, page=_category_page_of(catalog, org.id, category.id)),
-        )
-        text = r.text(
-            "bot.browse.choose_service", org=org.name.get(r.lang), category=category.title.get(r.lang)
-        )
-        await _show(callback, text, markup)
-
-    @r_.callback_query(ServicePick.filter())
-    async def show_service(
-        callback: CallbackQuery,
-        callback_data: ServicePick,
-        r: Renderer,
-        catalogs: CatalogHolder,
-        state: FSMContext,
-    ) -> None:
-        await _answer_with_card(callback, r, catalogs.catalog, state, callback_data.org, callback_data.svc)
-
-    @r_.callback_query(FaqOpen.filter())
-    async def show_faq(
-        callback: CallbackQuery,
-        callback_data: FaqOpen,
-        r: Renderer,
-        catalogs: CatalogHolder,
-        state: FSMContext,
-    ) -> None:
-        service = _find_service(catalogs.catalog, callback_data.org, callback_data.svc)
-        if service is None:
-            await _stale(callback, r, state)
-            return
-        await callback.answer()
-        if callback.message is not None:
-            await callback.message.answer(faq_text(r, service))
-
-    @r_.message(Browse.in_organization, F.text)
-    async def search(message: Message, r: Renderer, catalogs: CatalogHolder, state: FSMContext) -> None:
-        catalog = catalogs.catalog
-        org = _find_org(catalog, (await state.get_data()).get(ORG_KEY, ""))
-        if org is None:
-            await state.clear()
-            await message.answer(r.text("bot.browse.pick_org_first"), reply_markup=main_menu(r))
-            return
-        query = message.text or ""
-        found = catalog.search(org.id, query)
-        if not found:
-            await message.answer(
-                r.text("bot.browse.not_found", query=_shown(query), org=org.name.get(r.lang)),
-                reply_markup=_category_keyboard(r, catalog, org.id),
-            )
-            return
-        await state.update_data({QUERY_KEY: query})
-        text, markup = _found_list(r, org, query, found, 0)
-        await message.answer(text, reply_markup=markup)
-
-    @r_.callback_query(SearchPage.filter())
-    async def search_page(
-        callback: CallbackQuery,
-        callback_data: SearchPage,
-        r: Renderer,
-        catalogs: CatalogHolder,
-        state: FSMContext,
-    ) -> None:
-        catalog = catalogs.catalog
-        org = _find_org(catalog, callback_data.org)
-        if org is None:
-            await _stale(callback, r, state)
-            return
-        query = (await state.get_data()).get(QUERY_KEY)
-        # Typed text now searches the organization on screen, as after picking it.
-        await _enter_organization(state, org.id)
-        if not isinstance(query, str) or _query_digest(query) != callback_data.q:
-            # A newer search replaced this one, or the conversation was reset: ask to type it again.
-            text = r.text("bot.browse.search_again", org=org.name.get(r.lang))
-            await _show(callback, text, _category_keyboard(r, catalog, org.id))
-            return
-        found = catalog.search(org.id, query)
-        if not found:  # the catalog changed since
-            text = r.text("bot.browse.not_found", query=_shown(query), org=org.name.get(r.lang))
-            await _show(callback, text, _category_keyboard(r, catalog, org.id))
-            return
-        text, markup = _found_list(r, org, query, found, callback_data.page)
-        await _show(callback, text, markup)
-
+    r_.message.register(open_guide, F.text.in_(menu_labels("bot.menu.services")))
+    r_.message.register(open_complaint, F.text.in_(menu_labels("bot.menu.complaint")))
+    r_.callback_query.register(org_page, OrgPage.filter())
+    r_.callback_query.register(complaint_card, ComplaintOrg.filter())
+    r_.callback_query.register(pick_org, CategoryPage.filter())
+    r_.callback_query.register(pick_org, OrgPick.filter())
+    r_.callback_query.register(pick_category, ServicePage.filter())
+    r_.callback_query.register(pick_category, CategoryPick.filter())
+    r_.callback_query.register(show_service, ServicePick.filter())
+    r_.callback_query.register(show_faq, FaqOpen.filter())
+    r_.message.register(search, Browse.in_organization, F.text)
+    r_.callback_query.register(search_page, SearchPage.filter())
     return r_
