@@ -304,7 +304,7 @@ async def run_miz(config: BenchConfig, workdir: Path) -> PhaseResult:
     """Miz itself (SQLite in ``workdir``, the built-in catalog), polling the emulator as in production."""
     from bot.app import BotSpec, Miz, tune_garbage_collector
     from bot.platforms import Platform
-    from desk.settings import PROJECT_ROOT, Settings
+    from config.settings import PROJECT_ROOT, Settings
 
     settings = Settings(
         _env_file=None,
@@ -370,7 +370,7 @@ def _org_pages() -> int:
     """How many times a citizen presses "next" before the organization shows (as the browse dialog pages)."""
     from bot.keyboards import PAGE_SIZE
     from catalog.loader import load_catalog
-    from desk.settings import PROJECT_ROOT
+    from config.settings import PROJECT_ROOT
 
     catalog = load_catalog(PROJECT_ROOT / "catalog" / "data")
     names = [o.name.get("fa") for o in catalog.organizations if catalog.services_for(o.id)]

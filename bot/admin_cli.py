@@ -94,7 +94,7 @@ class _Progress:
 
 def _load_catalog(err: TextIO) -> Any:
     from catalog.loader import check_catalog
-    from desk.settings import Settings
+    from config.settings import Settings
 
     catalog, problems = check_catalog(Settings().catalog_dir)
     if catalog is None:
@@ -122,7 +122,7 @@ def _database(err: TextIO, url: str | None, work: Callable[[Any], Any]) -> tuple
     """``(True, result)``, or ``(False, None)`` after printing why the database could not be used."""
     from sqlalchemy.exc import ArgumentError, DBAPIError
 
-    from desk.settings import Settings
+    from config.settings import Settings
 
     try:
         return True, asyncio.run(_run_in_transaction(url or Settings().database_url, work))

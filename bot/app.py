@@ -42,11 +42,11 @@ from bot.sms_sender import SmsSender
 from catalog.index import NotInCatalogError
 from catalog.loader import CatalogHolder
 from catalog.schema import OrganizationKind
+from config.settings import Settings
 from desk.access import rehome_anonymous_complaints
 from desk.certificates import certificate_throttle
 from desk.dues import dues_throttle
 from desk.privacy import RedactingFilter
-from desk.settings import Settings
 from desk.sms import queue_request_sms
 from desk.throttle import Limiter, tracking_code_throttle, tracking_throttle
 from storage.db import create_engine, session_factory

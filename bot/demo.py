@@ -18,10 +18,10 @@ from bot.app import BotSpec, Miz, setup_logging, tune_garbage_collector
 from bot.demo_records import DEMO_CERTIFICATE_CODE, DEMO_DUES_CODE, DEMO_NATIONAL_ID, seed_demo_records
 from bot.platforms import Platform
 from catalog.index import Catalog
+from config.settings import PROJECT_ROOT, Settings
 from desk.certificates import format_certificate_code
 from desk.i18n import translator
 from desk.persian import to_persian_digits
-from desk.settings import PROJECT_ROOT, Settings
 from emulator import DEMO_BALE_TOKEN, DEMO_TELEGRAM_TOKEN
 from emulator.cli import demo_state
 from emulator.server import RunningEmulator, running_emulator

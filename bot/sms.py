@@ -29,8 +29,8 @@ from urllib.parse import quote
 
 import aiohttp
 
+from config.settings import Settings
 from desk.privacy import mask_mobile
-from desk.settings import Settings
 
 __all__ = [
     "KAVENEGAR_BASE",

@@ -22,7 +22,7 @@ def check(directory: Path | None = None, out: TextIO | None = None) -> int:
 
     stream = out if out is not None else sys.stdout
     if directory is None:
-        from desk.settings import Settings
+        from config.settings import Settings
 
         directory = Settings().catalog_dir
     en, fa = translator("en"), translator("fa")

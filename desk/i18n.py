@@ -15,7 +15,7 @@ from typing import Any
 
 from babel.messages.pofile import read_po
 
-from desk.settings import PROJECT_ROOT
+from config.settings import PROJECT_ROOT
 
 __all__ = ["LANGUAGES", "LOCALES_DIR", "Translator", "translator"]
 

@@ -124,8 +124,8 @@ def upgrade_command(url: str | None) -> int:
     The URL defaults to the configured ``MIZ_DATABASE_URL``. An unreachable database or a bad URL is
     reported in one line on stderr, without a traceback, and gives exit status 1.
     """
+    from config.settings import Settings
     from desk.i18n import translator
-    from desk.settings import Settings
 
     settings = Settings()
     t = translator(settings.locale)

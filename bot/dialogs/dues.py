@@ -39,12 +39,12 @@ from bot.states import Dues, DuesKeys
 from catalog.index import Catalog, NotInCatalogError
 from catalog.loader import CatalogHolder
 from catalog.schema import Organization
+from config.settings import Settings
 from desk import payments
 from desk.dues import DuesView, normalize_code
 from desk.errors import MizError, NotFound, Throttled, ValidationError
 from desk.guessing import look_up_dues
 from desk.persian import format_number
-from desk.settings import Settings
 from desk.throttle import Limiter
 from storage.repositories import Citizens
 from storage.uow import unit_of_work

@@ -45,6 +45,7 @@ from bot.states import Form, FormData
 from catalog.index import NotInCatalogError
 from catalog.loader import CatalogHolder
 from catalog.schema import FieldType, ResolvedService
+from config.settings import Settings
 from desk.errors import MizError, ValidationError
 from desk.persian import TEHRAN, format_jalali_date
 from desk.requests import (
@@ -57,7 +58,6 @@ from desk.requests import (
     queue_confirmation,
     settle_confirmation,
 )
-from desk.settings import Settings
 from desk.tracking import format_tracking_code
 from storage.columns import utcnow
 from storage.files import DocumentStore

@@ -12,9 +12,9 @@ from bot.handlers.start import menu_labels
 from bot.keyboards import main_menu
 from bot.platforms import Platform
 from bot.render import Renderer
+from config.settings import Settings
 from desk.persian import to_persian_digits
 from desk.privacy import mask_mobile
-from desk.settings import Settings
 from desk.sms import switch_sms
 from storage.models import Citizen
 from storage.repositories import Citizens

@@ -35,10 +35,10 @@ from bot.render import Renderer
 from bot.states import PhoneKeys, VerifyPhone
 from catalog.index import NotInCatalogError
 from catalog.loader import CatalogHolder
+from config.settings import Settings
 from desk.errors import NotFound
 from desk.i18n import LANGUAGES, translator
 from desk.privacy import mask_mobile
-from desk.settings import Settings
 from desk.verification import (
     CODE_LENGTH,
     CODE_LIFETIME,

@@ -32,6 +32,7 @@ from bot.platforms import GROUP_CHAT_TYPES, Platform
 from bot.render import Renderer
 from catalog.loader import CatalogHolder
 from catalog.schema import Clerk, Organization
+from config.settings import Settings
 from desk import handling
 from desk.bridge import Copied, clerk_message
 from desk.certificates import format_certificate_code
@@ -39,7 +40,6 @@ from desk.errors import MizError, NotFound
 from desk.lifecycle import Status
 from desk.persian import TEHRAN, format_jalali_date, normalize_identifier
 from desk.requests import Title
-from desk.settings import Settings
 from desk.tracking import format_tracking_code, is_well_formed, normalize_tracking_code
 from storage.models import ServiceRequest
 from storage.repositories import GroupMessages, Requests

@@ -32,7 +32,7 @@ def _url() -> str:
     url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_option("sqlalchemy.url")
     if url:
         return url
-    from desk.settings import Settings
+    from config.settings import Settings
 
     return Settings().database_url
 

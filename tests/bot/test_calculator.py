@@ -14,8 +14,8 @@ from bot.platforms import Platform
 from bot.render import Renderer
 from catalog import load_catalog
 from catalog.index import Catalog
+from config.settings import PROJECT_ROOT
 from desk.i18n import LOCALES_DIR
-from desk.settings import PROJECT_ROOT
 from emulator.dialects import parse_bale_markdown, parse_html
 
 CODE = [

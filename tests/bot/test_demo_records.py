@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.demo_records import DEMO_CERTIFICATE_CODE, DEMO_DUES_CODE, DEMO_NATIONAL_ID, seed_demo_records
 from catalog import load_catalog
+from config.settings import PROJECT_ROOT
 from desk.certificates import VerifyStatus, is_valid_code, verify_certificate
 from desk.dues import lookup_dues
-from desk.settings import PROJECT_ROOT
 from storage.repositories import Dues
 
 

@@ -14,11 +14,11 @@ from bot.dialogs.verify import render_certificate
 from bot.platforms import Platform
 from bot.render import Renderer
 from catalog.loader import CatalogHolder
+from config.settings import PROJECT_ROOT
 from desk.billing import bill_id, payment_id
 from desk.certificates import CertificateType, CertificateView, VerifyStatus
 from desk.dues import DueKind, DuesView, DueView, Period
 from desk.i18n import LOCALES_DIR
-from desk.settings import PROJECT_ROOT
 from emulator.dialects import parse_bale_markdown, parse_html
 
 DOMAINS = ("dues", "certificates")

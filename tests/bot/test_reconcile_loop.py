@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.payments import reconcile_periodically
 from catalog.loader import CatalogHolder
-from desk.settings import PROJECT_ROOT
+from config.settings import PROJECT_ROOT
 
 Factory = async_sessionmaker[AsyncSession]
 

@@ -18,8 +18,8 @@ from sqlmodel import col
 
 from bot.scheduler import DigestScheduler
 from catalog.loader import CatalogHolder
+from config.settings import PROJECT_ROOT
 from desk.persian import TEHRAN
-from desk.settings import PROJECT_ROOT
 from storage.models import OutboxMessage, ServiceRequest
 from storage.repositories import Citizens, Requests
 from storage.uow import unit_of_work

@@ -20,7 +20,7 @@ from bot.sms import (
     SmsProvider,
     create_sms_provider,
 )
-from desk.settings import Settings
+from config.settings import Settings
 from emulator import EmulatorClient, RunningEmulator
 from emulator.sms import PRICE_PER_PART
 

@@ -18,8 +18,8 @@ from sqlmodel import col, select
 from bot.outbox import lease_owner
 from bot.sms import SmsProvider, SmsResult, create_sms_provider
 from bot.sms_sender import SmsSender
+from config.settings import Settings
 from desk.notifications import enqueue_sms, sms_payload
-from desk.settings import Settings
 from desk.sms import sms_parts
 from emulator import EmulatorClient, RunningEmulator
 from emulator.sms import PRICE_PER_PART

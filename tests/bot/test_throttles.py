@@ -11,8 +11,8 @@ from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import Redis
 
 from bot.app import make_throttles
+from config.settings import Settings
 from desk.errors import Throttled
-from desk.settings import Settings
 from desk.throttle import Throttle
 from storage.throttle import KEY_PREFIX, RedisThrottle
 

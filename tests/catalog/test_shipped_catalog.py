@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from catalog import Catalog, FieldType, OrganizationKind, load_catalog
-from desk.settings import PROJECT_ROOT
+from config.settings import PROJECT_ROOT
 from desk.validators import DateRule, DateWhen
 
 SHIPPED = PROJECT_ROOT / "catalog" / "data"

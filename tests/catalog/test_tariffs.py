@@ -24,8 +24,8 @@ from catalog.tariffs.formula import (
     evaluate,
 )
 from catalog.tariffs.schema import Rounding
+from config.settings import PROJECT_ROOT
 from desk.i18n import LOCALES_DIR
-from desk.settings import PROJECT_ROOT
 
 SHIPPED = PROJECT_ROOT / "catalog" / "data"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 
+from config.settings import Settings
 from desk.platforms import GROUP_CHAT_TYPES, PLATFORM_IDS, SPECS, Platform, PlatformSpec
 from desk.requests import PLATFORMS
-from desk.settings import Settings
 from emulator.dialects import DIALECTS
 
 _METHODS = {

@@ -7,11 +7,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from catalog.loader import load_catalog
+from config.settings import PROJECT_ROOT
 from desk.handling import claim, complete, reject
 from desk.i18n import LANGUAGES, translator
 from desk.lifecycle import Status
 from desk.persian import format_number
-from desk.settings import PROJECT_ROOT
 from desk.sms import MAX_PARTS, SmsPayloadError, render_sms, sms_parts
 from desk.tracking import format_tracking_code
 from storage.models import OutboxMessage

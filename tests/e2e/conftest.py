@@ -20,7 +20,7 @@ from bot.app import BotSpec, Miz
 from bot.demo import seed_operator_groups
 from bot.platforms import Platform
 from catalog import load_catalog
-from desk.settings import PROJECT_ROOT, Settings
+from config.settings import PROJECT_ROOT, Settings
 from emulator.client import Citizen, Clerk, EmulatorClient
 from emulator.server import RunningEmulator, running_emulator
 from storage.migrate import upgrade_async

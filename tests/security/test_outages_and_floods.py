@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.platforms import Platform
 from bot.render import Renderer
-from desk.settings import Settings
+from config.settings import Settings
 from emulator.client import Person
 from storage.db import create_engine
 from tests.e2e.conftest import TOKENS, start_miz

@@ -19,9 +19,9 @@ from redis.asyncio import Redis
 
 from bot.app import make_throttles
 from bot.platforms import Platform
+from config.settings import Settings
 from desk.errors import Throttled
 from desk.guessing import Guess
-from desk.settings import Settings
 from desk.throttle import CODE_FAILURE_LIMIT, TRACK_FAILURE_LIMIT
 from storage.throttle import KEY_PREFIX
 from tests.e2e.test_desk import file_request
