@@ -19,10 +19,11 @@ Jalali dates, organization names from ``names``) and travel as the ``items`` par
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Final
+from functools import partial
+from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -131,7 +132,7 @@ async def queue_digests(
     requests = Requests(session)
     due_by_today = await requests.count_due_by(today)
     overdue = await requests.count_due_by(today - _ONE_DAY)
-    queued = already = 0
+    sent = _Sent()
     digests: list[str] = []
     unreachable: list[str] = []
 
@@ -156,6 +157,84 @@ async def queue_digests(
             },
             dates={"date": today},
         )
+        await sent.to_groups(session, org, payload, partial(digest_key, org.organization_id, today))
+        digests.append(org.organization_id)
+
+    escalated: list[str] = []
+    if governorate is not None and governorate.is_working_day and governorate.groups:
+        escalation = await _escalation(requests, today, organizations, escalate_after_days, names or {})
+        if escalation is not None:
+            payload, escalated = escalation
+            await sent.to_groups(session, governorate, payload, partial(escalation_key, today))
+
+    return DigestResult(
+        queued=sent.queued,
+        already_queued=sent.already,
+        digests=tuple(digests),
+        escalated=tuple(escalated),
+        unreachable=tuple(unreachable),
+    )
+
+
+async def _escalation(
+    requests: Requests,
+    today: date,
+    organizations: Sequence[OrgGroups],
+    escalate_after_days: int,
+    names: Mapping[str, str],
+) -> tuple[dict[str, Any], list[str]] | None:
+    """The governorate's list of requests overdue by more than ``escalate_after_days``, and whose they are."""
+    cutoff = today - timedelta(days=escalate_after_days + 1)
+    counts = await requests.count_due_by(cutoff)
+    budget = _Budget()
+    blocks: list[str] = []
+    escalated: list[str] = []
+    left_out = 0
+    t = translator(GROUP_LANG)
+    for org in organizations:
+        count = counts.get(org.organization_id, 0)
+        if not count:
+            continue
+        escalated.append(org.organization_id)
+        header = t(
+            "notify.digest.escalation_org",
+            name=names.get(org.organization_id, org.organization_id),
+            count=format_number(count, GROUP_LANG),
+        )
+        if budget.lines <= 0 or not budget.take(header, line=False):
+            left_out += count
+            continue
+        shown = await requests.due_by(cutoff, organization_id=org.organization_id, limit=budget.lines)
+        lines, more = _list(shown, today, budget=budget)
+        blocks.append("\n".join([header, *lines]))
+        left_out += more + count - len(shown)
+    if not escalated:
+        return None
+    payload = text_payload(
+        "notify.digest.escalation",
+        GROUP_LANG,
+        params={
+            "days": escalate_after_days,
+            "count": sum(counts.get(org_id, 0) for org_id in escalated),
+            "orgs": len(escalated),
+            "items": _with_more(["\n\n".join(blocks)] if blocks else [], left_out),
+        },
+        dates={"date": today},
+    )
+    return payload, escalated
+
+
+@dataclass(slots=True)
+class _Sent:
+    """How many rows a run queued now, and how many an earlier run of the day had queued already."""
+
+    queued: int = 0
+    already: int = 0
+
+    async def to_groups(
+        self, session: AsyncSession, org: OrgGroups, payload: dict[str, Any], key: Callable[[str], str]
+    ) -> None:
+        """Queue ``payload`` to every operator group of ``org``, once a day (``key`` of the platform)."""
         for platform, chat_id in sorted(org.groups.items()):
             added = await enqueue_chat(
                 session,
@@ -163,67 +242,12 @@ async def queue_digests(
                 chat_id=chat_id,
                 organization_id=org.organization_id,
                 payload=payload,
-                dedupe_key=digest_key(org.organization_id, today, platform),
+                dedupe_key=key(platform),
             )
-            queued, already = (queued + 1, already) if added else (queued, already + 1)
-        digests.append(org.organization_id)
-
-    escalated: list[str] = []
-    if governorate is not None and governorate.is_working_day and governorate.groups:
-        cutoff = today - timedelta(days=escalate_after_days + 1)
-        counts = await requests.count_due_by(cutoff)
-        budget = _Budget()
-        blocks: list[str] = []
-        left_out = 0
-        t = translator(GROUP_LANG)
-        for org in organizations:
-            count = counts.get(org.organization_id, 0)
-            if not count:
-                continue
-            escalated.append(org.organization_id)
-            header = t(
-                "notify.digest.escalation_org",
-                name=(names or {}).get(org.organization_id, org.organization_id),
-                count=format_number(count, GROUP_LANG),
-            )
-            if budget.lines <= 0 or not budget.take(header, line=False):
-                left_out += count
-                continue
-            shown = await requests.due_by(cutoff, organization_id=org.organization_id, limit=budget.lines)
-            lines, more = _list(shown, today, budget=budget)
-            blocks.append("\n".join([header, *lines]))
-            left_out += more + count - len(shown)
-        if escalated:
-            total = sum(counts.get(org_id, 0) for org_id in escalated)
-            payload = text_payload(
-                "notify.digest.escalation",
-                GROUP_LANG,
-                params={
-                    "days": escalate_after_days,
-                    "count": total,
-                    "orgs": len(escalated),
-                    "items": _with_more(["\n\n".join(blocks)] if blocks else [], left_out),
-                },
-                dates={"date": today},
-            )
-            for platform, chat_id in sorted(governorate.groups.items()):
-                added = await enqueue_chat(
-                    session,
-                    platform=platform,
-                    chat_id=chat_id,
-                    organization_id=governorate.organization_id,
-                    payload=payload,
-                    dedupe_key=escalation_key(today, platform),
-                )
-                queued, already = (queued + 1, already) if added else (queued, already + 1)
-
-    return DigestResult(
-        queued=queued,
-        already_queued=already,
-        digests=tuple(digests),
-        escalated=tuple(escalated),
-        unreachable=tuple(unreachable),
-    )
+            if added:
+                self.queued += 1
+            else:
+                self.already += 1
 
 
 @dataclass(slots=True)
