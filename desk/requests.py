@@ -47,7 +47,7 @@ from desk.validators import national_id as validate_national_id
 from desk.verification import mobile_answers, phone_to_offer, record_shared_phone
 from storage.columns import utcnow
 from storage.errors import TrackingCodeTakenError
-from storage.models import Document, RequestEvent, ServiceRequest
+from storage.models import Citizen, Document, RequestEvent, ServiceRequest
 from storage.repositories import Citizens, Events, Outbox, Requests
 
 __all__ = [
@@ -346,6 +346,18 @@ async def _filed_lately(
     return None
 
 
+async def _citizen_of(session: AsyncSession, submission: Submission) -> Citizen:
+    """The submitting citizen's record, created on their first request."""
+    return await Citizens(session).get_or_create(
+        submission.platform,
+        submission.user_id,
+        chat_id=submission.chat_id,
+        first_name=submission.first_name,
+        last_name=submission.last_name,
+        username=submission.username,
+    )
+
+
 async def submit_request(session: AsyncSession, submission: Submission) -> SubmitResult:
     """File the citizen's request in the caller's transaction and return its tracking code and deadline.
 
@@ -364,14 +376,7 @@ async def submit_request(session: AsyncSession, submission: Submission) -> Submi
         submission.organization_id, submission.service_id, submission.answers, submission.governorate_id
     )
     check_transition(Status.DRAFT, Status.SUBMITTED, Actor.CITIZEN)
-    citizen = await Citizens(session).get_or_create(
-        submission.platform,
-        submission.user_id,
-        chat_id=submission.chat_id,
-        first_name=submission.first_name,
-        last_name=submission.last_name,
-        username=submission.username,
-    )
+    citizen = await _citizen_of(session, submission)
     assert citizen.id is not None  # flushed by get_or_create
     deadline = submission.calendar.add_working_days(
         submission.today, int(submission.service_snapshot["duration_days"])
@@ -446,14 +451,7 @@ async def _record_shared_phone(
     )
     if shared is None:
         return
-    citizen = await Citizens(session).get_or_create(
-        submission.platform,
-        submission.user_id,
-        chat_id=submission.chat_id,
-        first_name=submission.first_name,
-        last_name=submission.last_name,
-        username=submission.username,
-    )
+    citizen = await _citizen_of(session, submission)
     await record_shared_phone(session, citizen, shared)
 
 
