@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(BIN)/miz demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n auto --maxprocesses=4 $(PYTEST_ARGS)
 
 check: $(STAMP)
 	$(BIN)/ruff check .
