@@ -482,7 +482,7 @@ async def queue_confirmation(
     keys = confirmation_keys(result.request_id)
     params: dict[str, str | int] = {
         "title": Title.of(submission.service_snapshot).text(lang),
-        "org": submission.organization_id,
+        "org": result.organization_id,  # who handles it: the governorate for an anonymous complaint
         "code": format_tracking_code(result.tracking_code, lang),
     }
     payloads = (

@@ -800,7 +800,10 @@ async def submit(
             return  # another tap filed it and told the citizen (it cleared the form when it did)
         outbox.notify()
         await state.clear()
-        told = await _confirm(message, r, org.name.get(r.lang), submission, result)
+        handler = catalogs.catalog.organization(
+            result.organization_id
+        )  # the governorate, for an anonymous complaint
+        told = await _confirm(message, r, handler.name.get(r.lang), submission, result)
         async with unit_of_work(session_factory, write=True) as session:
             if not told.complete:  # a request filed before: its confirmation may have left the outbox
                 await queue_confirmation(session, submission, result, r.lang, due=told.due or utcnow())

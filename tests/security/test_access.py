@@ -66,6 +66,9 @@ async def test_the_accused_organization_cannot_list_find_or_act_on_an_anonymous_
     inspector = await world.clerk(platform, "governorate")
     maryam = await world.citizen(platform, name="مریم")
     await file_complaint(maryam, anonymous=True)
+    told = (await maryam.expect("ثبت شد", timeout=10))["text"]
+    assert "فرمانداری" in told, "she is told who handles it"
+    assert "شهرداری فلاورجان" not in told, "not that the accused organization's clerk reviews it"
     card = await inspector.expect(COMPLAINT_TITLE, timeout=10)
     assert "دربارهٔ: شهرداری فلاورجان" in card["text"], "the inspector sees whom it accuses"
     complaint = await stored(world, service_id="complaint")
