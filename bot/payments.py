@@ -96,63 +96,64 @@ def invoice_sender(provider_token: str, org_names: OrgNames | None = None) -> Pa
     return send
 
 
+async def pre_checkout(
+    query: PreCheckoutQuery, r: Renderer, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    try:
+        async with session_factory() as session:
+            checkout = await payments.check_checkout(
+                session, query.invoice_payload, query.total_amount, query.currency
+            )
+    except Exception:
+        logger.exception("payments: checking pre-checkout query %s failed", query.id)
+        checkout = payments.Checkout(False, "payments.checkout.error")
+    try:
+        if checkout.ok:
+            await query.answer(ok=True)
+        else:
+            await query.answer(
+                ok=False, error_message=r.plain(checkout.error_key or "payments.checkout.error")
+            )
+    except TelegramAPIError as error:
+        # Too late (Bale allows 10 s) or already answered: the wallet takes nothing, nothing is recorded.
+        logger.warning("payments: pre-checkout query %s could not be answered: %s", query.id, error)
+
+
+async def paid(
+    message: Message,
+    catalogs: CatalogHolder,
+    session_factory: async_sessionmaker[AsyncSession],
+    outbox: Notifier,
+) -> None:
+    receipt = message.successful_payment
+    assert receipt is not None
+    transaction_id = receipt.provider_payment_charge_id or receipt.telegram_payment_charge_id
+    async with unit_of_work(session_factory, write=True) as session:
+        payment = await payments.note_transaction(session, receipt.invoice_payload, transaction_id)
+    if payment is None:
+        logger.error("payments: a receipt for an unknown invoice (transaction %s)", transaction_id)
+        return
+    try:
+        async with unit_of_work(session_factory, write=True) as session:
+            await payments.record_payment(
+                session,
+                payment,
+                transaction_id,
+                receipt.total_amount,
+                channel=payments.WALLET,
+                groups=catalogs.catalog.operator_groups(payment.organization_id),
+            )
+    except MizError:
+        logger.exception("payments: the receipt of payment %s was not recorded", payment.id)
+        return
+    outbox.notify()
+
+
 def router() -> Router:
     """The wallet's pre-checkout queries and the citizens' receipts (private chats)."""
     r_ = Router(name="payments")
-
-    @r_.pre_checkout_query()
-    async def pre_checkout(
-        query: PreCheckoutQuery, r: Renderer, session_factory: async_sessionmaker[AsyncSession]
-    ) -> None:
-        try:
-            async with session_factory() as session:
-                checkout = await payments.check_checkout(
-                    session, query.invoice_payload, query.total_amount, query.currency
-                )
-        except Exception:
-            logger.exception("payments: checking pre-checkout query %s failed", query.id)
-            checkout = payments.Checkout(False, "payments.checkout.error")
-        try:
-            if checkout.ok:
-                await query.answer(ok=True)
-            else:
-                await query.answer(
-                    ok=False, error_message=r.plain(checkout.error_key or "payments.checkout.error")
-                )
-        except TelegramAPIError as error:
-            # Too late (Bale allows 10 s) or already answered: the wallet takes nothing, nothing is recorded.
-            logger.warning("payments: pre-checkout query %s could not be answered: %s", query.id, error)
-
-    @r_.message(F.chat.type == "private", F.successful_payment)
-    async def paid(
-        message: Message,
-        catalogs: CatalogHolder,
-        session_factory: async_sessionmaker[AsyncSession],
-        outbox: Notifier,
-    ) -> None:
-        receipt = message.successful_payment
-        assert receipt is not None
-        transaction_id = receipt.provider_payment_charge_id or receipt.telegram_payment_charge_id
-        async with unit_of_work(session_factory, write=True) as session:
-            payment = await payments.note_transaction(session, receipt.invoice_payload, transaction_id)
-        if payment is None:
-            logger.error("payments: a receipt for an unknown invoice (transaction %s)", transaction_id)
-            return
-        try:
-            async with unit_of_work(session_factory, write=True) as session:
-                await payments.record_payment(
-                    session,
-                    payment,
-                    transaction_id,
-                    receipt.total_amount,
-                    channel=payments.WALLET,
-                    groups=catalogs.catalog.operator_groups(payment.organization_id),
-                )
-        except MizError:
-            logger.exception("payments: the receipt of payment %s was not recorded", payment.id)
-            return
-        outbox.notify()
-
+    r_.pre_checkout_query.register(pre_checkout)
+    r_.message.register(paid, F.chat.type == "private", F.successful_payment)
     return r_
 
 
