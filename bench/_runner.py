@@ -237,7 +237,7 @@ def _spec(config: BenchConfig, journey: str, kinds: Sequence[Kind] = ()) -> Driv
         think=config.think,
         journey=journey,
         kinds=tuple(kinds),
-        # A bare aiogram cannot parse Bale callbacks without chat_instance (see DESIGN.md), so the echo
+        # A bare aiogram cannot parse Bale callbacks without chat_instance (see docs/ARCHITECTURE.md), so the echo
         # bot's Bale chat carries it; Miz's Bale chat has the real dialect.
         chat_instance=journey == "echo",
     )

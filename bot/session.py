@@ -1,6 +1,6 @@
 """An aiogram HTTP session that survives the Bot API answers real servers give, Bale's above all.
 
-Measured with aiogram 3.31 (see DESIGN.md): a Bale callback query without ``chat_instance`` makes the whole
+Measured with aiogram 3.31 (see docs/ARCHITECTURE.md): a Bale callback query without ``chat_instance`` makes the whole
 ``getUpdates`` batch fail to deserialize, and aiogram then retries the same batch forever, so one such update
 stops the bot for everyone; and Bale may answer ``editMessageText`` with a stub message that has only
 ``message_id``, which makes the call raise. This session repairs what it can (a missing ``chat_instance``;

@@ -9,6 +9,7 @@ what one round does and what stopping leaves to do.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import hashlib
@@ -110,7 +111,7 @@ class Backoff:
         return float(ceiling / 2 + rng.uniform(0, ceiling / 2))
 
 
-class Worker:
+class Worker(abc.ABC):
     """A long-running sender of one channel's outbox rows.
 
     Start it with ``asyncio.create_task(worker.run())``, call :meth:`notify` after each commit that queued a
@@ -171,11 +172,11 @@ class Worker:
         async with self._db:
             await end_dead_leases(self.factory, self.channel, self.clock())
 
+    @abc.abstractmethod
     async def _round(self) -> bool:
         """Claim what is due and send it (or hand it to tasks that do); True when more may be due at once."""
-        raise NotImplementedError
 
-    async def _shutdown(self) -> None:
+    async def _shutdown(self) -> None:  # noqa: B027 (an optional hook: nothing to finish by default)
         """After the last round: finish or hand back the rows still claimed."""
 
     @contextlib.asynccontextmanager

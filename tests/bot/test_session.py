@@ -1,4 +1,4 @@
-"""Odd answers from a Bot API server never stall polling or break an edit (DESIGN.md, measured on aiogram 3.31)."""
+"""Odd answers from a Bot API server never stall polling or break an edit (docs/ARCHITECTURE.md, measured on aiogram 3.31)."""
 
 from __future__ import annotations
 

@@ -93,7 +93,7 @@ async def test_allowed_updates_filters_new_updates(client: EmulatorClient, bot: 
 async def test_bale_callback_without_chat_instance_breaks_aiogram_deserialisation(
     client: EmulatorClient, bale: Bot
 ) -> None:
-    """DESIGN.md's measured fact: one such update makes aiogram's getUpdates fail (the bot must cope)."""
+    """The measured fact in docs/ARCHITECTURE.md: one such update makes aiogram's getUpdates fail (the bot must cope)."""
     zahra = await client.citizen(BALE_TOKEN)
     await zahra.send("/start")
     await bale.send_message(
