@@ -35,13 +35,13 @@ from bot.operator_cards import card_drawer
 from bot.outbox import OutboxSender, PayloadHandler
 from bot.payments import invoice_sender
 from bot.platforms import Platform
+from bot.routing import the_governorate
 from bot.scheduler import DigestScheduler
 from bot.session import make_session
 from bot.sms import SmsProvider, create_sms_provider
 from bot.sms_sender import SmsSender
 from catalog.index import NotInCatalogError
 from catalog.loader import CatalogHolder
-from catalog.schema import OrganizationKind
 from config.settings import Settings
 from desk.access import rehome_anonymous_complaints
 from desk.certificates import certificate_throttle
@@ -272,10 +272,7 @@ class Miz:
             await upgrade_async(self.settings.database_url)
         self.engine = create_engine(self.settings.database_url)
         self.factory = session_factory(self.engine)
-        governorate = next(
-            (o.id for o in self.catalogs.catalog.organizations if o.kind is OrganizationKind.GOVERNORATE),
-            None,
-        )
+        governorate = the_governorate(self.catalogs.catalog)
         if governorate is not None:
             async with unit_of_work(self.factory, write=True) as session:
                 await rehome_anonymous_complaints(session, governorate)
