@@ -212,7 +212,7 @@ async def sms_when_blocked(session: AsyncSession, row: OutboxMessage, error: Bas
     citizen = await Citizens(session).get(request.citizen_id)
     if citizen is None or citizen.chat_id != row.chat_id:
         return  # the failed message was not for the citizen who filed it
-    if row.dedupe_key.endswith(":citizen") and await Outbox(session).has_key_like(
+    if row.dedupe_key.endswith(":citizen") and await Outbox(session).has_key(
         row.dedupe_key.removesuffix(":citizen") + ":sms"
     ):
         return  # this stage already has its own SMS

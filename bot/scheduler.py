@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -36,6 +37,15 @@ Clock = Callable[[], datetime]
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(slots=True)
+class _Organizations:
+    """The catalog's organizations for one day's digest: each with its groups, the governorate, the names."""
+
+    organizations: list[OrgGroups] = field(default_factory=list)
+    governorate: OrgGroups | None = None
+    names: dict[str, str] = field(default_factory=dict)
 
 
 class DigestScheduler:
@@ -106,30 +116,33 @@ class DigestScheduler:
 
     # ------------------------------------------------------------------------------------------ running
 
-    async def run_once(self, day: date) -> DigestResult:
-        """Queue the digests of ``day`` from the catalog in service, commit, and nudge the outbox sender."""
+    def organizations(self, day: date) -> _Organizations:
+        """The catalog's organizations as the digest of ``day`` needs them, the governorate, and their names."""
         catalog = self.catalogs.catalog
-        organizations: list[OrgGroups] = []
-        governorate: OrgGroups | None = None
-        names: dict[str, str] = {}
+        found = _Organizations()
         for org in catalog.organizations:
             entry = OrgGroups(
                 organization_id=org.id,
                 groups=catalog.operator_groups(org.id),
                 is_working_day=catalog.calendar_for(org.id).is_working_day(day),
             )
-            organizations.append(entry)
-            names[org.id] = org.name.get("fa")
-            if org.kind is OrganizationKind.GOVERNORATE and governorate is None:
-                governorate = entry
+            found.organizations.append(entry)
+            found.names[org.id] = org.name.get("fa")
+            if org.kind is OrganizationKind.GOVERNORATE and found.governorate is None:
+                found.governorate = entry
+        return found
+
+    async def run_once(self, day: date) -> DigestResult:
+        """Queue the digests of ``day`` from the catalog in service, commit, and nudge the outbox sender."""
+        orgs = self.organizations(day)
         async with unit_of_work(self.factory, write=True) as session:
             result = await queue_digests(
                 session,
                 today=day,
-                organizations=organizations,
-                governorate=governorate,
+                organizations=orgs.organizations,
+                governorate=orgs.governorate,
                 escalate_after_days=self.escalate_after_days,
-                names=names,
+                names=orgs.names,
             )
         if result.queued:
             self.outbox.notify()
@@ -150,8 +163,9 @@ class DigestScheduler:
         day = self.due_day(self.clock())
         if day is None:
             return None
+        orgs = self.organizations(day)
         async with self.factory() as session:
-            already = await digests_queued(session, day)
+            already = await digests_queued(session, day, orgs.organizations, orgs.governorate)
         if already:
             self._done = day
             return None

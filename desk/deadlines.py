@@ -7,7 +7,7 @@ most overdue first. Requests overdue by more than ``escalate_after_days`` **cale
 by organization, to the governorate's groups (on the governorate's working days). "Days late" is counted in
 calendar days too (``today - deadline``), so what a clerk reads and what the threshold means are the same number.
 
-"Open" is every filed status that is not finished (``storage.repositories.NOT_OPEN_STATUSES``), including a
+"Open" is every filed status that is not finished (``storage.repositories.OPEN_STATUSES``), including a
 request waiting for the citizen or another agency: the deadline does not pause, and the clerks should see it.
 
 Dedupe keys carry the day (``digest:<org>:<YYYY-MM-DD>:<platform>``, ``escalation:<YYYY-MM-DD>:<platform>``), so
@@ -42,6 +42,7 @@ __all__ = [
     "TITLE_MAX",
     "DigestResult",
     "OrgGroups",
+    "day_keys",
     "digest_key",
     "digests_queued",
     "escalation_key",
@@ -103,11 +104,24 @@ def escalation_key(day: date, platform: str) -> str:
     return f"escalation:{day.isoformat()}:{platform}"
 
 
-async def digests_queued(session: AsyncSession, day: date) -> bool:
-    """Whether any digest or escalation of ``day`` is already in the outbox (a run happened that day)."""
-    outbox = Outbox(session)
-    iso = day.isoformat()
-    return await outbox.has_key_like(f"digest:%:{iso}:%") or await outbox.has_key_like(f"escalation:{iso}:%")
+def day_keys(day: date, organizations: Sequence[OrgGroups], governorate: OrgGroups | None) -> list[str]:
+    """The dedupe keys every digest and escalation of ``day`` would have, for these organizations' groups."""
+    keys = [
+        digest_key(org.organization_id, day, platform) for org in organizations for platform in org.groups
+    ]
+    if governorate is not None:
+        keys += [escalation_key(day, platform) for platform in governorate.groups]
+    return keys
+
+
+async def digests_queued(
+    session: AsyncSession, day: date, organizations: Sequence[OrgGroups], governorate: OrgGroups | None
+) -> bool:
+    """Whether any digest or escalation of ``day`` is already in the outbox (a run happened that day).
+
+    Looks up the exact keys of ``day_keys`` (the outbox's unique index), never a pattern over the whole outbox.
+    """
+    return await Outbox(session).has_key(*day_keys(day, organizations, governorate))
 
 
 async def queue_digests(

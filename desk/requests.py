@@ -339,7 +339,7 @@ async def _filed_lately(
         )
         if (
             filed == wanted
-            and await outbox.has_key_like(confirmation_keys(earlier.id)[0])
+            and await outbox.has_key(confirmation_keys(earlier.id)[0])
             and sorted((d.slot, d.sha256) for d in await requests.documents(earlier.id)) == documents
         ):
             return earlier

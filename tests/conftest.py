@@ -25,6 +25,7 @@ import asyncpg
 import pytest
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
@@ -156,3 +157,15 @@ async def engine(database: Database) -> AsyncIterator[AsyncEngine]:
 def factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """The session factory on that database, as the bot gets it."""
     return session_factory(engine)
+
+
+@pytest.fixture
+def statements(engine: AsyncEngine) -> list[str]:
+    """Every SQL statement the test's database is sent from now on, in order (to show which queries run)."""
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    return sent

@@ -14,11 +14,11 @@ from storage.repositories.dues import Dues
 from storage.repositories.groups import GroupMessages, RegisteredClerks
 from storage.repositories.outbox import Outbox
 from storage.repositories.payments import Payments
-from storage.repositories.requests import NOT_OPEN_STATUSES, SCAN_PAGE, Events, Requests
+from storage.repositories.requests import OPEN_STATUSES, SCAN_PAGE, Events, Requests
 from storage.repositories.surveys import SurveyAnswers
 
 __all__ = [
-    "NOT_OPEN_STATUSES",
+    "OPEN_STATUSES",
     "SCAN_PAGE",
     "Certificates",
     "Citizens",

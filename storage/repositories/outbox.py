@@ -56,9 +56,15 @@ class Outbox(Repository):
         )
         return (await self.session.scalars(stmt)).first()
 
-    async def has_key_like(self, pattern: str) -> bool:
-        """Whether some row's ``dedupe_key`` matches the SQL ``LIKE`` ``pattern`` (was a day's digest queued?)."""
-        stmt = select(col(OutboxMessage.id)).where(col(OutboxMessage.dedupe_key).like(pattern)).limit(1)
+    async def has_key(self, *keys: str) -> bool:
+        """Whether a row with one of these exact ``dedupe_key``s exists (was this notification queued?).
+
+        Exact keys are looked up in the unique index on ``dedupe_key``; a pattern (``LIKE``) would read the
+        whole outbox.
+        """
+        if not keys:
+            return False
+        stmt = select(col(OutboxMessage.id)).where(col(OutboxMessage.dedupe_key).in_(keys)).limit(1)
         return (await self.session.scalars(stmt)).first() is not None
 
     async def claim_due(

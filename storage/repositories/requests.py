@@ -13,10 +13,20 @@ from storage.errors import TrackingCodeTakenError
 from storage.models import Document, RequestEvent, ServiceRequest
 from storage.repositories.base import Repository
 
-__all__ = ["NOT_OPEN_STATUSES", "SCAN_PAGE", "Events", "Requests"]
+__all__ = ["OPEN_STATUSES", "SCAN_PAGE", "Events", "Requests"]
 
-NOT_OPEN_STATUSES: tuple[str, ...] = ("draft", "completed", "rejected", "withdrawn")
-"""Statuses of requests nobody has to work on: a draft, or a closed request."""
+OPEN_STATUSES: tuple[str, ...] = (
+    "submitted",
+    "in_progress",
+    "needs_info",
+    "waiting_external",
+    "awaiting_payment",
+)
+"""Statuses of requests still to be worked on (``desk.lifecycle.OPEN_STATUSES``, as stored).
+
+Lists name them (``status IN (...)``), never the closed ones (``NOT IN``), so the indexes on
+``(organization_id, status, deadline)`` and ``(status, deadline)`` serve every list and count.
+"""
 SCAN_PAGE = 1000
 """Rows read at a time when requests are searched by an answer (``Requests.naming``)."""
 
@@ -145,14 +155,14 @@ class Requests(Repository):
         return found[:limit]
 
     async def open_by_organization(
-        self, organization_id: str, *, not_open: Sequence[str] = NOT_OPEN_STATUSES, limit: int = 100
+        self, organization_id: str, *, limit: int = 100
     ) -> Sequence[ServiceRequest]:
         """The organization's requests still to be worked on, nearest deadline first (no deadline last)."""
         stmt = (
             select(ServiceRequest)
             .where(
                 col(ServiceRequest.organization_id) == organization_id,
-                col(ServiceRequest.status).not_in(not_open),
+                col(ServiceRequest.status).in_(OPEN_STATUSES),
             )
             .order_by(
                 col(ServiceRequest.deadline).is_(None),
@@ -168,11 +178,10 @@ class Requests(Repository):
         today: date,
         *,
         organization_id: str | None = None,
-        not_open: Sequence[str] = NOT_OPEN_STATUSES,
     ) -> Sequence[ServiceRequest]:
         """Open requests whose deadline is before ``today`` (the organization's local date), oldest first."""
         conditions = [
-            col(ServiceRequest.status).not_in(not_open),
+            col(ServiceRequest.status).in_(OPEN_STATUSES),
             col(ServiceRequest.deadline) < today,
         ]
         if organization_id is not None:
@@ -189,7 +198,6 @@ class Requests(Repository):
         day: date,
         *,
         organization_id: str | None = None,
-        not_open: Sequence[str] = NOT_OPEN_STATUSES,
         limit: int | None = None,
     ) -> Sequence[ServiceRequest]:
         """Open requests whose deadline is ``day`` or earlier, most overdue first (ties by id).
@@ -197,7 +205,7 @@ class Requests(Repository):
         With ``day`` = today this is the morning digest's list: the requests due today and the overdue ones.
         """
         conditions = [
-            col(ServiceRequest.status).not_in(not_open),
+            col(ServiceRequest.status).in_(OPEN_STATUSES),
             col(ServiceRequest.deadline) <= day,
         ]
         if organization_id is not None:
@@ -210,11 +218,11 @@ class Requests(Repository):
         )
         return (await self.session.scalars(stmt)).all()
 
-    async def count_due_by(self, day: date, *, not_open: Sequence[str] = NOT_OPEN_STATUSES) -> dict[str, int]:
+    async def count_due_by(self, day: date) -> dict[str, int]:
         """How many open requests of each organization have a deadline on ``day`` or earlier (none: absent)."""
         stmt = (
             select(ServiceRequest.organization_id, func.count())
-            .where(col(ServiceRequest.status).not_in(not_open), col(ServiceRequest.deadline) <= day)
+            .where(col(ServiceRequest.status).in_(OPEN_STATUSES), col(ServiceRequest.deadline) <= day)
             .group_by(col(ServiceRequest.organization_id))
         )
         return {row[0]: row[1] for row in (await self.session.execute(stmt)).all()}

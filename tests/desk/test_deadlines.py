@@ -185,8 +185,11 @@ async def test_running_twice_on_one_day_sends_once_and_the_next_day_again(factor
     first = await run(factory)
     assert first.queued == 4  # two digest rows, two escalation rows
     async with factory() as session:
-        assert await digests_queued(session, TODAY)
-        assert not await digests_queued(session, TODAY + timedelta(days=1))
+        assert await digests_queued(session, TODAY, (FALAVARJAN, IMANSHAHR), GOVERNORATE)
+        assert not await digests_queued(
+            session, TODAY + timedelta(days=1), (FALAVARJAN, IMANSHAHR), GOVERNORATE
+        )
+        assert not await digests_queued(session, TODAY, (IMANSHAHR,), None)
 
     second = await run(factory)
 

@@ -43,8 +43,8 @@ async def test_requests_due_by_a_day_are_open_ones_most_overdue_first_and_counte
         assert await requests.count_due_by(date(2026, 1, 1)) == {}
 
 
-async def test_the_outbox_tells_whether_a_key_pattern_was_queued(
-    factory: async_sessionmaker[AsyncSession],
+async def test_the_outbox_tells_whether_one_of_some_exact_keys_was_queued_without_reading_it_all(
+    factory: async_sessionmaker[AsyncSession], statements: list[str]
 ) -> None:
     async with unit_of_work(factory, write=True) as session:
         await Outbox(session).enqueue(
@@ -57,8 +57,28 @@ async def test_the_outbox_tells_whether_a_key_pattern_was_queued(
                 dedupe_key="digest:falavarjan:2026-05-02:bale",
             )
         )
+    statements.clear()
     async with factory() as session:
         outbox = Outbox(session)
-        assert await outbox.has_key_like("digest:%:2026-05-02:%")
-        assert not await outbox.has_key_like("digest:%:2026-05-03:%")
-        assert not await outbox.has_key_like("escalation:2026-05-02:%")
+        assert await outbox.has_key("digest:imanshahr:2026-05-02:bale", "digest:falavarjan:2026-05-02:bale")
+        assert not await outbox.has_key("digest:falavarjan:2026-05-03:bale")
+        assert not await outbox.has_key("digest:falavarjan:2026-05-02:")
+        assert not await outbox.has_key()
+    assert statements
+    assert not any(" LIKE " in s.upper() for s in statements)
+
+
+async def test_work_lists_and_counts_name_the_open_statuses_so_the_indexes_serve_them(
+    factory: async_sessionmaker[AsyncSession], statements: list[str]
+) -> None:
+    async with factory() as session:
+        requests = Requests(session)
+        await requests.open_by_organization("falavarjan")
+        await requests.overdue(date(2026, 5, 2), organization_id="falavarjan")
+        await requests.due_by(date(2026, 5, 2), organization_id="falavarjan", limit=30)
+        await requests.count_due_by(date(2026, 5, 2))
+    listed = [s for s in statements if "service_request" in s]
+    assert len(listed) == 4
+    for statement in listed:
+        assert "NOT IN" not in statement.upper()
+        assert "status IN" in statement

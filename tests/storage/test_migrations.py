@@ -9,11 +9,12 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 from bot.cli import main as miz
+from storage.db import create_engine
 from storage.migrate import alembic_config, head_revision, upgrade, upgrade_async, upgrade_command
 
 TABLES = {
@@ -53,6 +54,22 @@ async def test_the_migrated_schema_is_exactly_the_models(database) -> None:
         assert not again.changed
     finally:
         await engine.dispose()
+
+
+async def test_a_sqlite_start_with_nothing_to_migrate_skips_the_foreign_key_check(tmp_path: Path) -> None:
+    """The check reads every table (seconds on a county's database): only a migration can need it."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'miz.sqlite3'}")
+    sent: list[str] = []
+    event.listen(engine.sync_engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
+    try:
+        assert (await upgrade_async(engine)).changed
+        assert any("foreign_key_check" in statement for statement in sent)
+        sent.clear()
+        assert not (await upgrade_async(engine)).changed
+    finally:
+        await engine.dispose()
+    assert sent
+    assert not any("foreign_key_check" in statement for statement in sent)
 
 
 def test_miz_db_upgrade_creates_a_fresh_sqlite_database(
