@@ -3,8 +3,8 @@
 The survey arrives with the notice that a request was completed or rejected (``desk.handling``), as buttons whose
 callback data is ``rate:<request id>:<score>``. Each use case takes the caller's ``AsyncSession`` (opened with
 ``storage.uow.unit_of_work(factory, write=True)``) and never commits. One answer per request: rating again
-replaces the score and keeps the comment. The governorate reads each organization's figures with
-``organization_scores``.
+replaces the score and keeps the comment. Reports read the scores with the rest of an organization's figures
+(``desk.reports``).
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ from storage.repositories import Citizens, Requests, SurveyAnswers
 
 __all__ = [
     "OBJECTION_MAX_SCORE",
+    "OBJECTION_SUBJECT",
     "RATEABLE_STATUSES",
+    "RELATED_FIELD",
+    "SUBJECT_FIELD",
     "OrganizationScores",
     "RatingResult",
     "comment",
@@ -36,6 +39,12 @@ RATEABLE_STATUSES: Final = frozenset({Status.COMPLETED, Status.REJECTED})
 """A request is rated once the organization finished it; a withdrawn one was never finished by anyone."""
 OBJECTION_MAX_SCORE: Final = 2
 """At or below this score (and after any rejection) the citizen is offered to object (file a complaint)."""
+RELATED_FIELD: Final = "related_tracking_code"
+"""The complaint form's field naming the request an objection is about."""
+SUBJECT_FIELD: Final = "subject"
+"""The complaint form's choice of what the complaint is about."""
+OBJECTION_SUBJECT: Final = "decision"
+"""The subject of an objection (a complaint against a decision): reports count these as objections."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,15 +31,12 @@ from desk import survey
 from desk.access import COMPLAINT_SERVICE
 from desk.bridge import Copied, answer_clerks, awaiting_answer
 from desk.errors import MizError, NotFound
+from desk.survey import OBJECTION_SUBJECT, RELATED_FIELD, SUBJECT_FIELD
 from storage.files import DocumentStore
 from storage.models import ServiceRequest
 from storage.uow import unit_of_work
 
 __all__ = ["Survey", "router"]
-
-RELATED_FIELD = "related_tracking_code"
-SUBJECT_FIELD = "subject"
-OBJECTION_SUBJECT = "decision"
 
 
 class Survey(StatesGroup):

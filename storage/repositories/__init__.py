@@ -14,6 +14,7 @@ from storage.repositories.dues import Dues
 from storage.repositories.groups import GroupMessages, RegisteredClerks
 from storage.repositories.outbox import Outbox
 from storage.repositories.payments import Payments
+from storage.repositories.reports import ReportQueries
 from storage.repositories.requests import OPEN_STATUSES, SCAN_PAGE, Events, Requests
 from storage.repositories.surveys import SurveyAnswers
 
@@ -29,6 +30,7 @@ __all__ = [
     "Outbox",
     "Payments",
     "RegisteredClerks",
+    "ReportQueries",
     "Repository",
     "Requests",
     "SurveyAnswers",
