@@ -60,6 +60,11 @@ def _looks_like_code_and_tail(text: str) -> bool:
     return split_code_and_tail(text) is not None
 
 
+def _is_code(text: str) -> bool:
+    """A tracking code, alone or with the national ID's last four digits: never a national ID (ten digits)."""
+    return _looks_like_code(text) or _looks_like_code_and_tail(text)
+
+
 def render_track_view(r: Renderer, view: TrackView, catalogs: CatalogHolder) -> str:
     """A request's status and public history, in the citizen's language."""
     return r.template(
@@ -134,10 +139,11 @@ async def track_request(
     track_code_throttle: Limiter,
 ) -> None:
     """A code (after "track", or sent outside any conversation), alone or with the national ID's last four
-    digits; or the national ID (whole or its last four digits) asked for after a code."""
+    digits; or the national ID (whole or its last four digits) asked for after a code. Where the national ID
+    is asked for, a tracking code instead is a corrected code: it is tracked afresh."""
     text = message.text or ""
     national_id: str | None
-    if await state.get_state() == Track.national_id.state:
+    if await state.get_state() == Track.national_id.state and not _is_code(text):
         code, national_id = str((await state.get_data()).get(FormKeys.TRACK_CODE, "")), text
     else:
         code, national_id = split_code_and_tail(text) or (text, None)
