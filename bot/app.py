@@ -27,7 +27,7 @@ from bot.dialogs import browse, dues, fees, followup, form, sms_settings, track,
 from bot.dispatcher import MizDispatcher
 from bot.filters import route_by_state, route_callbacks_by_prefix, run_filters_inline
 from bot.fsm import DatabaseStorage, make_fsm_storage
-from bot.handlers import errors, fallback, operator, start
+from bot.handlers import errors, fallback, operator, reports, start
 from bot.locale_store import CitizenLocales
 from bot.middlewares import ContextMiddleware, FloodControl, FlushConversations, LocaleStore, SkipEmptyUpdates
 from bot.notifier import Notifier, NotifyAll
@@ -182,6 +182,7 @@ def create_dispatcher(
     )
     dp.include_routers(
         errors.router(platforms, settings.locale),
+        reports.router(),
         operator.router(),
         payments.router(),
         start.router(),

@@ -51,24 +51,32 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk.access import COMPLAINT_SERVICE
 from desk.calendar import WorkCalendar
-from desk.errors import NotFound
+from desk.errors import NotFound, ValidationError
 from desk.lifecycle import Actor
+from desk.persian import parse_jalali_date
 from desk.survey import OBJECTION_SUBJECT, SUBJECT_FIELD
 from storage.repositories.reports import LOCAL_OFFSET, Grouping, ReportQueries, Span
 
 __all__ = [
+    "MAX_PERIOD_DAYS",
     "MIN_CASES",
     "SATISFIED_SCORE",
     "Breakdown",
     "Figures",
     "Period",
     "Rate",
+    "Report",
+    "ReportQuery",
     "ReportViewer",
     "Satisfaction",
+    "Sort",
     "check_report_access",
     "figures",
     "first_response_hours",
+    "make_report",
     "nearest_rank",
+    "parse_period",
+    "sort_rows",
     "totals",
 ]
 
@@ -367,3 +375,98 @@ def check_report_access(viewer: ReportViewer, organization_id: str | None, break
         raise NotFound("desk.report.not_allowed")
     if breakdown is Breakdown.CLERK and viewer.kind is not Actor.SUPERVISOR:
         raise NotFound("desk.report.not_allowed")
+
+
+class Sort(StrEnum):
+    """How the governorate's side-by-side report orders the organizations (best first, "too few" last)."""
+
+    ON_TIME = "on_time"
+    SATISFACTION = "satisfaction"
+    NAME = "name"
+
+
+@dataclass(frozen=True, slots=True)
+class ReportQuery:
+    """What a report shows: a period, one organization (None: every one, side by side), a breakdown, an order."""
+
+    period: Period
+    organization_id: str | None = None
+    breakdown: Breakdown = Breakdown.ORGANIZATION
+    sort: Sort = Sort.ON_TIME
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A report's rows in the order shown, and the whole's total (``key`` "")."""
+
+    query: ReportQuery
+    rows: tuple[Figures, ...]
+    total: Figures
+
+
+async def make_report(
+    session: AsyncSession,
+    query: ReportQuery,
+    viewer: ReportViewer,
+    *,
+    today: date,
+    calendar_of: Calendars,
+    organizations: Sequence[str],
+    name_of: Callable[[str], str] = str,
+) -> Report:
+    """The report ``viewer`` asked for, if they may see it (``check_report_access``; ``NotFound`` otherwise).
+
+    ``organizations`` are every organization's ids (a side-by-side report lists them all, idle ones included);
+    ``name_of`` names a row's key, for the order by name. The governorate's view counts anonymous complaints
+    against the organization they accuse; an organization's own view never does.
+    """
+    check_report_access(viewer, query.organization_id, query.breakdown)
+    found = await figures(
+        session,
+        query.period,
+        today=today,
+        calendar_of=calendar_of,
+        breakdown=query.breakdown,
+        organizations=None if query.organization_id is None else [query.organization_id],
+        include_anonymous=viewer.governorate,
+    )
+    keys = list(found)
+    if query.breakdown is Breakdown.ORGANIZATION:
+        keys = list(organizations) if query.organization_id is None else [query.organization_id]
+    rows = [found.get(key) or Figures(key=key) for key in keys]
+    return Report(query, tuple(sort_rows(rows, query.sort, name_of)), totals(rows))
+
+
+def sort_rows(rows: Iterable[Figures], sort: Sort, name_of: Callable[[str], str] = str) -> list[Figures]:
+    """``rows`` best first by ``sort`` (a rate with too few cases after every real one), then by name."""
+
+    def measure(row: Figures) -> float | None:
+        if sort is Sort.ON_TIME:
+            return row.on_time.value
+        if sort is Sort.SATISFACTION:
+            return row.satisfaction.average
+        return None
+
+    def key(row: Figures) -> tuple[int, float, str]:
+        value = measure(row)
+        return (value is None, -(value or 0.0), name_of(row.key))
+
+    return sorted(rows, key=key)
+
+
+MAX_PERIOD_DAYS: Final = 731
+"""The longest period one report covers (two years): a longer one is refused rather than run."""
+
+
+def parse_period(first: str, last: str) -> Period:
+    """The period between two typed Jalali dates ('1405/07/01', '1405/09/30'), both included.
+
+    Raises ``ValidationError``: the dates' own errors (``desk.persian.parse_jalali_date``), ``desk.report.order``
+    when the last comes before the first, ``desk.report.too_long`` beyond ``MAX_PERIOD_DAYS`` days.
+    """
+    start, end = parse_jalali_date(first), parse_jalali_date(last)
+    if end < start:
+        raise ValidationError("desk.report.order")
+    if (end - start).days + 1 > MAX_PERIOD_DAYS:
+        raise ValidationError("desk.report.too_long", days=MAX_PERIOD_DAYS)
+    return Period(start, end)

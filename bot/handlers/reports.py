@@ -1,0 +1,276 @@
+"""Reports in the operator groups: ``/report`` (or "📊 گزارش") and the report's buttons.
+
+In an organization's group a clerk gets that organization's figures for the current Jalali month; in the
+governorate's group every organization side by side. The buttons switch the period (last month, this week, the
+last 30 days), the breakdown (by service, by clerk) and, in the governorate's group, the order and the
+organization to drill down to. ``/report 1405/07/01 1405/09/30`` reports any Jalali range.
+
+Who may see what is ``desk.reports.check_report_access``, checked again on every press (button data can be
+forged); only the group's clerks get an answer at all (``IsClerk``).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from pydantic import Field
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.clerks import ClerkRegistry
+from bot.filters import IsClerk
+from bot.platforms import GROUP_CHAT_TYPES
+from bot.render import Renderer
+from catalog.loader import CatalogHolder
+from catalog.problems import NotInCatalogError
+from catalog.schema import SHORT_ID_MAX, Organization
+from desk.errors import MizError
+from desk.handling import ActorRef
+from desk.persian import TEHRAN
+from desk.report_text import report_text
+from desk.reports import (
+    MAX_PERIOD_DAYS,
+    Breakdown,
+    Period,
+    Report,
+    ReportQuery,
+    ReportViewer,
+    Sort,
+    make_report,
+    parse_period,
+)
+from storage.uow import unit_of_work
+
+__all__ = ["REPORT_BUTTON", "ReportPage", "router"]
+
+logger = logging.getLogger(__name__)
+
+REPORT_BUTTON = "📊 گزارش"
+"""The typed entry to a report, besides ``/report``."""
+
+PeriodCode = Literal["m", "pm", "w", "d30", "r"]
+"""This Jalali month, the previous one, this week, the last 30 days, or the range ``a`` to ``b``."""
+
+_DAY = Annotated[int, Field(ge=0, le=date.max.toordinal())]
+
+
+class ReportPage(CallbackData, prefix="rep"):
+    """A report's button: its period, organization (empty: all side by side), breakdown and order.
+
+    ``a`` and ``b`` are the first and last days (``date.toordinal``) of a typed range, 0 otherwise.
+    """
+
+    p: PeriodCode
+    a: _DAY = 0
+    b: _DAY = 0
+    org: Annotated[str, Field(max_length=SHORT_ID_MAX, pattern=r"^[a-z0-9_]*$")] = ""
+    v: Literal["o", "s", "c"] = "o"
+    s: Literal["t", "s", "n"] = "t"
+
+
+_BREAKDOWNS = {"o": Breakdown.ORGANIZATION, "s": Breakdown.SERVICE, "c": Breakdown.CLERK}
+_SORTS = {"t": Sort.ON_TIME, "s": Sort.SATISFACTION, "n": Sort.NAME}
+
+
+def router() -> Router:
+    """``/report`` and its buttons, for the clerks of an operator group; anyone else is told they are not one."""
+    r = Router(name="reports")
+    r.message.filter(F.chat.type.in_(GROUP_CHAT_TYPES))
+    r.callback_query.filter(F.message.chat.type.in_(GROUP_CHAT_TYPES))
+    clerk = IsClerk()
+    r.message.register(report_command, Command("report"), clerk)
+    r.message.register(report_command, F.text == REPORT_BUTTON, clerk)
+    r.message.register(refuse, Command("report"))
+    r.callback_query.register(report_page, ReportPage.filter(), clerk)
+    r.callback_query.register(refuse_page, ReportPage.filter())
+    return r
+
+
+def _today() -> date:
+    return datetime.now(TEHRAN).date()
+
+
+def _period(page: ReportPage, today: date) -> Period:
+    """The period a button names; presets are read against ``today``, so "this month" stays current."""
+    if page.p == "m":
+        return Period.jalali_month(today)
+    if page.p == "pm":
+        return Period.jalali_month(today, months_back=1)
+    if page.p == "w":
+        return Period.week(today)
+    if page.p == "d30":
+        return Period.last_days(today, 30)
+    first, last = date.fromordinal(max(page.a, 1)), date.fromordinal(max(page.b, 1))
+    if last < first or (last - first).days >= MAX_PERIOD_DAYS:
+        return Period.jalali_month(today)  # forged data: the default report, which access still guards
+    return Period(first, last)
+
+
+def _viewer(org: Organization, actor: ActorRef) -> ReportViewer:
+    return ReportViewer(organization_id=org.id, kind=actor.kind, governorate=actor.oversight)
+
+
+async def report_command(
+    message: Message,
+    org: Organization,
+    actor: ActorRef,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    clerks: ClerkRegistry,
+    session_factory: async_sessionmaker[AsyncSession],
+    command: CommandObject | None = None,
+) -> None:
+    """A clerk asks for a report: this month's, or a typed range's (two Jalali dates)."""
+    args = (command.args or "").split() if command is not None else []
+    page = ReportPage(p="m", org="" if actor.oversight else org.id)
+    if args:
+        if len(args) != 2:
+            await message.reply(r.text("report.usage"))
+            return
+        try:
+            period = parse_period(args[0], args[1])
+        except MizError as error:
+            await message.reply(r.text("report.invalid", error=error.render(r.lang)))
+            return
+        page = ReportPage(p="r", a=period.first.toordinal(), b=period.last.toordinal(), org=page.org)
+    try:
+        text, keyboard = await _show(page, org, actor, r, catalogs, clerks, session_factory)
+    except MizError as error:
+        await message.reply(error.render(r.lang))
+        return
+    await message.answer(text, reply_markup=keyboard)
+
+
+async def report_page(
+    callback: CallbackQuery,
+    callback_data: ReportPage,
+    org: Organization,
+    actor: ActorRef,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    clerks: ClerkRegistry,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """A report's button: the report it names, as a new message (the earlier one stays for comparison)."""
+    assert callback.message is not None  # the router takes presses on a group's message only
+    try:
+        text, keyboard = await _show(callback_data, org, actor, r, catalogs, clerks, session_factory)
+    except MizError as error:
+        await callback.answer(error.render(r.lang), show_alert=True)
+        return
+    await callback.answer()
+    await callback.message.answer(text, reply_markup=keyboard)
+
+
+async def refuse(message: Message, r: Renderer) -> None:
+    await message.reply(r.text("op.not_clerk"))
+
+
+async def refuse_page(callback: CallbackQuery, r: Renderer) -> None:
+    await callback.answer(r.plain("op.not_clerk"), show_alert=True)
+
+
+async def _show(
+    page: ReportPage,
+    org: Organization,
+    actor: ActorRef,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    clerks: ClerkRegistry,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The report ``page`` names, if ``actor`` may see it: its text and buttons."""
+    catalog = catalogs.catalog
+    today = _today()
+    organization_id = page.org or None
+    if organization_id is not None and not catalog.has_organization(organization_id):
+        organization_id = org.id  # a forged id: their own, which access still guards
+    query = ReportQuery(
+        period=_period(page, today),
+        organization_id=organization_id,
+        breakdown=_BREAKDOWNS[page.v],
+        sort=_SORTS[page.s],
+    )
+    names = _Names(catalogs, clerks, organization_id, r.lang)
+    async with unit_of_work(session_factory) as session:
+        report = await make_report(
+            session,
+            query,
+            _viewer(org, actor),
+            today=today,
+            calendar_of=catalog.calendar_for,
+            organizations=[o.id for o in catalog.organizations],
+            name_of=names,
+        )
+    return r.typed(report_text(report, names, r.lang)), _keyboard(
+        page, report, r, names, governorate=actor.oversight
+    )
+
+
+class _Names:
+    """Names of a report's rows: organizations and services from the catalog, clerks from the registry."""
+
+    def __init__(self, catalogs: CatalogHolder, clerks: ClerkRegistry, org_id: str | None, lang: str) -> None:
+        self._catalog = catalogs.catalog
+        self._clerks = clerks
+        self._org_id = org_id
+        self._lang = lang
+
+    def __call__(self, key: str) -> str:
+        catalog = self._catalog
+        if catalog.has_organization(key):
+            return catalog.organization(key).name.get(self._lang)
+        if self._org_id is None:
+            return key
+        if ":" in key:
+            platform, _, user_id = key.partition(":")
+            clerk = self._clerks.find(self._org_id, platform, int(user_id)) if user_id.isdigit() else None
+            return clerk.name.get(self._lang) if clerk is not None else key
+        try:
+            return catalog.service(self._org_id, key).title.get(self._lang)
+        except NotInCatalogError:
+            return key
+
+
+def _button(r: Renderer, key: str, page: ReportPage) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=r.plain(key), callback_data=page.pack())
+
+
+def _keyboard(
+    page: ReportPage, report: Report, r: Renderer, names: _Names, *, governorate: bool
+) -> InlineKeyboardMarkup:
+    """Periods on the first row; then the breakdowns, or, side by side, the orders and a button per organization."""
+    same = page.model_dump()
+    periods = [
+        _button(r, f"report.button.{code}", ReportPage(**{**same, "p": code, "a": 0, "b": 0}))
+        for code in ("pm", "w", "d30", "m")
+        if code != page.p
+    ]
+    rows = [periods]
+    if page.org:
+        rows.append(
+            [
+                _button(r, f"report.button.view.{v}", ReportPage(**{**same, "v": v}))
+                for v in ("o", "s", "c")
+                if v != page.v
+            ]
+        )
+        if governorate:
+            rows.append([_button(r, "report.button.all", ReportPage(**{**same, "org": "", "v": "o"}))])
+        return InlineKeyboardMarkup(inline_keyboard=rows)
+    rows.append(
+        [
+            _button(r, f"report.button.sort.{s}", ReportPage(**{**same, "s": s}))
+            for s in ("t", "s")
+            if s != page.s
+        ]
+    )
+    for row in report.rows:
+        drill = ReportPage(**{**same, "org": row.key, "v": "o"})
+        rows.append([InlineKeyboardButton(text=f"🔎 {names(row.key)}", callback_data=drill.pack())])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
