@@ -20,6 +20,7 @@ from pydantic import AfterValidator, Field
 
 from bot.clerk_actions import CLERK_ACTIONS
 from desk.lifecycle import Status
+from desk.worklists import ListKind
 
 __all__ = [
     "CardAct",
@@ -40,6 +41,7 @@ __all__ = [
     "FormRestart",
     "FormResume",
     "FormSubmit",
+    "ListPage",
     "MenuOpen",
     "Objection",
     "OrgPage",
@@ -193,6 +195,16 @@ class CardAction(CallbackData, prefix="card"):
     req: RowId
     act: CardAct
     seen: Status
+
+
+class ListPage(CallbackData, prefix="worklist"):
+    """A page of a clerk's work list (``/open``, ``/mine``, ``/overdue``), counted from 0.
+
+    It names no organization: the list is always the one of the group it is pressed in (``desk.worklists``).
+    """
+
+    kind: ListKind
+    page: Index
 
 
 class Rate(CallbackData, prefix="rate"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 from typing import TypeVar
 
@@ -19,10 +19,10 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.callbacks import CardAction
+from bot.callbacks import CardAction, ListPage
 from bot.clerk_actions import CLERK_ACTIONS, ActionCall
 from bot.clerks import ClerkRegistry
 from bot.filters import IsClerk
@@ -38,11 +38,12 @@ from desk.bridge import Copied, clerk_message
 from desk.certificates import format_certificate_code
 from desk.errors import MizError, NotFound
 from desk.lifecycle import Status
-from desk.persian import TEHRAN, format_jalali_date, normalize_identifier
+from desk.persian import TEHRAN, format_jalali_date, format_number, normalize_identifier
 from desk.requests import Title
 from desk.tracking import format_tracking_code, is_well_formed, normalize_tracking_code
+from desk.worklists import PAGE_SIZE, ListKind, WorkPage, work_page
 from storage.models import ServiceRequest
-from storage.repositories import GroupMessages, Requests
+from storage.repositories import GroupMessages
 from storage.uow import unit_of_work
 
 __all__ = ["OperatorStates", "router"]
@@ -70,6 +71,8 @@ def router() -> Router:
     clerk = IsClerk()
     r.callback_query.register(card_action, CardAction.filter(), clerk)
     r.callback_query.register(refuse_card_action, CardAction.filter())
+    r.callback_query.register(work_list_page, ListPage.filter(), clerk)
+    r.callback_query.register(refuse_card_action, ListPage.filter())
     r.message.register(cancel_text, OperatorStates.text, Command("cancel"))
     r.message.register(action_text, OperatorStates.text, F.text, clerk)
     r.message.register(drop_text, OperatorStates.text, F.text)
@@ -120,13 +123,16 @@ async def card_action(
 
 
 async def refuse_card_action(callback: CallbackQuery, r: Renderer, platform: Platform) -> None:
-    """Anyone but the group's clerks pressing a card's button is told they are not one (and it is logged)."""
+    """Anyone but the group's clerks pressing a card's or a list's button is told they are not one (and it is logged)."""
     message = callback.message
     if message is None:
         await callback.answer()
         return
     logger.warning(
-        "refused a card action by %s:%s in chat %s", platform.value, callback.from_user.id, message.chat.id
+        "refused a clerk's button pressed by %s:%s in chat %s",
+        platform.value,
+        callback.from_user.id,
+        message.chat.id,
     )
     await callback.answer(r.plain("op.not_clerk"), show_alert=True)
 
@@ -253,24 +259,36 @@ async def open_request(
 async def work_list(
     message: Message,
     command: CommandObject,
-    org: Organization,
-    clerk: Clerk,
+    actor: handling.ActorRef,
     r: Renderer,
-    platform: Platform,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    """``/open``, ``/mine``, ``/overdue``: the organization's open requests, the clerk's own, the late ones."""
+    """``/open``, ``/mine``, ``/overdue``: the first page of the organization's open requests, the clerk's own,
+    the late ones, with how many there are and buttons to the other pages."""
     today = datetime.now(TEHRAN).date()
     async with session_factory() as session:
-        if command.command == "overdue":
-            items = list(await Requests(session).overdue(today, organization_id=org.id))
-        else:
-            items = list(await Requests(session).open_by_organization(org.id))
-    if command.command == "mine":
-        items = [
-            i for i in items if i.assignee_platform == platform.value and i.assignee_user_id == clerk.user_id
-        ]
-    await message.answer(_work_list(r, command.command, items, today))
+        page = await work_page(session, actor, ListKind(command.command), today=today)
+    text, markup = _work_page(r, page, today)
+    await message.answer(text, reply_markup=markup)
+
+
+async def work_list_page(
+    callback: CallbackQuery,
+    callback_data: ListPage,
+    actor: handling.ActorRef,
+    r: Renderer,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """A clerk pressed a list's previous/next button: that page of the list, of the group's organization."""
+    message = callback.message
+    assert message is not None  # the router takes presses on a group's message only
+    today = datetime.now(TEHRAN).date()
+    async with session_factory() as session:
+        page = await work_page(session, actor, callback_data.kind, today=today, page=callback_data.page)
+    text, markup = _work_page(r, page, today)
+    await callback.answer()
+    if isinstance(message, Message):
+        await message.edit_text(text, reply_markup=markup)
 
 
 async def find(
@@ -407,19 +425,50 @@ async def _redraw(
         )
 
 
-def _work_list(r: Renderer, kind: str, items: list[ServiceRequest], today: date) -> str:
+def _work_page(r: Renderer, page: WorkPage, today: date) -> tuple[str, InlineKeyboardMarkup | None]:
+    """A work list's page as a message: how many in all, which page, its requests, and buttons to the others."""
+    if not page.total:
+        return r.text(f"op.list.empty.{page.kind}"), None
+    first = page.page * PAGE_SIZE + 1
+    head = [r.text(f"op.list.title.{page.kind}", count=format_number(page.total, r.lang))]
+    if page.pages > 1:
+        head.append(
+            r.text(
+                "op.list.page",
+                page=format_number(page.page + 1, r.lang),
+                pages=format_number(page.pages, r.lang),
+                first=format_number(first, r.lang),
+                last=format_number(first + len(page.items) - 1, r.lang),
+            )
+        )
+    nav: list[InlineKeyboardButton] = []
+    if page.has_previous:
+        data = ListPage(kind=page.kind, page=page.page - 1).pack()
+        nav.append(InlineKeyboardButton(text=r.plain("bot.nav.prev"), callback_data=data))
+    if page.has_next:
+        data = ListPage(kind=page.kind, page=page.page + 1).pack()
+        nav.append(InlineKeyboardButton(text=r.plain("bot.nav.next"), callback_data=data))
+    markup = InlineKeyboardMarkup(inline_keyboard=[nav]) if nav else None
+    return "\n".join([*head, *_item_lines(r, page.items, today)]), markup
+
+
+def _work_list(r: Renderer, kind: str, items: Sequence[ServiceRequest], today: date) -> str:
     if not items:
         return r.text(f"op.list.empty.{kind}")
     lines = [r.text(f"op.list.title.{kind}", count=r.digits(len(items)))]
-    for item in items[:30]:
-        lines.append(
-            r.text(
-                "op.list.item",
-                code=format_tracking_code(item.tracking_code, r.lang),
-                title=Title.of(item.service_snapshot).text(r.lang),
-                status=r.plain(Status(item.status).label_key),
-                deadline=format_jalali_date(item.deadline, r.lang) if item.deadline else "—",
-                late="⚠️" if item.deadline and item.deadline < today else "",
-            )
+    return "\n".join([*lines, *_item_lines(r, items, today)])
+
+
+def _item_lines(r: Renderer, items: Sequence[ServiceRequest], today: date) -> list[str]:
+    """One line per request: tracking code, service, status, deadline, and ⚠️ when it is past."""
+    return [
+        r.text(
+            "op.list.item",
+            code=format_tracking_code(item.tracking_code, r.lang),
+            title=Title.of(item.service_snapshot).text(r.lang),
+            status=r.plain(Status(item.status).label_key),
+            deadline=format_jalali_date(item.deadline, r.lang) if item.deadline else "—",
+            late="⚠️" if item.deadline and item.deadline < today else "",
         )
-    return "\n".join(lines)
+        for item in items
+    ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -154,44 +154,39 @@ class Requests(Repository):
             before = page[-1].id
         return found[:limit]
 
-    async def open_by_organization(
-        self, organization_id: str, *, limit: int = 100
+    async def work_list(
+        self,
+        organization_id: str,
+        *,
+        assignee: tuple[str, int] | None = None,
+        late_on: date | None = None,
+        offset: int = 0,
+        limit: int = 20,
     ) -> Sequence[ServiceRequest]:
-        """The organization's requests still to be worked on, nearest deadline first (no deadline last)."""
+        """One page of the organization's requests still to be worked on, nearest deadline first (none last).
+
+        ``assignee`` (platform, user id) keeps that clerk's own; ``late_on`` keeps those whose deadline is before
+        that day (the overdue). ``count_work`` with the same filters counts them all.
+        """
         stmt = (
             select(ServiceRequest)
-            .where(
-                col(ServiceRequest.organization_id) == organization_id,
-                col(ServiceRequest.status).in_(OPEN_STATUSES),
-            )
+            .where(*_work_conditions(organization_id, assignee, late_on))
             .order_by(
                 col(ServiceRequest.deadline).is_(None),
                 col(ServiceRequest.deadline),
                 col(ServiceRequest.id),
             )
+            .offset(offset)
             .limit(limit)
         )
         return (await self.session.scalars(stmt)).all()
 
-    async def overdue(
-        self,
-        today: date,
-        *,
-        organization_id: str | None = None,
-    ) -> Sequence[ServiceRequest]:
-        """Open requests whose deadline is before ``today`` (the organization's local date), oldest first."""
-        conditions = [
-            col(ServiceRequest.status).in_(OPEN_STATUSES),
-            col(ServiceRequest.deadline) < today,
-        ]
-        if organization_id is not None:
-            conditions.append(col(ServiceRequest.organization_id) == organization_id)
-        stmt = (
-            select(ServiceRequest)
-            .where(*conditions)
-            .order_by(col(ServiceRequest.deadline), col(ServiceRequest.id))
-        )
-        return (await self.session.scalars(stmt)).all()
+    async def count_work(
+        self, organization_id: str, *, assignee: tuple[str, int] | None = None, late_on: date | None = None
+    ) -> int:
+        """How many requests ``work_list`` lists with these filters, on all its pages."""
+        stmt = select(func.count()).where(*_work_conditions(organization_id, assignee, late_on))
+        return int((await self.session.execute(stmt)).scalar_one())
 
     async def due_by(
         self,
@@ -244,6 +239,24 @@ class Requests(Repository):
         if organization_id is not None:
             stmt = stmt.where(col(ServiceRequest.organization_id) == organization_id)
         return {row[0]: row[1] for row in (await self.session.execute(stmt)).all()}
+
+
+def _work_conditions(
+    organization_id: str, assignee: tuple[str, int] | None, late_on: date | None
+) -> list[ColumnElement[bool]]:
+    """The filters of a work list: the organization's open requests, maybe one clerk's, maybe the overdue."""
+    conditions: list[ColumnElement[bool]] = [
+        col(ServiceRequest.organization_id) == organization_id,
+        col(ServiceRequest.status).in_(OPEN_STATUSES),
+    ]
+    if assignee is not None:
+        conditions += [
+            col(ServiceRequest.assignee_platform) == assignee[0],
+            col(ServiceRequest.assignee_user_id) == assignee[1],
+        ]
+    if late_on is not None:
+        conditions.append(col(ServiceRequest.deadline) < late_on)
+    return conditions
 
 
 class Events(Repository):

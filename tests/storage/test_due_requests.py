@@ -73,8 +73,8 @@ async def test_work_lists_and_counts_name_the_open_statuses_so_the_indexes_serve
 ) -> None:
     async with factory() as session:
         requests = Requests(session)
-        await requests.open_by_organization("falavarjan")
-        await requests.overdue(date(2026, 5, 2), organization_id="falavarjan")
+        await requests.work_list("falavarjan", assignee=("bale", 7), late_on=date(2026, 5, 2))
+        await requests.count_work("falavarjan")
         await requests.due_by(date(2026, 5, 2), organization_id="falavarjan", limit=30)
         await requests.count_due_by(date(2026, 5, 2))
     listed = [s for s in statements if "service_request" in s]

@@ -231,12 +231,16 @@ async def test_an_organizations_open_work_is_listed_by_deadline_and_overdue_is_f
                 )
             )
     async with factory() as session:
-        work = await Requests(session).open_by_organization("falavarjan")
+        requests = Requests(session)
+        work = await requests.work_list("falavarjan")
         assert [r.tracking_code for r in work] == ["46", "42", "41", "44"]
-        late = await Requests(session).overdue(date(2026, 5, 5))
-        assert [r.tracking_code for r in late] == ["45", "46", "42"]
-        late_here = await Requests(session).overdue(date(2026, 5, 5), organization_id="falavarjan")
+        assert await requests.count_work("falavarjan") == 4
+        second_page = await requests.work_list("falavarjan", offset=2, limit=2)
+        assert [r.tracking_code for r in second_page] == ["41", "44"]
+        late_here = await requests.work_list("falavarjan", late_on=date(2026, 5, 5))
         assert [r.tracking_code for r in late_here] == ["46", "42"]
+        assert await requests.count_work("falavarjan", late_on=date(2026, 5, 5)) == 2
+        assert await requests.count_work("imanshahr", late_on=date(2026, 5, 5)) == 1
         counts = await Requests(session).count_by_status("falavarjan")
         assert counts == {
             "in_progress": 1,
