@@ -27,7 +27,7 @@ from desk.i18n import LANGUAGES
 from desk.lifecycle import Actor, Status, allowed_targets, check_transition, is_final, is_open, is_public
 from desk.notifications import Button, enqueue_card, enqueue_chat, text_payload
 from desk.persian import TEHRAN, format_number, visible
-from desk.requests import PLATFORMS, Title
+from desk.requests import NATIONAL_ID, PLATFORMS, Title
 from desk.sms import queue_request_sms, sms_key_for
 from desk.tracking import format_tracking_code
 from desk.validators import LONG_TEXT_MAX
@@ -43,6 +43,7 @@ __all__ = [
     "TEXT_MAX",
     "ActorRef",
     "Change",
+    "Found",
     "add_note",
     "ask_information",
     "ask_payment",
@@ -111,6 +112,14 @@ class ActorRef:
         if self.platform is None or self.user_id is None:
             return None
         return self.platform, self.user_id
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """What a clerk's search found: the requests shown (newest first) and how many match in all."""
+
+    items: tuple[ServiceRequest, ...]
+    total: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -754,14 +763,19 @@ async def find_by_code(session: AsyncSession, actor: ActorRef, tracking_code: st
 
 async def find_by_national_id(
     session: AsyncSession, actor: ActorRef, national_id: str, *, limit: int = FIND_LIMIT
-) -> list[ServiceRequest]:
-    """The filed requests handled by the actor's organization that name ``national_id`` in an answer, newest first.
+) -> Found:
+    """The filed requests handled by the actor's organization that name ``national_id`` (normalized: 10 ASCII
+    digits) in a national ID answer, newest first, and how many there are.
 
-    Every request of the organization is searched, however old; at most ``limit`` are returned.
+    Every request of the organization is searched, however old (``request_identifier``'s index); at most ``limit``
+    are returned. Anyone without an organization finds nothing.
     """
     if actor.organization_id is None:
-        return []
-    return list(await Requests(session).naming(actor.organization_id, national_id, limit=limit))
+        return Found((), 0)
+    found, total = await Requests(session).naming(
+        actor.organization_id, NATIONAL_ID, national_id, limit=limit
+    )
+    return Found(tuple(found), total)
 
 
 # The citizen's own moves.

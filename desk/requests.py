@@ -47,12 +47,13 @@ from desk.validators import national_id as validate_national_id
 from desk.verification import mobile_answers, phone_to_offer, record_shared_phone
 from storage.columns import utcnow
 from storage.errors import TrackingCodeTakenError
-from storage.models import Citizen, Document, RequestEvent, ServiceRequest
+from storage.models import Citizen, Document, RequestEvent, RequestIdentifier, ServiceRequest
 from storage.repositories import Citizens, Events, Outbox, Requests
 
 __all__ = [
     "CONFIRMATION_HOLD",
     "IDEMPOTENCY_KEY_MAX",
+    "NATIONAL_ID",
     "NATIONAL_ID_TAIL",
     "PLATFORMS",
     "REFILE_WINDOW",
@@ -98,6 +99,8 @@ Four digits are only 10,000 possibilities: what protects them is the tracking th
 counts every wrong guess, last four digits included, and the 12-digit code that must come with them."""
 
 _NATIONAL_ID_FIELD: Final = "national_id"
+NATIONAL_ID: Final = "national_id"
+"""The kind of identifier (``RequestIdentifier.kind``) a request's national ID answers are stored and found as."""
 _TAIL: Final = re.compile(rf"\d{{{NATIONAL_ID_TAIL}}}", re.ASCII)
 _DASH: Final = "\\-\u2010-\u2015\u2212\ufe63\uff0d"
 # A code (digits, spaces, dashes), then a separate group of four digits: "123412341234 5678", "1234-5678-9012 5678".
@@ -259,7 +262,7 @@ def _check_complete(submission: Submission) -> None:
 
 def _build(
     submission: Submission, citizen_id: int, tracking_code: str, deadline: date
-) -> tuple[ServiceRequest, list[RequestEvent], list[Document]]:
+) -> tuple[ServiceRequest, list[RequestEvent], list[Document], list[RequestIdentifier]]:
     # Fresh objects on every attempt: a failed insert's savepoint rollback expunges the previous ones.
     now = utcnow()
     request = ServiceRequest(
@@ -302,7 +305,10 @@ def _build(
         )
         for item in submission.documents
     ]
-    return request, [event], documents
+    identifiers = [
+        RequestIdentifier(kind=NATIONAL_ID, value=value) for value in dict.fromkeys(_national_ids_of(request))
+    ]
+    return request, [event], documents, identifiers
 
 
 async def _add_with_fresh_code(
@@ -310,13 +316,15 @@ async def _add_with_fresh_code(
 ) -> tuple[ServiceRequest, bool]:
     """Add the request under a new random code, drawing again when the code is taken (see ``TRACKING_CODE_ATTEMPTS``)."""
     for _ in range(TRACKING_CODE_ATTEMPTS - 1):
-        request, events, documents = _build(submission, citizen_id, new_tracking_code(), deadline)
+        request, events, documents, identifiers = _build(
+            submission, citizen_id, new_tracking_code(), deadline
+        )
         try:
-            return await requests.add(request, events=events, documents=documents)
+            return await requests.add(request, events=events, documents=documents, identifiers=identifiers)
         except TrackingCodeTakenError:
             continue
-    request, events, documents = _build(submission, citizen_id, new_tracking_code(), deadline)
-    return await requests.add(request, events=events, documents=documents)
+    request, events, documents, identifiers = _build(submission, citizen_id, new_tracking_code(), deadline)
+    return await requests.add(request, events=events, documents=documents, identifiers=identifiers)
 
 
 async def _filed_lately(

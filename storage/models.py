@@ -38,6 +38,7 @@ __all__ = [
     "PhoneVerification",
     "RegisteredClerk",
     "RequestEvent",
+    "RequestIdentifier",
     "ServiceRequest",
     "SurveyAnswer",
 ]
@@ -126,6 +127,24 @@ class ServiceRequest(SQLModel, table=True):
         unique=True,
         description="sent with the citizen's submit: a double tap files once",
     )
+
+
+class RequestIdentifier(SQLModel, table=True):
+    """An identifier a request names, normalized, so clerks find requests by it (``/find NATIONAL_ID``).
+
+    Today the only ``kind`` is ``national_id``: each distinct answer to one of the request's national ID questions,
+    as 10 ASCII digits. Written with the request when it is filed (and for older requests by migration 0011), and
+    looked up by the unique index on ``(kind, value, request_id)``: every request naming it, however old, without
+    reading the answers (JSON) of any other.
+    """
+
+    __tablename__ = "request_identifier"
+    __table_args__ = (UniqueConstraint("kind", "value", "request_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = _request_fk()
+    kind: str = Field(max_length=16, description="'national_id'")
+    value: str = Field(max_length=32, description="normalized: a national ID as 10 ASCII digits")
 
 
 class Document(SQLModel, table=True):

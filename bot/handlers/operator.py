@@ -305,16 +305,16 @@ async def find(
     today = datetime.now(TEHRAN).date()
     async with session_factory() as session:
         if is_well_formed(query):
-            found = await handling.find_by_code(session, actor, normalize_tracking_code(query))
-            items = [found] if found is not None else []
+            request = await handling.find_by_code(session, actor, normalize_tracking_code(query))
+            found = handling.Found((request,), 1) if request is not None else handling.Found((), 0)
         elif query.isdigit() and len(query) == 10:
-            items = await handling.find_by_national_id(session, actor, query)
+            found = await handling.find_by_national_id(session, actor, query)
         else:
             await message.answer(r.text("op.find.usage"))
             return
-    if len(items) == 1 and items[0].id is not None:
-        await _redraw(session_factory, outbox, platform, message.chat.id, actor, items[0].id)
-    await message.answer(_work_list(r, "find", items, today))
+    if found.total == 1 and found.items[0].id is not None:
+        await _redraw(session_factory, outbox, platform, message.chat.id, actor, found.items[0].id)
+    await message.answer(_found(r, found, today))
 
 
 async def refuse_command(message: Message, r: Renderer) -> None:
@@ -452,11 +452,20 @@ def _work_page(r: Renderer, page: WorkPage, today: date) -> tuple[str, InlineKey
     return "\n".join([*head, *_item_lines(r, page.items, today)]), markup
 
 
-def _work_list(r: Renderer, kind: str, items: Sequence[ServiceRequest], today: date) -> str:
-    if not items:
-        return r.text(f"op.list.empty.{kind}")
-    lines = [r.text(f"op.list.title.{kind}", count=r.digits(len(items)))]
-    return "\n".join([*lines, *_item_lines(r, items, today)])
+def _found(r: Renderer, found: handling.Found, today: date) -> str:
+    """What ``/find`` found: how many in all, the newest of them, and how to open any one."""
+    if not found.total:
+        return r.text("op.list.empty.find")
+    lines = [r.text("op.list.title.find", count=format_number(found.total, r.lang))]
+    if found.total > len(found.items):
+        lines.append(
+            r.text(
+                "op.find.newest",
+                shown=format_number(len(found.items), r.lang),
+                count=format_number(found.total, r.lang),
+            )
+        )
+    return "\n".join([*lines, *_item_lines(r, found.items, today)])
 
 
 def _item_lines(r: Renderer, items: Sequence[ServiceRequest], today: date) -> list[str]:

@@ -15,12 +15,11 @@ from storage.repositories.groups import GroupMessages, RegisteredClerks
 from storage.repositories.outbox import Outbox
 from storage.repositories.payments import Payments
 from storage.repositories.reports import ReportQueries
-from storage.repositories.requests import OPEN_STATUSES, SCAN_PAGE, Events, Requests
+from storage.repositories.requests import OPEN_STATUSES, Events, Requests
 from storage.repositories.surveys import SurveyAnswers
 
 __all__ = [
     "OPEN_STATUSES",
-    "SCAN_PAGE",
     "Certificates",
     "Citizens",
     "ConversationStates",

@@ -10,10 +10,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from storage.errors import TrackingCodeTakenError
-from storage.models import Document, RequestEvent, ServiceRequest
+from storage.models import Document, RequestEvent, RequestIdentifier, ServiceRequest
 from storage.repositories.base import Repository
 
-__all__ = ["OPEN_STATUSES", "SCAN_PAGE", "Events", "Requests"]
+__all__ = ["OPEN_STATUSES", "Events", "Requests"]
 
 OPEN_STATUSES: tuple[str, ...] = (
     "submitted",
@@ -27,8 +27,6 @@ OPEN_STATUSES: tuple[str, ...] = (
 Lists name them (``status IN (...)``), never the closed ones (``NOT IN``), so the indexes on
 ``(organization_id, status, deadline)`` and ``(status, deadline)`` serve every list and count.
 """
-SCAN_PAGE = 1000
-"""Rows read at a time when requests are searched by an answer (``Requests.naming``)."""
 
 
 class Requests(Repository):
@@ -40,8 +38,10 @@ class Requests(Repository):
         *,
         events: Iterable[RequestEvent] = (),
         documents: Iterable[Document] = (),
+        identifiers: Iterable[RequestIdentifier] = (),
     ) -> tuple[ServiceRequest, bool]:
-        """File ``request`` with its first events and its documents; returns ``(request, created)``.
+        """File ``request`` with its first events, its documents and the identifiers it names; returns
+        ``(request, created)``.
 
         When ``request.idempotency_key`` names a request that already exists (the citizen tapped
         "submit" twice), nothing is written and that request is returned with ``created=False``.
@@ -52,14 +52,13 @@ class Requests(Repository):
             existing = await self.by_idempotency_key(key)
             if existing is not None:
                 return existing, False
-        events = list(events)
-        documents = list(documents)
+        children = [*events, *documents, *identifiers]
         try:
             async with self.session.begin_nested():
                 self.session.add(request)
                 await self.session.flush()
                 assert request.id is not None
-                for item in [*events, *documents]:
+                for item in children:
                     item.request_id = request.id
                     self.session.add(item)
         except IntegrityError:
@@ -127,32 +126,35 @@ class Requests(Repository):
         )
         return (await self.session.scalars(stmt)).all()
 
-    async def naming(self, organization_id: str, value: str, *, limit: int) -> list[ServiceRequest]:
-        """The organization's filed requests with ``value`` as an answer, newest first (at most ``limit``).
-
-        Answers are JSON, so they are read in pages of ``SCAN_PAGE`` by id and compared here: every request is
-        searched, however old.
-        """
-        found: list[ServiceRequest] = []
-        before: int | None = None
-        while len(found) < limit:
-            stmt = (
-                select(ServiceRequest)
-                .where(
-                    col(ServiceRequest.organization_id) == organization_id,
-                    col(ServiceRequest.status) != "draft",
-                )
-                .order_by(col(ServiceRequest.id).desc())
-                .limit(SCAN_PAGE)
-            )
-            if before is not None:
-                stmt = stmt.where(col(ServiceRequest.id) < before)
-            page = (await self.session.scalars(stmt)).all()
-            found += [r for r in page if value in {str(v) for v in r.answers.values()}]
-            if len(page) < SCAN_PAGE:
-                break
-            before = page[-1].id
-        return found[:limit]
+    async def naming(
+        self, organization_id: str, kind: str, value: str, *, limit: int
+    ) -> tuple[Sequence[ServiceRequest], int]:
+        """The organization's filed requests naming identifier ``value`` of ``kind``, newest first (at most
+        ``limit``), and how many there are in all. Looked up in ``request_identifier``'s index, however old."""
+        conditions = (
+            col(RequestIdentifier.kind) == kind,
+            col(RequestIdentifier.value) == value,
+            col(ServiceRequest.organization_id) == organization_id,
+            col(ServiceRequest.status) != "draft",
+        )
+        joined = select(ServiceRequest).join(
+            RequestIdentifier, col(RequestIdentifier.request_id) == col(ServiceRequest.id)
+        )
+        stmt = (
+            joined.where(*conditions)
+            .order_by(col(ServiceRequest.created_at).desc(), col(ServiceRequest.id).desc())
+            .limit(limit)
+        )
+        found = (await self.session.scalars(stmt)).all()
+        if len(found) < limit:
+            return found, len(found)
+        count = (
+            select(func.count())
+            .select_from(ServiceRequest)
+            .join(RequestIdentifier, col(RequestIdentifier.request_id) == col(ServiceRequest.id))
+            .where(*conditions)
+        )
+        return found, int((await self.session.execute(count)).scalar_one())
 
     async def work_list(
         self,

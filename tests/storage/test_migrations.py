@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
@@ -31,6 +32,7 @@ TABLES = {
     "phone_verification",
     "registered_clerk",
     "request_event",
+    "request_identifier",
     "service_request",
     "survey_answer",
 }
@@ -152,3 +154,61 @@ def test_a_payment_names_its_request_or_its_due_and_citizen(tmp_path: Path) -> N
         ("citizen_id", "citizen", "SET NULL"),
     }
     assert {"ix_payment_request_id", "ix_payment_due_id", "ix_payment_citizen_id"} <= indexes
+
+
+def _upgrade_to(connection: Connection, revision: str) -> None:
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)
+
+
+async def test_requests_filed_before_0011_are_found_by_the_national_ids_they_answered(database) -> None:
+    """Migration 0011 writes each older request's national ID answers into the index ``/find`` reads."""
+    form = [
+        {"id": "owner", "type": "national_id"},
+        {"id": "agent", "type": "national_id"},
+        {"id": "note", "type": "text"},
+    ]
+    answered = [
+        {"owner": "0499370899", "agent": "0499370899", "note": "1234567890"},
+        {"owner": "0499370899", "agent": "0013542419", "note": ""},
+        {"note": "0499370899"},  # a national ID typed in a text answer is not one
+    ]
+    engine = database.engine()
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_upgrade_to, "0010")
+            await connection.execute(
+                text(
+                    "INSERT INTO citizen (id, platform, user_id, chat_id, locale, phone_verified, sms_enabled,"
+                    " created_at) VALUES (1, 'bale', 5, 5, 'fa', false, false, CURRENT_TIMESTAMP)"
+                )
+            )
+            for n, answers in enumerate(answered, start=1):
+                await connection.execute(
+                    text(
+                        "INSERT INTO service_request (id, tracking_code, citizen_id, organization_id, service_id,"
+                        " service_version, service_snapshot, answers, status, created_at, updated_at)"
+                        " VALUES (:id, :code, 1, 'falavarjan', 's', '1', :snapshot, :answers, 'submitted',"
+                        " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                    ),
+                    {
+                        "id": n,
+                        "code": str(n),
+                        "snapshot": json.dumps({"form": form}),
+                        "answers": json.dumps(answers),
+                    },
+                )
+        await upgrade_async(engine)
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                text("SELECT request_id, kind, value FROM request_identifier ORDER BY request_id, value")
+            )
+            found = [tuple(row) for row in rows]
+    finally:
+        await engine.dispose()
+    assert found == [
+        (1, "national_id", "0499370899"),
+        (2, "national_id", "0013542419"),
+        (2, "national_id", "0499370899"),
+    ]
