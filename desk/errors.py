@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Labelled", "MizError", "NotFound", "Throttled", "TransitionError", "ValidationError"]
+__all__ = ["Labelled", "MizError", "NotFound", "Shown", "Throttled", "TransitionError", "ValidationError"]
 
 
 @runtime_checkable
@@ -20,6 +20,13 @@ class Labelled(Protocol):
 
     @property
     def label_key(self) -> str: ...
+
+
+@runtime_checkable
+class Shown(Protocol):
+    """A value with its own form in each language (a date as typed: ۱۴۰۵/۰۹/۱۴), shown through ``shown``."""
+
+    def shown(self, lang: str) -> str: ...
 
 
 class MizError(Exception):
@@ -31,7 +38,8 @@ class MizError(Exception):
         self.params: dict[str, Any] = params
 
     def render(self, lang: str = "fa") -> str:
-        """The message in ``lang``: labelled params translated, integers in its digits, dates as Jalali dates."""
+        """The message in ``lang``: labelled params translated, shown ones in their form, integers in its digits,
+        dates as Jalali dates."""
         from desk.i18n import translator
         from desk.persian import format_jalali_date, format_number
 
@@ -40,6 +48,8 @@ class MizError(Exception):
         for name, value in self.params.items():
             if isinstance(value, Labelled):
                 shown[name] = translate(value.label_key)
+            elif isinstance(value, Shown):
+                shown[name] = value.shown(lang)
             elif isinstance(value, int) and not isinstance(value, bool):
                 shown[name] = format_number(value, lang)
             elif isinstance(value, date):

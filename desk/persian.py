@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
@@ -26,16 +27,20 @@ __all__ = [
     "NAME_MAX",
     "TEHRAN",
     "ZWNJ",
+    "TypedDate",
     "add_jalali_years",
     "display_name",
     "format_decimal",
     "format_jalali_date",
     "format_jalali_datetime",
+    "format_jalali_typed",
     "format_number",
+    "label_for",
     "normalize",
     "normalize_identifier",
     "parse_jalali_date",
     "search_key",
+    "tehran_today",
     "to_persian_digits",
     "visible",
 ]
@@ -148,6 +153,16 @@ def search_key(text: str) -> str:
     return _SEARCH_DROP.sub("", text)
 
 
+_ENDS_A_LABEL = ("?", "؟", ":", "：")
+
+
+def label_for(label: str) -> str:
+    """A label that a value follows on the same line: with a colon, unless it already ends a question or has one
+    ("مساحت زمین:" but "آیا نام شما پنهان بماند؟" as it is), so no line reads "…بماند؟: بله"."""
+    stripped = label.rstrip()
+    return stripped if stripped.endswith(_ENDS_A_LABEL) else f"{stripped}:"
+
+
 def to_persian_digits(value: str | int) -> str:
     """``value`` with its ASCII and Arabic-Indic digits written as Persian digits; other characters unchanged."""
     return str(value).translate(_TO_PERSIAN_DIGITS)
@@ -203,6 +218,28 @@ def format_jalali_date(d: date, lang: str = "fa") -> str:
     return _localize_digits(text, lang)
 
 
+def format_jalali_typed(d: date, lang: str = "fa") -> str:
+    """A date as a citizen types it, year/month/day: '۱۴۰۵/۰۹/۰۶' in Persian, '1405/09/06' in English."""
+    jd = JalaliDate(d)  # type: ignore[no-untyped-call]  # persiantools has no annotations
+    return _localize_digits(f"{jd.year:04d}/{jd.month:02d}/{jd.day:02d}", lang)
+
+
+def tehran_today() -> date:
+    """Today's date in Falavarjan."""
+    return datetime.now(TEHRAN).date()
+
+
+@dataclass(frozen=True, slots=True)
+class TypedDate:
+    """A date shown as typed (``format_jalali_typed``) in a message: the example of a date question's hint and
+    errors, which is today, so it is never refused by the question it illustrates (today is on both sides)."""
+
+    day: date
+
+    def shown(self, lang: str) -> str:
+        return format_jalali_typed(self.day, lang)
+
+
 def format_jalali_datetime(dt: datetime, lang: str = "fa") -> str:
     """A moment in Tehran time: '۶ آذر ۱۴۰۵، ساعت ۱۴:۰۵' in Persian; naive datetimes are taken as UTC."""
     local = _in_tehran(dt)
@@ -242,31 +279,32 @@ def add_jalali_years(d: date, years: int) -> date:
         return _from_jalali(jd.year + years, jd.month, jd.day - 1)
 
 
-def parse_jalali_date(text: str) -> date:
+def parse_jalali_date(text: str, today: date | None = None) -> date:
     """Read a Jalali date typed as 1405/09/06, ۱۴۰۵-۹-۶ or 1405.9.6 (or day first: 6/9/1405) into a Gregorian date.
 
     Raises ``ValidationError`` with ``desk.date.format`` when the shape is wrong, ``desk.date.gregorian``
     when the year looks Gregorian, ``desk.date.out_of_range`` for a year outside 1300..1499
     (``JALALI_FIRST_DAY`` .. ``JALALI_LAST_DAY``), and ``desk.date.invalid`` for a day that does not exist
-    (1405/12/31).
+    (1405/12/31); each error's ``example`` is ``today`` (by default today in Tehran) as it is typed.
     """
+    example = TypedDate(today or tehran_today())
     compact = _DASHES.sub("-", _SPACES.sub("", normalize(text).replace(ZWNJ, "")))
     match = _DATE_PARTS.fullmatch(compact)
     if match is None:
-        raise ValidationError("desk.date.format")
+        raise ValidationError("desk.date.format", example=example)
     first, month_text, last = match.groups()
     if len(first) == 4 and len(last) <= 2:
         year_text, day_text = first, last
     elif len(last) == 4 and len(first) <= 2:
         year_text, day_text = last, first
     else:
-        raise ValidationError("desk.date.format")
+        raise ValidationError("desk.date.format", example=example)
     year, month, day = int(year_text), int(month_text), int(day_text)
     if year >= 1900:
-        raise ValidationError("desk.date.gregorian")
+        raise ValidationError("desk.date.gregorian", example=example)
     if year not in _JALALI_YEARS:
         raise ValidationError("desk.date.out_of_range", first=JALALI_FIRST_DAY, last=JALALI_LAST_DAY)
     try:
         return _from_jalali(year, month, day)
     except ValueError:
-        raise ValidationError("desk.date.invalid") from None
+        raise ValidationError("desk.date.invalid", example=example) from None

@@ -151,9 +151,9 @@ def number(raw: str) -> int:
     return result
 
 
-def jalali_date(raw: str) -> date:
+def jalali_date(raw: str, today: date | None = None) -> date:
     """A Jalali date (1405/09/06, ۱۴۰۵-۹-۶, 1405.9.6) as a Gregorian ``date``; see ``parse_jalali_date``."""
-    return parse_jalali_date(raw)
+    return parse_jalali_date(raw, today)
 
 
 class DateWhen(StrEnum):
@@ -238,8 +238,8 @@ def validate_field(
         case "postal_code":
             return postal_code(raw)
         case "date":
-            rule = date_rule or DateRule()
-            return rule.check(jalali_date(raw), today or datetime.now(TEHRAN).date())
+            rule, day = date_rule or DateRule(), today or datetime.now(TEHRAN).date()
+            return rule.check(jalali_date(raw, day), day)
         case _ if kind in BUTTON_FIELD_KINDS:
             raise ValidationError("desk.field.use_buttons")
         case _:

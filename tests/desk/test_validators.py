@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from desk import validators as v
 from desk.errors import ValidationError
 from desk.i18n import translator
-from desk.persian import to_persian_digits
+from desk.persian import TypedDate, format_jalali_typed, tehran_today, to_persian_digits
 
 
 def error_key(func: object, raw: str) -> str:
@@ -328,11 +328,23 @@ class TestMessages:
     def test_the_example_in_each_message_is_accepted(
         self, key: str, validator: Callable[[str], object], lang: str
     ) -> None:
-        message = translator(lang)(key)
+        message = ValidationError(key, example=TypedDate(tehran_today())).render(
+            lang
+        )  # a date's example: today
         # The example is the last number in the message, after "مثال:" / "for example".
         examples = re.findall(r"(?:IR)?[0-9۰-۹][0-9۰-۹/]*[0-9۰-۹]", message)
         assert examples, message
         validator(examples[-1])
+
+    @pytest.mark.parametrize("typed", ["1405/13/01", "2026/11/27", "فردا"])
+    def test_a_refused_dates_example_is_today_which_a_future_question_accepts(self, typed: str) -> None:
+        today, future = date(2026, 12, 5), v.DateRule(v.DateWhen.FUTURE)
+        with pytest.raises(ValidationError) as refused:
+            v.validate_field("date", typed, date_rule=future, today=today)
+        assert format_jalali_typed(today) == "۱۴۰۵/۰۹/۱۴"
+        assert "۱۴۰۵/۰۹/۱۴" in refused.value.render("fa")
+        assert "1405/09/14" in refused.value.render("en")
+        assert v.validate_field("date", "۱۴۰۵/۰۹/۱۴", date_rule=future, today=today) == today
 
     def test_english_message_is_english(self) -> None:
         assert translator("en")("desk.mobile.format").startswith("This mobile number")
