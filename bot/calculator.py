@@ -26,11 +26,24 @@ RLM = "\u200f"
 """Right-to-left mark: opens each line of a Persian answer, so a label starting in Latin stays right to left."""
 
 
+OWN_PLACES = 6
+"""Most decimals a figure other than rials keeps: a coefficient as the booklet writes it (0.006 stays 0.006, so
+the breakdown adds up); a computed figure with endless decimals (2/3) is cut there."""
+
+
+def _places(value: Decimal) -> int:
+    """The decimals ``value`` is written with, at least two (the usual for areas and shares), at most OWN_PLACES."""
+    exponent = value.normalize().as_tuple().exponent
+    own = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    return min(max(own, 2), OWN_PLACES)
+
+
 def number(r: Renderer, value: Decimal, unit: Unit | None = None) -> str:
-    """A figure in the citizen's digits: rials whole, a Jalali year without separator, others to two decimals."""
+    """A figure in the citizen's digits: rials whole, a Jalali year without separator, others at their own
+    precision (see ``OWN_PLACES``)."""
     if unit is Unit.JALALI_YEAR:
         return format_decimal(value, r.lang, places=0, grouped=False)
-    return format_decimal(value, r.lang, places=0 if unit is Unit.RIAL else 2)
+    return format_decimal(value, r.lang, places=0 if unit is Unit.RIAL else _places(value))
 
 
 def figure(r: Renderer, value: Decimal, unit: Unit | None) -> str:
@@ -104,7 +117,7 @@ def result_markup(r: Renderer, org_id: str, fee_key: str) -> InlineKeyboardMarku
     """The buttons under an answer: the same fee with other figures, another fee, the main menu."""
     rows = [
         (r.plain("bot.fees.again"), FeePick(org=org_id, fee=fee_key)),
-        (r.plain("bot.fees.other"), FeeOrgPick(org=org_id)),
+        (r.plain("bot.fees.other"), FeeOrgPick(org=org_id, fresh=True)),
         (r.plain("bot.nav.menu"), MenuOpen()),
     ]
     return InlineKeyboardMarkup(

@@ -227,10 +227,12 @@ class FeeOrgPage(CallbackData, prefix="fees"):
 
 
 class FeeOrgPick(CallbackData, prefix="feeorg"):
-    """The citizen chose whose tariff booklet to calculate with: show a page of its fees."""
+    """The citizen chose whose tariff booklet to calculate with: show a page of its fees (``fresh``: in a new
+    message, as from under a calculation's answer, which must stay in the chat)."""
 
     org: str
     page: Index = 0
+    fresh: bool = False
 
 
 class FeePick(CallbackData, prefix="fee"):

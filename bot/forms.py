@@ -19,12 +19,13 @@ from bot.render import Renderer
 from catalog.schema import Document, FieldType, FormField, ResolvedService
 from desk.errors import ValidationError
 from desk.i18n import LANGUAGES, translator
-from desk.persian import format_jalali_date, format_number
+from desk.persian import format_jalali_date, format_jalali_typed, format_number, label_for, tehran_today
 from desk.validators import mobile, validate_field
 
 __all__ = [
     "NAV_KEYS",
     "answer_text",
+    "answered",
     "button_answer",
     "document_prompt",
     "nav_labels",
@@ -89,7 +90,8 @@ def _button_answers(r: Renderer, field: FormField, version: str, step: int) -> I
 def question(
     r: Renderer, service: ResolvedService, step: int
 ) -> tuple[str, ReplyKeyboardMarkup, InlineKeyboardMarkup | None]:
-    """The text of question ``step``, its reply keyboard, and the inline buttons of a choice or yes/no."""
+    """The text of question ``step``, its reply keyboard, and the inline buttons of a choice or yes/no; a date's
+    example is today, which every date question accepts."""
     field = service.form[step]
     lines = [
         r.text(
@@ -103,7 +105,7 @@ def question(
         lines.append(r.text("bot.form.help", help=field.help.get(r.lang)))
     hint = f"bot.form.hint.{field.type.value}"
     if r.t.has(hint):
-        lines.append(r.text(hint))
+        lines.append(r.text(hint, example=format_jalali_typed(tehran_today(), r.lang)))
     if not field.required:
         lines.append(r.text("bot.form.optional"))
     first: list[KeyboardButton] | None = None
@@ -164,6 +166,13 @@ def answer_text(r: Renderer, field: FormField, value: Any) -> str:
         r.digits(str(value))
         if field.type is not FieldType.TEXT and field.type is not FieldType.LONG_TEXT
         else str(value)
+    )
+
+
+def answered(r: Renderer, field: FormField, value: Any) -> str:
+    """A question answered with a button, as its message shows it afterwards: the question and the answer chosen."""
+    return r.text(
+        "bot.form.answered", label=label_for(field.label.get(r.lang)), value=answer_text(r, field, value)
     )
 
 

@@ -26,7 +26,7 @@ from markupsafe import Markup, escape
 
 from bot.platforms import Platform
 from desk.i18n import LOCALES_DIR, Translator, translator
-from desk.persian import to_persian_digits
+from desk.persian import label_for, to_persian_digits
 
 __all__ = [
     "CAPTION_LIMIT",
@@ -169,6 +169,7 @@ class Renderer:
             finalize=self._param,  # every {{ value }}, however deeply nested in the context, made inert
         )
         env.filters["digits"] = self.digits
+        env.filters["labelled"] = label_for
         env.globals["t"] = self._html
         return env
 

@@ -1,5 +1,5 @@
 """What the citizen dialogs share: the way back to the menu, typed text that is no button, an answered message's
-buttons removed, and the reply once a guesser's tries are spent."""
+buttons removed or replaced by the answer, and the reply once a guesser's tries are spent."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from bot.keyboards import MENU_KEYS, main_menu
 from bot.render import Renderer
 from desk.errors import Throttled
 
-__all__ = ["back_to_menu", "drop_buttons", "refuse_for_now", "typed_text"]
+__all__ = ["back_to_menu", "drop_buttons", "mark_answered", "refuse_for_now", "typed_text"]
 
 
 def typed_text(*more: str) -> MagicFilter:
@@ -35,6 +35,16 @@ async def drop_buttons(message: Message) -> None:
     """Remove an answered message's buttons; a second tap finding them already gone is no error."""
     try:
         await message.edit_reply_markup(reply_markup=None)
+    except TelegramBadRequest as error:
+        if "not modified" not in str(error):
+            raise
+
+
+async def mark_answered(message: Message, text: str) -> None:
+    """Replace an answered question's buttons with the answer chosen (``text``, ready to send), so the chat's
+    history keeps what was picked; a second tap finding it already so is no error."""
+    try:
+        await message.edit_text(text, reply_markup=None)
     except TelegramBadRequest as error:
         if "not modified" not in str(error):
             raise

@@ -19,7 +19,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, Telegram
 
 from bot.calculator import input_text, nav_keyboard, question, result_markup, result_text
 from bot.callbacks import FeeAnswer, FeeOrgPage, FeeOrgPick, FeePick
-from bot.dialogs.common import drop_buttons
+from bot.dialogs.common import mark_answered
 from bot.forms import NAV_KEYS, nav_labels
 from bot.handlers.start import menu_labels
 from bot.keyboards import Choice, main_menu, paged
@@ -29,6 +29,7 @@ from catalog.index import Catalog, NotInCatalogError
 from catalog.loader import CatalogHolder
 from catalog.schema import Organization, OrganizationKind
 from catalog.tariffs import Fee, InputType, TariffBook, TariffInputError
+from desk.persian import label_for
 
 __all__ = ["router"]
 
@@ -65,11 +66,14 @@ def _fee_list(
     return r.text("bot.fees.choose_fee", booklet=book.booklet.get(r.lang)), markup
 
 
-async def _show(callback: CallbackQuery, text: str, markup: InlineKeyboardMarkup) -> None:
-    """Replace the pressed message's text and buttons (paging and drilling down stay in one message)."""
+async def _show(
+    callback: CallbackQuery, text: str, markup: InlineKeyboardMarkup, *, fresh: bool = False
+) -> None:
+    """Replace the pressed message's text and buttons (paging and drilling down stay in one message); ``fresh``
+    sends a new message instead, leaving the pressed one (a calculation's answer) as it was."""
     await callback.answer()
     message = callback.message
-    if isinstance(message, Message):
+    if isinstance(message, Message) and not fresh:
         await message.edit_text(text, reply_markup=markup)
     elif message is not None and callback.bot is not None:
         await callback.bot.send_message(message.chat.id, text, reply_markup=markup)
@@ -192,7 +196,7 @@ async def pick_org(
     if found is None:
         await _missing(callback, r)
         return
-    await _show(callback, *_fee_list(r, *found, callback_data.page))
+    await _show(callback, *_fee_list(r, *found, callback_data.page), fresh=callback_data.fresh)
 
 
 def _intro(r: Renderer, org: Organization, fee: Fee) -> str:
@@ -304,8 +308,11 @@ async def answer_button(
         await callback.answer(r.plain("bot.fees.old_button"), show_alert=True)
         await _ask(message, r, calc.fee, calc.step, calc.run)
         return
-    await callback.answer(r.plain("bot.fees.chosen", value=input_text(r, item, callback_data.value)))
-    await drop_buttons(message)
+    chosen = input_text(r, item, callback_data.value)
+    await callback.answer(r.plain("bot.fees.chosen", value=chosen))
+    await mark_answered(
+        message, r.text("bot.fees.answered", label=label_for(item.label.get(r.lang)), value=chosen)
+    )
     await _advance(message, r, calc, state, item.name, callback_data.value)
 
 

@@ -32,10 +32,10 @@ from aiogram.types import (
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import FormAnswer, FormEdit, FormRestart, FormResume, FormSubmit, RequestStart
-from bot.dialogs.common import drop_buttons
+from bot.dialogs.common import drop_buttons, mark_answered
 from bot.dialogs.verify_phone import offer_sms_updates
 from bot.documents import receive_file
-from bot.forms import answer_text, button_answer, document_prompt, nav_labels, question, read_answer
+from bot.forms import answer_text, answered, button_answer, document_prompt, nav_labels, question, read_answer
 from bot.keyboards import main_menu
 from bot.notifier import Notifier
 from bot.platforms import Platform
@@ -602,7 +602,7 @@ async def answer_button(
     data.answers[field.id] = value
     await _save(state, data)
     await callback.answer(r.plain("bot.form.chosen", value=answer_text(r, field, value)))
-    await drop_buttons(callback.message)
+    await mark_answered(callback.message, answered(r, field, value))
     await _advance(callback.message, r, catalogs, state, form)
 
 

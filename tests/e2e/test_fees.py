@@ -225,3 +225,40 @@ async def test_vehicle_fee_in_english(world: Any, platform: Platform) -> None:
         "the bill that Falavarjan Municipality issues",
     ):
         assert shown in text, shown
+
+
+async def test_a_business_fee_keeps_its_choices_and_answer_in_the_chat(
+    world: Any, platform: Platform
+) -> None:
+    # Hand computation from catalog/data/tariffs/1405 for a 45 m² bakery on a main street of Falavarjan:
+    #   P  main_street (falavarjan.yaml)              11,000,000 rials/m² × p_adjustment 1
+    #   K  bakery (_county.yaml business_guilds)      0.006
+    #   K × P × area   0.006 × 11,000,000 × 45 =      2,970,000 rials (more than the bakery's least, 1,500,000)
+    zahra = await world.citizen(platform)
+    await open_fee(zahra, "شهرداری فلاورجان", "عوارض سالانه کسب و پیشه")
+    guild = zahra.last_message
+    await zahra.press("نانوایی")
+    await zahra.expect("پرسش ۲ از ۳")
+    await zahra.send("۴۵")
+    zone = await zahra.expect("پرسش ۳ از ۳")
+    await zahra.press("بر خیابان‌های اصلی")
+    answer = await zahra.expect("مبلغ برآوردی")
+
+    chat = {m["message_id"]: m for m in await zahra.transcript()}
+    assert chat[guild["message_id"]]["text"] == "✔️ رسته صنفی: نانوایی", "the question shows what was chosen"
+    assert not chat[guild["message_id"]].get("buttons")
+    assert "پهنه محل کسب: بر خیابان‌های اصلی" in chat[zone["message_id"]]["text"]
+    for shown in (
+        "ارزش منطقه‌ای (P): ۱۱٬۰۰۰٬۰۰۰ ریال",
+        "ضریب رسته (K): ۰٫۰۰۶",
+        "K × P × مساحت: ۲٬۹۷۰٬۰۰۰ ریال",
+    ):
+        assert shown in answer["text"], "the coefficient at its own precision, so the breakdown adds up"
+
+    await zahra.press("📋 عوارض دیگر", message=answer)
+    fees = await zahra.expect("کدام عوارض یا محاسبه")
+    assert fees["message_id"] != answer["message_id"], "the list of fees comes as a new message"
+    chat = {m["message_id"]: m for m in await zahra.transcript()}
+    assert "۲٬۹۷۰٬۰۰۰ ریال" in chat[answer["message_id"]]["text"], "the answer is still in the chat"
+    await zahra.press("عوارض نوسازی سالانه")
+    await zahra.expect("پرسش ۱ از ۴")
