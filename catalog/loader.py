@@ -407,6 +407,8 @@ class _Loader:
             else:
                 self.report(file, ("offered_by", index), "catalog.unknown_organization", value=name)
         for org_id in service.overrides:
+            if org_id in GROUPS:
+                continue
             if org_id not in organizations:
                 self.report(file, ("overrides", org_id), "catalog.unknown_organization", value=org_id)
             elif org_id not in offering:
@@ -414,7 +416,7 @@ class _Loader:
         resolved: dict[str, ResolvedService] = {}
         for org_id in offering:
             try:
-                resolved[org_id] = resolve_service(service, org_id)
+                resolved[org_id] = resolve_service(service, org_id, organizations[org_id].kind)
             except ValidationError as exc:
                 prefix: Parts = ("overrides", org_id) if org_id in service.overrides else ()
                 data = _plain(loaded.root)

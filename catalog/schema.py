@@ -560,6 +560,7 @@ class Service(_ServiceBody):
 
     offered_by: Annotated[list[Id], Field(min_length=1)]
     overrides: dict[Id, ServiceOverride] = {}
+    """Per organization id, or per group of ``GROUPS`` (``dehyaris``: every village administration offering it)."""
 
 
 class ResolvedService(_ServiceBody):
@@ -587,8 +588,25 @@ _HASH_EXCLUDE = frozenset({"organization_id", "version"})
 _LATER_FIELD_DEFAULTS: dict[str, Any] = {"when": DateWhen.ANY.value, "within_years": None}
 
 
-def resolve_service(service: Service, organization_id: str) -> ResolvedService:
-    """The service as ``organization_id`` offers it, with its override (if any) applied and its version set.
+def _overrides_for(
+    service: Service, organization_id: str, kind: OrganizationKind | None
+) -> list[ServiceOverride]:
+    """The overrides that apply to one organization, in the order applied: those of the groups of its ``kind``
+    (``municipalities``, ``dehyaris``), then its own, so an organization's own word is the last."""
+    groups = [
+        override
+        for name, override in service.overrides.items()
+        if name in GROUPS and kind is not None and kind in GROUPS[name]
+    ]
+    own = service.overrides.get(organization_id)
+    return [*groups, *([own] if own is not None else [])]
+
+
+def resolve_service(
+    service: Service, organization_id: str, kind: OrganizationKind | None = None
+) -> ResolvedService:
+    """The service as ``organization_id`` (of ``kind``) offers it, with its overrides applied (its group's, then
+    its own) and its version set.
 
     Raises ``pydantic.ValidationError`` when the override breaks a rule of the whole service (e.g. it
     turns ``online`` off without a visit).
@@ -596,8 +614,7 @@ def resolve_service(service: Service, organization_id: str) -> ResolvedService:
     data: dict[str, Any] = {
         name: getattr(service, name) for name in _ServiceBody.model_fields if name in service.model_fields_set
     }
-    override = service.overrides.get(organization_id)
-    if override is not None:
+    for override in _overrides_for(service, organization_id, kind):
         for name in override.model_fields_set:
             data[name] = getattr(override, name)
     resolved = ResolvedService.model_validate({**data, "organization_id": organization_id, "version": ""})

@@ -105,3 +105,12 @@ def test_every_service_as_stored_with_a_request_reads_back(shipped):
         for service in shipped.services_for(org.id):
             snapshot = service.model_dump(mode="json")
             assert type(service).model_validate(snapshot) == service, f"{org.id}/{service.id}"
+
+
+def test_a_group_override_reaches_every_dehyari_and_an_organizations_own_comes_last(shipped):
+    def responsible(org_id: str) -> str:
+        return shipped.service(org_id, "debris_collection").responsible.title.get("fa")
+
+    assert responsible("falavarjan") == "مسئول واحد خدمات شهری شهرداری", "a city's card speaks of no village"
+    assert responsible("sample_golzar") == "دهیار", "the dehyaris' override"
+    assert responsible("oshtorjan") == "دهیار اشترجان", "an organization's own override comes last"

@@ -19,7 +19,7 @@ from storage.models import ServiceRequest
 from tests.e2e.test_desk import card_of, file_complaint, file_request
 from tests.security.conftest import World
 
-COMPLAINT_TITLE = "ثبت شکایت"
+COMPLAINT_TITLE = "شکایت از خدمت"
 
 
 @pytest.fixture
