@@ -70,6 +70,7 @@ __all__ = [
     "ReportViewer",
     "Satisfaction",
     "Sort",
+    "WeekCount",
     "check_report_access",
     "figures",
     "first_response_hours",
@@ -78,6 +79,7 @@ __all__ = [
     "parse_period",
     "sort_rows",
     "totals",
+    "weekly_trend",
 ]
 
 MIN_CASES: Final = 5
@@ -470,3 +472,27 @@ def parse_period(first: str, last: str) -> Period:
     if (end - start).days + 1 > MAX_PERIOD_DAYS:
         raise ValidationError("desk.report.too_long", days=MAX_PERIOD_DAYS)
     return Period(start, end)
+
+
+@dataclass(frozen=True, slots=True)
+class WeekCount:
+    """Requests filed and completed in one week of a period (the trend a chart draws)."""
+
+    week: Period
+    filed: int
+    completed: int
+
+
+async def weekly_trend(session: AsyncSession, query: ReportQuery) -> list[WeekCount]:
+    """Filed and completed requests of each week of the report's period, for its organization (or all)."""
+    orgs = None if query.organization_id is None else (query.organization_id,)
+    daily = await ReportQueries(session).daily(
+        query.period.span(query.period.last), Grouping(organizations=orgs)
+    )
+    weeks = query.period.weeks()
+    counts = {week.first: [0, 0] for week in weeks}
+    for day, filed, completed in daily:
+        first = max(Period.week(day).first, query.period.first)
+        counts[first][0] += filed
+        counts[first][1] += completed
+    return [WeekCount(week, *counts[week.first]) for week in weeks]

@@ -1,6 +1,7 @@
 """Reports in the operator groups: ``/report`` (or "📊 گزارش") and the report's buttons.
 
-In an organization's group a clerk gets that organization's figures for the current Jalali month; in the
+Each report is a chart (``desk.charts``, a PNG) followed by its text and buttons. In an organization's group a
+clerk gets that organization's figures for the current Jalali month; in the
 governorate's group every organization side by side. The buttons switch the period (last month, this week, the
 last 30 days), the breakdown (by service, by clerk) and, in the governorate's group, the order and the
 organization to drill down to. ``/report 1405/07/01 1405/09/30`` reports any Jalali range.
@@ -11,14 +12,22 @@ forged); only the group's clerks get an answer at all (``IsClerk``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Literal
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
 from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,6 +38,7 @@ from bot.render import Renderer
 from catalog.loader import CatalogHolder
 from catalog.problems import NotInCatalogError
 from catalog.schema import SHORT_ID_MAX, Organization
+from desk.charts import chart_png
 from desk.errors import MizError
 from desk.handling import ActorRef
 from desk.persian import TEHRAN
@@ -43,6 +53,7 @@ from desk.reports import (
     Sort,
     make_report,
     parse_period,
+    weekly_trend,
 )
 from storage.uow import unit_of_work
 
@@ -139,11 +150,11 @@ async def report_command(
             return
         page = ReportPage(p="r", a=period.first.toordinal(), b=period.last.toordinal(), org=page.org)
     try:
-        text, keyboard = await _show(page, org, actor, r, catalogs, clerks, session_factory)
+        shown = await _show(page, org, actor, r, catalogs, clerks, session_factory)
     except MizError as error:
         await message.reply(error.render(r.lang))
         return
-    await message.answer(text, reply_markup=keyboard)
+    await shown.send(message)
 
 
 async def report_page(
@@ -157,14 +168,15 @@ async def report_page(
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     """A report's button: the report it names, as a new message (the earlier one stays for comparison)."""
-    assert callback.message is not None  # the router takes presses on a group's message only
+    message = callback.message
+    assert isinstance(message, Message)  # the router takes presses on a group's message only
     try:
-        text, keyboard = await _show(callback_data, org, actor, r, catalogs, clerks, session_factory)
+        shown = await _show(callback_data, org, actor, r, catalogs, clerks, session_factory)
     except MizError as error:
         await callback.answer(error.render(r.lang), show_alert=True)
         return
     await callback.answer()
-    await callback.message.answer(text, reply_markup=keyboard)
+    await shown.send(message)
 
 
 async def refuse(message: Message, r: Renderer) -> None:
@@ -175,6 +187,21 @@ async def refuse_page(callback: CallbackQuery, r: Renderer) -> None:
     await callback.answer(r.plain("op.not_clerk"), show_alert=True)
 
 
+@dataclass(frozen=True, slots=True)
+class _Shown:
+    """A report as it is sent: its chart, a short caption, then its text with the buttons."""
+
+    chart: bytes
+    caption: str
+    text: str
+    keyboard: InlineKeyboardMarkup
+
+    async def send(self, message: Message) -> None:
+        """Post it in ``message``'s chat."""
+        await message.answer_photo(BufferedInputFile(self.chart, filename="report.png"), caption=self.caption)
+        await message.answer(self.text, reply_markup=self.keyboard)
+
+
 async def _show(
     page: ReportPage,
     org: Organization,
@@ -183,8 +210,8 @@ async def _show(
     catalogs: CatalogHolder,
     clerks: ClerkRegistry,
     session_factory: async_sessionmaker[AsyncSession],
-) -> tuple[str, InlineKeyboardMarkup]:
-    """The report ``page`` names, if ``actor`` may see it: its text and buttons."""
+) -> _Shown:
+    """The report ``page`` names, if ``actor`` may see it: its chart, text and buttons."""
     catalog = catalogs.catalog
     today = _today()
     organization_id = page.org or None
@@ -207,8 +234,14 @@ async def _show(
             organizations=[o.id for o in catalog.organizations],
             name_of=names,
         )
-    return r.typed(report_text(report, names, r.lang)), _keyboard(
-        page, report, r, names, governorate=actor.oversight
+        trend = await weekly_trend(session, query)
+    text = report_text(report, names, r.lang)
+    chart = await asyncio.to_thread(chart_png, report, trend, names, r.lang)
+    return _Shown(
+        chart=chart,
+        caption=r.typed(text.split("\n", 1)[0]),
+        text=r.typed(text),
+        keyboard=_keyboard(page, report, r, names, governorate=actor.oversight),
     )
 
 

@@ -237,6 +237,31 @@ class ReportQueries(Repository):
         )
         return [(k, _as_date(a), _as_date(b), h, n) for k, a, b, h, n in await self._rows(stmt)]
 
+    async def daily(self, span: Span, grouping: Grouping) -> list[tuple[date, int, int]]:
+        """(local day, requests submitted, requests completed) of each day of the period with either: the trend."""
+        filed_day = local_date(col(ServiceRequest.submitted_at))
+        filed = (
+            select(filed_day, func.count())
+            .where(_in_span(col(ServiceRequest.submitted_at), span), *grouping.where())
+            .group_by(filed_day)
+        )
+        done_day = local_date(col(ServiceRequest.closed_at))
+        done = (
+            select(done_day, func.count())
+            .where(
+                _in_span(col(ServiceRequest.closed_at), span),
+                col(ServiceRequest.status) == "completed",
+                *grouping.where(),
+            )
+            .group_by(done_day)
+        )
+        days: dict[date, list[int]] = {}
+        for day, n in await self._rows(filed):
+            days.setdefault(_as_date(day), [0, 0])[0] = n
+        for day, n in await self._rows(done):
+            days.setdefault(_as_date(day), [0, 0])[1] = n
+        return sorted((day, a, b) for day, (a, b) in days.items())
+
     async def scores(self, span: Span, grouping: Grouping) -> list[tuple[str, int, int, int]]:
         """(group, score, ratings, of them with a comment) of requests finished in the period."""
         key = grouping.key()

@@ -6,16 +6,20 @@ today, and an anonymous complaint about Falavarjan that the governorate handles)
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import aiohttp
 import pytest
+from PIL import Image
 
 from bot.handlers.reports import ReportPage
 from bot.platforms import Platform
 from storage.models import Citizen, RequestEvent, ServiceRequest, SurveyAnswer
 from storage.uow import unit_of_work
 
+from .conftest import TOKENS  # type: ignore[import-not-found]
 from .test_request import buttons  # type: ignore[import-not-found]
 
 pytestmark = pytest.mark.slow
@@ -77,12 +81,26 @@ async def seed_month(world: Any, platform: Platform) -> None:
         )  # fmt: skip
 
 
+async def chart_of(world: Any, platform: Platform, clerk: Any, caption: str) -> Image.Image:
+    """The chart posted in the clerk's group with ``caption``, as an image."""
+    photo = await clerk.expect(caption, timeout=10)
+    assert "photo" in photo, "the chart comes as a picture"
+    file_id = photo["photo"]["file_id"]  # the transcript shows the largest size
+    url = f"{world.emu.base_url}/sim/bots/{TOKENS[platform]}/files/{file_id}"
+    async with aiohttp.ClientSession() as http, http.get(url) as response:
+        data = await response.read()
+    return Image.open(io.BytesIO(data))
+
+
 async def test_an_organization_sees_its_own_month_and_no_one_else_s(world: Any, platform: Platform) -> None:
     await seed_month(world, platform)
     clerk = await world.clerk(platform)
 
     await clerk.send("/report")
-    report = await clerk.expect("📊 گزارش عملکرد شهرداری فلاورجان", timeout=10)
+    chart = await chart_of(world, platform, clerk, "📊 گزارش عملکرد شهرداری فلاورجان")
+    assert chart.format == "PNG"
+    assert chart.width == 1000
+    report = await clerk.expect("انجام به‌موقع", timeout=10)
     text = report["text"]
     assert "ثبت‌شده: ۷ · انجام‌شده: ۶" in text
     assert "باز در این لحظه: ۱ · گذشته از موعد: ۱" in text
@@ -95,12 +113,13 @@ async def test_an_organization_sees_its_own_month_and_no_one_else_s(world: Any, 
     )
 
     await clerk.press("به تفکیک خدمت", message=report)
-    services = await clerk.expect("📊 گزارش خدمات شهرداری فلاورجان", timeout=10)
+    await chart_of(world, platform, clerk, "📊 گزارش خدمات شهرداری فلاورجان")
+    services = await clerk.expect("۱. صدور پروانه ساختمانی", timeout=10)
     assert "۱. صدور پروانه ساختمانی: به‌موقع ۸۳٪ (۵ از ۶)" in services["text"]
 
     await clerk.press("ماه گذشته", message=report)
-    last_month = await clerk.expect("📊 گزارش عملکرد شهرداری فلاورجان", timeout=10)
-    assert "ثبت‌شده: ۰" in last_month["text"]
+    last_month = await clerk.expect("ثبت‌شده:", timeout=10)
+    assert "ثبت‌شده: ۰ · انجام‌شده: ۰" in last_month["text"]
 
     # Per-clerk figures are for supervisors and the governorate; a forged button for another organization fails.
     await clerk.press("به تفکیک کارشناس", message=report, wait_answer=5)
@@ -126,7 +145,9 @@ async def test_the_governorate_compares_every_organization_and_drills_down(
     inspector = await world.clerk(platform, "governorate")
 
     await inspector.send("/report")
-    overview = await inspector.expect("📊 گزارش عملکرد همهٔ سازمان‌ها", timeout=10)
+    chart = await chart_of(world, platform, inspector, "📊 گزارش عملکرد همهٔ سازمان‌ها")
+    assert chart.height > 110 + 10 * 56, "a pair of bars for each organization"
+    overview = await inspector.expect("ترتیب: انجام به‌موقع", timeout=10)
     lines = overview["text"].splitlines()
     first = next(line for line in lines if line.startswith("۱. "))
     assert first.startswith("۱. شهرداری فلاورجان: به‌موقع ۸۳٪"), "sorted by the on-time rate, best first"
@@ -138,11 +159,13 @@ async def test_the_governorate_compares_every_organization_and_drills_down(
     assert "۱. شهرداری فلاورجان" in by_satisfaction["text"]
 
     await inspector.press("🔎 شهرداری فلاورجان", message=overview)
-    falavarjan = await inspector.expect("📊 گزارش عملکرد شهرداری فلاورجان", timeout=10)
+    falavarjan = await inspector.expect("شکایت:", timeout=10)
+    assert "📊 گزارش عملکرد شهرداری فلاورجان" in falavarjan["text"]
     assert "شکایت: ۱" in falavarjan["text"], (
         "the governorate counts the anonymous complaint against Falavarjan"
     )
 
     await inspector.press("به تفکیک کارشناس", message=falavarjan)
-    clerks = await inspector.expect("📊 گزارش کارشناسان شهرداری فلاورجان", timeout=10)
+    clerks = await inspector.expect("۱. کارشناس نمونه", timeout=10)
+    assert "📊 گزارش کارشناسان شهرداری فلاورجان" in clerks["text"]
     assert "۱. کارشناس نمونه: به‌موقع ۸۳٪ (۵ از ۶)" in clerks["text"]
