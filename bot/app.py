@@ -23,13 +23,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import payments
 from bot.clerks import ClerkRegistry
-from bot.dialogs import browse, dues, fees, followup, form, sms_settings, track, verify, verify_phone
+from bot.dialogs import answers, browse, dues, fees, followup, form, sms_settings, track, verify, verify_phone
 from bot.dispatcher import MizDispatcher
 from bot.filters import route_by_state, route_callbacks_by_prefix, run_filters_inline
 from bot.fsm import DatabaseStorage, make_fsm_storage
 from bot.handlers import errors, fallback, operator, reports, start
 from bot.locale_store import CitizenLocales
-from bot.middlewares import ContextMiddleware, FloodControl, FlushConversations, LocaleStore, SkipEmptyUpdates
+from bot.middlewares import (
+    AlbumCollector,
+    ContextMiddleware,
+    FloodControl,
+    FlushConversations,
+    LocaleStore,
+    SkipEmptyUpdates,
+)
 from bot.notifier import Notifier, NotifyAll
 from bot.operator_cards import card_drawer
 from bot.outbox import OutboxSender, PayloadHandler
@@ -180,12 +187,14 @@ def create_dispatcher(
     dp.update.outer_middleware(
         FloodControl(burst=settings.flood_burst, quiet_seconds=settings.flood_quiet_seconds)
     )
+    dp.update.outer_middleware(AlbumCollector())
     dp.include_routers(
         errors.router(platforms, settings.locale),
         reports.router(),
         operator.router(),
         payments.router(),
         start.router(),
+        answers.reply_router(),
         form.router(),
         verify_phone.router(),
         followup.router(),
@@ -195,6 +204,7 @@ def create_dispatcher(
         fees.router(),
         sms_settings.router(),
         browse.router(),
+        answers.router(),
         fallback.router(),
     )
     logger.debug("callback queries routed by prefix to %s", route_callbacks_by_prefix(dp))
@@ -227,17 +237,19 @@ async def sms_when_blocked(session: AsyncSession, row: OutboxMessage, error: Bas
 
 
 async def link_relayed(session: AsyncSession, row: OutboxMessage, message_id: int | None) -> None:
-    """Remember which request a message relayed into an operator group is about, so clerks can reply to it."""
+    """Remember which request a message relayed into an operator group, or sent to the citizen, is about, so a
+    clerk's or the citizen's reply to it finds the request (``desk.bridge``)."""
     if message_id is None or row.request_id is None or row.chat_id is None or row.platform is None:
         return
-    if row.chat_id < 0 and row.payload.get("type") != "card":
-        await GroupMessages(session).link(
-            platform=row.platform,
-            chat_id=row.chat_id,
-            message_id=message_id,
-            request_id=row.request_id,
-            kind="relay",
-        )
+    if row.payload.get("type") == "card":
+        return
+    await GroupMessages(session).link(
+        platform=row.platform,
+        chat_id=row.chat_id,
+        message_id=message_id,
+        request_id=row.request_id,
+        kind="relay" if row.chat_id < 0 else "citizen",
+    )
 
 
 def setup_logging(level: int = logging.INFO) -> None:

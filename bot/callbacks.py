@@ -20,9 +20,11 @@ from pydantic import AfterValidator, Field
 
 from bot.clerk_actions import CLERK_ACTIONS
 from desk.lifecycle import Status
+from desk.notifications import ANSWER_PREFIX
 from desk.worklists import ListKind
 
 __all__ = [
+    "AnswerOrg",
     "CardAct",
     "CardAction",
     "CategoryPage",
@@ -205,6 +207,13 @@ class ListPage(CallbackData, prefix="worklist"):
 
     kind: ListKind
     page: Index
+
+
+class AnswerOrg(CallbackData, prefix=ANSWER_PREFIX):
+    """The citizen answers the organization's message about request ``req`` ("✍️ answer"): whose request it is
+    is checked again in ``desk.bridge.own_request``."""
+
+    req: RowId
 
 
 class Rate(CallbackData, prefix="rate"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -11,12 +12,20 @@ from typing import Any, Protocol
 
 from aiogram import BaseMiddleware, Bot
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import TelegramObject, Update
+from aiogram.types import Message, TelegramObject, Update
 
 from bot.platforms import Platform
 from bot.render import Renderer
 
-__all__ = ["ContextMiddleware", "FloodControl", "FlushConversations", "LocaleStore", "SkipEmptyUpdates"]
+__all__ = [
+    "ALBUM_KEY",
+    "AlbumCollector",
+    "ContextMiddleware",
+    "FloodControl",
+    "FlushConversations",
+    "LocaleStore",
+    "SkipEmptyUpdates",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +73,47 @@ class SkipEmptyUpdates(BaseMiddleware):
         if isinstance(event, Update) and not (event.model_fields_set - {"update_id"}):
             logger.info("dropped unparseable update %s", event.update_id)
             return None
+        return await handler(event, data)
+
+
+ALBUM_KEY = "album"
+"""Handler data key: every message of an album (oldest first), given to the handler of its first message."""
+
+
+class AlbumCollector(BaseMiddleware):
+    """Several photos or files a citizen sends at once (an album) come as one update each, sharing a
+    ``media_group_id``; a handler sees them as one message.
+
+    The update of an album's first part waits until no further part has come for ``quiet`` seconds, then goes
+    to the handlers with every part under ``data["album"]`` (:data:`ALBUM_KEY`, in the order sent); the other
+    parts' updates end here. Both platforms send an album's parts together, one after the other, and updates
+    are handled concurrently, so the wait is short. Only private chats: a clerk's album in a group is relayed
+    part by part as before. Albums are kept in this process, as conversations are (one process polls a bot).
+    """
+
+    def __init__(self, quiet: float = 0.5) -> None:
+        self.quiet = quiet
+        self._albums: dict[tuple[int, int, str], list[Message]] = {}
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        message = event.message if isinstance(event, Update) else None
+        if message is None or message.media_group_id is None or message.chat.type != "private":
+            return await handler(event, data)
+        bot: Bot = data["bot"]
+        key = (bot.id, message.chat.id, message.media_group_id)
+        parts = self._albums.get(key)
+        if parts is not None:
+            parts.append(message)
+            return None  # the album's first update hands it on whole
+        parts = self._albums[key] = [message]
+        try:
+            seen = 0
+            while seen < len(parts):
+                seen = len(parts)
+                await asyncio.sleep(self.quiet)
+        finally:
+            del self._albums[key]
+        data[ALBUM_KEY] = sorted(parts, key=lambda part: part.message_id)
         return await handler(event, data)
 
 

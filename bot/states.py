@@ -11,8 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic import ValidationError as ModelError
 
 __all__ = [
+    "ANSWER_KEY",
     "ORG_KEY",
     "QUERY_KEY",
+    "Answering",
     "Browse",
     "Dues",
     "DuesKeys",
@@ -40,6 +42,12 @@ class Form(StatesGroup):
     answering = State()
     documents = State()
     review = State()
+
+
+class Answering(StatesGroup):
+    """The citizen pressed "✍️ answer" on a message from the organization: their next message answers it."""
+
+    writing = State()
 
 
 class Track(StatesGroup):
@@ -76,6 +84,9 @@ class Fees(StatesGroup):
 
 ORG_KEY = "org"
 """FSM data key: the organization the citizen is browsing."""
+
+ANSWER_KEY = "answer_req"
+"""FSM data key: the request the citizen is answering (``Answering.writing``)."""
 
 QUERY_KEY = "search"
 """FSM data key: the citizen's last typed search that found something, for paging through its results."""

@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     escalate_after_days: int = Field(
         default=3, description="Requests overdue by more than this many days are escalated to the governorate"
     )
+    answer_window_hours: float = Field(
+        default=72,
+        gt=0,
+        description="For how long after the organization last wrote to a citizen about a request whatever they "
+        "write (no command or menu button) answers it; a request that needs information waits for its answer always",
+    )
     max_document_bytes: int = Field(
         default=20 * 1024 * 1024,
         description="Largest document a citizen may send (bots download 20 MB at most)",

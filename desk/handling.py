@@ -25,7 +25,7 @@ from desk.certificates import CertificateType, format_certificate_code, issue_fo
 from desk.errors import NotFound, TransitionError, ValidationError
 from desk.i18n import LANGUAGES
 from desk.lifecycle import Actor, Status, allowed_targets, check_transition, is_final, is_open, is_public
-from desk.notifications import Button, enqueue_card, enqueue_chat, text_payload
+from desk.notifications import Button, answer_buttons, enqueue_card, enqueue_chat, text_payload
 from desk.persian import TEHRAN, format_number, visible
 from desk.requests import NATIONAL_ID, PLATFORMS, Title
 from desk.sms import queue_request_sms, sms_key_for
@@ -33,7 +33,7 @@ from desk.tracking import format_tracking_code
 from desk.validators import LONG_TEXT_MAX
 from storage.columns import utcnow
 from storage.models import Certificate, Citizen, RequestEvent, ServiceRequest
-from storage.repositories import Citizens, Events, Requests
+from storage.repositories import Citizens, Events, GroupMessages, Requests
 
 __all__ = [
     "AMOUNT_MAX",
@@ -275,7 +275,7 @@ async def _tell_citizen(
     if certificate is not None:
         shown["certificate"] = format_certificate_code(certificate.verification_code)
         labels["certificate_type"] = CertificateType(certificate.type).label_key
-    payload = text_payload(key, lang, params=shown, labels=labels)
+    payload = text_payload(key, lang, params=shown, labels=labels, buttons=answer_buttons(request.id))
     await enqueue_chat(
         session,
         platform=citizen.platform,
@@ -321,8 +321,10 @@ async def _tell_groups(
     relay: str | None = None,
     text: str | None = None,
 ) -> None:
-    """Redraw the request's card in each operator group, and send ``relay`` (a notify key) there when given."""
+    """Redraw the request's card in each operator group, and send ``relay`` (a notify key) there when given,
+    replying to the card."""
     assert request.id is not None
+    cards = await GroupMessages(session).cards(request.id) if relay is not None else {}
     for platform, chat_id in sorted(groups.items()):
         if platform not in PLATFORMS:
             raise ValueError(f"unknown platform {platform!r} in groups")
@@ -344,7 +346,7 @@ async def _tell_groups(
             platform=platform,
             chat_id=chat_id,
             organization_id=request.organization_id,
-            payload=text_payload(relay, GROUP_LANG, params=params),
+            payload=text_payload(relay, GROUP_LANG, params=params, reply_to=cards.get((platform, chat_id))),
             dedupe_key=f"event:{event.id}:group:{platform}",
             request_id=request.id,
         )

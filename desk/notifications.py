@@ -21,7 +21,7 @@ recipient's platform and language, sends them with the platform's rate limits, a
 ``{"type": "copy", ...}`` -- relay a message already in a chat (a clerk's photo or file) by copying it::
 
     {"type": "copy", "from_chat_id": -100123, "message_id": 42, "key": "bot.relay.from_org", "lang": "fa",
-     "params": {...}}                      # key/params: an optional header message sent before the copy
+     "params": {...}, "buttons": [...], "reply_to": 7}   # an optional header message sent before the copy
 
 ``{"type": "card", "request_id": 7}`` -- (re)draw the request's card in its organization's operator group;
 the bot renders it from the database at send time, so the card always shows the latest state.
@@ -41,7 +41,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,7 +49,9 @@ from storage.models import OutboxMessage
 from storage.repositories import Outbox
 
 __all__ = [
+    "ANSWER_PREFIX",
     "Button",
+    "answer_buttons",
     "enqueue_card",
     "enqueue_chat",
     "enqueue_copy",
@@ -60,6 +62,15 @@ __all__ = [
 
 Button = Mapping[str, str]
 """An inline button of a notification: ``{"label": <locale msgid>, "data": <callback data>}``."""
+
+ANSWER_PREFIX: Final = "reply"
+"""Callback data of the "answer" button: ``reply:<request id>`` (parsed, and checked in ``desk.bridge``, when
+pressed)."""
+
+
+def answer_buttons(request_id: int) -> list[list[Button]]:
+    """The keyboard of every message from the organization to a citizen about a request: "✍️ answer"."""
+    return [[{"label": "notify.answer", "data": f"{ANSWER_PREFIX}:{request_id}"}]]
 
 
 def text_payload(
@@ -127,12 +138,14 @@ async def enqueue_copy(
     header: Mapping[str, Any] | None = None,
     request_id: int | None = None,
 ) -> bool:
-    """Queue a copy of message ``message_id`` of ``from_chat_id`` into ``chat_id`` (a relayed photo or file)."""
+    """Queue a copy of message ``message_id`` of ``from_chat_id`` into ``chat_id`` (a relayed photo or file), after
+    the ``header`` text payload when given (with its buttons and the message it replies to)."""
     payload: dict[str, Any] = {"type": "copy", "from_chat_id": from_chat_id, "message_id": message_id}
     if header is not None:
         payload.update(
             {"key": header["key"], "lang": header["lang"], "params": dict(header.get("params", {}))}
         )
+        payload.update({name: header[name] for name in ("buttons", "reply_to") if header.get(name)})
     return await enqueue_chat(
         session,
         platform=platform,

@@ -345,6 +345,31 @@ class Person:
         """Send a document (a path or bytes)."""
         return await self._send_file("document", file, filename, caption, mime_type)
 
+    async def send_album(
+        self,
+        files: list[bytes],
+        kind: str = "photo",
+        caption: str | None = None,
+        reply_to: Message | int | None = None,
+    ) -> list[Message]:
+        """Send 2-10 photos (or documents) at once, as an album; answers the sent messages."""
+        ext = "jpg" if kind == "photo" else "pdf"
+        body: dict[str, Any] = {
+            "user_id": self.user_id,
+            "kind": kind,
+            "files": [
+                {"base64": base64.b64encode(data).decode(), "filename": f"{kind}{n + 1}.{ext}"}
+                for n, data in enumerate(files)
+            ],
+        }
+        if caption:
+            body["caption"] = caption
+        if reply_to is not None:
+            body["reply_to_message_id"] = reply_to if isinstance(reply_to, int) else reply_to["message_id"]
+        result = await self._act("/album", json=body)
+        messages: list[Message] = result["messages"]
+        return messages
+
     async def send_sticker(self, emoji: str = "👍", file: bytes | None = None) -> Message:
         """Send a static sticker (a plain 512×512 one unless ``file`` gives its WebP bytes)."""
         spec: dict[str, Any] = {"emoji": emoji}

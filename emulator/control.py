@@ -356,6 +356,41 @@ async def post_message(request: web.Request) -> web.Response:
     return _ok({"message": message.view(), "update_id": update_id, "version": chat.version})
 
 
+async def post_album(request: web.Request) -> web.Response:
+    """A person sends 2-10 photos, or 2-10 documents, at once: an album, one message (and one update) each,
+    sharing a ``media_group_id``, the caption on the first, as both platforms' apps send it."""
+    state = _state(request)
+    _, chat = _chat(request)
+    body = await _body(request)
+    user = _actor(state, chat, body)
+    kind = str(body.get("kind") or "photo")
+    items = body.get("files")
+    if kind not in ("photo", "document") or not isinstance(items, list) or not 2 <= len(items) <= 10:
+        raise _http(400, "an album is 2-10 files: kind photo or document, files [{base64, filename?}, ...]")
+    try:
+        stored = [store_upload(state, _decode_file(item, kind), kind) for item in items]
+    except ApiError as error:
+        raise _http(400, error.description) from None
+    group_id = state.new_id()
+    reply_to = body.get("reply_to_message_id")
+    messages = []
+    for n, file in enumerate(stored):
+        content: dict[str, Any] = {
+            "media_group_id": group_id,
+            kind: file.photo_sizes() if kind == "photo" else file.document(),
+        }
+        if n == 0 and body.get("caption"):
+            content["caption"] = str(body["caption"])
+        try:
+            message, _ = send_as_user(
+                state, chat, user, content, _int(reply_to, "reply_to_message_id") if reply_to else None
+            )
+        except ActionError as error:
+            raise _http(error.status, error.reason) from None
+        messages.append(message.view())
+    return _ok({"messages": messages, "version": chat.version})
+
+
 async def edit_message(request: web.Request) -> web.Response:
     """A person edits their own text message."""
     state = _state(request)
@@ -704,6 +739,7 @@ def setup_control(app: web.Application, state: EmulatorState) -> None:
     app.router.add_get("/sim/sms/gateway", get_sms_gateway)
     app.router.add_patch("/sim/sms/gateway", patch_sms_gateway)
     app.router.add_post(f"{chat}/messages", post_message)
+    app.router.add_post(f"{chat}/album", post_album)
     app.router.add_post(f"{chat}/edit", edit_message)
     app.router.add_post(f"{chat}/press", press)
     app.router.add_get(f"{chat}/callbacks/{{query_id}}", get_callback)

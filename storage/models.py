@@ -188,7 +188,8 @@ class RequestEvent(SQLModel, table=True):
 
 
 class GroupMessage(SQLModel, table=True):
-    """A message the bot posted in an operator group about a request, so a clerk's reply finds the request."""
+    """A message the bot posted about a request (in an operator group, or to the citizen), so a reply to it
+    finds the request."""
 
     __tablename__ = "group_message"
     __table_args__ = (UniqueConstraint("platform", "chat_id", "message_id"),)
@@ -198,7 +199,7 @@ class GroupMessage(SQLModel, table=True):
     chat_id: int = Field(sa_type=BigInteger)
     message_id: int = Field(sa_type=BigInteger)
     request_id: int = _request_fk()
-    kind: str = Field(max_length=16, description="'card', 'relay' or 'document'")
+    kind: str = Field(max_length=16, description="'card', 'relay', 'document' (groups) or 'citizen'")
     created_at: datetime = _created()
 
 

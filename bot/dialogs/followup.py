@@ -1,16 +1,13 @@
-"""After filing: the satisfaction poll, an objection (a complaint linked to the request), and answers to clerks.
+"""After filing: the satisfaction poll and an objection (a complaint linked to the request).
 
-A citizen whose request needs information answers simply by writing (or sending a file) in the chat; the
-answer is relayed under the request's card in the operator group and the request returns to the clerks' queue.
+Answers to the organization's messages are ``bot.dialogs.answers``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from aiogram import Bot, F, Router
-from aiogram.dispatcher.event.bases import SkipHandler
-from aiogram.filters import StateFilter
+from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -18,9 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import Objection, Rate
 from bot.dialogs.form import ask_first_question
-from bot.documents import receive_file
 from bot.keyboards import main_menu
-from bot.notifier import Notifier
 from bot.platforms import Platform
 from bot.render import Renderer
 from bot.states import FormData
@@ -29,10 +24,8 @@ from catalog.loader import CatalogHolder
 from catalog.schema import ResolvedService
 from desk import survey
 from desk.access import COMPLAINT_SERVICE
-from desk.bridge import Copied, answer_clerks, awaiting_answer
 from desk.errors import MizError, NotFound
 from desk.survey import OBJECTION_SUBJECT, RELATED_FIELD, SUBJECT_FIELD
-from storage.files import DocumentStore
 from storage.models import ServiceRequest
 from storage.uow import unit_of_work
 
@@ -160,53 +153,11 @@ async def objection(
     await ask_first_question(message, r, service, catalogs, state)
 
 
-async def answer_to_clerk(
-    message: Message,
-    bot: Bot,
-    r: Renderer,
-    platform: Platform,
-    catalogs: CatalogHolder,
-    session_factory: async_sessionmaker[AsyncSession],
-    outbox: Notifier,
-    documents: DocumentStore,
-) -> None:
-    """Free text or a file from a citizen whose request needs information answers that request."""
-    if message.from_user is None:
-        return
-    async with session_factory() as session:
-        request = await awaiting_answer(session, platform.value, message.from_user.id)
-    if request is None or request.id is None:
-        raise SkipHandler  # not an answer: the catch-all shows the menu
-    copied = None if message.text else Copied(chat_id=message.chat.id, message_id=message.message_id)
-    try:
-        # A file is kept in the store, like the form's documents.
-        document = await receive_file(message, bot, documents, ("photo", "pdf")) if copied else None
-        async with unit_of_work(session_factory, write=True) as session:
-            await answer_clerks(
-                session,
-                request.id,
-                platform=platform.value,
-                user_id=message.from_user.id,
-                text=message.text or message.caption,
-                copied=copied,
-                document=document,
-                groups=catalogs.catalog.operator_groups(request.organization_id),
-            )
-    except MizError as error:
-        await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
-        return
-    outbox.notify()
-    await message.answer(
-        r.text("bot.followup.answer_sent", code=request.tracking_code), reply_markup=main_menu(r)
-    )
-
-
 def router() -> Router:
-    """Handlers of the poll, objections and answers to clerks, in private chats."""
+    """Handlers of the poll and objections, in private chats."""
     r = Router(name="followup")
     r.message.filter(F.chat.type == "private")
     r.callback_query.register(rate, Rate.filter())
     r.message.register(comment, Survey.comment, F.text)
     r.callback_query.register(objection, Objection.filter())
-    r.message.register(answer_to_clerk, StateFilter(None), F.text | F.photo | F.document)
     return r

@@ -14,12 +14,15 @@ __all__ = ["GroupMessages", "RegisteredClerks"]
 
 
 class GroupMessages(Repository):
-    """Links between messages in operator groups and the requests they are about."""
+    """Links between the bot's messages and the requests they are about: in operator groups (cards, relays,
+    documents), and in citizens' private chats (``kind="citizen"``: what the organization told them), so a
+    reply to any of them finds its request."""
 
     async def link(
         self, *, platform: str, chat_id: int, message_id: int, request_id: int, kind: str
     ) -> GroupMessage:
-        """Remember that this group message (a request card, a relayed reply, a document) is about a request."""
+        """Remember that this message (a request card, a relayed reply, a document, a notice to the citizen) is
+        about a request."""
         link = GroupMessage(
             platform=platform, chat_id=chat_id, message_id=message_id, request_id=request_id, kind=kind
         )
@@ -28,7 +31,7 @@ class GroupMessages(Repository):
         return link
 
     async def find_request(self, platform: str, chat_id: int, message_id: int) -> ServiceRequest | None:
-        """The request a clerk is replying to, found from the group message they replied to."""
+        """The request a message is about (a clerk or a citizen replying to it), whoever may act on it."""
         stmt = (
             select(ServiceRequest)
             .join(GroupMessage, col(GroupMessage.request_id) == col(ServiceRequest.id))
@@ -46,6 +49,10 @@ class GroupMessages(Repository):
         if kind is not None:
             stmt = stmt.where(col(GroupMessage.kind) == kind)
         return (await self.session.scalars(stmt.order_by(col(GroupMessage.id)))).all()
+
+    async def cards(self, request_id: int) -> dict[tuple[str, int], int]:
+        """``(platform, chat id) -> message id`` of the request's card in each operator group it was drawn in."""
+        return {(g.platform, g.chat_id): g.message_id for g in await self.of_request(request_id, kind="card")}
 
 
 class RegisteredClerks(Repository):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, func
 from sqlalchemy.exc import IntegrityError
@@ -109,6 +109,34 @@ class Requests(Repository):
             .limit(limit)
         )
         return (await self.session.scalars(stmt)).all()
+
+    async def in_conversation(
+        self, citizen_id: int, *, spoken_since: datetime, waiting: str, closed: str
+    ) -> ServiceRequest | None:
+        """The citizen's request whose organization spoke to them last: status ``waiting`` (always), or a public
+        event by staff or the system at ``spoken_since`` or later; never a request in status ``closed``.
+
+        Of several, the one the organization spoke about most recently (a waiting one without such an event
+        last, newest first).
+        """
+        spoken = (
+            select(col(RequestEvent.request_id), func.max(col(RequestEvent.at)).label("last"))
+            .where(col(RequestEvent.public), col(RequestEvent.actor_kind) != "citizen")
+            .group_by(col(RequestEvent.request_id))
+            .subquery()
+        )
+        stmt = (
+            select(ServiceRequest)
+            .outerjoin(spoken, spoken.c.request_id == col(ServiceRequest.id))
+            .where(
+                col(ServiceRequest.citizen_id) == citizen_id,
+                col(ServiceRequest.status) != closed,
+                (col(ServiceRequest.status) == waiting) | (spoken.c.last >= spoken_since),
+            )
+            .order_by(spoken.c.last.desc().nulls_last(), col(ServiceRequest.updated_at).desc())
+            .limit(1)
+        )
+        return (await self.session.scalars(stmt)).first()
 
     async def answered_yes(
         self, service_id: str, field_id: str, *, exclude_organization: str

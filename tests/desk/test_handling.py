@@ -238,7 +238,7 @@ async def test_claiming_a_new_request_takes_it_and_tells_the_citizen_and_the_gro
         "params": {"code": _fa_code(code), "title": "پرداخت عوارض نوسازی", "org": ORG},
         "labels": {"status": "desk.status.in_progress"},
         "dates": {},
-        "buttons": None,
+        "buttons": [[{"label": "notify.answer", "data": f"reply:{request_id}"}]],
         "reply_to": None,
     }
     for platform, chat_id in GROUPS.items():
