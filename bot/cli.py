@@ -74,6 +74,20 @@ def _sms_costs(args: argparse.Namespace) -> int:
     return sms_costs(since=args.since, url=args.url)
 
 
+def _report(args: argparse.Namespace) -> int:
+    from bot.report_cli import report_export
+
+    return report_export(
+        first=args.first,
+        last=args.last,
+        org=args.org,
+        fmt=args.format,
+        view=args.view,
+        out_path=args.out,
+        url=args.url,
+    )
+
+
 def _run(args: argparse.Namespace) -> int:
     from bot.app import run_bots
 
@@ -155,6 +169,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     costs.add_argument("--url", default=None, help=url_help)
     costs.set_defaults(handler=_sms_costs)
+
+    report = commands.add_parser(
+        "report", help="write the figures of every organization (or one) over a Jalali period to a file"
+    )
+    report.add_argument("--from", dest="first", required=True, help="first day, e.g. 1405/09/01")
+    report.add_argument("--to", dest="last", required=True, help="last day, e.g. 1405/09/30")
+    report.add_argument("--org", default=None, help="one organization's own report (default: every one)")
+    report.add_argument("--format", choices=("xlsx", "csv", "md"), default="xlsx")
+    report.add_argument(
+        "--view",
+        choices=("organizations", "services", "clerks", "ratings"),
+        default="organizations",
+        help="the table a CSV holds (xlsx and md hold them all)",
+    )
+    report.add_argument("--out", default=None, help="the file to write (default: report-FIRST-LAST.FORMAT)")
+    report.add_argument("--url", default=None, help=url_help)
+    report.set_defaults(handler=_report)
 
     emulator = commands.add_parser("emulator", help="run the local Bot API emulator alone")
     emulator.add_argument("--host", default="127.0.0.1")

@@ -62,6 +62,7 @@ __all__ = [
     "MIN_CASES",
     "SATISFIED_SCORE",
     "Breakdown",
+    "Calendars",
     "Figures",
     "Period",
     "Rate",

@@ -35,8 +35,8 @@ from bot.clerks import ClerkRegistry
 from bot.filters import IsClerk
 from bot.platforms import GROUP_CHAT_TYPES
 from bot.render import Renderer
+from bot.report_names import RowNames
 from catalog.loader import CatalogHolder
-from catalog.problems import NotInCatalogError
 from catalog.schema import SHORT_ID_MAX, Organization
 from desk.charts import chart_png
 from desk.errors import MizError
@@ -223,7 +223,7 @@ async def _show(
         breakdown=_BREAKDOWNS[page.v],
         sort=_SORTS[page.s],
     )
-    names = _Names(catalogs, clerks, organization_id, r.lang)
+    names = RowNames(catalog, organization_id, r.lang, clerks.find)
     async with unit_of_work(session_factory) as session:
         report = await make_report(
             session,
@@ -245,37 +245,12 @@ async def _show(
     )
 
 
-class _Names:
-    """Names of a report's rows: organizations and services from the catalog, clerks from the registry."""
-
-    def __init__(self, catalogs: CatalogHolder, clerks: ClerkRegistry, org_id: str | None, lang: str) -> None:
-        self._catalog = catalogs.catalog
-        self._clerks = clerks
-        self._org_id = org_id
-        self._lang = lang
-
-    def __call__(self, key: str) -> str:
-        catalog = self._catalog
-        if catalog.has_organization(key):
-            return catalog.organization(key).name.get(self._lang)
-        if self._org_id is None:
-            return key
-        if ":" in key:
-            platform, _, user_id = key.partition(":")
-            clerk = self._clerks.find(self._org_id, platform, int(user_id)) if user_id.isdigit() else None
-            return clerk.name.get(self._lang) if clerk is not None else key
-        try:
-            return catalog.service(self._org_id, key).title.get(self._lang)
-        except NotInCatalogError:
-            return key
-
-
 def _button(r: Renderer, key: str, page: ReportPage) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=r.plain(key), callback_data=page.pack())
 
 
 def _keyboard(
-    page: ReportPage, report: Report, r: Renderer, names: _Names, *, governorate: bool
+    page: ReportPage, report: Report, r: Renderer, names: RowNames, *, governorate: bool
 ) -> InlineKeyboardMarkup:
     """Periods on the first row; then the breakdowns, or, side by side, the orders and a button per organization."""
     same = page.model_dump()

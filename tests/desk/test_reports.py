@@ -57,9 +57,10 @@ def local(day: str, clock: str = "09:00") -> datetime:
 
 
 class World:
-    def __init__(self, session: AsyncSession, citizen_id: int) -> None:
+    def __init__(self, session: AsyncSession, citizen_id: int, ids: dict[str, str]) -> None:
         self.session = session
         self.citizen_id = citizen_id
+        self.ids = ids
         self.n = 0
 
     async def request(
@@ -80,11 +81,12 @@ class World:
         comment: str | None = None,
     ) -> ServiceRequest:
         self.n += 1
+        org, about = self.ids.get(org, org), self.ids.get(about or org, about or org)
         request = ServiceRequest(
             tracking_code=f"T{self.n:05d}",
             citizen_id=self.citizen_id,
             organization_id=org,
-            about_organization_id=about or org,
+            about_organization_id=about,
             service_id=service,
             service_version="v1",
             answers=answers or {},
@@ -120,14 +122,15 @@ class World:
         return request
 
 
-async def fill(factory: Factory) -> None:
-    """The month, as the tests count it."""
+async def fill(factory: Factory, ids: dict[str, str] | None = None) -> None:
+    """The month, as the tests count it; ``ids`` renames the organizations ``a``, ``b`` and ``gov``."""
+    ids = ids or {}
     async with unit_of_work(factory, write=True) as session:
         citizen = Citizen(platform="bale", user_id=1, chat_id=1)
         session.add(citizen)
         await session.flush()
         assert citizen.id is not None
-        w = World(session, citizen.id)
+        w = World(session, citizen.id, ids)
         # R1: answered in 2 h, done in 2 working days, on time; 5 with a comment.
         await w.request(
             "a", submitted=local("2026-11-22"), first=local("2026-11-22", "11:00"), status="completed",
@@ -203,7 +206,7 @@ async def fill(factory: Factory) -> None:
             status: str, sent: datetime | None, cost: int | None, n: int, channel: str = "sms"
         ) -> OutboxMessage:
             return OutboxMessage(
-                channel=channel, phone="09120000000", organization_id="a", dedupe_key=f"sms-{n}",
+                channel=channel, phone="09120000000", organization_id=ids.get("a", "a"), dedupe_key=f"sms-{n}",
                 status=status, sent_at=sent, cost_rials=cost,
             )  # fmt: skip
 
@@ -219,7 +222,7 @@ async def fill(factory: Factory) -> None:
 
         def certificate(issued: str, n: int) -> Certificate:
             return Certificate(
-                organization_id="a", type="completion", holder_name="x", holder_national_id="0000000000",
+                organization_id=ids.get("a", "a"), type="completion", holder_name="x", holder_national_id="0000000000",
                 property="p", issued_on=date.fromisoformat(issued), verification_code=f"C{n}", issued_by="t",
             )  # fmt: skip
 
@@ -229,7 +232,7 @@ async def fill(factory: Factory) -> None:
 
         def payment(status: str, paid: datetime | None, request_id: int | None, n: int) -> Payment:
             return Payment(
-                organization_id="a", amount_rials=500_000, bill_id="1", payment_id="1", status=status,
+                organization_id=ids.get("a", "a"), amount_rials=500_000, bill_id="1", payment_id="1", status=status,
                 invoice_payload=f"p{n}", paid_at=paid, request_id=request_id,
             )  # fmt: skip
 
