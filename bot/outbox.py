@@ -3,9 +3,12 @@
 Rules (the story is in docs/ARCHITECTURE.md):
 
 * A row exists only if its change committed, and stays pending or leased until marked sent or failed.
+* Each platform is a lane: its own claim of up to ``OutboxSender.batch`` rows and its own ``in_flight`` slots, so a
+  backlog on one never delays another; a sender claims only the rows of the platforms it has a bot for.
 * One chat's rows go in order; a row waiting for a retry holds its chat's later rows, across senders too.
 * A row is marked sent in its own transaction right after the API answered. A hard kill repeats at most the rows in
-  flight, ``OutboxSender.in_flight`` (a ``copy`` row with a header: both messages); a timeout repeats its row.
+  flight, ``OutboxSender.in_flight`` per platform (a ``copy`` row with a header: both messages); a timeout repeats
+  its row.
 * Leases name their owner (:func:`lease_owner`) and are renewed every ``lease``/8 while held; on start a sender ends
   the leases of dead processes of its machine (:func:`dead_owners`, both in :mod:`bot.worker`); others run out
   within ``lease``.
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 from collections import defaultdict, deque
@@ -80,7 +84,7 @@ good (e.g. to tell a citizen who blocked the bot by SMS). Runs in a SAVEPOINT: i
 logged and the row is still marked failed."""
 
 _EPSILON = timedelta(milliseconds=1)  # keeps put-back rows of one chat in their order by next_attempt_at
-_NOT_HERE = timedelta(minutes=5)  # put back rows this sender cannot send (no bot for the platform, SMS)
+_NOT_HERE = timedelta(minutes=5)  # put back a row without a chat (written by hand): someone should look at it
 
 
 class PayloadError(ValueError):
@@ -217,11 +221,12 @@ class OutboxSender(Worker):
     org_names: OrgNames | None = None
     clock: Clock = utcnow
     batch: int = 50
+    """Most rows held at once per platform (each platform's lane claims its own)."""
     lease: timedelta = timedelta(seconds=45)
     """How long a claim holds a row; renewed every ``lease``/8 while this sender holds it."""
     in_flight: int = 8
-    """At most this many rows are between the start of their API call and the commit of their outcome: what a
-    hard kill can make the sender repeat."""
+    """At most this many rows per platform are between the start of their API call and the commit of their
+    outcome: what a hard kill can make the sender repeat."""
     owner: str = field(default_factory=lease_owner)
     """The lease owner written on the rows this sender claims (:func:`bot.worker.lease_owner`)."""
     poll_interval: float = 1.0
@@ -246,7 +251,7 @@ class OutboxSender(Worker):
         self._lanes: dict[_LaneKey, deque[_Held]] = {}
         self._lane_tasks: dict[_LaneKey, asyncio.Task[None]] = {}
         self._units: set[asyncio.Task[bool]] = set()
-        self._slots = asyncio.Semaphore(self.in_flight)
+        self._slots = {platform: asyncio.Semaphore(self.in_flight) for platform in self.bots}
         self._renew_at = self.clock()
 
     # ------------------------------------------------------------------------------------------ control
@@ -267,16 +272,25 @@ class OutboxSender(Worker):
         self._renew_at = self.clock() + self.lease / 8
 
     async def _round(self) -> bool:
+        """Claim each platform's due rows in its own lane: a backlog on one never delays another."""
         await self._keep_leases()
-        room = self.batch - len(self._held)
-        if room <= 0:
-            return False
-        try:
-            claimed = await self._claim(room)
-        except Exception:
-            logger.exception("outbox: claiming due rows failed; trying again shortly")
-            claimed = 0
-        return claimed == room and len(self._held) < self.batch  # more may be due, and there is room
+        more = False
+        for platform in self.bots:
+            room = self.batch - self._held_of(platform)
+            if room <= 0:
+                continue
+            try:
+                claimed = await self._claim(platform, room)
+            except Exception:
+                logger.exception("outbox: claiming due %s rows failed; trying again shortly", platform)
+                continue
+            # More may be due, and there is room for them.
+            more = more or (claimed == room and self._held_of(platform) < self.batch)
+        return more
+
+    def _held_of(self, platform: str) -> int:
+        """How many rows of ``platform``'s lane this sender holds (at most :attr:`batch`)."""
+        return sum(1 for item in self._held.values() if item.row.platform == platform)
 
     async def _shutdown(self) -> None:
         self._stopping.set()
@@ -300,11 +314,12 @@ class OutboxSender(Worker):
 
     # ------------------------------------------------------------------------------------------- claim
 
-    async def _claim(self, room: int) -> int:
-        """Claim up to ``room`` due rows, keep the ones that may go now, put back the rest; rows claimed."""
+    async def _claim(self, platform: str, room: int) -> int:
+        """Claim up to ``room`` due rows of ``platform``, keep the ones that may go now, put back the rest; rows
+        claimed."""
         async with self._write() as session:
             now = self.clock()
-            rows = await self._claim_due(session, room, now)
+            rows = await self._claim_due(session, room, now, platform)
             if not rows:
                 return 0
             deadline = now + self.lease
@@ -348,10 +363,8 @@ class OutboxSender(Worker):
         by_chat: dict[_LaneKey, list[_Held]] = defaultdict(list)
         for item in fresh:
             row = item.row
-            if row.channel != "chat" or row.platform not in self.bots or row.chat_id is None:
-                logger.warning(
-                    "outbox: row %s (%s/%s) cannot be sent here", row.id, row.channel, row.platform
-                )
+            if row.chat_id is None:
+                logger.warning("outbox: row %s (%s) has no chat to go to", row.id, row.platform)
                 back.append((item, now + _NOT_HERE))
             else:
                 by_chat[(str(row.platform), row.chat_id)].append(item)
@@ -396,15 +409,16 @@ class OutboxSender(Worker):
             while queue and not self._stopping.is_set():
                 item = queue[0]
                 await limiter.acquire_chat(chat_id)
-                await self._slots.acquire()  # released when the row's outcome is committed
+                slots = self._slots[platform]
+                await slots.acquire()  # released when the row's outcome is committed
                 try:
                     await limiter.acquire_bot(chat_id)
                 except BaseException:
-                    self._slots.release()
+                    slots.release()
                     raise
                 unit = asyncio.create_task(self._deliver(item, limiter))
                 self._units.add(unit)
-                unit.add_done_callback(self._unit_done)
+                unit.add_done_callback(functools.partial(self._unit_done, slots))
                 sent_in_order = await asyncio.shield(unit)
                 queue.popleft()
                 if not sent_in_order and queue:
@@ -421,12 +435,12 @@ class OutboxSender(Worker):
                 del self._lanes[key]
             if self._lane_tasks.get(key) is asyncio.current_task():
                 del self._lane_tasks[key]
-            if len(self._held) <= self.batch // 2:
+            if self._held_of(platform) <= self.batch // 2:
                 self._wake.set()
 
-    def _unit_done(self, unit: asyncio.Task[bool]) -> None:
+    def _unit_done(self, slots: asyncio.Semaphore, unit: asyncio.Task[bool]) -> None:
         self._units.discard(unit)
-        self._slots.release()
+        slots.release()
 
     async def _hold_lane(self, key: _LaneKey, queue: deque[_Held]) -> None:
         """The head of the lane must wait: hand the rest back right after it, in order."""

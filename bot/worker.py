@@ -185,10 +185,13 @@ class Worker(abc.ABC):
         async with self._db, unit_of_work(self.factory, write=True) as session:
             yield session
 
-    async def _claim_due(self, session: AsyncSession, limit: int, now: datetime) -> list[OutboxMessage]:
-        """Lease up to ``limit`` due rows of the channel to this sender (``Outbox.claim_due``)."""
+    async def _claim_due(
+        self, session: AsyncSession, limit: int, now: datetime, platform: str | None = None
+    ) -> list[OutboxMessage]:
+        """Lease up to ``limit`` due rows of the channel (of one ``platform``'s lane, when given) to this sender
+        (``Outbox.claim_due``)."""
         rows = await Outbox(session).claim_due(
-            limit, now=now, lease=self.lease, channel=self.channel, owner=self.owner
+            limit, now=now, lease=self.lease, channel=self.channel, platform=platform, owner=self.owner
         )
         return list(rows)
 

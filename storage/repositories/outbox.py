@@ -74,12 +74,15 @@ class Outbox(Repository):
         now: datetime | None = None,
         lease: timedelta = timedelta(seconds=60),
         channel: str | None = None,
+        platform: str | None = None,
         owner: str | None = None,
     ) -> Sequence[OutboxMessage]:
         """Take up to ``limit`` rows due at ``now``, oldest first, for ``lease``; counts an attempt on each.
 
-        ``channel`` (``"chat"`` or ``"sms"``) limits the claim to one sender's rows; None takes any. ``owner``
-        names the process taking them (``locked_by``), so a restart can tell its dead predecessor's leases.
+        ``channel`` (``"chat"`` or ``"sms"``) limits the claim to one sender's rows; None takes any. ``platform``
+        limits it to one messenger's rows (a lane: a backlog on one platform never fills another's claim, and a
+        sender never takes rows it has no bot for); None takes any. ``owner`` names the process taking them
+        (``locked_by``), so a restart can tell its dead predecessor's leases.
 
         Due means pending with ``next_attempt_at <= now``, or still "sending" under an expired lease (its
         sender died). On PostgreSQL rows are locked with ``FOR UPDATE SKIP LOCKED``, so concurrent senders
@@ -93,6 +96,8 @@ class Outbox(Repository):
         )
         if channel is not None:
             due = and_(col(OutboxMessage.channel) == channel, due)
+        if platform is not None:
+            due = and_(col(OutboxMessage.platform) == platform, due)
         stmt = (
             select(OutboxMessage)
             .where(due)

@@ -598,3 +598,45 @@ async def test_a_chats_backlog_beyond_what_is_held_is_put_back_in_order(
     await run_until_done(sender)
     assert texts_to(session, 70) == [f"{n} rials" for n in range(1, 9)]
     assert sender.stats.put_back > 0
+
+
+# ------------------------------------------------------------------------------------------ lanes per platform
+
+
+async def test_a_telegram_backlog_never_delays_bale(
+    factory: async_sessionmaker[AsyncSession], bots: dict[str, Bot], session: FakeSession
+) -> None:
+    for n in range(1, 21):  # older than Bale's message, more than one claim's window, 5 a second at most
+        await queue(factory, 100 + n, note(n), f"t{n}")
+    await queue(factory, 900, note(99), "bale", platform="bale")
+    slow = BALE.__class__(5.0, 1, None, 1, None, 1, False)
+    sender = make_sender(
+        factory, bots, batch=5, limiters={"telegram": SendLimiter(slow), "bale": SendLimiter(BALE)}
+    )
+    await run_until_done(sender)
+    order = [chat for chat, _ in session.sent]
+    assert len(order) == 21
+    assert order.index(900) < 3  # Bale's own lane: it does not wait for Telegram's twenty
+
+
+async def test_a_sender_without_a_platforms_bot_leaves_its_rows_to_one_that_has_it(
+    factory: async_sessionmaker[AsyncSession], bots: dict[str, Bot], session: FakeSession
+) -> None:
+    await queue(factory, 910, note(1), "for-bale", platform="bale")
+    await queue(factory, 920, note(2), "for-telegram")
+    telegram_only = make_sender(factory, {"telegram": bots["telegram"]})
+    task = asyncio.create_task(telegram_only.run())
+    await eventually(lambda: telegram_only.stats.sent == 1)
+    await telegram_only.stop()
+    await task
+    async with factory() as db:
+        bale_row = (await db.scalars(select(OutboxMessage).where(col(OutboxMessage.chat_id) == 910))).one()
+    assert (bale_row.status, bale_row.attempts, bale_row.locked_by) == ("pending", 0, None)
+    assert bale_row.next_attempt_at <= utcnow()  # not pushed back: a Bale sender sends it at once
+
+    bale_only = make_sender(factory, {"bale": bots["bale"]})
+    started = asyncio.get_running_loop().time()
+    await run_until_done(bale_only)
+    assert asyncio.get_running_loop().time() - started < 5
+    assert texts_to(session, 910) == ["1 rials"]
+    assert await statuses(factory) == {"for-bale": "sent", "for-telegram": "sent"}
