@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -58,12 +59,14 @@ from desk.sms import queue_request_sms
 from desk.throttle import Limiter, tracking_code_throttle, tracking_throttle
 from storage.db import create_engine, session_factory
 from storage.files import DocumentStore
+from storage.locks import HeldLock, try_lock
 from storage.migrate import upgrade_async
 from storage.models import OutboxMessage
 from storage.repositories import Citizens, GroupMessages, Outbox, Requests
 from storage.uow import unit_of_work
 
 __all__ = [
+    "ALREADY_POLLED",
     "BotSpec",
     "Miz",
     "Throttles",
@@ -76,6 +79,14 @@ __all__ = [
 ]
 
 logger = logging.getLogger("miz")
+
+
+ALREADY_POLLED = (
+    "%s: another `miz run` already polls this bot token, and a token can be polled by one process only (a "
+    "second one makes the messenger answer 409 Conflict to both); not starting. Stop the other one first. Several "
+    "workers for one bot will need webhooks (`miz serve`, planned; not in this version)"
+)
+"""What ``miz run`` says when it refuses to start a second poller of a token (``%s``: the platform)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,6 +288,7 @@ class Miz:
     sms: SmsSender = field(init=False)
     sms_provider: SmsProvider = field(init=False)
     clerks: ClerkRegistry = field(init=False)
+    _locks: list[HeldLock] = field(init=False, default_factory=list)
 
     async def prepare(self) -> None:
         """Load the catalog (refusing a broken one), upgrade a SQLite database, and build the Dispatcher."""
@@ -324,6 +336,22 @@ class Miz:
             outbox=NotifyAll([self.outbox, self.sms]),
             clerks=self.clerks,
         )
+
+    async def hold_tokens(self) -> list[BotSpec]:
+        """Take, for each bot, the lock of its token's poller (:mod:`storage.locks`); the bots whose token another
+        process already polls (their locks are not taken: the caller refuses to start).
+
+        Long polling allows one poller per token: a second one makes the messenger answer 409 Conflict to both.
+        The lock's name holds a hash of the token, never the token.
+        """
+        busy = []
+        for spec in self.specs:
+            lock = await try_lock(self.engine, f"poller:{hashlib.sha256(spec.token.encode()).hexdigest()}")
+            if lock is None:
+                busy.append(spec)
+            else:
+                self._locks.append(lock)
+        return busy
 
     def _org_sms_allowed(self, org_id: str) -> bool:
         try:
@@ -398,6 +426,9 @@ class Miz:
             for bot in self.bots:
                 await bot.session.close()
         await self.dispatcher.storage.close()
+        for lock in self._locks:
+            await lock.release()
+        self._locks.clear()
         await self.engine.dispose()
 
 
@@ -416,13 +447,18 @@ def run_bots() -> int:
         return 2
     miz = Miz(settings, specs)
 
-    async def main() -> None:
+    async def main() -> int:
         await miz.prepare()
-        tune_garbage_collector()
         try:
+            busy = await miz.hold_tokens()
+            for spec in busy:
+                logger.error(ALREADY_POLLED, spec.platform.value)
+            if busy:
+                return 3
+            tune_garbage_collector()
             await miz.run()
         finally:
             await miz.stop()
+        return 0
 
-    asyncio.run(main())
-    return 0
+    return asyncio.run(main())
