@@ -55,6 +55,7 @@ from desk.access import rehome_anonymous_complaints
 from desk.certificates import certificate_throttle
 from desk.dues import dues_throttle
 from desk.privacy import RedactingFilter
+from desk.report_digests import REPORT_PAYLOAD
 from desk.sms import queue_request_sms
 from desk.throttle import Limiter, tracking_code_throttle, tracking_throttle
 from storage.db import create_engine, session_factory
@@ -307,7 +308,8 @@ class Miz:
         self.clerks = ClerkRegistry(self.factory, self.catalogs)
         await self.clerks.load()
         handlers: dict[str, PayloadHandler] = {
-            "card": card_drawer(self.factory, self.clerks, documents, self.catalogs)
+            "card": card_drawer(self.factory, self.clerks, documents, self.catalogs),
+            REPORT_PAYLOAD: reports.report_sender(self.factory, self.catalogs, self.clerks),
         }
         provider_token = self.settings.bale_provider_token
         if provider_token is not None:
@@ -387,6 +389,7 @@ class Miz:
             self.outbox,
             at=self.settings.digest_time,
             escalate_after_days=self.settings.escalate_after_days,
+            weekly_reports=self.settings.weekly_reports,
         )
         digest_task = asyncio.create_task(digests.run(), name="miz-digest")
         try:

@@ -1,4 +1,5 @@
-"""The morning digest of deadlines: a long-running task that queues ``desk.deadlines`` digests once a day.
+"""The morning digest of deadlines: a long-running task that queues ``desk.deadlines`` digests once a day, and
+with them the reports due that day (``desk.report_digests``: last month's, last week's).
 
 At ``at`` (07:30 Asia/Tehran by default) it reads the catalog in service, builds each organization's
 :class:`~desk.deadlines.OrgGroups` (its operator groups, and whether today is a working day in its calendar; the
@@ -26,6 +27,7 @@ from catalog.loader import CatalogHolder
 from catalog.schema import OrganizationKind
 from desk.deadlines import DigestResult, OrgGroups, digests_queued, queue_digests
 from desk.persian import TEHRAN
+from desk.report_digests import queue_report_digests
 from storage.uow import unit_of_work
 
 __all__ = ["DigestScheduler"]
@@ -65,6 +67,7 @@ class DigestScheduler:
         tz: tzinfo = TEHRAN,
         clock: Clock = _now,
         escalate_after_days: int = 3,
+        weekly_reports: bool = True,
         catch_up: timedelta | None = timedelta(hours=6),
         retry: timedelta = timedelta(minutes=5),
         max_wait: timedelta = timedelta(minutes=10),
@@ -80,6 +83,7 @@ class DigestScheduler:
         self.tz = tz
         self.clock = clock
         self.escalate_after_days = escalate_after_days
+        self.weekly_reports = weekly_reports
         self.catch_up = catch_up
         self.retry = retry
         self.max_wait = max_wait
@@ -144,17 +148,26 @@ class DigestScheduler:
                 escalate_after_days=self.escalate_after_days,
                 names=orgs.names,
             )
-        if result.queued:
+            reports = await queue_report_digests(
+                session,
+                today=day,
+                organizations=orgs.organizations,
+                governorate_id=orgs.governorate.organization_id if orgs.governorate is not None else None,
+                calendar_of=self.catalogs.catalog.calendar_for,
+                weekly=self.weekly_reports,
+            )
+        if result.queued or reports:
             self.outbox.notify()
         if result.unreachable:
             logger.warning("digest: requests due but no operator group at %s", ", ".join(result.unreachable))
         logger.info(
-            "digest of %s: %d queued (%d already), %d organizations, %d escalated",
+            "digest of %s: %d queued (%d already), %d organizations, %d escalated, %d reports",
             day,
             result.queued,
             result.already_queued,
             len(result.digests),
             len(result.escalated),
+            reports,
         )
         return result
 

@@ -50,6 +50,11 @@ class Settings(BaseSettings):
         default=time(7, 30),
         description="When operator groups get the morning digest of due and overdue requests",
     )
+    weekly_reports: bool = Field(
+        default=True,
+        description="Whether every operator group gets last week's report on the week's first working day (last "
+        "month's comes on the month's first working day either way)",
+    )
     escalate_after_days: int = Field(
         default=3, description="Requests overdue by more than this many days are escalated to the governorate"
     )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
@@ -33,7 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clerks import ClerkRegistry
 from bot.filters import IsClerk
-from bot.platforms import GROUP_CHAT_TYPES
+from bot.outbox import PayloadHandler
+from bot.platforms import GROUP_CHAT_TYPES, Platform
 from bot.render import Renderer
 from bot.report_names import RowNames
 from catalog.loader import CatalogHolder
@@ -41,6 +42,7 @@ from catalog.schema import SHORT_ID_MAX, Organization
 from desk.charts import chart_png
 from desk.errors import MizError
 from desk.handling import ActorRef
+from desk.lifecycle import Actor
 from desk.persian import TEHRAN
 from desk.report_text import report_text
 from desk.reports import (
@@ -55,9 +57,10 @@ from desk.reports import (
     parse_period,
     weekly_trend,
 )
+from storage.models import OutboxMessage
 from storage.uow import unit_of_work
 
-__all__ = ["REPORT_BUTTON", "ReportPage", "router"]
+__all__ = ["REPORT_BUTTON", "ReportPage", "report_sender", "router"]
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +153,7 @@ async def report_command(
             return
         page = ReportPage(p="r", a=period.first.toordinal(), b=period.last.toordinal(), org=page.org)
     try:
-        shown = await _show(page, org, actor, r, catalogs, clerks, session_factory)
+        shown = await _show(page, _viewer(org, actor), r, catalogs, clerks, session_factory)
     except MizError as error:
         await message.reply(error.render(r.lang))
         return
@@ -171,7 +174,7 @@ async def report_page(
     message = callback.message
     assert isinstance(message, Message)  # the router takes presses on a group's message only
     try:
-        shown = await _show(callback_data, org, actor, r, catalogs, clerks, session_factory)
+        shown = await _show(callback_data, _viewer(org, actor), r, catalogs, clerks, session_factory)
     except MizError as error:
         await callback.answer(error.render(r.lang), show_alert=True)
         return
@@ -198,25 +201,30 @@ class _Shown:
 
     async def send(self, message: Message) -> None:
         """Post it in ``message``'s chat."""
-        await message.answer_photo(BufferedInputFile(self.chart, filename="report.png"), caption=self.caption)
-        await message.answer(self.text, reply_markup=self.keyboard)
+        await self.send_to(message.bot, message.chat.id)  # type: ignore[arg-type]  # a received message has its bot
+
+    async def send_to(self, bot: Bot, chat_id: int) -> Message:
+        """Post it in ``chat_id``; the text's message (the one with the buttons)."""
+        await bot.send_photo(
+            chat_id, BufferedInputFile(self.chart, filename="report.png"), caption=self.caption
+        )
+        return await bot.send_message(chat_id, self.text, reply_markup=self.keyboard)
 
 
 async def _show(
     page: ReportPage,
-    org: Organization,
-    actor: ActorRef,
+    viewer: ReportViewer,
     r: Renderer,
     catalogs: CatalogHolder,
     clerks: ClerkRegistry,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> _Shown:
-    """The report ``page`` names, if ``actor`` may see it: its chart, text and buttons."""
+    """The report ``page`` names, if ``viewer`` may see it: its chart, text and buttons."""
     catalog = catalogs.catalog
     today = _today()
     organization_id = page.org or None
     if organization_id is not None and not catalog.has_organization(organization_id):
-        organization_id = org.id  # a forged id: their own, which access still guards
+        organization_id = viewer.organization_id  # a forged id: their own, which access still guards
     query = ReportQuery(
         period=_period(page, today),
         organization_id=organization_id,
@@ -228,7 +236,7 @@ async def _show(
         report = await make_report(
             session,
             query,
-            _viewer(org, actor),
+            viewer,
             today=today,
             calendar_of=catalog.calendar_for,
             organizations=[o.id for o in catalog.organizations],
@@ -241,7 +249,7 @@ async def _show(
         chart=chart,
         caption=r.typed(text.split("\n", 1)[0]),
         text=r.typed(text),
-        keyboard=_keyboard(page, report, r, names, governorate=actor.oversight),
+        keyboard=_keyboard(page, report, r, names, governorate=viewer.governorate),
     )
 
 
@@ -282,3 +290,24 @@ def _keyboard(
         drill = ReportPage(**{**same, "org": row.key, "v": "o"})
         rows.append([InlineKeyboardButton(text=f"🔎 {names(row.key)}", callback_data=drill.pack())])
     return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def report_sender(
+    factory: async_sessionmaker[AsyncSession], catalogs: CatalogHolder, clerks: ClerkRegistry
+) -> PayloadHandler:
+    """The outbox handler of ``report`` rows (``desk.report_digests``): the report drawn now, chart first, with
+    the buttons of a typed range; the governorate's view or the organization's own, as the row says."""
+
+    async def send(bot: Bot, row: OutboxMessage) -> Message:
+        payload = row.payload or {}
+        first, last = date.fromisoformat(payload["first"]), date.fromisoformat(payload["last"])
+        governorate = bool(payload.get("governorate"))
+        viewer = ReportViewer(str(payload["viewer"]), Actor.SYSTEM, governorate=governorate)
+        page = ReportPage(
+            p="r", a=first.toordinal(), b=last.toordinal(), org="" if governorate else viewer.organization_id
+        )
+        r = Renderer.get(Platform(str(row.platform)), str(payload.get("lang") or "fa"))
+        shown = await _show(page, viewer, r, catalogs, clerks, factory)
+        return await shown.send_to(bot, int(row.chat_id or 0))
+
+    return send

@@ -64,6 +64,8 @@ def catalogs() -> CatalogHolder:
 def scheduler(
     factory: Any, catalogs: CatalogHolder, clock: FakeClock, outbox: FakeOutbox | None = None, **options: Any
 ) -> DigestScheduler:
+    # These tests count the deadline digests; the weekly reports queued with them are tests/bot/test_report_digests.py's.
+    options.setdefault("weekly_reports", False)
     return DigestScheduler(factory, catalogs, outbox or FakeOutbox(), clock=clock, **options)
 
 

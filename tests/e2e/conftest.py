@@ -122,6 +122,8 @@ async def running_world(
             # The simulated people act the moment they are answered, faster than anyone types: flood control
             # would stop the longer conversations (tests/security/test_outages_and_floods.py turns it back on).
             flood_burst=10_000,
+            # The weekly reports of a Saturday morning would post a chart in every group of every test.
+            weekly_reports=False,
         )
         emu.add_bot(TOKENS[Platform.TELEGRAM], "telegram", username="miz_e2e_bot")
         emu.add_bot(TOKENS[Platform.BALE], "bale", username="miz_e2e_bale_bot")

@@ -16,6 +16,9 @@ from PIL import Image
 
 from bot.handlers.reports import ReportPage
 from bot.platforms import Platform
+from bot.scheduler import DigestScheduler
+from desk.persian import TEHRAN
+from desk.reports import Period
 from storage.models import Citizen, RequestEvent, ServiceRequest, SurveyAnswer
 from storage.uow import unit_of_work
 
@@ -169,3 +172,28 @@ async def test_the_governorate_compares_every_organization_and_drills_down(
     clerks = await inspector.expect("۱. کارشناس نمونه", timeout=10)
     assert "📊 گزارش کارشناسان شهرداری فلاورجان" in clerks["text"]
     assert "۱. کارشناس نمونه: به‌موقع ۸۳٪ (۵ از ۶)" in clerks["text"]
+
+
+async def test_last_months_report_arrives_by_itself_in_every_group(world: Any, platform: Platform) -> None:
+    """The morning run of the first working day of next month queues the reports; the outbox draws and sends them."""
+    await seed_month(world, platform)
+    inspector = await world.clerk(platform, "governorate")
+    clerk = await world.clerk(platform)
+    catalog = world.miz.catalogs.catalog
+    month = Period.jalali_month(datetime.now(TEHRAN).date())
+    days = {
+        catalog.calendar_for(org).next_working_day(month.last + timedelta(days=1))
+        for org in ("governorate", "falavarjan")
+    }
+    planner = DigestScheduler(world.miz.factory, world.miz.catalogs, world.miz.outbox, weekly_reports=False)
+    for day in sorted(days):
+        await planner.run_once(day)
+
+    await chart_of(world, platform, inspector, "📊 گزارش عملکرد همهٔ سازمان‌ها")
+    overview = await inspector.expect("۱. شهرداری فلاورجان", timeout=10)
+    assert "به‌موقع ۸۳٪ (۵ از ۶)" in overview["text"]
+    assert "🔎 شهرداری فلاورجان" in buttons(overview)
+    await chart_of(world, platform, clerk, "📊 گزارش عملکرد شهرداری فلاورجان")
+    own = await clerk.expect("انجام به‌موقع:", timeout=10)
+    assert "انجام به‌موقع: ۸۳٪ (۵ از ۶)" in own["text"]
+    assert "شکایت: ۰" in own["text"]
