@@ -28,6 +28,7 @@ __all__ = [
     "answered",
     "button_answer",
     "document_prompt",
+    "done_keyboard",
     "nav_labels",
     "question",
     "read_answer",
@@ -37,8 +38,10 @@ NAV_KEYS = {
     "back": "bot.form.back",
     "cancel": "bot.form.cancel",
     "skip": "bot.form.skip",
+    "done": "bot.form.done",
 }
-"""The form's reply-keyboard buttons; every step has back and cancel, optional steps also skip."""
+"""The form's reply-keyboard buttons; every step has back and cancel, optional steps also skip, and a document of
+several files "done" once one has arrived."""
 
 
 def nav_labels(name: str) -> set[str]:
@@ -176,20 +179,27 @@ def answered(r: Renderer, field: FormField, value: Any) -> str:
     )
 
 
+def _checklist_line(r: Renderer, doc: Document, files: int) -> str:
+    """One document of the checklist: received (with its count, for a document of several files) or missing."""
+    title = doc.title.get(r.lang)
+    if files and doc.max_files > 1:
+        return r.plain("bot.docs.line.received_files", title=title, count=r.digits(files))
+    if files:
+        return r.plain("bot.docs.line.received", title=title)
+    return r.plain("bot.docs.line.missing" if doc.required else "bot.docs.line.optional", title=title)
+
+
+def done_keyboard(r: Renderer) -> ReplyKeyboardMarkup:
+    """The keyboard while a document of several files is being sent: "done", back and cancel."""
+    return _nav_keyboard(r, optional=False, first=[KeyboardButton(text=r.plain(NAV_KEYS["done"]))])
+
+
 def document_prompt(
-    r: Renderer, service: ResolvedService, slot: int, received: dict[str, Any]
+    r: Renderer, service: ResolvedService, slot: int, received: dict[str, list[Any]]
 ) -> tuple[str, ReplyKeyboardMarkup]:
     """Ask for document ``slot``, with the checklist of what is received and what is still missing."""
     doc: Document = service.documents[slot]
-    checklist = "\n".join(
-        r.plain(
-            "bot.docs.line.received"
-            if d.id in received
-            else ("bot.docs.line.missing" if d.required else "bot.docs.line.optional"),
-            title=d.title.get(r.lang),
-        )
-        for d in service.documents
-    )
+    checklist = "\n".join(_checklist_line(r, d, len(received.get(d.id, []))) for d in service.documents)
     kinds = r.plain("bot.list.sep").join(r.plain(f"bot.document.kind.{k.value}") for k in doc.kinds)
     text = r.text(
         "bot.docs.ask",
@@ -200,6 +210,8 @@ def document_prompt(
         kinds=kinds,
         checklist=checklist,
     )
+    if doc.max_files > 1:
+        text += "\n" + r.text("bot.docs.several", most=r.digits(doc.max_files))
     if doc.id in received:
         text += "\n" + r.text("bot.docs.replace_hint")
     optional = not doc.required or doc.id in received

@@ -13,6 +13,7 @@ as it takes.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
@@ -223,8 +224,10 @@ def card_drawer(
                 request_id=request_id,
                 kind="card",
             )
+        per_slot, shown = Counter(d.slot for d in documents), Counter[str]()
         for document in documents:
-            caption = _caption(r, request, document.slot)
+            shown[document.slot] += 1
+            caption = _caption(r, request, document.slot, shown[document.slot], per_slot[document.slot])
             same_platform = document.platform == row.platform
             file: Any = (
                 document.platform_file_id
@@ -340,9 +343,12 @@ def _clerk_behind(clerks: ClerkRegistry, request: ServiceRequest, actor_id: str 
     return clerk.name.get("fa") if clerk is not None else None
 
 
-def _caption(r: Renderer, request: ServiceRequest, slot: str) -> str:
-    """A document's caption under the card: its title (cut when it would not fit a caption) and the code."""
+def _caption(r: Renderer, request: ServiceRequest, slot: str, nth: int = 1, files: int = 1) -> str:
+    """A document's caption under the card: its title (cut when it would not fit a caption) and the code; the
+    ``nth`` of a document's ``files`` when it has several (the pages of a deed)."""
     title = _slot_title(request, slot, r.lang)
+    if files > 1:
+        title = r.plain("op.document.nth", title=title, n=r.digits(nth), files=r.digits(files))
     code = format_tracking_code(request.tracking_code, r.lang)
     marker = r.plain("op.card.cut_mark")
     return fit(

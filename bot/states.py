@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiogram.fsm.state import State, StatesGroup
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as ModelError
 
 __all__ = [
@@ -107,6 +107,9 @@ class FormKeys:
     TRACK_CODE = "track_code"
     PREFILLED = "prefilled"
     """Answers given before the form started (an objection names the request): their questions are not asked."""
+    ADDING = "adding"
+    """The document slot whose files arrive in this visit: the next file adds to them; a file sent on a later
+    visit (changing it from the review) starts the slot afresh."""
     OWN_PHONES = "own_phones"
     """Mobile answers the citizen gave with the contact button, sharing their own contact: the messenger vouches
     for them, so they become the citizen's verified phone when the request is filed."""
@@ -126,14 +129,23 @@ class FormData(BaseModel):
     """The question (or, among the documents, the document slot) being asked; -1 before the first document."""
     answers: dict[str, Any] = Field(default_factory=dict, alias=FormKeys.ANSWERS)
     """Field id -> the validated answer as JSON (text, number, ISO date, bool, choice id, a location object)."""
-    docs: dict[str, dict[str, Any]] = Field(default_factory=dict, alias=FormKeys.DOCS)
-    """Document slot id -> the stored file (``bot.documents.receive_file``)."""
+    docs: dict[str, list[dict[str, Any]]] = Field(default_factory=dict, alias=FormKeys.DOCS)
+    """Document slot id -> its stored files, in the order sent (``bot.documents.receive_file``); never empty."""
+    adding: str | None = Field(None, alias=FormKeys.ADDING)
     editing: bool = Field(False, alias=FormKeys.EDITING)
     """Changing one answer or document from the review: the review comes back after it."""
     idempotency_key: str | None = Field(None, alias=FormKeys.IDEMPOTENCY)
     """The same for every tap on "submit" of this form: one request is filed."""
     prefilled: list[str] = Field(default_factory=list, alias=FormKeys.PREFILLED)
     own_phones: list[str] = Field(default_factory=list, alias=FormKeys.OWN_PHONES)
+
+    @field_validator("docs", mode="before")
+    @classmethod
+    def _files_of_old_forms(cls, value: Any) -> Any:
+        """A form saved when every slot held one file (``{slot: file}``) reads as ``{slot: [file]}``."""
+        if isinstance(value, Mapping):
+            return {slot: [files] if isinstance(files, Mapping) else files for slot, files in value.items()}
+        return value
 
     @classmethod
     def new(

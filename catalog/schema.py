@@ -378,14 +378,24 @@ class Visit(_Model):
     where: Text
 
 
+MAX_FILES_PER_DOCUMENT = 10
+"""The most files one document slot may take (an album holds at most ten)."""
+
+
 class Document(_Model):
-    """A document a citizen uploads with a request."""
+    """A document a citizen uploads with a request.
+
+    ``max_files`` above 1 makes a slot of several files ("all pages of the deed", "one or two photos"): the
+    citizen sends them one by one or as an album, each acknowledged with a count, until they press "done" or
+    ``max_files`` have arrived. With 1, a second file replaces the first.
+    """
 
     id: Id
     title: Text
     description: Text | None = None
     required: bool = True
     kinds: Annotated[list[DocumentKind], Field(min_length=1)] = [DocumentKind.PHOTO, DocumentKind.PDF]
+    max_files: Annotated[int, Field(ge=1, le=MAX_FILES_PER_DOCUMENT)] = 1
 
 
 class Law(_Model):
@@ -583,9 +593,10 @@ class ResolvedService(_ServiceBody):
 
 
 _HASH_EXCLUDE = frozenset({"organization_id", "version"})
-# Form field keys added after requests were filed, left out of the hash when at their default, so adding
-# them kept the version of every service that does not use them.
+# Form field and document keys added after requests were filed, left out of the hash when at their default, so
+# adding them kept the version of every service that does not use them.
 _LATER_FIELD_DEFAULTS: dict[str, Any] = {"when": DateWhen.ANY.value, "within_years": None}
+_LATER_DOCUMENT_DEFAULTS: dict[str, Any] = {"max_files": 1}
 
 
 def _overrides_for(
@@ -619,10 +630,14 @@ def resolve_service(
             data[name] = getattr(override, name)
     resolved = ResolvedService.model_validate({**data, "organization_id": organization_id, "version": ""})
     definition = resolved.model_dump(mode="json", exclude=set(_HASH_EXCLUDE))
-    for form_field in definition["form"]:
-        for name, default in _LATER_FIELD_DEFAULTS.items():
-            if form_field[name] == default:
-                del form_field[name]
+    for items, later in (
+        (definition["form"], _LATER_FIELD_DEFAULTS),
+        (definition["documents"], _LATER_DOCUMENT_DEFAULTS),
+    ):
+        for item in items:
+            for name, default in later.items():
+                if item[name] == default:
+                    del item[name]
     canonical = json.dumps(
         definition,
         sort_keys=True,

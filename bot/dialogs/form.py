@@ -35,7 +35,16 @@ from bot.callbacks import FormAnswer, FormEdit, FormRestart, FormResume, FormSub
 from bot.dialogs.common import drop_buttons, mark_answered
 from bot.dialogs.verify_phone import offer_sms_updates
 from bot.documents import receive_file
-from bot.forms import answer_text, answered, button_answer, document_prompt, nav_labels, question, read_answer
+from bot.forms import (
+    answer_text,
+    answered,
+    button_answer,
+    document_prompt,
+    done_keyboard,
+    nav_labels,
+    question,
+    read_answer,
+)
 from bot.keyboards import main_menu
 from bot.notifier import Notifier
 from bot.platforms import Platform
@@ -226,7 +235,12 @@ async def _show_review(
         ],
         documents=[
             {
-                "title": d.title.get(r.lang),
+                "title": d.title.get(r.lang)
+                + (
+                    " " + r.plain("bot.review.doc_files", count=r.digits(len(docs[d.id])))
+                    if d.max_files > 1 and docs.get(d.id)
+                    else ""
+                ),
                 "state": r.plain(
                     "bot.review.doc_received"
                     if d.id in docs
@@ -347,6 +361,9 @@ async def _advance(
 ) -> None:
     """After an answer or a document: the next question, the next document, or the review."""
     data, service = form.data, form.service
+    if data.adding is not None:  # the document's files are all in: a later visit starts it afresh
+        data.adding = None
+        await _save(state, data)
     if data.editing:
         data.editing = False
         await _save(state, data)
@@ -626,17 +643,44 @@ async def receive_document(
     state: FSMContext,
     documents: DocumentStore,
     form: OpenForm,
+    album: list[Message] | None = None,
 ) -> None:
+    """A photo or file (or an album) for the document being asked: kept, and acknowledged with the count of the
+    document's files; then the next step once the document has all it takes (at once for a single file).
+
+    A document of several files takes them until "done" or its ``max_files``; files beyond it are left out,
+    and the citizen is told how many. A file refused (its kind, its size) is told and the others are kept.
+    """
     data, service = form.data, form.service
     slot = service.documents[data.step]
-    try:
-        data.docs[slot.id] = await receive_file(message, bot, documents, [kind.value for kind in slot.kinds])
-    except ValidationError as error:
-        await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
+    files = data.docs.get(slot.id, []) if data.adding == slot.id else []  # a later visit starts it afresh
+    sent = album or [message]
+    taken = sent[: slot.max_files - len(files)]
+    kinds, before = [kind.value for kind in slot.kinds], len(files)
+    for part in taken:
+        try:
+            files.append(await receive_file(part, bot, documents, kinds))
+        except ValidationError as error:
+            await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
+    if len(files) == before:
         await _ask_document(message, r, service, data.step, data.docs)
         return
+    data.docs[slot.id], data.adding = files, slot.id
     await _save(state, data)
-    await message.answer(r.text("bot.docs.received", title=slot.title.get(r.lang)))
+    title, count = slot.title.get(r.lang), r.digits(len(files))
+    if slot.max_files == 1:
+        await message.answer(r.text("bot.docs.received", title=title))
+    elif len(files) < slot.max_files:
+        most = r.digits(slot.max_files)
+        await message.answer(
+            r.text("bot.docs.received_one_of", title=title, count=count, most=most),
+            reply_markup=done_keyboard(r),
+        )
+        return
+    else:
+        await message.answer(r.text("bot.docs.received_all", title=title, count=count))
+    if len(sent) > len(taken):
+        await message.answer(r.text("bot.docs.left_out", count=r.digits(len(sent) - len(taken))))
     await _advance(message, r, catalogs, state, form)
 
 
@@ -739,7 +783,9 @@ def _submission(
         service_version=service.version,
         service_snapshot=service.model_dump(mode="json"),
         answers=dict(form.data.answers),
-        documents=[DocumentInput(slot=slot, **stored) for slot, stored in form.data.docs.items()],
+        documents=[
+            DocumentInput(slot=slot, **stored) for slot, files in form.data.docs.items() for stored in files
+        ],
         idempotency_key=idempotency_key,
         calendar=catalogs.catalog.calendar_for(service.organization_id),
         today=_today(),
@@ -836,7 +882,7 @@ def router() -> Router:
     on_message(skip_answer, answering, F.text.in_(nav_labels("skip")), FormIsOpen())
     on_message(answer, answering, FormIsOpen())
     on_press(answer_button, answering, FormAnswer.filter(), FormIsOpen())
-    on_message(skip_document, documents, F.text.in_(nav_labels("skip")), FormIsOpen())
+    on_message(skip_document, documents, F.text.in_(nav_labels("skip") | nav_labels("done")), FormIsOpen())
     on_message(receive_document, documents, F.photo | F.document, FormIsOpen())
     on_message(not_a_document, documents, FormIsOpen())
 

@@ -414,3 +414,15 @@ def test_a_catalog_certificate_reaches_the_resolved_service(catalog_dir):
         "property_field": "owner_name",
         "valid_days": None,
     }
+
+
+@pytest.mark.parametrize("value", ["0", "11"])
+def test_a_document_taking_no_file_or_more_than_an_album_holds_is_reported(run_check, catalog_dir, value):
+    catalog_dir.edit(
+        "services/certificate.yaml",
+        "    title: {fa: کارت ملی}",
+        f"    title: {{fa: کارت ملی}}\n    max_files: {value}",
+    )
+    line = catalog_dir.line_of("services/certificate.yaml", "max_files:")
+    row = expect(run_check, catalog_dir, "services/certificate.yaml", line, "documents[1].max_files")
+    assert value in row

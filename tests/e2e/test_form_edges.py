@@ -94,10 +94,12 @@ async def test_start_again_on_a_half_filled_form_asks_and_continue_keeps_the_ans
     await zahra.press("📍 ارسال موقعیت")
     await zahra.expect("مدرک ۱ از ۴")
     await zahra.send_photo(png(), filename="deed.png")
+    await zahra.expect("فایل ۱ از «سند مالکیت» دریافت شد")
+    await zahra.press("✅ تمام شد")
     await zahra.expect("مدرک ۲ از ۴")
     await zahra.send_document(PDF, filename="id-card.pdf", mime_type="application/pdf")
     await zahra.expect("مدرک ۳ از ۴")
-    await zahra.send_photo(png(16, 12), filename="site.png")
+    await zahra.send_album([png(16, 12), png(18, 12)])  # "one or two photos": both, and the form goes on
     await zahra.expect("مدرک ۴ از ۴")
     await zahra.press("⏭ رد کردن")
     review = await zahra.expect("بازبینی درخواست")

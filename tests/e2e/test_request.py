@@ -99,10 +99,14 @@ async def test_municipal_request_from_start_to_tracking_code(world: Any, platfor
     await zahra.press("📍 ارسال موقعیت")  # the platform's location button
     await zahra.expect("مدرک ۱ از ۴")
     await zahra.send_photo(png(), filename="deed.png")
+    await zahra.expect("فایل ۱ از «سند مالکیت» دریافت شد")  # the deed takes every page: "done" ends it
+    await zahra.press("✅ تمام شد")
     await zahra.expect("مدرک ۲ از ۴")
     await zahra.send_document(PDF, filename="id-card.pdf", mime_type="application/pdf")
     await zahra.expect("مدرک ۳ از ۴")
     await zahra.send_photo(png(16, 12), filename="site.png")
+    await zahra.expect("فایل ۱ از «عکس ملک از سمت گذر» دریافت شد")
+    await zahra.press("✅ تمام شد")
     prompt = await zahra.expect("مدرک ۴ از ۴")
     assert "✅ سند مالکیت" in prompt["text"], "the checklist shows what is already received"
     await zahra.press("⏭ رد کردن")  # the plans are optional
