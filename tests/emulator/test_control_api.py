@@ -311,3 +311,21 @@ async def test_a_forged_press_sends_any_callback_data_on_a_message_the_user_can_
     assert pressed["kind"] == "callback"
     updates = await client.request("POST", f"/bot{TOKENS[dialect]}/getUpdates", json={})
     assert updates["result"][-1]["callback_query"]["data"] == "card:1:claim:submitted"
+
+
+async def test_an_album_comes_as_one_update_per_file_sharing_a_media_group_id(
+    client: EmulatorClient, bot: Bot, dialect: str
+) -> None:
+    zahra = await client.citizen(TOKENS[dialect], name="Zahra")
+    sent = await zahra.send_album([png(), png(), png()], caption="سه صفحه")
+    assert len(sent) == 3
+    updates = [u.message for u in await bot.get_updates() if u.message is not None]
+    album = [m for m in updates if m.media_group_id is not None]
+    assert [m.message_id for m in album] == [m["message_id"] for m in sent], "in the order sent"
+    assert len({m.media_group_id for m in album}) == 1
+    assert [m.caption for m in album] == ["سه صفحه", None, None], (
+        "the caption on the first, as the apps send it"
+    )
+    assert all(m.photo for m in album)
+    with pytest.raises(EmulatorError):
+        await zahra.send_album([png()])  # an album has 2-10 files
