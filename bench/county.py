@@ -10,7 +10,8 @@ million requests take minutes, not hours. What it holds, per :class:`Shape`:
 - of each organization's open requests, two in five are overdue (deadline 1 to 30 days ago), the rest due from
   today to 20 days ahead, and they are assigned in turn to ``assignees`` (None: not claimed yet);
 - ``citizens`` citizens, request ``i`` filed by citizen ``i % citizens``, except that every ``frequent_every``-th
-  request is filed by citizen 0 (someone who files often, so ``/find`` by their national ID finds many);
+  request of each organization is filed by citizen 0, for a service asking their national ID (someone who files
+  often, so ``/find`` by their national ID finds many);
 - ``events_per_request`` events per request and ``outbox_per_request`` outbox rows, all sent but those of the
   newest ``pending_outbox`` requests, which are still pending (a sender's claim has work to find).
 
@@ -21,8 +22,9 @@ filled too, as filing would.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -33,10 +35,10 @@ from sqlmodel import SQLModel
 from catalog.index import Catalog
 from desk.tracking import damm_check_digit
 
-__all__ = ["Generated", "Shape", "generate", "national_id_of"]
+__all__ = ["Generated", "Shape", "citizen_of", "describe", "generate", "national_id_of", "tracking_code_of"]
 
-CHUNK = 5_000
-"""Rows per ``executemany`` and per transaction."""
+CHUNK = 20_000
+"""Rows per ``COPY`` or ``executemany``, and per transaction."""
 _YEARS = timedelta(days=5 * 365)
 _CLOSED = ("completed", "rejected", "withdrawn")
 _FIRST_USER_ID = 1_000_000_000
@@ -86,7 +88,6 @@ class Generated:
     """The tracking code of the newest request (filed by citizen 0's neighbour), for tracking."""
     some_citizen: tuple[str, int]
     """(platform, user id) of the citizen who filed the newest request, for "my requests"."""
-    open_by_organization: dict[str, int] = field(default_factory=dict)
 
 
 def national_id_of(citizen: int) -> str:
@@ -103,30 +104,40 @@ def tracking_code_of(request: int) -> str:
 
 
 class _Services:
-    """The catalog's service definitions per organization, and the answers that name a national ID."""
+    """The catalog's service definitions per organization (serialized once), and which questions ask a national ID."""
 
     def __init__(self, catalog: Catalog, organizations: Sequence[str]) -> None:
-        self.by_org: dict[str, list[tuple[str, str, dict[str, Any], list[str], dict[str, Any]]]] = {}
+        self.by_org: dict[str, list[_Service]] = {}
         for org_id in organizations:
             entries = []
             for service in catalog.services_for(org_id):
-                snapshot = service.model_dump(mode="json")
                 answers: dict[str, Any] = {}
                 nid_fields: list[str] = []
                 for form_field in service.form:
                     kind = form_field.type.value
                     if kind == "national_id":
                         nid_fields.append(form_field.id)
-                    elif kind == "yes_no":
-                        answers[form_field.id] = False
                     else:
-                        answers[form_field.id] = "۱"
-                entries.append((service.id, service.version, snapshot, nid_fields, answers))
+                        answers[form_field.id] = False if kind == "yes_no" else "1"
+                snapshot = json.dumps(service.model_dump(mode="json"))
+                entries.append(_Service(service.id, service.version, snapshot, tuple(nid_fields), answers))
             self.by_org[org_id] = entries
 
-    def pick(self, org_id: str, n: int) -> tuple[str, str, dict[str, Any], list[str], dict[str, Any]]:
+    def pick(self, org_id: str, n: int, *, naming_national_id: bool) -> _Service:
+        """The ``n``-th request's service, one asking a national ID when ``naming_national_id``."""
         entries = self.by_org[org_id]
+        if naming_national_id:
+            entries = [entry for entry in entries if entry.nid_fields] or entries
         return entries[n % len(entries)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Service:
+    id: str
+    version: str
+    snapshot: str
+    nid_fields: tuple[str, ...]
+    answers: dict[str, Any]
 
 
 async def generate(engine: AsyncEngine, catalog: Catalog, shape: Shape, *, today: date) -> Generated:
@@ -154,10 +165,7 @@ async def generate(engine: AsyncEngine, catalog: Catalog, shape: Shape, *, today
 
     per_org_open: dict[str, int] = dict.fromkeys(shape.organizations, 0)
     per_org_count: dict[str, int] = dict.fromkeys(shape.organizations, 0)
-    identifiers: list[tuple[int, str, datetime]] = []
-
-    def citizen_of(i: int) -> int:
-        return 0 if shape.frequent_every and i % shape.frequent_every == 0 else i % shape.citizens
+    identifiers: list[tuple[int, str]] = []
 
     def request_rows() -> Iterator[dict[str, Any]]:
         for i in range(shape.requests):
@@ -165,22 +173,23 @@ async def generate(engine: AsyncEngine, catalog: Catalog, shape: Shape, *, today
             n = per_org_count[org_id]
             per_org_count[org_id] = n + 1
             created = now - _YEARS * (shape.requests - i) / shape.requests
-            service_id, version, snapshot, nid_fields, answers = services.pick(org_id, n)
-            citizen = citizen_of(i)
-            filled = dict(answers)
-            for field_id in nid_fields:
-                filled[field_id] = national_id_of(citizen)
-                identifiers.append((i + 1, national_id_of(citizen), created))
+            service = services.pick(org_id, n, naming_national_id=_frequent(shape, n))
+            citizen = citizen_of(shape, i)
+            answers = dict(service.answers)
+            for field_id in service.nid_fields:
+                answers[field_id] = national_id_of(citizen)
+            if service.nid_fields:
+                identifiers.append((i + 1, national_id_of(citizen)))
             row: dict[str, Any] = {
                 "id": i + 1,
                 "tracking_code": tracking_code_of(i),
                 "citizen_id": citizen + 1,
                 "organization_id": org_id,
                 "about_organization_id": org_id,
-                "service_id": service_id,
-                "service_version": version,
-                "service_snapshot": snapshot,
-                "answers": filled,
+                "service_id": service.id,
+                "service_version": service.version,
+                "service_snapshot": service.snapshot,
+                "answers": json.dumps(answers),
                 "created_at": created,
                 "updated_at": created,
                 "submitted_at": created,
@@ -215,8 +224,8 @@ async def generate(engine: AsyncEngine, catalog: Catalog, shape: Shape, *, today
             engine,
             tables["request_identifier"],
             (
-                {"request_id": request_id, "kind": "national_id", "value": value, "created_at": created}
-                for request_id, value, created in identifiers
+                {"request_id": request_id, "kind": "national_id", "value": value}
+                for request_id, value in identifiers
             ),
         )
 
@@ -248,10 +257,10 @@ async def generate(engine: AsyncEngine, catalog: Catalog, shape: Shape, *, today
                 yield {
                     "channel": "chat",
                     "platform": "telegram",
-                    "chat_id": _FIRST_USER_ID + citizen_of(i) if o else -100_000,
+                    "chat_id": _FIRST_USER_ID + citizen_of(shape, i) if o else -100_000,
                     "organization_id": org_id,
                     "request_id": i + 1,
-                    "payload": {"type": "text", "key": "notify.status"},
+                    "payload": '{"type": "text", "key": "notify.status"}',
                     "dedupe_key": f"request:{i + 1}:{'submitted' if o == 1 else f'card:{o}'}",
                     "status": "pending" if pending else "sent",
                     "attempts": 0 if pending else 1,
@@ -262,8 +271,13 @@ async def generate(engine: AsyncEngine, catalog: Catalog, shape: Shape, *, today
 
     await _insert(engine, tables["outbox_message"], outbox_rows())
     await _after_explicit_ids(engine, ("citizen", "service_request"))
+    return describe(shape)
+
+
+def describe(shape: Shape) -> Generated:
+    """What ``generate`` writes for ``shape`` (it is deterministic): also for a history generated earlier."""
     newest = shape.requests - 1
-    citizen = citizen_of(newest)
+    citizen = citizen_of(shape, newest)
     return Generated(
         requests=shape.requests,
         citizens=shape.citizens,
@@ -272,8 +286,17 @@ async def generate(engine: AsyncEngine, catalog: Catalog, shape: Shape, *, today
         frequent_national_id=national_id_of(0),
         some_tracking_code=tracking_code_of(newest),
         some_citizen=("telegram" if citizen % 2 == 0 else "bale", _FIRST_USER_ID + citizen),
-        open_by_organization=per_org_open,
     )
+
+
+def _frequent(shape: Shape, n: int) -> bool:
+    """Whether an organization's ``n``-th request is filed by citizen 0."""
+    return bool(shape.frequent_every) and n % shape.frequent_every == 0
+
+
+def citizen_of(shape: Shape, i: int) -> int:
+    """The generated citizen number who filed request ``i``."""
+    return 0 if _frequent(shape, i // len(shape.organizations)) else i % shape.citizens
 
 
 async def _tables(engine: AsyncEngine) -> Mapping[str, Table]:
@@ -284,11 +307,30 @@ async def _tables(engine: AsyncEngine) -> Mapping[str, Table]:
 
 
 async def _insert(engine: AsyncEngine, table: Table, rows: Iterable[dict[str, Any]]) -> None:
-    """Insert ``rows`` in chunks of ``CHUNK``, each chunk one ``executemany`` in its own transaction."""
+    """Insert ``rows`` in chunks of ``CHUNK``, each in its own transaction, by the driver's fastest way: ``COPY`` on
+    PostgreSQL, ``executemany`` on SQLite. JSON values come serialized; SQLite gets timestamps as SQLAlchemy
+    stores them there (naive UTC text)."""
     iterator = iter(rows)
     while chunk := list(itertools.islice(iterator, CHUNK)):
+        columns = list(chunk[0])
         async with engine.begin() as connection:
-            await connection.execute(table.insert(), chunk)
+            driver = (await connection.get_raw_connection()).driver_connection
+            assert driver is not None
+            if engine.dialect.name == "postgresql":
+                records = [tuple(row[c] for c in columns) for row in chunk]
+                await driver.copy_records_to_table(table.name, records=records, columns=columns)
+            else:
+                marks = ", ".join("?" * len(columns))
+                sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
+                await driver.executemany(sql, [tuple(_sqlite(row[c]) for c in columns) for row in chunk])
+
+
+def _sqlite(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 async def _after_explicit_ids(engine: AsyncEngine, names: Sequence[str]) -> None:

@@ -139,15 +139,15 @@ class DigestScheduler:
     async def run_once(self, day: date) -> DigestResult:
         """Queue the digests of ``day`` from the catalog in service, commit, and nudge the outbox sender."""
         orgs = self.organizations(day)
+        result = await queue_digests(
+            lambda: unit_of_work(self.factory, write=True),
+            today=day,
+            organizations=orgs.organizations,
+            governorate=orgs.governorate,
+            escalate_after_days=self.escalate_after_days,
+            names=orgs.names,
+        )
         async with unit_of_work(self.factory, write=True) as session:
-            result = await queue_digests(
-                session,
-                today=day,
-                organizations=orgs.organizations,
-                governorate=orgs.governorate,
-                escalate_after_days=self.escalate_after_days,
-                names=orgs.names,
-            )
             reports = await queue_report_digests(
                 session,
                 today=day,

@@ -19,7 +19,9 @@ Jalali dates, organization names from ``names``) and travel as the ``items`` par
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import partial
@@ -42,6 +44,7 @@ __all__ = [
     "TITLE_MAX",
     "DigestResult",
     "OrgGroups",
+    "Transaction",
     "day_keys",
     "digest_key",
     "digests_queued",
@@ -57,6 +60,9 @@ TITLE_MAX: Final = 60
 """A service title longer than this is cut (with '…') in a list line."""
 
 _ONE_DAY: Final = timedelta(days=1)
+
+Transaction = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+"""Opens one write transaction and gives its session (``lambda: unit_of_work(factory, write=True)``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +131,7 @@ async def digests_queued(
 
 
 async def queue_digests(
-    session: AsyncSession,
+    transaction: Transaction,
     *,
     today: date,
     organizations: Sequence[OrgGroups],
@@ -133,7 +139,13 @@ async def queue_digests(
     escalate_after_days: int = 3,
     names: Mapping[str, str] | None = None,
 ) -> DigestResult:
-    """Queue today's digests and escalation in the caller's transaction (``unit_of_work(factory, write=True)``).
+    """Queue today's digests and escalation, each organization's in its own short transaction.
+
+    ``transaction()`` opens one write transaction (``lambda: unit_of_work(factory, write=True)``). Each
+    organization's digest is read and queued in one, the escalation in one more, and the event loop runs other
+    work between them: on SQLite, which runs in the event loop, a county's digest never holds the loop (nor the
+    write lock) for more than one organization's few indexed queries. The dedupe keys make a run that stopped
+    half-way safe to repeat.
 
     ``today`` is the county's local date (Asia/Tehran). Each organization with open requests due today or
     overdue gets, on its working days, one message per operator group. Requests overdue by more than
@@ -143,43 +155,28 @@ async def queue_digests(
     """
     if escalate_after_days < 0:
         raise ValueError("escalate_after_days must be >= 0")
-    requests = Requests(session)
-    due_by_today = await requests.count_due_by(today)
-    overdue = await requests.count_due_by(today - _ONE_DAY)
     sent = _Sent()
     digests: list[str] = []
     unreachable: list[str] = []
 
     for org in organizations:
-        total = due_by_today.get(org.organization_id, 0)
-        if not total or not org.is_working_day:
+        if not org.is_working_day:
             continue
-        if not org.groups:
-            unreachable.append(org.organization_id)
-            continue
-        late = overdue.get(org.organization_id, 0)
-        shown = await requests.due_by(today, organization_id=org.organization_id, limit=LIST_LINES)
-        lines, more = _list(shown, today, budget=_Budget())
-        payload = text_payload(
-            "notify.digest.organization",
-            GROUP_LANG,
-            params={
-                "org": org.organization_id,
-                "overdue": late,
-                "due": total - late,
-                "items": _with_more(lines, more + total - len(shown)),
-            },
-            dates={"date": today},
-        )
-        await sent.to_groups(session, org, payload, partial(digest_key, org.organization_id, today))
-        digests.append(org.organization_id)
+        async with transaction() as session:
+            queued = await _queue_digest(session, org, today, sent)
+        if queued:
+            (digests if org.groups else unreachable).append(org.organization_id)
+        await asyncio.sleep(0)  # let the loop answer people between organizations
 
     escalated: list[str] = []
     if governorate is not None and governorate.is_working_day and governorate.groups:
-        escalation = await _escalation(requests, today, organizations, escalate_after_days, names or {})
-        if escalation is not None:
-            payload, escalated = escalation
-            await sent.to_groups(session, governorate, payload, partial(escalation_key, today))
+        async with transaction() as session:
+            escalation = await _escalation(
+                Requests(session), today, organizations, escalate_after_days, names or {}
+            )
+            if escalation is not None:
+                payload, escalated = escalation
+                await sent.to_groups(session, governorate, payload, partial(escalation_key, today))
 
     return DigestResult(
         queued=sent.queued,
@@ -188,6 +185,37 @@ async def queue_digests(
         escalated=tuple(escalated),
         unreachable=tuple(unreachable),
     )
+
+
+async def _queue_digest(session: AsyncSession, org: OrgGroups, today: date, sent: _Sent) -> bool:
+    """Queue ``org``'s digest of ``today`` to its groups; False when it has nothing due (True without groups)."""
+    requests = Requests(session)
+    total = (await requests.count_due_by(today, organization_id=org.organization_id)).get(
+        org.organization_id, 0
+    )
+    if not total:
+        return False
+    if not org.groups:
+        return True
+    yesterday = today - _ONE_DAY
+    late = (await requests.count_due_by(yesterday, organization_id=org.organization_id)).get(
+        org.organization_id, 0
+    )
+    shown = await requests.due_by(today, organization_id=org.organization_id, limit=LIST_LINES)
+    lines, more = _list(shown, today, budget=_Budget())
+    payload = text_payload(
+        "notify.digest.organization",
+        GROUP_LANG,
+        params={
+            "org": org.organization_id,
+            "overdue": late,
+            "due": total - late,
+            "items": _with_more(lines, more + total - len(shown)),
+        },
+        dates={"date": today},
+    )
+    await sent.to_groups(session, org, payload, partial(digest_key, org.organization_id, today))
+    return True
 
 
 async def _escalation(

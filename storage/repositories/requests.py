@@ -243,13 +243,16 @@ class Requests(Repository):
         )
         return (await self.session.scalars(stmt)).all()
 
-    async def count_due_by(self, day: date) -> dict[str, int]:
-        """How many open requests of each organization have a deadline on ``day`` or earlier (none: absent)."""
+    async def count_due_by(self, day: date, *, organization_id: str | None = None) -> dict[str, int]:
+        """How many open requests of each organization (or of ``organization_id``) have a deadline on ``day`` or
+        earlier (none: absent)."""
         stmt = (
             select(ServiceRequest.organization_id, func.count())
             .where(col(ServiceRequest.status).in_(OPEN_STATUSES), col(ServiceRequest.deadline) <= day)
             .group_by(col(ServiceRequest.organization_id))
         )
+        if organization_id is not None:
+            stmt = stmt.where(col(ServiceRequest.organization_id) == organization_id)
         return {row[0]: row[1] for row in (await self.session.execute(stmt)).all()}
 
     async def documents(self, request_id: int) -> Sequence[Document]:

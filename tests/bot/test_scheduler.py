@@ -238,16 +238,19 @@ async def test_a_failed_run_is_tried_again_within_the_window(
     )
     real = planner.run_once
     calls = 0
+    first_call = asyncio.Event()
 
     async def flaky(day: date) -> Any:
         nonlocal calls
         calls += 1
+        first_call.set()
         if calls == 1:
             raise OSError("database is down")
         return await real(day)
 
     monkeypatch.setattr(planner, "run_once", flaky)
     task = asyncio.create_task(planner.run())
+    await asyncio.wait_for(first_call.wait(), timeout=10)  # a loaded machine may take a while to start it
     await asyncio.sleep(0.05)
     assert calls == 1
     assert await dedupe_keys(factory) == []

@@ -6,8 +6,11 @@ scheduler does, and looks at the outbox rows it queued and at the texts the send
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import re
+from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -95,15 +98,14 @@ async def run(
     governorate: OrgGroups | None = GOVERNORATE,
     escalate_after_days: int = 3,
 ) -> DigestResult:
-    async with unit_of_work(factory, write=True) as session:
-        return await queue_digests(
-            session,
-            today=today,
-            organizations=organizations,
-            governorate=governorate,
-            escalate_after_days=escalate_after_days,
-            names=NAMES,
-        )
+    return await queue_digests(
+        lambda: unit_of_work(factory, write=True),
+        today=today,
+        organizations=organizations,
+        governorate=governorate,
+        escalate_after_days=escalate_after_days,
+        names=NAMES,
+    )
 
 
 async def outbox(factory: Factory) -> list[OutboxMessage]:
@@ -340,3 +342,46 @@ async def test_every_digest_renders_in_persian_on_both_platforms(
         if row.dedupe_key.startswith("escalation:"):
             assert "شهرداری ایمانشهر" in text
             assert "۱۲ روز تأخیر" in text
+
+
+async def test_each_organization_is_queued_in_its_own_transaction_and_the_loop_runs_between_them(
+    factory: Factory,
+) -> None:
+    """On SQLite the database runs in the event loop: one transaction for the whole county would hold it."""
+    await file(factory, deadline=days_ago(6), org="falavarjan")
+    await file(factory, deadline=days_ago(6), org="imanshahr")
+    seen: list[str] = []
+
+    @contextlib.asynccontextmanager
+    async def transaction() -> AsyncIterator[AsyncSession]:
+        seen.append("begin")
+        async with unit_of_work(factory, write=True) as session:
+            yield session
+        seen.append("commit")
+
+    async def others() -> None:
+        while True:
+            if seen and seen[-1] != "loop":
+                seen.append("loop")
+            await asyncio.sleep(0)
+
+    probe = asyncio.create_task(others())
+    await asyncio.sleep(0)
+    try:
+        result = await queue_digests(
+            transaction,
+            today=TODAY,
+            organizations=(FALAVARJAN, IMANSHAHR),
+            governorate=GOVERNORATE,
+            names=NAMES,
+        )
+    finally:
+        probe.cancel()
+
+    assert result.digests == ("falavarjan", "imanshahr")
+    assert result.escalated == ("falavarjan", "imanshahr")
+    steps = [step for step in seen if step != "loop"]
+    assert steps == ["begin", "commit"] * 3, "each organization's digest, then the escalation"
+    assert "commit,loop,begin" in ",".join(seen).replace("loop,loop", "loop"), (
+        "others are answered between them"
+    )

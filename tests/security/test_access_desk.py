@@ -113,16 +113,15 @@ async def test_the_accused_organizations_digest_neither_lists_nor_counts_an_anon
 ) -> None:
     await file(factory, COMPLAINT, {"anonymous": True})
     later = TODAY + timedelta(days=30)  # long overdue
-    async with unit_of_work(factory, write=True) as session:
-        result = await queue_digests(
-            session,
-            today=later,
-            organizations=[
-                OrgGroups(ACCUSED, {"telegram": -100}),
-                OrgGroups(GOVERNORATE, {"telegram": -200}),
-            ],
-            governorate=OrgGroups(GOVERNORATE, {"telegram": -200}),
-        )
+    result = await queue_digests(
+        lambda: unit_of_work(factory, write=True),
+        today=later,
+        organizations=[
+            OrgGroups(ACCUSED, {"telegram": -100}),
+            OrgGroups(GOVERNORATE, {"telegram": -200}),
+        ],
+        governorate=OrgGroups(GOVERNORATE, {"telegram": -200}),
+    )
     assert ACCUSED not in result.digests
     assert ACCUSED not in result.escalated
     async with factory() as session:
