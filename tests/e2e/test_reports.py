@@ -84,9 +84,9 @@ async def seed_month(world: Any, platform: Platform) -> None:
         )  # fmt: skip
 
 
-async def chart_of(world: Any, platform: Platform, clerk: Any, caption: str) -> Image.Image:
+async def chart_of(world: Any, platform: Platform, clerk: Any, caption: str, wait: float = 10) -> Image.Image:
     """The chart posted in the clerk's group with ``caption``, as an image."""
-    photo = await clerk.expect(caption, timeout=10)
+    photo = await clerk.expect(caption, timeout=wait)
     assert "photo" in photo, "the chart comes as a picture"
     file_id = photo["photo"]["file_id"]  # the transcript shows the largest size
     url = f"{world.emu.base_url}/sim/bots/{TOKENS[platform]}/files/{file_id}"
@@ -189,11 +189,12 @@ async def test_last_months_report_arrives_by_itself_in_every_group(world: Any, p
     for day in sorted(days):
         await planner.run_once(day)
 
-    await chart_of(world, platform, inspector, "📊 گزارش عملکرد همهٔ سازمان‌ها")
-    overview = await inspector.expect("۱. شهرداری فلاورجان", timeout=10)
+    # Every group of the county gets its report at once, each drawn with its chart: give the outbox time.
+    await chart_of(world, platform, inspector, "📊 گزارش عملکرد همهٔ سازمان‌ها", wait=60)
+    overview = await inspector.expect("۱. شهرداری فلاورجان", timeout=30)
     assert "به‌موقع ۸۳٪ (۵ از ۶)" in overview["text"]
     assert "🔎 شهرداری فلاورجان" in buttons(overview)
-    await chart_of(world, platform, clerk, "📊 گزارش عملکرد شهرداری فلاورجان")
-    own = await clerk.expect("انجام به‌موقع:", timeout=10)
+    await chart_of(world, platform, clerk, "📊 گزارش عملکرد شهرداری فلاورجان", wait=60)
+    own = await clerk.expect("انجام به‌موقع:", timeout=30)
     assert "انجام به‌موقع: ۸۳٪ (۵ از ۶)" in own["text"]
     assert "شکایت: ۰" in own["text"]
