@@ -44,7 +44,7 @@ from desk.certificate_types import CertificateType
 from desk.errors import NotFound, ValidationError
 from desk.i18n import LANGUAGES, translator
 from desk.lifecycle import Status
-from desk.notifications import enqueue_chat, text_payload
+from desk.notifications import answer_buttons, enqueue_chat, text_payload
 from desk.persian import normalize_identifier
 from desk.privacy import mask_name
 from desk.requests import Title
@@ -429,6 +429,7 @@ async def _tell_citizen(
     session: AsyncSession, request: ServiceRequest, certificate: Certificate, *, replaced: Certificate | None
 ) -> bool:
     """Queue the message that gives the citizen of ``request`` the code of ``certificate``."""
+    assert request.id is not None
     citizen = await Citizens(session).get(request.citizen_id)
     if citizen is None:
         return False
@@ -449,7 +450,7 @@ async def _tell_citizen(
         platform=citizen.platform,
         chat_id=citizen.chat_id,
         organization_id=request.organization_id,
-        payload=text_payload(key, lang, params=params, labels=labels),
+        payload=text_payload(key, lang, params=params, labels=labels, buttons=answer_buttons(request.id)),
         dedupe_key=f"certificate:{certificate.id}:citizen",
         request_id=request.id,
     )

@@ -48,7 +48,7 @@ from desk.errors import NotFound, ValidationError
 from desk.handling import GROUP_LANG, ActorRef, Change
 from desk.i18n import LANGUAGES, translator
 from desk.lifecycle import Status
-from desk.notifications import enqueue_chat, text_payload
+from desk.notifications import answer_buttons, enqueue_chat, text_payload
 from desk.persian import TEHRAN, format_number
 from desk.platforms import Platform
 from desk.requests import Title
@@ -167,7 +167,7 @@ async def request_payment(
         platform=citizen.platform,
         chat_id=citizen.chat_id,
         organization_id=request.organization_id,
-        payload=text_payload(key, lang, params=notice),
+        payload=text_payload(key, lang, params=notice, buttons=answer_buttons(request.id)),
         dedupe_key=f"payment:{payment.id}:notice",
         request_id=request.id,
     )
@@ -382,6 +382,7 @@ async def record_payment(
                     "amount": format_number(locked.amount_rials, lang),
                     "text": transaction_id,
                 },
+                buttons=answer_buttons(request.id),
             ),
             dedupe_key=f"payment:{locked.id}:receipt",
             request_id=request.id,

@@ -129,3 +129,26 @@ async def test_an_album_is_kept_and_relayed_whole_in_order_and_a_plain_message_c
     assert all("key" not in r.payload for r in telegram[1:])
     bale = [r for r in rows if r.platform == "bale"]
     assert [r.payload["type"] for r in bale] == ["text"], "a group on the other platform gets the text"
+
+
+async def test_every_message_the_organization_sends_the_citizen_carries_the_answer_button(
+    factory: Factory,
+) -> None:
+    from tests.desk.test_payments import ask, claimed
+
+    request_id = await claimed(factory)
+    await ask(factory, request_id, 1_250_000)  # the status notice, and the bill with its payment ID
+    await clerk_writes(factory, request_id, "قبض را پرداخت کنید")
+    to_citizen = [
+        r
+        for r in await outbox(factory)
+        if r.chat_id == 1011 and not r.payload["key"].startswith("bot.submitted")  # Miz's own confirmation
+    ]
+    assert {r.payload["key"] for r in to_citizen} >= {
+        "notify.citizen.in_progress",
+        "notify.citizen.awaiting_payment",
+        "payments.notice",
+        "notify.from_org",
+    }
+    answer = [[{"label": "notify.answer", "data": f"reply:{request_id}"}]]
+    assert all(r.payload["buttons"] == answer for r in to_citizen), [r.payload["key"] for r in to_citizen]
