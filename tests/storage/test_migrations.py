@@ -173,6 +173,7 @@ async def test_requests_filed_before_0011_are_found_by_the_national_ids_they_ans
         {"owner": "0499370899", "agent": "0499370899", "note": "1234567890"},
         {"owner": "0499370899", "agent": "0013542419", "note": ""},
         {"note": "0499370899"},  # a national ID typed in a text answer is not one
+        {"owner": "04993708", "agent": 499370899},  # malformed answers are left out
     ]
     engine = database.engine()
     try:

@@ -1,9 +1,9 @@
 """request identifier
 
 The national IDs a request names, normalized and indexed, so ``/find NATIONAL_ID`` looks them up instead of
-reading every request's answers (JSON). Existing requests get theirs here, read in batches of ``BATCH`` by id:
-each distinct answer of 10 ASCII digits to a question of type ``national_id`` in the request's own service
-definition (how filing stored it).
+reading every request's answers (JSON). Existing requests get theirs here, in batches of ``BATCH`` ids, by the
+database's own JSON functions: each distinct answer of 10 ASCII digits to a question of type ``national_id`` in
+the request's own service definition (how filing stored it).
 
 Revision ID: 0011
 Revises: 0010
@@ -11,9 +11,7 @@ Create Date: 2026-12-05 09:00:00.000000
 
 """
 
-import json
 from collections.abc import Sequence
-from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -24,57 +22,39 @@ down_revision: str | Sequence[str] | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-BATCH = 5_000
-"""Requests read, and their identifiers written, at a time."""
+BATCH = 50_000
+"""Request ids filled at a time."""
 
-_requests = sa.table(
-    "service_request",
-    sa.column("id", sa.Integer),
-    sa.column("service_snapshot", sa.JSON),
-    sa.column("answers", sa.JSON),
-)
-_identifiers = sa.table(
-    "request_identifier",
-    sa.column("request_id", sa.Integer),
-    sa.column("kind", sa.String),
-    sa.column("value", sa.String),
-)
-
-
-def _national_ids(snapshot: Any, answers: Any) -> list[str]:
-    """The distinct well-formed answers to the national ID questions of one stored request."""
-    snapshot = json.loads(snapshot) if isinstance(snapshot, str) else snapshot or {}
-    answers = json.loads(answers) if isinstance(answers, str) else answers or {}
-    found: dict[str, None] = {}
-    for question in snapshot.get("form") or ():
-        if question.get("type") != "national_id":
-            continue
-        value = answers.get(question.get("id"))
-        if isinstance(value, str) and len(value) == 10 and value.isascii() and value.isdigit():
-            found[value] = None
-    return list(found)
+# Each distinct answer of 10 ASCII digits to a question of type national_id in the request's own snapshot,
+# found by the database's JSON functions (reading every snapshot into Python took 90 s per 100,000 requests).
+_FILL = {
+    "postgresql": """
+        INSERT INTO request_identifier (request_id, kind, value)
+        SELECT DISTINCT r.id, 'national_id', r.answers ->> (q ->> 'id')
+        FROM service_request AS r, json_array_elements(r.service_snapshot -> 'form') AS q
+        WHERE r.id > :low AND r.id <= :high
+          AND q ->> 'type' = 'national_id'
+          AND (r.answers ->> (q ->> 'id')) ~ '^[0-9]{10}$'
+    """,
+    "sqlite": """
+        INSERT INTO request_identifier (request_id, kind, value)
+        SELECT DISTINCT r.id, 'national_id', json_extract(r.answers, '$."' || json_extract(q.value, '$.id') || '"')
+        FROM service_request AS r, json_each(r.service_snapshot, '$.form') AS q
+        WHERE r.id > :low AND r.id <= :high
+          AND json_extract(q.value, '$.type') = 'national_id'
+          AND json_type(r.answers, '$."' || json_extract(q.value, '$.id') || '"') = 'text'
+          AND json_extract(r.answers, '$."' || json_extract(q.value, '$.id') || '"')
+              GLOB '[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]'
+    """,
+}
 
 
 def _backfill() -> None:
     connection = op.get_bind()
-    after = 0
-    while True:
-        rows = connection.execute(
-            sa.select(_requests.c.id, _requests.c.service_snapshot, _requests.c.answers)
-            .where(_requests.c.id > after)
-            .order_by(_requests.c.id)
-            .limit(BATCH)
-        ).all()
-        if not rows:
-            return
-        found = [
-            {"request_id": row.id, "kind": "national_id", "value": value}
-            for row in rows
-            for value in _national_ids(row.service_snapshot, row.answers)
-        ]
-        if found:
-            connection.execute(_identifiers.insert(), found)
-        after = rows[-1].id
+    fill = sa.text(_FILL[connection.dialect.name])
+    last = connection.execute(sa.text("SELECT max(id) FROM service_request")).scalar() or 0
+    for low in range(0, last, BATCH):
+        connection.execute(fill, {"low": low, "high": low + BATCH})
 
 
 def upgrade() -> None:
