@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import hashlib
 import logging
@@ -43,6 +44,7 @@ from bot.operator_cards import card_drawer
 from bot.outbox import OutboxSender, PayloadHandler
 from bot.payments import invoice_sender
 from bot.platforms import Platform
+from bot.ratelimit import SendLimiter, limits_for
 from bot.routing import the_governorate
 from bot.scheduler import DigestScheduler
 from bot.session import make_session
@@ -73,6 +75,7 @@ __all__ = [
     "Throttles",
     "create_dispatcher",
     "make_bot",
+    "make_send_limiters",
     "make_throttles",
     "run_bots",
     "setup_logging",
@@ -160,6 +163,28 @@ def make_throttles(settings: Settings, fsm_storage: BaseStorage) -> Throttles:
         RedisThrottle.like(certificate, redis, "certificate"),
         RedisThrottle.like(track_code, redis, "track-code"),
     )
+
+
+def make_send_limiters(
+    settings: Settings, fsm_storage: BaseStorage, bots: Mapping[str, Bot]
+) -> dict[str, SendLimiter] | None:
+    """The outbox's send limits per platform, in Redis when ``MIZ_REDIS_URL`` is set, so that every worker's sends
+    count against the same limits (:mod:`bot.shared_limits`; the conversation storage's client, as for
+    :func:`make_throttles`); None without Redis: each process would have its own, so only one sends
+    (``OutboxSender.locker``)."""
+    if not settings.redis_url:
+        return None
+    from aiogram.fsm.storage.redis import RedisStorage
+
+    from bot.shared_limits import SharedSendLimiter
+
+    if not isinstance(fsm_storage, RedisStorage):
+        raise ValueError("MIZ_REDIS_URL is set but the conversations are not in Redis (see make_fsm_storage)")
+
+    return {
+        platform: SharedSendLimiter(limits_for(platform), fsm_storage.redis, f"{platform}:{bot.id}")
+        for platform, bot in bots.items()
+    }
 
 
 def create_dispatcher(
@@ -315,13 +340,18 @@ class Miz:
         if provider_token is not None:
             # Only citizens of a platform with invoices get them (desk.platforms), and only when this is set.
             handlers["invoice"] = invoice_sender(provider_token.get_secret_value(), self._org_name)
+        bots = {spec.platform.value: bot for bot, spec in zip(self.bots, self.specs, strict=True)}
+        fsm_storage = make_fsm_storage(self.settings.redis_url, self.factory)
+        limiters = make_send_limiters(self.settings, fsm_storage, bots)
         self.outbox = OutboxSender(
             self.factory,
-            bots={spec.platform.value: bot for bot, spec in zip(self.bots, self.specs, strict=True)},
+            bots=bots,
             handlers=handlers,
             on_sent=link_relayed,
             on_failed=sms_when_blocked,
             org_names=self._org_name,
+            limiters=limiters,
+            locker=None if limiters is not None else functools.partial(try_lock, self.engine),
         )
         self.sms_provider = create_sms_provider(self.settings)
         self.sms = SmsSender(
@@ -331,7 +361,7 @@ class Miz:
             settings=self.settings,
             catalogs=self.catalogs,
             platforms=platforms,
-            fsm_storage=make_fsm_storage(self.settings.redis_url, self.factory),
+            fsm_storage=fsm_storage,
             locales=CitizenLocales(self.factory),
             factory=self.factory,
             documents=documents,

@@ -49,12 +49,14 @@ from bot.render import Renderer
 from bot.worker import LEASE_MARGIN, Backoff, Clock, Worker, dead_owners, end_dead_leases, lease_owner
 from desk.persian import format_jalali_date, format_number
 from storage.columns import utcnow
+from storage.locks import HeldLock
 from storage.models import OutboxMessage
 from storage.repositories import Outbox
 
 __all__ = [
     "Backoff",
     "FailedHook",
+    "Locker",
     "OutboxSender",
     "PayloadError",
     "PayloadHandler",
@@ -141,6 +143,9 @@ def _param(value: Any, lang: str) -> Any:
         return value
     return format_number(value, lang)
 
+
+Locker = Callable[[str], Awaitable[HeldLock | None]]
+"""Takes the named lock if no other process holds it (:func:`storage.locks.try_lock` bound to the engine)."""
 
 OrgNames = Callable[[str, str], str]
 """``(organization id, language) -> the organization's name``: notifications carry the id as ``params["org"]``."""
@@ -235,6 +240,11 @@ class OutboxSender(Worker):
     limiters: Mapping[str, SendLimiter] | None = None
     per_chat_in_hand: int = 5
     """At most this many rows of one rate-limited chat are held; the rest are put back until their turn."""
+    locker: Locker | None = None
+    """When the send limits are this process's own (no Redis), only one process may send a platform's rows: a
+    lane claims only while this process holds the lock ``outbox:<platform>`` taken with it
+    (:func:`storage.locks.try_lock`); another process's lanes idle, asking again every poll, and take over when it
+    dies. None: every process sends (the limits are shared, :mod:`bot.shared_limits`)."""
     rng: random.Random = field(default_factory=random.Random)
     stats: SenderStats = field(default_factory=SenderStats, init=False)
 
@@ -252,6 +262,8 @@ class OutboxSender(Worker):
         self._lane_tasks: dict[_LaneKey, asyncio.Task[None]] = {}
         self._units: set[asyncio.Task[bool]] = set()
         self._slots = {platform: asyncio.Semaphore(self.in_flight) for platform in self.bots}
+        self._sending: dict[str, HeldLock] = {}  # platform -> our lock on sending its rows (with a locker)
+        self._told_idle: set[str] = set()
         self._renew_at = self.clock()
 
     # ------------------------------------------------------------------------------------------ control
@@ -277,7 +289,7 @@ class OutboxSender(Worker):
         more = False
         for platform in self.bots:
             room = self.batch - self._held_of(platform)
-            if room <= 0:
+            if room <= 0 or not await self._may_send(platform):
                 continue
             try:
                 claimed = await self._claim(platform, room)
@@ -287,6 +299,29 @@ class OutboxSender(Worker):
             # More may be due, and there is room for them.
             more = more or (claimed == room and self._held_of(platform) < self.batch)
         return more
+
+    async def _may_send(self, platform: str) -> bool:
+        """Whether this process sends ``platform``'s rows: always without a :attr:`locker`, else while it holds
+        the platform's lock (taken here when free)."""
+        if self.locker is None or platform in self._sending:
+            return True
+        try:
+            lock = await self.locker(f"outbox:{platform}")
+        except Exception:
+            logger.exception("outbox: could not ask for the lock of sending %s rows", platform)
+            return False
+        if lock is None:
+            if platform not in self._told_idle:
+                self._told_idle.add(platform)
+                logger.info(
+                    "outbox: another process sends the %s rows; this one waits to take over", platform
+                )
+            return False
+        self._sending[platform] = lock
+        if platform in self._told_idle:
+            self._told_idle.discard(platform)
+            logger.info("outbox: this process sends the %s rows now", platform)
+        return True
 
     def _held_of(self, platform: str) -> int:
         """How many rows of ``platform``'s lane this sender holds (at most :attr:`batch`)."""
@@ -311,6 +346,9 @@ class OutboxSender(Worker):
                 logger.exception(
                     "outbox: could not hand back %d rows; their lease will free them", len(leftover)
                 )
+        for platform in list(self._sending):
+            with contextlib.suppress(Exception):  # a lock not released ends with the process
+                await self._sending.pop(platform).release()
 
     # ------------------------------------------------------------------------------------------- claim
 

@@ -7,6 +7,7 @@ tiny backoff); the rate limits are the real ones unless a test needs them out of
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from datetime import date, datetime, timedelta
@@ -24,7 +25,7 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import CopyMessage, SendMessage, TelegramMethod
 from aiogram.types import Chat, Message, MessageId
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from bot.outbox import Backoff, OutboxSender, PayloadError, classify, lease_owner, render_text
@@ -32,6 +33,7 @@ from bot.platforms import Platform
 from bot.ratelimit import BALE, SendLimiter
 from desk.notifications import enqueue_chat, enqueue_copy, text_payload
 from storage.columns import utcnow
+from storage.locks import try_lock
 from storage.models import OutboxMessage
 from storage.repositories import Outbox
 from storage.uow import unit_of_work
@@ -640,3 +642,31 @@ async def test_a_sender_without_a_platforms_bot_leaves_its_rows_to_one_that_has_
     assert asyncio.get_running_loop().time() - started < 5
     assert texts_to(session, 910) == ["1 rials"]
     assert await statuses(factory) == {"for-bale": "sent", "for-telegram": "sent"}
+
+
+# ------------------------------------------------------------------------- one sender without shared limits
+
+
+async def test_without_shared_limits_a_second_sender_idles_and_takes_over_when_the_first_stops(
+    engine: AsyncEngine, factory: async_sessionmaker[AsyncSession], bots: dict[str, Bot], session: FakeSession
+) -> None:
+    locker = functools.partial(try_lock, engine)
+    first, second = make_sender(factory, bots, locker=locker), make_sender(factory, bots, locker=locker)
+    first_task = asyncio.create_task(first.run())
+    await eventually(lambda: bool(first._sending))  # it holds both platforms' locks
+    second_task = asyncio.create_task(second.run())
+    for n in range(1, 11):
+        await queue(factory, 300 + n, note(n), f"one{n}", platform="telegram" if n % 2 else "bale")
+    first.notify()
+    await first.drain()
+    assert (first.stats.sent, second.stats.claimed) == (10, 0), "only one process sends"
+
+    await first.stop()
+    await first_task
+    await queue(factory, 400, note(11), "after")
+    second.notify()
+    await second.drain()
+    await second.stop()
+    await second_task
+    assert second.stats.sent == 1, "the other one took over"
+    assert len(session.sent) == 11
