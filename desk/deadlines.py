@@ -35,8 +35,7 @@ from desk.notifications import enqueue_chat, text_payload
 from desk.persian import format_jalali_date, format_number
 from desk.requests import PLATFORMS, Title
 from desk.tracking import format_tracking_code
-from storage.models import ServiceRequest
-from storage.repositories import Outbox, Requests
+from storage.repositories import Listed, Outbox, Requests
 
 __all__ = [
     "LIST_CHARS",
@@ -309,7 +308,7 @@ class _Budget:
         return True
 
 
-def _list(requests: Sequence[ServiceRequest], today: date, *, budget: _Budget) -> tuple[list[str], int]:
+def _list(requests: Sequence[Listed], today: date, *, budget: _Budget) -> tuple[list[str], int]:
     """The lines of ``requests`` that fit in ``budget``, and how many did not fit."""
     lines: list[str] = []
     for n, request in enumerate(requests):
@@ -320,11 +319,11 @@ def _list(requests: Sequence[ServiceRequest], today: date, *, budget: _Budget) -
     return lines, 0
 
 
-def _line(request: ServiceRequest, today: date) -> str:
+def _line(request: Listed, today: date) -> str:
     """One request as a list line: tracking code, service title, and its deadline with the days late."""
     assert request.deadline is not None
     t = translator(GROUP_LANG)
-    title = Title.of(request.service_snapshot).text(GROUP_LANG) or request.service_id
+    title = Title.parse(request.title).text(GROUP_LANG) or request.service_id
     if len(title) > TITLE_MAX:
         title = title[: TITLE_MAX - 1].rstrip() + "…"
     code = format_tracking_code(request.tracking_code, GROUP_LANG)

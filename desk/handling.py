@@ -33,7 +33,7 @@ from desk.tracking import format_tracking_code
 from desk.validators import LONG_TEXT_MAX
 from storage.columns import utcnow
 from storage.models import Certificate, Citizen, RequestEvent, ServiceRequest
-from storage.repositories import Citizens, Events, GroupMessages, Requests
+from storage.repositories import Citizens, Events, GroupMessages, Listed, Requests
 
 __all__ = [
     "AMOUNT_MAX",
@@ -118,7 +118,7 @@ class ActorRef:
 class Found:
     """What a clerk's search found: the requests shown (newest first) and how many match in all."""
 
-    items: tuple[ServiceRequest, ...]
+    items: tuple[Listed, ...]
     total: int
 
 

@@ -196,7 +196,12 @@ class Title:
     @classmethod
     def of(cls, snapshot: Mapping[str, Any]) -> Title:
         """The ``title`` of a service snapshot (a ``{"fa", "en"}`` object)."""
-        title = snapshot.get("title") or {}
+        return cls.parse(snapshot.get("title"))
+
+    @classmethod
+    def parse(cls, title: Mapping[str, Any] | None) -> Title:
+        """A stored ``{"fa", "en"}`` title object (none: an empty title)."""
+        title = title or {}
         return cls(fa=str(title.get("fa") or ""), en=title.get("en") or None)
 
 

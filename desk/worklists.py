@@ -20,8 +20,7 @@ from typing import Final
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk.handling import ActorRef
-from storage.models import ServiceRequest
-from storage.repositories import Requests
+from storage.repositories import Listed, Requests
 
 __all__ = ["PAGE_SIZE", "ListKind", "WorkPage", "work_page"]
 
@@ -45,7 +44,7 @@ class WorkPage:
     """
 
     kind: ListKind
-    items: tuple[ServiceRequest, ...]
+    items: tuple[Listed, ...]
     total: int
     page: int
     pages: int

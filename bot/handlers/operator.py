@@ -42,8 +42,7 @@ from desk.persian import TEHRAN, format_jalali_date, format_number, normalize_id
 from desk.requests import Title
 from desk.tracking import format_tracking_code, is_well_formed, normalize_tracking_code
 from desk.worklists import PAGE_SIZE, ListKind, WorkPage, work_page
-from storage.models import ServiceRequest
-from storage.repositories import GroupMessages
+from storage.repositories import GroupMessages, Listed
 from storage.uow import unit_of_work
 
 __all__ = ["OperatorStates", "router"]
@@ -306,7 +305,7 @@ async def find(
     async with session_factory() as session:
         if is_well_formed(query):
             request = await handling.find_by_code(session, actor, normalize_tracking_code(query))
-            found = handling.Found((request,), 1) if request is not None else handling.Found((), 0)
+            found = handling.Found((Listed.of(request),), 1) if request is not None else handling.Found((), 0)
         elif query.isdigit() and len(query) == 10:
             found = await handling.find_by_national_id(session, actor, query)
         else:
@@ -468,13 +467,13 @@ def _found(r: Renderer, found: handling.Found, today: date) -> str:
     return "\n".join([*lines, *_item_lines(r, found.items, today)])
 
 
-def _item_lines(r: Renderer, items: Sequence[ServiceRequest], today: date) -> list[str]:
+def _item_lines(r: Renderer, items: Sequence[Listed], today: date) -> list[str]:
     """One line per request: tracking code, service, status, deadline, and ⚠️ when it is past."""
     return [
         r.text(
             "op.list.item",
             code=format_tracking_code(item.tracking_code, r.lang),
-            title=Title.of(item.service_snapshot).text(r.lang),
+            title=Title.parse(item.title).text(r.lang),
             status=r.plain(Status(item.status).label_key),
             deadline=format_jalali_date(item.deadline, r.lang) if item.deadline else "—",
             late="⚠️" if item.deadline and item.deadline < today else "",

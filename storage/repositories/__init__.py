@@ -15,7 +15,7 @@ from storage.repositories.groups import GroupMessages, RegisteredClerks
 from storage.repositories.outbox import Outbox
 from storage.repositories.payments import Payments
 from storage.repositories.reports import ReportQueries
-from storage.repositories.requests import OPEN_STATUSES, Events, Requests
+from storage.repositories.requests import OPEN_STATUSES, Events, Listed, Requests
 from storage.repositories.surveys import SurveyAnswers
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "Dues",
     "Events",
     "GroupMessages",
+    "Listed",
     "Outbox",
     "Payments",
     "RegisteredClerks",

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, Select, func
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -13,7 +16,7 @@ from storage.errors import TrackingCodeTakenError
 from storage.models import Document, RequestEvent, RequestIdentifier, ServiceRequest
 from storage.repositories.base import Repository
 
-__all__ = ["OPEN_STATUSES", "Events", "Requests"]
+__all__ = ["OPEN_STATUSES", "Events", "Listed", "Requests"]
 
 OPEN_STATUSES: tuple[str, ...] = (
     "submitted",
@@ -27,6 +30,43 @@ OPEN_STATUSES: tuple[str, ...] = (
 Lists name them (``status IN (...)``), never the closed ones (``NOT IN``), so the indexes on
 ``(organization_id, status, deadline)`` and ``(status, deadline)`` serve every list and count.
 """
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A request as a line of a list shows it: never its answers, nor of its service definition more than the title.
+
+    Lists read these columns alone (the title picked out by the database), not whole requests with their JSON.
+    """
+
+    id: int
+    tracking_code: str
+    service_id: str
+    status: str
+    deadline: date | None
+    title: Mapping[str, Any] | None
+    """The service's title as filed: ``{"fa": ..., "en": ...}``."""
+
+    @classmethod
+    def of(cls, request: ServiceRequest) -> Listed:
+        """A request read whole, as a list line."""
+        assert request.id is not None
+        title = request.service_snapshot.get("title")
+        return cls(
+            request.id, request.tracking_code, request.service_id, request.status, request.deadline, title
+        )
+
+
+def _listed() -> Select[Any]:
+    """The columns of ``Listed``, in its order."""
+    return sa_select(
+        col(ServiceRequest.id),
+        col(ServiceRequest.tracking_code),
+        col(ServiceRequest.service_id),
+        col(ServiceRequest.status),
+        col(ServiceRequest.deadline),
+        col(ServiceRequest.service_snapshot)["title"].label("title"),
+    )
 
 
 class Requests(Repository):
@@ -156,7 +196,7 @@ class Requests(Repository):
 
     async def naming(
         self, organization_id: str, kind: str, value: str, *, limit: int
-    ) -> tuple[Sequence[ServiceRequest], int]:
+    ) -> tuple[list[Listed], int]:
         """The organization's filed requests naming identifier ``value`` of ``kind``, newest first (at most
         ``limit``), and how many there are in all. Looked up in ``request_identifier``'s index, however old."""
         conditions = (
@@ -165,7 +205,7 @@ class Requests(Repository):
             col(ServiceRequest.organization_id) == organization_id,
             col(ServiceRequest.status) != "draft",
         )
-        joined = select(ServiceRequest).join(
+        joined = _listed().join(
             RequestIdentifier, col(RequestIdentifier.request_id) == col(ServiceRequest.id)
         )
         stmt = (
@@ -173,7 +213,7 @@ class Requests(Repository):
             .order_by(col(ServiceRequest.created_at).desc(), col(ServiceRequest.id).desc())
             .limit(limit)
         )
-        found = (await self.session.scalars(stmt)).all()
+        found = [Listed(*row) for row in await self.session.execute(stmt)]
         if len(found) < limit:
             return found, len(found)
         count = (
@@ -192,14 +232,14 @@ class Requests(Repository):
         late_on: date | None = None,
         offset: int = 0,
         limit: int = 20,
-    ) -> Sequence[ServiceRequest]:
+    ) -> list[Listed]:
         """One page of the organization's requests still to be worked on, nearest deadline first (none last).
 
         ``assignee`` (platform, user id) keeps that clerk's own; ``late_on`` keeps those whose deadline is before
         that day (the overdue). ``count_work`` with the same filters counts them all.
         """
         stmt = (
-            select(ServiceRequest)
+            _listed()
             .where(*_work_conditions(organization_id, assignee, late_on))
             .order_by(
                 col(ServiceRequest.deadline).is_(None),
@@ -209,7 +249,7 @@ class Requests(Repository):
             .offset(offset)
             .limit(limit)
         )
-        return (await self.session.scalars(stmt)).all()
+        return [Listed(*row) for row in await self.session.execute(stmt)]
 
     async def count_work(
         self, organization_id: str, *, assignee: tuple[str, int] | None = None, late_on: date | None = None
@@ -224,7 +264,7 @@ class Requests(Repository):
         *,
         organization_id: str | None = None,
         limit: int | None = None,
-    ) -> Sequence[ServiceRequest]:
+    ) -> list[Listed]:
         """Open requests whose deadline is ``day`` or earlier, most overdue first (ties by id).
 
         With ``day`` = today this is the morning digest's list: the requests due today and the overdue ones.
@@ -236,12 +276,12 @@ class Requests(Repository):
         if organization_id is not None:
             conditions.append(col(ServiceRequest.organization_id) == organization_id)
         stmt = (
-            select(ServiceRequest)
+            _listed()
             .where(*conditions)
             .order_by(col(ServiceRequest.deadline), col(ServiceRequest.id))
             .limit(limit)
         )
-        return (await self.session.scalars(stmt)).all()
+        return [Listed(*row) for row in await self.session.execute(stmt)]
 
     async def count_due_by(self, day: date, *, organization_id: str | None = None) -> dict[str, int]:
         """How many open requests of each organization (or of ``organization_id``) have a deadline on ``day`` or
