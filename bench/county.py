@@ -172,7 +172,7 @@ async def generate(engine: AsyncEngine, catalog: Catalog, shape: Shape, *, today
             org_id = shape.organizations[i % len(shape.organizations)]
             n = per_org_count[org_id]
             per_org_count[org_id] = n + 1
-            created = now - _YEARS * (shape.requests - i) / shape.requests
+            created = now - _YEARS * ((shape.requests - i) / shape.requests)
             service = services.pick(org_id, n, naming_national_id=_frequent(shape, n))
             citizen = citizen_of(shape, i)
             answers = dict(service.answers)
@@ -231,7 +231,7 @@ async def generate(engine: AsyncEngine, catalog: Catalog, shape: Shape, *, today
 
     def event_rows() -> Iterator[dict[str, Any]]:
         for i in range(shape.requests):
-            created = now - _YEARS * (shape.requests - i) / shape.requests
+            created = now - _YEARS * ((shape.requests - i) / shape.requests)
             for e in range(shape.events_per_request):
                 yield {
                     "request_id": i + 1,
@@ -250,7 +250,7 @@ async def generate(engine: AsyncEngine, catalog: Catalog, shape: Shape, *, today
 
     def outbox_rows() -> Iterator[dict[str, Any]]:
         for i in range(shape.requests):
-            created = now - _YEARS * (shape.requests - i) / shape.requests
+            created = now - _YEARS * ((shape.requests - i) / shape.requests)
             org_id = shape.organizations[i % len(shape.organizations)]
             pending = i >= pending_from
             for o in range(shape.outbox_per_request):

@@ -11,6 +11,8 @@ operation below runs three times with Miz's own functions, reporting the median 
 - ``/find`` by national ID (with the number found), ``/open``, ``/mine``, ``/overdue`` of the first organization;
 - the morning digest of every organization (``DigestScheduler.run_once``, a different working day each time),
   with the longest time the event loop was blocked meanwhile (a probe that wakes every millisecond);
+- the governorate's monthly report of every organization (``desk.reports``: last month's figures and weekly trend;
+  in brackets the requests filed that month);
 - a sender's claim of 50 due outbox rows (rolled back, so each run claims the same rows).
 
 SQLite files go to ``--dir``; PostgreSQL databases (``miz_scale_<size>``) are made on the server of
@@ -44,6 +46,7 @@ from catalog.loader import CatalogHolder
 from desk import handling
 from desk.lifecycle import Actor
 from desk.persian import TEHRAN
+from desk.reports import Period, ReportQuery, ReportViewer, make_report, weekly_trend
 from desk.requests import my_requests, track
 from desk.worklists import ListKind, work_page
 from storage.db import create_engine, session_factory
@@ -119,6 +122,24 @@ async def digest(ctx: Context) -> int | None:
     return result.queued + result.already_queued
 
 
+async def monthly_report(ctx: Context) -> int | None:
+    """The governorate's report of last month, every organization side by side, with its chart's weekly trend."""
+    catalog = ctx.catalogs.catalog
+    query = ReportQuery(Period.jalali_month(ctx.today, months_back=1))
+    viewer = ReportViewer("governorate", Actor.SUPERVISOR, governorate=True)
+    async with ctx.factory() as session:
+        report = await make_report(
+            session,
+            query,
+            viewer,
+            today=ctx.today,
+            calendar_of=catalog.calendar_for,
+            organizations=[org.id for org in catalog.organizations],
+        )
+        await weekly_trend(session, query)
+    return report.total.filed
+
+
 async def claim(ctx: Context) -> int | None:
     async with ctx.factory() as session:
         claimed = await Outbox(session).claim_due(50, channel="chat", owner="bench")
@@ -134,6 +155,7 @@ OPERATIONS: dict[str, Operation] = {
     "/mine": _work_list(ListKind.MINE),
     "/overdue": _work_list(ListKind.OVERDUE),
     "digest (all orgs)": digest,
+    "monthly report (all orgs)": monthly_report,
     "claim 50 outbox rows": claim,
 }
 """The figures, in the order printed: name -> operation (returns what it found, or None)."""

@@ -96,6 +96,9 @@ class ServiceRequest(SQLModel, table=True):
     __table_args__ = (
         Index("ix_service_request_org_status_deadline", "organization_id", "status", "deadline"),
         Index("ix_service_request_status_deadline", "status", "deadline"),
+        # Reports count an organization's requests filed, and finished, in a period (desk.reports).
+        Index("ix_service_request_org_submitted_at", "organization_id", "submitted_at"),
+        Index("ix_service_request_org_closed_at", "organization_id", "closed_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -211,7 +214,10 @@ class OutboxMessage(SQLModel, table=True):
     """
 
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_message_status_next_attempt", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_message_status_next_attempt", "status", "next_attempt_at"),
+        Index("ix_outbox_message_channel_sent_at", "channel", "sent_at"),  # reports count the SMS sent
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     channel: str = Field(max_length=8, description="'chat' or 'sms'")

@@ -213,16 +213,20 @@ class ReportQueries(Repository):
         """(group, local day submitted, local day of the first response, whole hours between, requests) of
         requests submitted in the period that staff have answered: their first change of a submitted request
         (a claim, a question, a rejection)."""
+        # The period's requests first (by their index), then their events: never every event of the history.
         first = (
             select(
-                col(RequestEvent.request_id).label("request_id"),
+                col(ServiceRequest.id).label("request_id"),
                 func.min(col(RequestEvent.at)).label("at"),
             )
+            .join(RequestEvent, col(RequestEvent.request_id) == col(ServiceRequest.id))
             .where(
+                _in_span(col(ServiceRequest.submitted_at), span),
+                *grouping.where(),
                 col(RequestEvent.from_status) == "submitted",
                 col(RequestEvent.actor_kind).in_(_STAFF),
             )
-            .group_by(col(RequestEvent.request_id))
+            .group_by(col(ServiceRequest.id))
             .subquery()
         )
         key = grouping.key()
