@@ -29,7 +29,7 @@ from bot.dialogs import answers, browse, dues, fees, followup, form, sms_setting
 from bot.dispatcher import MizDispatcher
 from bot.filters import route_by_state, route_callbacks_by_prefix, run_filters_inline
 from bot.fsm import DatabaseStorage, make_fsm_storage
-from bot.handlers import errors, fallback, operator, reports, start
+from bot.handlers import commands, errors, fallback, operator, reports, start
 from bot.locale_store import CitizenLocales
 from bot.middlewares import (
     AlbumCollector,
@@ -55,6 +55,7 @@ from catalog.loader import CatalogHolder
 from config.settings import Settings
 from desk.access import rehome_anonymous_complaints
 from desk.certificates import certificate_throttle
+from desk.deeplinks import deep_link
 from desk.dues import dues_throttle
 from desk.privacy import RedactingFilter
 from desk.report_digests import REPORT_PAYLOAD
@@ -203,6 +204,7 @@ def create_dispatcher(
     throttles = make_throttles(settings, fsm_storage)
     dp = MizDispatcher(
         platforms=platforms,
+        default_lang=settings.locale,
         storage=fsm_storage,
         settings=settings,
         catalogs=catalogs,
@@ -230,6 +232,7 @@ def create_dispatcher(
         reports.router(),
         operator.router(),
         payments.router(),
+        commands.router(),  # before every dialog: no conversation state swallows a command
         start.router(),
         answers.reply_router(),
         form.router(),
@@ -242,6 +245,7 @@ def create_dispatcher(
         sms_settings.router(),
         browse.router(),
         answers.router(),
+        browse.search_router(),
         fallback.router(),
     )
     logger.debug("callback queries routed by prefix to %s", route_callbacks_by_prefix(dp))
@@ -355,7 +359,11 @@ class Miz:
         )
         self.sms_provider = create_sms_provider(self.settings)
         self.sms = SmsSender(
-            self.factory, self.sms_provider, sms_allowed=self._org_sms_allowed, org_names=self._org_name
+            self.factory,
+            self.sms_provider,
+            sms_allowed=self._org_sms_allowed,
+            org_names=self._org_name,
+            start_links=self._start_link,
         )
         self.dispatcher = create_dispatcher(
             settings=self.settings,
@@ -390,6 +398,12 @@ class Miz:
             return self.catalogs.catalog.organization(org_id).sms
         except NotInCatalogError:
             return True
+
+    def _start_link(self, platform: str, payload: str) -> str | None:
+        """The link opening ``platform``'s bot with ``payload``; None until that bot has answered ``getMe``."""
+        dispatcher = getattr(self, "dispatcher", None)
+        username = dispatcher.usernames.get(platform) if isinstance(dispatcher, MizDispatcher) else None
+        return deep_link(platform, username, payload) if username else None
 
     def _org_name(self, org_id: str, lang: str) -> str:
         try:

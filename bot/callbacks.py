@@ -43,6 +43,7 @@ __all__ = [
     "FormRestart",
     "FormResume",
     "FormSubmit",
+    "FoundPage",
     "ListPage",
     "MenuOpen",
     "Objection",
@@ -51,6 +52,7 @@ __all__ = [
     "Rate",
     "RequestStart",
     "SearchPage",
+    "ServiceOrgs",
     "ServicePage",
     "ServicePick",
     "SmsOffer",
@@ -134,6 +136,21 @@ class SearchPage(CallbackData, prefix="found"):
 
     org: str
     q: str
+    page: Index = 0
+
+
+class FoundPage(CallbackData, prefix="anyq"):
+    """A page of the services a search typed at the main menu found in every organization; ``q`` is a digest
+    of the query, which stays in the FSM data (as for :class:`SearchPage`)."""
+
+    q: str
+    page: Index = 0
+
+
+class ServiceOrgs(CallbackData, prefix="svcorgs"):
+    """A page of the organizations that offer service ``svc``: the citizen picks theirs to see its card."""
+
+    svc: str
     page: Index = 0
 
 

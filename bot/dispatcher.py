@@ -3,7 +3,7 @@
 aiogram's ``start_polling`` asks every bot's ``getMe`` as it starts, and one failure ends the polling of all:
 Telegram unreachable at start stopped Bale too. :class:`MizDispatcher` asks each bot's ``getMe`` in that bot's
 own polling task, again and again with backoff until it answers, logging each failure under the platform's name;
-meanwhile the other bot serves. Once polling has started, aiogram already keeps trying ``getUpdates`` through an
+meanwhile the other bot serves. Once it answers, the bot's command menus are set (``bot.command_menus``). Once polling has started, aiogram already keeps trying ``getUpdates`` through an
 outage, with the same backoff.
 
 It also marks the handling of each update (:meth:`MizDispatcher.feed_update`: middlewares, handlers and the error
@@ -20,6 +20,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.types import Update
 from aiogram.utils.backoff import Backoff, BackoffConfig
 
+from bot.command_menus import publish_command_menus
 from bot.platforms import Platform
 from bot.session import direct_answers
 
@@ -34,9 +35,12 @@ START_BACKOFF = BackoffConfig(min_delay=1.0, max_delay=30.0, factor=1.5, jitter=
 class MizDispatcher(Dispatcher):
     """A Dispatcher whose bots start independently and whose updates are answered with retries."""
 
-    def __init__(self, *, platforms: Mapping[int, Platform], **kwargs: Any) -> None:
+    def __init__(self, *, platforms: Mapping[int, Platform], default_lang: str = "fa", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._platforms = platforms
+        self._default_lang = default_lang
+        self.usernames: dict[str, str] = {}
+        """Each platform's bot username, once its Bot API answered ``getMe`` (for the links in SMS)."""
 
     async def feed_update(self, bot: Bot, update: Update, **kwargs: Any) -> Any:
         with direct_answers():
@@ -44,6 +48,7 @@ class MizDispatcher(Dispatcher):
 
     async def _polling(self, bot: Bot, *args: Any, **kwargs: Any) -> None:
         await self._reach(bot)
+        await publish_command_menus(bot, self._platforms.get(bot.id, Platform.TELEGRAM), self._default_lang)
         await super()._polling(bot, *args, **kwargs)
 
     async def _reach(self, bot: Bot) -> None:
@@ -52,7 +57,7 @@ class MizDispatcher(Dispatcher):
         backoff = Backoff(config=START_BACKOFF)
         while True:
             try:
-                await bot.me()
+                me = await bot.me()
             except Exception as error:  # unreachable, 5xx, a token refused: this bot only
                 logger.error(
                     "%s: cannot reach the Bot API at start (%s: %s); the other platform keeps serving, "
@@ -66,4 +71,6 @@ class MizDispatcher(Dispatcher):
                 continue
             if backoff.counter:
                 logger.info("%s: the Bot API answered after %d tries; serving", name, backoff.counter + 1)
+            if me.username:
+                self.usernames[name] = me.username
             return

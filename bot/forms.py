@@ -3,6 +3,7 @@ document slot, the answer a message or a button gives, and answers as people rea
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
 from typing import Any
 
@@ -91,16 +92,20 @@ def _button_answers(r: Renderer, field: FormField, version: str, step: int) -> I
 
 
 def question(
-    r: Renderer, service: ResolvedService, step: int
+    r: Renderer, service: ResolvedService, step: int, prefilled: Collection[str] = ()
 ) -> tuple[str, ReplyKeyboardMarkup, InlineKeyboardMarkup | None]:
     """The text of question ``step``, its reply keyboard, and the inline buttons of a choice or yes/no; a date's
-    example is today, which every date question accepts."""
+    example is today, which every date question accepts.
+
+    Questions are numbered among those the citizen is asked: the ``prefilled`` ones (answered before the form
+    began, as an objection's) are not counted, so the first question asked is question 1."""
     field = service.form[step]
+    asked = [i for i, f in enumerate(service.form) if f.id not in prefilled or i == step]
     lines = [
         r.text(
             "bot.form.question",
-            n=r.digits(step + 1),
-            total=r.digits(len(service.form)),
+            n=r.digits(asked.index(step) + 1),
+            total=r.digits(len(asked)),
             label=field.label.get(r.lang),
         )
     ]

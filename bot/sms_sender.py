@@ -34,7 +34,7 @@ from bot.outbox import OrgNames
 from bot.sms import SmsOutcome, SmsProvider, SmsResult
 from bot.worker import LEASE_MARGIN, Backoff, Clock, Worker, lease_owner
 from desk.privacy import mask_mobile
-from desk.sms import SmsPayloadError, render_sms, sms_parts
+from desk.sms import SmsPayloadError, StartLinks, render_sms, sms_parts
 from storage.columns import utcnow
 from storage.models import OutboxMessage
 from storage.repositories import Outbox
@@ -72,6 +72,8 @@ class SmsSender(Worker):
     provider: SmsProvider
     sms_allowed: Callable[[str], bool] = lambda _org: True
     org_names: OrgNames | None = None
+    start_links: StartLinks | None = None
+    """The bots' links, so the SMS that send citizens to the bot carry one (``desk.sms``)."""
     clock: Clock = utcnow
     batch: int = 10
     lease: timedelta = timedelta(seconds=90)
@@ -155,7 +157,7 @@ class SmsSender(Worker):
                 raise SmsPayloadError("a one-time code row without its code")
             return await self.provider.send_code(phone, code), None
         if kind == "sms":
-            text = render_sms(payload, self.org_names)
+            text = render_sms(payload, self.org_names, self.start_links)
             return await self.provider.send(phone, text), text
         raise SmsPayloadError(f"not an SMS payload: {kind!r}")
 

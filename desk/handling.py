@@ -275,7 +275,7 @@ async def _tell_citizen(
     if certificate is not None:
         shown["certificate"] = format_certificate_code(certificate.verification_code)
         labels["certificate_type"] = CertificateType(certificate.type).label_key
-    payload = text_payload(key, lang, params=shown, labels=labels, buttons=answer_buttons(request.id))
+    payload = text_payload(key, lang, params=shown, labels=labels, buttons=_notice_buttons(request, status))
     await enqueue_chat(
         session,
         platform=citizen.platform,
@@ -310,6 +310,16 @@ async def _tell_citizen(
             dedupe_key=f"event:{event.id}:survey",
             request_id=request.id,
         )
+
+
+def _notice_buttons(request: ServiceRequest, status: Status) -> list[list[Button]]:
+    """The buttons of the citizen's notice: "✍️ answer" on every one, and a rejection can be objected to at once
+    (the objection form, ``bot.dialogs.followup``, which only the request's citizen may open)."""
+    assert request.id is not None
+    buttons = answer_buttons(request.id)
+    if status is Status.REJECTED:
+        buttons.append([{"label": "notify.object", "data": f"object:{request.id}"}])
+    return buttons
 
 
 async def _tell_groups(

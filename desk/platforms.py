@@ -89,6 +89,8 @@ class PlatformSpec:
     """``createForumTopic`` and the other topic methods."""
     inline_queries: bool
     """``answerInlineQuery``."""
+    start_link: str
+    """The link that opens a bot with a ``start`` payload (``desk.deeplinks``), with ``{bot}`` and ``{payload}``."""
 
 
 SPECS: Final[dict[Platform, PlatformSpec]] = {
@@ -112,6 +114,7 @@ SPECS: Final[dict[Platform, PlatformSpec]] = {
         edit_media=True,
         forum_topics=True,
         inline_queries=True,
+        start_link="https://t.me/{bot}?start={payload}",
     ),
     Platform.BALE: PlatformSpec(
         platform=Platform.BALE,
@@ -133,6 +136,7 @@ SPECS: Final[dict[Platform, PlatformSpec]] = {
         edit_media=False,
         forum_topics=False,
         inline_queries=False,
+        start_link="https://ble.ir/{bot}?start={payload}",
     ),
 }
 """Every platform's row, in the order of :class:`Platform`."""

@@ -6,6 +6,12 @@ with the messenger's contact button, or proved with a one-time code), and only w
 organization can turn SMS off in the catalog, which the sender checks when it sends (so a change applies to
 what is still queued). Texts are short locale messages (``locales/*/LC_MESSAGES/sms.po``), rendered as plain
 text when sent; every one fits two parts (checked by the tests with the longest names).
+
+The SMS that send the citizen back to the bot (information asked, a payment, a completed or rejected request, a
+message they missed) have a second text, ``<key>.link``, with the link that opens the bot at the request's
+tracking (``desk.deeplinks``) in place of "in the bot". It is sent when the bot's link is known and the text with
+it still fits :data:`MAX_PARTS`; otherwise the text without it goes, so a link never costs a third part. The filing
+SMS stays without one: it comes while the citizen is in the bot, and most fit one part that a link would double.
 """
 
 from __future__ import annotations
@@ -16,7 +22,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from desk.i18n import LANGUAGES, translator
+from desk.deeplinks import tracking_payload
+from desk.i18n import LANGUAGES, Translator, translator
 from desk.lifecycle import Status
 from desk.notifications import enqueue_sms
 from desk.persian import format_number
@@ -27,6 +34,7 @@ from storage.repositories import Citizens
 __all__ = [
     "MAX_PARTS",
     "SmsPayloadError",
+    "StartLinks",
     "queue_request_sms",
     "render_sms",
     "sms_key_for",
@@ -49,6 +57,11 @@ _GSM7 = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
     "¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
+
+
+StartLinks = Callable[[str, str], str | None]
+"""``(platform, payload) -> link``: the link that opens the platform's bot with a ``start`` payload, or None while
+the bot's name is not known (``bot.app.Miz``)."""
 
 
 class SmsPayloadError(ValueError):
@@ -96,6 +109,7 @@ async def queue_request_sms(
         "lang": lang,
         "params": params,
         "labels": {"status": Status(request.status).label_key},
+        "start": {"platform": citizen.platform, "payload": tracking_payload(request.tracking_code)},
     }
     return await enqueue_sms(
         session,
@@ -107,8 +121,28 @@ async def queue_request_sms(
     )
 
 
-def render_sms(payload: Mapping[str, Any], org_names: Callable[[str, str], str] | None = None) -> str:
-    """The plain text of an ``sms`` payload; the organization id in ``params["org"]`` becomes its name."""
+def _with_link(
+    t: Translator, key: str, params: dict[str, Any], payload: Mapping[str, Any], links: StartLinks
+) -> str | None:
+    """The text ``<key>.link`` with the bot's link, if there is one and it fits :data:`MAX_PARTS`."""
+    start = payload.get("start")
+    if not isinstance(start, Mapping) or not t.has(f"{key}.link"):
+        return None
+    link = links(str(start.get("platform")), str(start.get("payload")))
+    if link is None:
+        return None
+    # Without its scheme: phones make "t.me/..." a link all the same, and 8 characters are a lot in Persian.
+    text = t(f"{key}.link", **params, link=link.removeprefix("https://"))
+    return text if sms_parts(text) <= MAX_PARTS else None
+
+
+def render_sms(
+    payload: Mapping[str, Any],
+    org_names: Callable[[str, str], str] | None = None,
+    links: StartLinks | None = None,
+) -> str:
+    """The plain text of an ``sms`` payload; the organization id in ``params["org"]`` becomes its name, and with
+    ``links`` the text carries the bot's link where it has one that fits (see the module docstring)."""
     try:
         lang = str(payload.get("lang") or "fa")
         t = translator(lang)
@@ -120,7 +154,8 @@ def render_sms(payload: Mapping[str, Any], org_names: Callable[[str, str], str] 
             params["org"] = org_names(params["org"], lang)
         for name, label in (payload.get("labels") or {}).items():
             params[name] = t(str(label))
-        return t(key, **params)
+        linked = _with_link(t, key, params, payload, links) if links is not None else None
+        return linked or t(key, **params)
     except (KeyError, IndexError, TypeError, ValueError) as error:
         raise SmsPayloadError(f"cannot render SMS {payload.get('key')!r}: {type(error).__name__}") from error
 

@@ -577,8 +577,17 @@ async def pending_updates(request: web.Request) -> web.Response:
 
 
 async def commands(request: web.Request) -> web.Response:
-    """The bot's command list."""
-    return _ok({"commands": _bot(request).commands})
+    """The bot's command lists: the default one, and every list by scope and language."""
+    menus = _bot(request).commands
+    return _ok(
+        {
+            "commands": menus.get((json.dumps({"type": "default"}), ""), []),
+            "menus": [
+                {"scope": json.loads(scope), "language_code": language, "commands": listed}
+                for (scope, language), listed in sorted(menus.items())
+            ],
+        }
+    )
 
 
 async def payments(request: web.Request) -> web.Response:

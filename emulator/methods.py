@@ -917,9 +917,35 @@ async def get_chat_member_count(call: Call) -> Any:
 _COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 
 
+_SCOPES = frozenset(
+    {
+        "default",
+        "all_private_chats",
+        "all_group_chats",
+        "all_chat_administrators",
+        "chat",
+        "chat_administrators",
+        "chat_member",
+    }
+)
+
+
+def _menu_key(call: Call) -> tuple[str, str]:
+    """Which command list a call names: its scope (default: ``default``) and language code (default: none)."""
+    scope = (
+        call.json("scope", "can't parse BotCommandScope") if call.params.get("scope") else {"type": "default"}
+    )
+    if not isinstance(scope, dict) or scope.get("type") not in _SCOPES:
+        raise bad_request("can't parse BotCommandScope")
+    language = call.text("language_code") or ""
+    if language and not re.fullmatch(r"[a-z]{2}", language):
+        raise bad_request("LANG_CODE_INVALID")
+    return json.dumps(scope, sort_keys=True), language
+
+
 @method("setMyCommands")
 async def set_my_commands(call: Call) -> Any:
-    """Keep the bot's command list (Telegram only)."""
+    """Keep the bot's command list for a scope and language (Telegram only)."""
     commands = call.json("commands", "can't parse commands JSON object")
     if not isinstance(commands, list):
         raise bad_request("can't parse commands JSON object")
@@ -933,20 +959,20 @@ async def set_my_commands(call: Call) -> Any:
         clean.append({"command": item["command"], "description": description})
     if len(clean) > 100:
         raise bad_request("BOT_COMMANDS_TOO_MUCH")
-    call.bot.commands = clean
+    call.bot.commands[_menu_key(call)] = clean
     return True
 
 
 @method("getMyCommands")
 async def get_my_commands(call: Call) -> Any:
-    """The command list last set."""
-    return call.bot.commands
+    """The command list last set for the scope and language."""
+    return call.bot.commands.get(_menu_key(call), [])
 
 
 @method("deleteMyCommands")
 async def delete_my_commands(call: Call) -> Any:
-    """Forget the command list."""
-    call.bot.commands = []
+    """Forget the command list of the scope and language."""
+    call.bot.commands.pop(_menu_key(call), None)
     return True
 
 

@@ -123,7 +123,9 @@ async def bot_api(request: web.Request) -> web.StreamResponse:
             return answer
     handler = METHODS.get(name)
     if handler is None or not bot.dialect.has_method(name):
-        return _error(not_found())
+        error = not_found()
+        bot.refused.append({"method": name, "error_code": error.code, "description": error.description})
+        return _error(error)
     try:
         params, files = await _read_params(request)
         result = await handler(Call(state, bot, name, params, files))

@@ -211,7 +211,8 @@ class BotAccount:
     updates_signal: Signal = field(default_factory=Signal)
     allowed_updates: list[str] | None = None
     webhook: Webhook | None = None
-    commands: list[dict[str, Any]] = field(default_factory=list)
+    commands: dict[tuple[str, str], list[dict[str, Any]]] = field(default_factory=dict)
+    """The command lists set by setMyCommands, by (scope as canonical JSON, language code or "")."""
     faults: list[Fault] = field(default_factory=list)
     poll_generation: int = 0
     flood: FloodControl = field(default_factory=FloodControl)

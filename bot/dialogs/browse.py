@@ -8,6 +8,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
@@ -16,14 +17,17 @@ from bot.callbacks import (
     CategoryPick,
     ComplaintOrg,
     FaqOpen,
+    FoundPage,
     OrgPage,
     OrgPick,
     RequestStart,
     SearchPage,
+    ServiceOrgs,
     ServicePage,
     ServicePick,
 )
 from bot.cards import faq_text, service_card
+from bot.dialogs.common import typed_text
 from bot.handlers.start import menu_labels
 from bot.keyboards import PAGE_SIZE, Choice, main_menu, paged
 from bot.render import Renderer, cut
@@ -33,7 +37,7 @@ from catalog.loader import CatalogHolder
 from catalog.schema import Category, Organization, ResolvedService
 from desk.access import COMPLAINT_SERVICE
 
-__all__ = ["router"]
+__all__ = ["open_link", "router"]
 
 logger = logging.getLogger(__name__)
 TEHRAN = ZoneInfo("Asia/Tehran")
@@ -350,6 +354,103 @@ async def search_page(
     await _show(callback, text, markup)
 
 
+def _found_anywhere(catalog: Catalog, query: str) -> list[ResolvedService]:
+    """The services matching ``query`` in any organization, each once (as the first organization offering it
+    has it), in the order the organizations' searches found them."""
+    found: dict[str, ResolvedService] = {}
+    for org in catalog.organizations:
+        for service in catalog.search(org.id, query):
+            found.setdefault(service.id, service)
+    return list(found.values())
+
+
+def _found_anywhere_list(
+    r: Renderer, query: str, found: list[ResolvedService], page: int
+) -> tuple[str, InlineKeyboardMarkup]:
+    choices = [Choice(s.title.get(r.lang), ServiceOrgs(svc=s.id)) for s in found]
+    digest = _query_digest(query)
+    markup = paged(r, choices, page, lambda p: FoundPage(q=digest, page=p))
+    return r.text("bot.browse.found_anywhere", query=_shown(query)), markup
+
+
+async def search_everywhere(
+    message: Message, r: Renderer, catalogs: CatalogHolder, state: FSMContext
+) -> None:
+    """Text typed at the main menu, outside any conversation, searches every organization's services: the
+    citizen picks a service, then their city or village (they need not know which one offers it first)."""
+    query = message.text or ""
+    found = _found_anywhere(catalogs.catalog, query)
+    if not found:
+        await message.answer(
+            r.text("bot.browse.not_found_anywhere", query=_shown(query)), reply_markup=main_menu(r)
+        )
+        return
+    await state.update_data({QUERY_KEY: query})
+    text, markup = _found_anywhere_list(r, query, found, 0)
+    await message.answer(text, reply_markup=markup)
+
+
+async def found_page(
+    callback: CallbackQuery, callback_data: FoundPage, r: Renderer, catalogs: CatalogHolder, state: FSMContext
+) -> None:
+    query = (await state.get_data()).get(QUERY_KEY)
+    found = _found_anywhere(catalogs.catalog, query) if isinstance(query, str) else []
+    if not found or _query_digest(str(query)) != callback_data.q:
+        await _stale(callback, r, state)  # a newer search replaced it, or the catalog changed
+        return
+    text, markup = _found_anywhere_list(r, str(query), found, callback_data.page)
+    await _show(callback, text, markup)
+
+
+async def service_orgs(
+    callback: CallbackQuery,
+    callback_data: ServiceOrgs,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    state: FSMContext,
+) -> None:
+    """The organizations that offer a service found at the main menu; picking one shows its card."""
+    catalog = catalogs.catalog
+    offering = [
+        (org, service)
+        for org in catalog.organizations
+        if (service := _find_service(catalog, org.id, callback_data.svc)) is not None
+    ]
+    if not offering:
+        await _stale(callback, r, state)
+        return
+    choices = [
+        Choice(org.name.get(r.lang), ServicePick(org=org.id, svc=callback_data.svc)) for org, _ in offering
+    ]
+    markup = paged(r, choices, callback_data.page, lambda p: ServiceOrgs(svc=callback_data.svc, page=p))
+    title = offering[0][1].title.get(r.lang)
+    await _show(callback, r.text("bot.browse.choose_org_for", service=title), markup)
+
+
+async def open_link(
+    message: Message,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    state: FSMContext,
+    org_id: str,
+    service_id: str | None,
+) -> None:
+    """A link to an organization (its categories) or to one of its services (its card); a link to something
+    the catalog no longer has says so and shows the main menu."""
+    catalog = catalogs.catalog
+    org = _find_org(catalog, org_id)
+    service = _find_service(catalog, org_id, service_id) if org is not None and service_id else None
+    if org is None or (service_id and service is None):
+        await message.answer(r.text("bot.link.stale"), reply_markup=main_menu(r))
+        return
+    if service is not None:
+        await _send_card(message, r, catalog, org, service)
+        return
+    await _enter_organization(state, org.id)
+    text = r.text("bot.browse.choose_category", org=org.name.get(r.lang))
+    await message.answer(text, reply_markup=_category_keyboard(r, catalog, org.id))
+
+
 def router() -> Router:
     """Handlers of the services guide."""
     r_ = Router(name="browse")
@@ -366,4 +467,15 @@ def router() -> Router:
     r_.callback_query.register(show_faq, FaqOpen.filter())
     r_.message.register(search, Browse.in_organization, F.text)
     r_.callback_query.register(search_page, SearchPage.filter())
+    r_.callback_query.register(found_page, FoundPage.filter())
+    r_.callback_query.register(service_orgs, ServiceOrgs.filter())
+    return r_
+
+
+def search_router() -> Router:
+    """Text typed at the main menu searches every organization (include after every other reading of free text,
+    such as an answer to the organization, just before the catch-all)."""
+    r_ = Router(name="search-everywhere")
+    r_.message.filter(F.chat.type == "private")
+    r_.message.register(search_everywhere, StateFilter(None), typed_text())
     return r_

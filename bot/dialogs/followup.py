@@ -14,7 +14,9 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import Objection, Rate
+from bot.dialogs.common import typed_text
 from bot.dialogs.form import ask_first_question
+from bot.forms import answer_text
 from bot.keyboards import main_menu
 from bot.platforms import Platform
 from bot.render import Renderer
@@ -121,6 +123,15 @@ def _objection_answers(service: ResolvedService, tracking_code: str) -> dict[str
     return prefilled
 
 
+def _shown_answers(r: Renderer, service: ResolvedService, answers: dict[str, Any]) -> str:
+    """The answers filled in before the form began, one line each, as the review lists answers."""
+    return "\n".join(
+        f"▫️ {f.label.get(r.lang)}: {answer_text(r, f, answers[f.id])}"
+        for f in service.form
+        if f.id in answers
+    )
+
+
 async def objection(
     callback: CallbackQuery,
     callback_data: Objection,
@@ -149,8 +160,12 @@ async def objection(
     await state.set_data(
         FormData.new(service.organization_id, COMPLAINT_SERVICE, service.version, prefilled).stored()
     )
-    await message.answer(r.text("bot.survey.objection_intro", code=request.tracking_code))
-    await ask_first_question(message, r, service, catalogs, state)
+    intro = r.text(
+        "bot.survey.objection_intro",
+        code=request.tracking_code,
+        prefilled=_shown_answers(r, service, prefilled),
+    )
+    await ask_first_question(message, r, service, catalogs, state, lead=intro)
 
 
 def router() -> Router:
@@ -158,6 +173,6 @@ def router() -> Router:
     r = Router(name="followup")
     r.message.filter(F.chat.type == "private")
     r.callback_query.register(rate, Rate.filter())
-    r.message.register(comment, Survey.comment, F.text)
+    r.message.register(comment, Survey.comment, typed_text())  # a menu button is no comment
     r.callback_query.register(objection, Objection.filter())
     return r

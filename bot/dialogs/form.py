@@ -7,6 +7,7 @@ The handlers are module-level functions; :func:`router` registers them, in order
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import Iterator
@@ -72,7 +73,16 @@ from storage.columns import utcnow
 from storage.files import DocumentStore
 from storage.uow import unit_of_work
 
-__all__ = ["Submitting", "ask_first_question", "router"]
+__all__ = [
+    "OpenForm",
+    "Submitting",
+    "ask_first_question",
+    "cancel",
+    "offer_parked",
+    "park_form",
+    "parked_form",
+    "router",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -160,16 +170,14 @@ def _org_name(r: Renderer, catalogs: CatalogHolder, service: ResolvedService) ->
     return catalogs.catalog.organization(service.organization_id).name.get(r.lang)
 
 
-async def _ask_question(
-    message: Message, r: Renderer, service: ResolvedService, step: int, lead: str | None = None
-) -> None:
-    """Ask question ``step``, after ``lead`` (the form's introduction) when given.
+async def _ask_question(message: Message, r: Renderer, form: OpenForm, lead: str | None = None) -> None:
+    """Ask the form's question (its ``step``), after ``lead`` (the form's introduction) when given.
 
     A message carries one keyboard: the reply keyboard (back, cancel, skip, contact or location) or the
     inline answer buttons. A question with buttons therefore takes two messages; the introduction, when
     there is one, carries the reply keyboard, so starting a form costs no extra message.
     """
-    text, keyboard, buttons = question(r, service, step)
+    text, keyboard, buttons = question(r, form.service, form.data.step, form.data.prefilled)
     if buttons is None:
         await message.answer(f"{lead}\n\n{text}" if lead else text, reply_markup=keyboard)
     elif lead:
@@ -315,6 +323,12 @@ def _next_question(service: ResolvedService, data: FormData, start: int) -> int 
     return next((i for i in range(start, len(service.form)) if service.form[i].id not in prefilled), None)
 
 
+def _previous_question(service: ResolvedService, data: FormData, before: int) -> int | None:
+    """The last question before ``before`` that was not answered before the form began, if any."""
+    prefilled = set(data.prefilled)
+    return next((i for i in reversed(range(before)) if service.form[i].id not in prefilled), None)
+
+
 async def ask_first_question(
     message: Message,
     r: Renderer,
@@ -346,7 +360,7 @@ async def _begin(
         data.step = first
         await state.set_state(Form.answering)
         await _save(state, data)
-        await _ask_question(message, r, service, first, lead)
+        await _ask_question(message, r, form, lead)
         return
     if lead:
         await message.answer(lead)
@@ -375,7 +389,7 @@ async def _advance(
         if following is not None:
             data.step = following
             await _save(state, data)
-            await _ask_question(message, r, service, following)
+            await _ask_question(message, r, form)
             return
         step = -1
     if step + 1 < len(service.documents):
@@ -392,17 +406,94 @@ def _form_mark(data: FormData) -> str:
     return (data.idempotency_key or "-")[:8]
 
 
-async def _unfinished(state: FSMContext, catalogs: CatalogHolder) -> OpenForm | None:
-    """The form being filed, if the citizen gave it an answer or a document that starting over would lose."""
-    if await state.get_state() not in (Form.answering.state, Form.documents.state, Form.review.state):
-        return None
-    form = _open_form(catalogs, await state.get_data())
+def _worth_keeping(form: OpenForm | None) -> OpenForm | None:
+    """``form``, if the citizen gave it an answer or a document that starting over would lose."""
     if form is None:
         return None
     given = set(form.data.answers) - set(form.data.prefilled)
-    if not given and not form.data.docs:
+    return form if given or form.data.docs else None
+
+
+async def _unfinished_here(state: FSMContext, catalogs: CatalogHolder) -> OpenForm | None:
+    """The form the conversation is filing now, if it is worth keeping."""
+    if await state.get_state() not in (Form.answering.state, Form.documents.state, Form.review.state):
         return None
+    return _worth_keeping(_open_form(catalogs, await state.get_data()))
+
+
+async def _unfinished(state: FSMContext, catalogs: CatalogHolder) -> OpenForm | None:
+    """The unfinished form starting another would lose: the one being filed, or else the one set aside."""
+    return await _unfinished_here(state, catalogs) or await parked_form(state, catalogs)
+
+
+# A command (``/start``, ``/help``, ``/track``...) may interrupt a form at any step. The form is not lost: it is
+# set aside, with its conversation state, under a second storage key of the same chat (a "destiny" of aiogram's
+# storage, kept in the database or Redis as the conversation is), offered again after the command's answer, and
+# asked about when another request is started. One form is kept aside; a newer one replaces it.
+
+PARKED_DESTINY = "parked_form"
+"""The storage destiny of the form set aside."""
+_PARKED_STATE, _PARKED_DATA = "state", "data"
+
+
+def _parking(state: FSMContext) -> FSMContext:
+    """The conversation's second slot, where a form set aside is kept."""
+    return FSMContext(storage=state.storage, key=dataclasses.replace(state.key, destiny=PARKED_DESTINY))
+
+
+async def parked_form(state: FSMContext, catalogs: CatalogHolder) -> OpenForm | None:
+    """The form set aside, if it can still go on (its service is still offered)."""
+    kept = await _parking(state).get_data()
+    data = kept.get(_PARKED_DATA)
+    return _worth_keeping(_open_form(catalogs, data)) if isinstance(data, dict) else None
+
+
+async def _drop_parked(state: FSMContext) -> None:
+    await _parking(state).set_data({})
+
+
+async def park_form(state: FSMContext, catalogs: CatalogHolder) -> OpenForm | None:
+    """Set the unfinished form being filed aside, with its step, and end the conversation; answers the form
+    (None when there was none worth keeping: the conversation is ended all the same)."""
+    form = await _unfinished_here(state, catalogs)
+    if form is not None:
+        await _parking(state).set_data(
+            {_PARKED_STATE: await state.get_state(), _PARKED_DATA: await state.get_data()}
+        )
+    await state.clear()
     return form
+
+
+async def _unpark(state: FSMContext) -> None:
+    """Bring the form set aside back where it stood; the form being filed now, if worth keeping, takes its place
+    aside (so going back to one form never loses the other)."""
+    parking = _parking(state)
+    kept = await parking.get_data()
+    current, data = await state.get_state(), await state.get_data()
+    in_form = current in (Form.answering.state, Form.documents.state, Form.review.state)
+    await parking.set_data({_PARKED_STATE: current, _PARKED_DATA: data} if in_form else {})
+    await state.set_state(kept.get(_PARKED_STATE))
+    await state.set_data(dict(kept.get(_PARKED_DATA) or {}))
+
+
+def _answered(form: OpenForm) -> int:
+    return sum(1 for f in form.service.form if f.id in form.data.answers)
+
+
+async def offer_parked(message: Message, r: Renderer, form: OpenForm) -> None:
+    """Tell the citizen the form set aside is kept, with a button to go on with it."""
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[_button(r.plain("bot.form.resume"), FormResume(form=_form_mark(form.data)))]
+    )
+    await message.answer(
+        r.text(
+            "bot.form.parked",
+            title=form.service.title.get(r.lang),
+            answered=r.digits(_answered(form)),
+            total=r.digits(len(form.service.form)),
+        ),
+        reply_markup=markup,
+    )
 
 
 async def _ask_continue_or_restart(
@@ -421,7 +512,7 @@ async def _ask_continue_or_restart(
         r.text(
             "bot.form.unfinished",
             title=form.service.title.get(r.lang),
-            answered=r.digits(sum(1 for f in form.service.form if f.id in form.data.answers)),
+            answered=r.digits(_answered(form)),
             total=r.digits(len(form.service.form)),
         ),
         reply_markup=keyboard,
@@ -434,7 +525,7 @@ async def _ask_current_step(
     """Ask again what the open form is waiting for: its question, its document, or its review."""
     current, step = await state.get_state(), form.data.step
     if current == Form.answering.state:
-        await _ask_question(message, r, form.service, step)
+        await _ask_question(message, r, form)
     elif current == Form.documents.state and step >= 0:
         await _ask_document(message, r, form.service, step, form.data.docs)
     elif current == Form.documents.state:
@@ -457,6 +548,9 @@ async def _start(
     if unfinished is not None and _form_mark(unfinished.data) != replaces:
         await _ask_continue_or_restart(message, r, unfinished, service)
         return
+    parked = await parked_form(state, catalogs)
+    if parked is not None and _form_mark(parked.data) == replaces:
+        await _drop_parked(state)
     data = FormData.new(service.organization_id, service.id, service.version)
     await state.set_data(data.stored())
     intro = r.text(
@@ -530,6 +624,26 @@ async def resume_form(
     await _ask_current_step(callback.message, r, catalogs, state, form)
 
 
+async def resume_parked(
+    callback: CallbackQuery,
+    callback_data: FormResume,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    state: FSMContext,
+) -> None:
+    """Go on with the form set aside by a command: it comes back at the step where it stood. A button of
+    any other form is left to :func:`resume_form` and the catch-all."""
+    parked = await parked_form(state, catalogs)
+    if parked is None or _form_mark(parked.data) != callback_data.form:
+        raise SkipHandler
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    await drop_buttons(callback.message)
+    await _unpark(state)
+    await _ask_current_step(callback.message, r, catalogs, state, parked)
+
+
 async def form_gone(event: Message | CallbackQuery, r: Renderer, state: FSMContext) -> None:
     """The service of this form is gone or changed shape (a catalog reload): start over politely."""
     message = event.message if isinstance(event, CallbackQuery) else event
@@ -556,10 +670,11 @@ async def back(message: Message, r: Renderer, state: FSMContext, form: OpenForm)
             return
         step = len(service.form)
         await state.set_state(Form.answering)
-    if step > 0:
-        data.step = step - 1
+    previous = _previous_question(service, data, step)
+    if previous is not None:
+        data.step = previous
         await _save(state, data)
-        await _ask_question(message, r, service, data.step)
+        await _ask_question(message, r, form)
         return
     await state.clear()
     await message.answer(r.text("bot.form.left"), reply_markup=main_menu(r))
@@ -572,7 +687,7 @@ async def skip_answer(
     field = service.form[data.step]
     if field.required:
         await message.answer(r.text("bot.form.required"))
-        await _ask_question(message, r, service, data.step)
+        await _ask_question(message, r, form)
         return
     data.answers.pop(field.id, None)
     await _save(state, data)
@@ -588,7 +703,7 @@ async def answer(
         value = read_answer(message, field)
     except MizError as error:
         await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
-        await _ask_question(message, r, service, data.step)
+        await _ask_question(message, r, form)
         return
     data.answers[field.id] = value
     if field.type is FieldType.MOBILE and _is_own_contact(message):
@@ -612,7 +727,7 @@ async def answer_button(
         return
     if callback_data.ver != service.version or callback_data.step != data.step:
         await callback.answer(r.plain("bot.form.old_button"), show_alert=True)
-        await _ask_question(callback.message, r, service, data.step)
+        await _ask_question(callback.message, r, form)
         return
     field = service.form[data.step]
     value = button_answer(field, callback_data.value)
@@ -744,7 +859,7 @@ async def edit_one(
     await _save(state, data)
     if callback_data.what == "field":
         await state.set_state(Form.answering)
-        await _ask_question(callback.message, r, service, data.step)
+        await _ask_question(callback.message, r, form)
     else:
         await state.set_state(Form.documents)
         await _ask_document(callback.message, r, service, data.step, data.docs)
@@ -871,6 +986,7 @@ def router() -> Router:
 
     on_press(start_form, RequestStart.filter())
     on_press(restart_form, FormRestart.filter())
+    on_press(resume_parked, FormResume.filter())
     on_press(resume_form, StateFilter(Form), FormResume.filter(), FormIsOpen())
     on_message(form_gone, StateFilter(Form), ~FormIsOpen())
     on_press(form_gone, StateFilter(Form), ~FormIsOpen())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,7 +19,7 @@ from storage.models import Citizen
 from storage.repositories import Citizens
 from storage.uow import unit_of_work
 
-__all__ = ["router"]
+__all__ = ["router", "show"]
 
 
 def _shown_phone(phone: str, lang: str) -> str:
@@ -82,10 +81,9 @@ async def switch(
 
 
 def router() -> Router:
-    """``/sms``, the menu's SMS entry, and its on/off button."""
+    """The menu's SMS entry and its on/off button (``/sms`` is ``bot.handlers.commands``')."""
     r = Router(name="sms_settings")
     r.message.filter(F.chat.type == "private")
     r.message.register(show, F.text.in_(menu_labels("bot.menu.sms")))
-    r.message.register(show, Command("sms"))
     r.callback_query.register(switch, SmsSwitch.filter())
     return r

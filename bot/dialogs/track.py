@@ -32,7 +32,7 @@ from desk.requests import Title, TrackView, my_requests, split_code_and_tail
 from desk.throttle import Limiter
 from desk.tracking import TRACKING_CODE_LENGTH, format_tracking_code
 
-__all__ = ["router"]
+__all__ = ["ask_code", "router", "track_text"]
 
 MINE_SHOWN = 20
 """Requests "my requests" lists, newest first; older ones are followed by their tracking code."""
@@ -141,7 +141,31 @@ async def track_request(
     """A code (after "track", or sent outside any conversation), alone or with the national ID's last four
     digits; or the national ID (whole or its last four digits) asked for after a code. Where the national ID
     is asked for, a tracking code instead is a corrected code: it is tracked afresh."""
-    text = message.text or ""
+    await track_text(
+        message,
+        message.text or "",
+        r,
+        platform,
+        state,
+        catalogs,
+        session_factory,
+        throttle,
+        track_code_throttle,
+    )
+
+
+async def track_text(
+    message: Message,
+    text: str,
+    r: Renderer,
+    platform: Platform,
+    state: FSMContext,
+    catalogs: CatalogHolder,
+    session_factory: async_sessionmaker[AsyncSession],
+    throttle: Limiter,
+    track_code_throttle: Limiter,
+) -> None:
+    """Track what ``text`` gives (see :func:`track_request`): typed, after ``/track``, or from a link."""
     national_id: str | None
     if await state.get_state() == Track.national_id.state and not _is_code(text):
         code, national_id = str((await state.get_data()).get(FormKeys.TRACK_CODE, "")), text

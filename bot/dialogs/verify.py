@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from aiogram import F, Router
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -30,7 +30,7 @@ from desk.guessing import verify_by_code
 from desk.persian import TEHRAN, format_jalali_date
 from desk.throttle import Limiter
 
-__all__ = ["render_certificate", "router"]
+__all__ = ["render_certificate", "router", "verify_command"]
 
 
 def render_certificate(r: Renderer, view: CertificateView, catalogs: CatalogHolder) -> str:
@@ -103,7 +103,7 @@ async def verify_command(
     session_factory: async_sessionmaker[AsyncSession],
     certificate_throttle: Limiter,
 ) -> None:
-    """``/verify CODE``, or ``/verify`` alone, which asks for the code."""
+    """``/verify CODE``, or ``/verify`` alone, which asks for the code (registered by ``bot.handlers.commands``)."""
     if not command.args:
         await state.set_state(Verify.code)
         await message.answer(r.text("bot.verify.ask"), reply_markup=cancel_keyboard(r))
@@ -135,7 +135,6 @@ def router() -> Router:
     """Handlers of certificate verification."""
     r = Router(name="verify")
     r.message.filter(F.chat.type == "private")
-    r.message.register(verify_command, Command("verify"))
     r.message.register(ask, F.text.in_(menu_labels("bot.menu.verify")))
     r.message.register(back_to_menu, Verify.code, F.text.in_(nav_labels("cancel")))
     r.message.register(code, Verify.code, typed_text())

@@ -1,9 +1,8 @@
-"""Private chat basics: /start, the main menu, help and the language switch."""
+"""Private chat basics: the welcome, the main menu, help and the language switch."""
 
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
@@ -14,7 +13,7 @@ from bot.platforms import Platform
 from bot.render import Renderer
 from desk.i18n import LANGUAGES, translator
 
-__all__ = ["menu_labels", "router"]
+__all__ = ["help_", "menu_labels", "router", "welcome"]
 
 
 def menu_labels(key: str) -> set[str]:
@@ -22,8 +21,8 @@ def menu_labels(key: str) -> set[str]:
     return {translator(lang)(key) for lang in LANGUAGES}
 
 
-async def start(message: Message, state: FSMContext, r: Renderer) -> None:
-    await state.clear()
+async def welcome(message: Message, r: Renderer) -> None:
+    """The welcome, with the main menu (``/start``: ``bot.handlers.commands``)."""
     name = message.from_user.first_name if message.from_user else ""
     await message.answer(r.text("bot.start.welcome", name=name), reply_markup=main_menu(r))
 
@@ -49,12 +48,11 @@ async def open_menu(callback: CallbackQuery, state: FSMContext, r: Renderer) -> 
 
 
 def router() -> Router:
-    """Handlers of /start, the main menu's help and language entries, and the menu callback."""
+    """Handlers of the main menu's help and language entries, and the menu callback (the commands are
+    ``bot.handlers.commands``')."""
     r = Router(name="start")
     r.message.filter(F.chat.type == "private")
-    r.message.register(start, CommandStart())
     r.message.register(help_, F.text.in_(menu_labels("bot.menu.help")))
-    r.message.register(help_, Command("help"))
     r.message.register(switch_language, F.text.in_(menu_labels("bot.menu.language")))
     r.callback_query.register(open_menu, MenuOpen.filter())
     return r
