@@ -8,6 +8,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -379,6 +380,8 @@ async def search_everywhere(
     """Text typed at the main menu, outside any conversation, searches every organization's services: the
     citizen picks a service, then their city or village (they need not know which one offers it first)."""
     query = message.text or ""
+    if query.startswith("/"):
+        raise SkipHandler  # an unknown command: the catch-all shows the menu
     found = _found_anywhere(catalogs.catalog, query)
     if not found:
         await message.answer(
