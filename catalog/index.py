@@ -171,8 +171,9 @@ class Catalog:
         except KeyError:
             raise NotInCatalogError(service_id) from None
 
-    def search(self, org_id: str, text: str) -> list[ResolvedService]:
-        """Services of ``org_id`` whose title or summary contains every word of ``text``, title matches first.
+    def search(self, org_id: str, text: str, *, titles_only: bool = False) -> list[ResolvedService]:
+        """Services of ``org_id`` whose title or summary contains every word of ``text``, title matches first
+        (``titles_only``: title matches alone, for text that may be no search at all, such as a greeting).
 
         Matching uses ``desk.persian.search_key``: Arabic yeh/kaf, ZWNJ or spaces, digits and letter forms
         typed any way find the same service.
@@ -188,7 +189,7 @@ class Catalog:
                 in_title.append(entry.service)
             elif all(word in entry.title or word in entry.body for word in words):
                 in_body.append(entry.service)
-        return in_title + in_body
+        return in_title if titles_only else in_title + in_body
 
     def calendar_for(self, org_id: str) -> WorkCalendar:
         """The working calendar of ``org_id``: the county's holidays plus its own, its own weekend if it has one."""

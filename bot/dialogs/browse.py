@@ -356,11 +356,12 @@ async def search_page(
 
 
 def _found_anywhere(catalog: Catalog, query: str) -> list[ResolvedService]:
-    """The services matching ``query`` in any organization, each once (as the first organization offering it
-    has it), in the order the organizations' searches found them."""
+    """The services whose title matches ``query`` in any organization, each once (as the first organization
+    offering it has it), in the order the organizations' searches found them. Titles only: text typed at the main
+    menu may be a greeting ("سلام" is in "اسلامی" of a summary), which must not answer with a list."""
     found: dict[str, ResolvedService] = {}
     for org in catalog.organizations:
-        for service in catalog.search(org.id, query):
+        for service in catalog.search(org.id, query, titles_only=True):
             found.setdefault(service.id, service)
     return list(found.values())
 
@@ -378,16 +379,12 @@ async def search_everywhere(
     message: Message, r: Renderer, catalogs: CatalogHolder, state: FSMContext
 ) -> None:
     """Text typed at the main menu, outside any conversation, searches every organization's services: the
-    citizen picks a service, then their city or village (they need not know which one offers it first)."""
+    citizen picks a service, then their city or village (they need not know which one offers it first). Text
+    that finds nothing (a greeting, an unknown command) is left to the catch-all, which shows the menu."""
     query = message.text or ""
-    if query.startswith("/"):
-        raise SkipHandler  # an unknown command: the catch-all shows the menu
-    found = _found_anywhere(catalogs.catalog, query)
+    found = _found_anywhere(catalogs.catalog, query) if not query.startswith("/") else []
     if not found:
-        await message.answer(
-            r.text("bot.browse.not_found_anywhere", query=_shown(query)), reply_markup=main_menu(r)
-        )
-        return
+        raise SkipHandler
     await state.update_data({QUERY_KEY: query})
     text, markup = _found_anywhere_list(r, query, found, 0)
     await message.answer(text, reply_markup=markup)

@@ -17,6 +17,8 @@ from aiogram.exceptions import (
 )
 from aiogram.types import (
     BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
     BufferedInputFile,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -347,6 +349,27 @@ async def test_set_my_commands_and_send_poll_on_telegram(tg: Bot, client: Emulat
     assert [o.text for o in poll.poll.options] == ["بله", "خیر"]
 
 
+async def test_command_lists_are_kept_per_scope_and_language(tg: Bot, client: EmulatorClient) -> None:
+    private, groups = BotCommandScopeAllPrivateChats(), BotCommandScopeAllGroupChats()
+    assert await tg.set_my_commands([BotCommand(command="track", description="پیگیری")], scope=private)
+    assert await tg.set_my_commands(
+        [BotCommand(command="track", description="Track")], scope=private, language_code="en"
+    )
+    assert await tg.set_my_commands([BotCommand(command="mine", description="کارهای من")], scope=groups)
+    assert [c.description for c in await tg.get_my_commands(scope=private)] == ["پیگیری"]
+    assert [c.description for c in await tg.get_my_commands(scope=private, language_code="en")] == ["Track"]
+    assert [c.command for c in await tg.get_my_commands(scope=groups)] == ["mine"]
+    assert await tg.get_my_commands() == [], "the default list was never set"
+    menus = (await client.request("GET", f"/sim/bots/{TG_TOKEN}/commands"))["menus"]
+    assert {(m["scope"]["type"], m["language_code"]) for m in menus} == {
+        ("all_private_chats", ""),
+        ("all_private_chats", "en"),
+        ("all_group_chats", ""),
+    }
+    assert await tg.delete_my_commands(scope=groups)
+    assert await tg.get_my_commands(scope=groups) == []
+
+
 async def test_bale_lacks_poll_and_commands(bale: Bot, client: EmulatorClient) -> None:
     zahra = await client.citizen(BALE_TOKEN)
     await zahra.send("/start")
@@ -354,6 +377,8 @@ async def test_bale_lacks_poll_and_commands(bale: Bot, client: EmulatorClient) -
         await bale.send_poll(zahra.user_id, question="?", options=["a", "b"])
     with pytest.raises(TelegramNotFound):
         await bale.set_my_commands([BotCommand(command="start", description="s")])
+    refused = [call["method"] for call in await client.refused(BALE_TOKEN)]
+    assert refused == ["sendpoll", "setmycommands"], "a call of a missing method is on the record"
 
 
 async def test_invoice_payment_flow(client: EmulatorClient, bot: Bot, dialect: str) -> None:
