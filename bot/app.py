@@ -322,7 +322,7 @@ class Miz:
 
     async def prepare(self) -> None:
         """Load the catalog (refusing a broken one), upgrade a SQLite database, and build the Dispatcher."""
-        self.catalogs = CatalogHolder(self.settings.catalog_dir)
+        self.catalogs = CatalogHolder(self.settings.catalog_dir, cache_dir=self.settings.cache_dir)
         if self.settings.database_url.startswith("sqlite"):
             await upgrade_async(self.settings.database_url)
         self.engine = create_engine(self.settings.database_url)

@@ -10,8 +10,13 @@ so a broken tariff fails the load like any other file and a reload keeps the cat
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import logging
+import os
+import pickle
 import re
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +45,9 @@ from catalog.tariffs.loading import load_tariffs
 
 __all__ = ["CatalogHolder", "check_catalog", "load_catalog"]
 
+logger = logging.getLogger(__name__)
+
+_CACHE_PREFIX = "catalog-"
 _SUFFIXES = (".yaml", ".yml")
 _ORGANIZATIONS = "organizations"
 _SERVICES = "services"
@@ -563,27 +571,91 @@ def _digest(directory: Path) -> str | None:
     return digest.hexdigest()
 
 
-def check_catalog(directory: Path) -> tuple[Catalog | None, list[Problem]]:
+def check_catalog(directory: Path, cache_dir: Path | None = None) -> tuple[Catalog | None, list[Problem]]:
     """Load ``directory`` and return the catalog (None when anything is wrong) and every problem, sorted.
 
     Parsing with line numbers costs about a second; a folder whose files are byte for byte the same as one
-    already loaded cleanly (a restart, a reload without edits, a test's copy) reuses that catalog.
+    already loaded cleanly (a restart, a reload without edits, a test's copy) reuses that catalog: from this
+    process's memory, or from ``cache_dir`` (:func:`_read_cached`) when another process of the same code left it
+    there, so a restart does not parse again.
     """
     key = _digest(directory)
     if key is not None and key in _LOADED:
         return _LOADED[key], []
+    cached = _read_cached(cache_dir, key) if cache_dir is not None and key is not None else None
+    if cached is not None and key is not None:
+        _remember(key, cached)
+        return cached, []
     loader = _Loader(directory)
     catalog = loader.run()
     if catalog is not None and key is not None:
-        if len(_LOADED) >= _LOADED_MAX:
-            _LOADED.pop(next(iter(_LOADED)))
-        _LOADED[key] = catalog
+        _remember(key, catalog)
+        if cache_dir is not None:
+            _write_cached(cache_dir, key, catalog)
     return catalog, sorted(loader.problems, key=Problem.sort_key)
 
 
-def load_catalog(directory: Path) -> Catalog:
+def _remember(key: str, catalog: Catalog) -> None:
+    if len(_LOADED) >= _LOADED_MAX:
+        _LOADED.pop(next(iter(_LOADED)))
+    _LOADED[key] = catalog
+
+
+@functools.cache
+def _code_digest() -> str:
+    """A digest of the catalog package's source and the Python version: a cached catalog is only read back by the
+    same code that wrote it."""
+    digest = hashlib.sha256(sys.version.encode())
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _cache_file(cache_dir: Path, key: str) -> Path:
+    name = hashlib.sha256(f"{key}:{_code_digest()}".encode()).hexdigest()[:32]
+    return cache_dir / f"{_CACHE_PREFIX}{name}.pickle"
+
+
+def _read_cached(cache_dir: Path, key: str) -> Catalog | None:
+    """The catalog a clean load of the same files by the same code left in ``cache_dir``, if any.
+
+    It is a pickle, read only from Miz's own folder (``MIZ_CACHE_DIR``, as trusted as the database next to it):
+    whoever can write there can change the database too. Anything wrong with it means parsing again.
+    """
+    path = _cache_file(cache_dir, key)
+    try:
+        with path.open("rb") as file:
+            catalog = pickle.load(file)  # Miz's own file, see above
+    except FileNotFoundError:
+        return None
+    except Exception:
+        logger.warning(
+            "catalog: the cached catalog %s could not be read; parsing the files", path, exc_info=True
+        )
+        return None
+    return catalog if isinstance(catalog, Catalog) else None
+
+
+def _write_cached(cache_dir: Path, key: str, catalog: Catalog) -> None:
+    """Leave the cleanly loaded ``catalog`` in ``cache_dir`` for the next start (replacing older ones)."""
+    path = _cache_file(cache_dir, key)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        for old in cache_dir.glob(f"{_CACHE_PREFIX}*.pickle"):
+            if old != path:
+                old.unlink(missing_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_bytes(pickle.dumps(catalog, protocol=pickle.HIGHEST_PROTOCOL))
+        partial.replace(path)  # whole or not there: a reader never sees half a file
+    except Exception:
+        logger.warning("catalog: could not cache the parsed catalog in %s", cache_dir, exc_info=True)
+
+
+def load_catalog(directory: Path, cache_dir: Path | None = None) -> Catalog:
     """Load and check the catalog folder ``directory``; raises ``CatalogError`` listing every problem."""
-    catalog, problems = check_catalog(directory)
+    catalog, problems = check_catalog(directory, cache_dir)
     if catalog is None:
         raise CatalogError(problems)
     return catalog
@@ -596,10 +668,14 @@ class CatalogHolder:
     never takes the service down: the previous catalog stays in place and the problems are returned.
     """
 
-    def __init__(self, directory: Path, catalog: Catalog | None = None) -> None:
-        """Hold ``catalog``, or load ``directory`` now (raising ``CatalogError`` if it is broken)."""
+    def __init__(
+        self, directory: Path, catalog: Catalog | None = None, cache_dir: Path | None = None
+    ) -> None:
+        """Hold ``catalog``, or load ``directory`` now (raising ``CatalogError`` if it is broken); a clean load is
+        cached in ``cache_dir`` for the next start (:func:`check_catalog`)."""
         self.directory = directory
-        self._catalog = catalog if catalog is not None else load_catalog(directory)
+        self.cache_dir = cache_dir
+        self._catalog = catalog if catalog is not None else load_catalog(directory, cache_dir)
 
     @property
     def catalog(self) -> Catalog:
@@ -608,7 +684,7 @@ class CatalogHolder:
 
     def reload(self) -> list[Problem]:
         """Load the folder again; on success swap it in and return ``[]``, else keep the old one and return the problems."""
-        catalog, problems = check_catalog(self.directory)
+        catalog, problems = check_catalog(self.directory, self.cache_dir)
         if catalog is not None:
             self._catalog = catalog
             return []

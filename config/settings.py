@@ -30,6 +30,10 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "catalog" / "data", description="Folder of the service catalog YAML"
     )
     files_dir: Path = Field(default=PROJECT_ROOT / "var" / "files", description="Document store folder")
+    cache_dir: Path = Field(
+        default=PROJECT_ROOT / "var" / "cache",
+        description="Where Miz keeps what it can rebuild, to start faster (the parsed catalog)",
+    )
     telegram_token: SecretStr | None = Field(default=None, description="Telegram bot token (secret)")
     telegram_api_base: str = Field(
         default="https://api.telegram.org", description="Telegram Bot API base URL"
