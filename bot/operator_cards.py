@@ -47,8 +47,8 @@ from desk.privacy import mask_mobile, mask_national_id
 from desk.requests import Title
 from desk.tracking import format_tracking_code, is_well_formed, normalize_tracking_code
 from storage.files import DocumentStore
-from storage.models import Citizen, OutboxMessage, ServiceRequest
-from storage.repositories import Citizens, Events, GroupMessages, Requests
+from storage.models import Citizen, OutboxMessage, ServiceRequest, SurveyAnswer
+from storage.repositories import Citizens, Events, GroupMessages, Requests, SurveyAnswers
 from storage.uow import unit_of_work
 
 __all__ = ["card_drawer", "render_card", "request_history"]
@@ -82,9 +82,11 @@ def render_card(
     last_text: str | None,
     today: date,
     about: str | None = None,
+    rating: SurveyAnswer | None = None,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The card's text and action buttons for ``request`` as it is now; ``about`` names the organization it is
-    about when another one handles it (an anonymous complaint, in the governorate's group).
+    about when another one handles it (an anonymous complaint, in the governorate's group); ``rating`` is the
+    citizen's score and comment, shown once they arrive.
 
     The text always fits one message: when it would not, its longest parts (answers, the last message, the
     citizen's name, ...) are cut with a marker, and a line points to ``/open CODE``, which shows them whole.
@@ -103,7 +105,8 @@ def render_card(
         for field in form
     ]
     last = visible(last_text or "")
-    parts = [title, assignee, name, last, *(part for answer in answers for part in answer)]
+    said = visible(rating.comment or "") if rating is not None else ""
+    parts = [title, assignee, name, last, said, *(part for answer in answers for part in answer)]
     marker = r.plain("op.card.cut_mark")
 
     def draw(cap: int | None) -> str:
@@ -125,6 +128,8 @@ def render_card(
             ],
             documents=r.digits(documents) if documents else 0,
             last=cut(last, cap, marker),
+            score=r.digits(rating.score) if rating is not None else None,
+            said=cut(said, cap, marker),
             shortened=cap is not None and any(len(part) > cap for part in parts),
             command_code=request.tracking_code,
         )
@@ -191,6 +196,7 @@ def card_drawer(
             documents = list(await Requests(session).documents(request_id))
             links = await GroupMessages(session).of_request(request_id, kind="card")
             history = await Events(session).history(request_id, public_only=False)
+            rating = await SurveyAnswers(session).of_request(request_id)
         card = next((g for g in links if g.platform == row.platform and g.chat_id == row.chat_id), None)
         clerk = _clerk_name(clerks, request)
         last = next((e.text for e in reversed(history) if e.text), None)
@@ -203,6 +209,7 @@ def card_drawer(
             last_text=last,
             today=datetime.now(TEHRAN).date(),
             about=_about(catalogs, request),
+            rating=rating,
         )
         if access is Access.READ:
             markup = None

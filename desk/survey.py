@@ -9,19 +9,24 @@ replaces the score and keeps the comment. Reports read the scores with the rest 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Final, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk.errors import NotFound, ValidationError
-from desk.handling import SCORES, TEXT_MAX
+from desk.handling import GROUP_LANG, SCORES, TEXT_MAX
 from desk.lifecycle import Status
+from desk.notifications import enqueue_card, enqueue_chat, text_payload
+from desk.persian import visible
+from desk.tracking import format_tracking_code
 from storage.columns import utcnow
 from storage.models import ServiceRequest, SurveyAnswer
 from storage.repositories import Citizens, Requests, SurveyAnswers
 
 __all__ = [
+    "LOW_SCORE",
     "OBJECTION_MAX_SCORE",
     "OBJECTION_SUBJECT",
     "RATEABLE_STATUSES",
@@ -39,6 +44,8 @@ RATEABLE_STATUSES: Final = frozenset({Status.COMPLETED, Status.REJECTED})
 """A request is rated once the organization finished it; a withdrawn one was never finished by anyone."""
 OBJECTION_MAX_SCORE: Final = 2
 """At or below this score (and after any rejection) the citizen is offered to object (file a complaint)."""
+LOW_SCORE: Final = 2
+"""A rating at or below this tells the organization's group at once (so does any comment)."""
 RELATED_FIELD: Final = "related_tracking_code"
 """The complaint form's field naming the request an objection is about."""
 SUBJECT_FIELD: Final = "subject"
@@ -88,10 +95,59 @@ async def _own_request(
     return request
 
 
+GroupsOf = Callable[[str], Mapping[str, int]]
+"""An organization's operator groups by id (platform -> chat id): the catalog's ``operator_groups``."""
+
+
+async def _tell_the_group(
+    session: AsyncSession, request: ServiceRequest, answer: SurveyAnswer, groups_of: GroupsOf, *, news: bool
+) -> None:
+    """Redraw the request's card (it shows the rating and comment) in the handling organization's groups, and
+    with ``news`` tell them in a message of its own: a low score or a comment should not wait for the report."""
+    assert request.id is not None
+    stamp = answer.updated_at.isoformat()
+    for platform, chat_id in sorted(groups_of(request.organization_id).items()):
+        await enqueue_card(
+            session,
+            platform=platform,
+            chat_id=chat_id,
+            organization_id=request.organization_id,
+            request_id=request.id,
+            dedupe_key=f"rating-card:{request.id}:{stamp}:{platform}",
+        )
+        if not news:
+            continue
+        params: dict[str, str | int] = {
+            "code": format_tracking_code(request.tracking_code, GROUP_LANG),
+            "score": answer.score,
+        }
+        key = "notify.rating.low" if answer.comment is None else "notify.rating.comment"
+        if answer.comment is not None:
+            params["comment"] = visible(answer.comment)
+        await enqueue_chat(
+            session,
+            platform=platform,
+            chat_id=chat_id,
+            organization_id=request.organization_id,
+            payload=text_payload(key, GROUP_LANG, params=params),
+            dedupe_key=f"rating:{request.id}:{stamp}:{platform}",
+            request_id=request.id,
+        )
+
+
 async def rate(
-    session: AsyncSession, request_id: int, platform: str, user_id: int, score: int
+    session: AsyncSession,
+    request_id: int,
+    platform: str,
+    user_id: int,
+    score: int,
+    *,
+    groups_of: GroupsOf | None = None,
 ) -> RatingResult:
     """Store the citizen's score (1..5) for their finished request; a second rating replaces the first.
+
+    With ``groups_of``, the organization's groups see the score on the request's card, and a score of
+    ``LOW_SCORE`` or lower is also told to them in a message.
 
     Raises ``ValidationError``: ``desk.survey.score`` for a score outside 1..5 (callback data can be forged),
     ``desk.survey.not_finished`` unless the request is completed or rejected; ``NotFound`` when the request is
@@ -117,6 +173,8 @@ async def rate(
         answer.updated_at = now
         session.add(answer)
         await session.flush()
+    if groups_of is not None:
+        await _tell_the_group(session, request, answer, groups_of, news=score <= LOW_SCORE)
     return RatingResult(
         request_id=request.id,
         score=score,
@@ -126,8 +184,18 @@ async def rate(
     )
 
 
-async def comment(session: AsyncSession, request_id: int, platform: str, user_id: int, text: str) -> None:
+async def comment(
+    session: AsyncSession,
+    request_id: int,
+    platform: str,
+    user_id: int,
+    text: str,
+    *,
+    groups_of: GroupsOf | None = None,
+) -> None:
     """Attach the citizen's comment to their rating (a later comment replaces it).
+
+    With ``groups_of``, the organization's groups get the comment with its score, and see it on the card.
 
     Raises ``ValidationError``: ``desk.text.empty`` / ``desk.text.too_long``, ``desk.survey.not_rated`` when the
     request has no rating yet; ``NotFound`` when the request is not the asker's.
@@ -146,6 +214,8 @@ async def comment(session: AsyncSession, request_id: int, platform: str, user_id
     answer.updated_at = utcnow()
     session.add(answer)
     await session.flush()
+    if groups_of is not None:
+        await _tell_the_group(session, request, answer, groups_of, news=True)
 
 
 async def objected_request(

@@ -18,6 +18,7 @@ from bot.dialogs.common import typed_text
 from bot.dialogs.form import ask_first_question
 from bot.forms import answer_text
 from bot.keyboards import main_menu
+from bot.notifier import Notifier
 from bot.platforms import Platform
 from bot.render import Renderer
 from bot.states import FormData
@@ -45,18 +46,27 @@ async def rate(
     callback_data: Rate,
     r: Renderer,
     platform: Platform,
+    catalogs: CatalogHolder,
     state: FSMContext,
     session_factory: async_sessionmaker[AsyncSession],
+    outbox: Notifier,
 ) -> None:
-    """A score of the poll: thanks, then the comment is asked for (and an objection offered after a low one)."""
+    """A score of the poll: thanks, then the comment is asked for (and an objection offered after a low one).
+    The organization's group sees the score on the card, and hears of a low one at once."""
     try:
         async with unit_of_work(session_factory, write=True) as session:
             result = await survey.rate(
-                session, callback_data.req, platform.value, callback.from_user.id, callback_data.score
+                session,
+                callback_data.req,
+                platform.value,
+                callback.from_user.id,
+                callback_data.score,
+                groups_of=catalogs.catalog.operator_groups,
             )
     except MizError as error:
         await callback.answer(error.render(r.lang), show_alert=True)
         return
+    outbox.notify()
     await callback.answer(r.plain("bot.survey.thanks"))
     message = callback.message
     if not isinstance(message, Message):
@@ -83,9 +93,12 @@ async def comment(
     message: Message,
     r: Renderer,
     platform: Platform,
+    catalogs: CatalogHolder,
     state: FSMContext,
     session_factory: async_sessionmaker[AsyncSession],
+    outbox: Notifier,
 ) -> None:
+    """The comment after a score: kept with it, and told to the organization's group with the score."""
     request_id = int((await state.get_data()).get("survey_req", 0))
     await state.clear()
     if message.from_user is None:
@@ -93,13 +106,19 @@ async def comment(
     try:
         async with unit_of_work(session_factory, write=True) as session:
             await survey.comment(
-                session, request_id, platform.value, message.from_user.id, message.text or ""
+                session,
+                request_id,
+                platform.value,
+                message.from_user.id,
+                message.text or "",
+                groups_of=catalogs.catalog.operator_groups,
             )
     except MizError as error:
         await message.answer(
             r.text("bot.form.invalid", error=error.render(r.lang)), reply_markup=main_menu(r)
         )
         return
+    outbox.notify()
     await message.answer(r.text("bot.survey.comment_saved"), reply_markup=main_menu(r))
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from desk.calendar import WorkCalendar
 from desk.errors import NotFound, ValidationError
@@ -15,7 +16,7 @@ from desk.handling import ActorRef, claim, complete, reject, withdraw
 from desk.lifecycle import Actor, Status
 from desk.requests import Submission, submit_request
 from desk.survey import OrganizationScores, RatingResult, comment, organization_scores, rate
-from storage.models import SurveyAnswer
+from storage.models import OutboxMessage, SurveyAnswer
 from storage.repositories import SurveyAnswers
 from storage.uow import unit_of_work
 
@@ -214,3 +215,40 @@ async def test_one_answer_per_request_in_the_store(factory: Factory) -> None:
         answer = await SurveyAnswers(session).of_request(request_id)
         assert answer is not None
         assert answer.score == 3
+
+
+async def group_rows(factory: Factory, request_id: int) -> list[tuple[str, dict[str, Any]]]:
+    """The rows queued for the organization's group about ``request_id``: (dedupe key, payload)."""
+    async with factory() as session:
+        rows = (
+            await session.scalars(
+                select(OutboxMessage).where(
+                    col(OutboxMessage.request_id) == request_id, col(OutboxMessage.chat_id) == -100_501
+                )
+            )
+        ).all()
+    return [(row.dedupe_key, row.payload) for row in rows]
+
+
+async def test_the_group_sees_a_rating_on_the_card_and_hears_of_a_low_one_or_a_comment(
+    factory: Factory,
+) -> None:
+    good, poor = await finished(factory), await finished(factory)
+    before = {request_id: len(await group_rows(factory, request_id)) for request_id in (good, poor)}
+    groups = {"falavarjan": GROUPS}.__getitem__
+    async with unit_of_work(factory, write=True) as session:
+        await rate(session, good, "bale", 1001, 5, groups_of=groups)
+        await rate(session, poor, "bale", 1001, 2, groups_of=groups)
+
+    good_rows = (await group_rows(factory, good))[before[good] :]
+    assert [payload["type"] for _, payload in good_rows] == ["card"], "a good score is shown on the card only"
+    poor_rows = (await group_rows(factory, poor))[before[poor] :]
+    assert [payload["type"] for _, payload in poor_rows] == ["card", "text"]
+    assert poor_rows[1][1]["key"] == "notify.rating.low"
+    assert poor_rows[1][1]["params"]["score"] == 2
+
+    async with unit_of_work(factory, write=True) as session:
+        await comment(session, good, "bale", 1001, "کارشناس\u202e خوش‌برخورد بود", groups_of=groups)
+    told = (await group_rows(factory, good))[-1][1]
+    assert told["key"] == "notify.rating.comment"
+    assert told["params"]["comment"] == "کارشناس خوش‌برخورد بود", "bidi overrides are dropped"
