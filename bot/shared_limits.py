@@ -26,6 +26,7 @@ import contextlib
 import logging
 import math
 import time
+from collections.abc import Sequence
 from typing import Final
 
 from redis.asyncio import Redis
@@ -40,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 KEY_PREFIX: Final = "miz:send:"
 
+_CALLS: Final = 8  # Redis calls of one limiter at a time
 _PRUNE_AT: Final = 1024  # forget the local queues of buckets nobody waits for when there are this many
 
 _TAKE: Final = """
@@ -94,6 +96,7 @@ class SharedSendLimiter(SendLimiter):
         self._queues: dict[str, asyncio.Lock] = {}
         self._pausing: set[asyncio.Task[None]] = set()
         self._warn_after = 0.0
+        self._calls = asyncio.Semaphore(_CALLS)
 
     async def acquire_chat(self, chat_id: int) -> None:
         rate, burst = self._chat_limits(chat_id)
@@ -160,5 +163,11 @@ class SharedSendLimiter(SendLimiter):
 
     async def _sleep_while(self, script: AsyncScript, keys: list[str], chat_id: int, *args: float) -> None:
         """Run ``script`` until it answers 0, sleeping the milliseconds it answers in between."""
-        while wait_ms := int(await script(keys=[*keys, *self._pauses(chat_id)], args=list(args))):  # noqa: ASYNC110
+        while wait_ms := await self._ask(script, [*keys, *self._pauses(chat_id)], args):  # noqa: ASYNC110
             await asyncio.sleep(wait_ms / 1000)  # the other workers' sends are in Redis: no event to wait on
+
+    async def _ask(self, script: AsyncScript, keys: list[str], args: Sequence[float]) -> int:
+        """One run of ``script``, at most :data:`_CALLS` of ours at a time: the client's pool of connections is
+        shared with the conversations, and a pool run dry raises instead of waiting."""
+        async with self._calls:
+            return int(await script(keys=keys, args=list(args)))

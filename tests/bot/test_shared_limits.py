@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import pytest
 from aiogram import Bot
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.fsm.storage.redis import RedisStorage
@@ -15,6 +16,7 @@ from bot.app import make_send_limiters
 from bot.ratelimit import Limits, SendLimiter
 from bot.shared_limits import SharedSendLimiter
 from config.settings import Settings
+from tests.conftest import REDIS_URL
 
 # Scaled down from Telegram's (28/s for the bot, 1/s a chat) so that a test takes seconds.
 BOT_LIMITS = Limits(
@@ -117,3 +119,23 @@ async def test_miz_shares_the_limits_only_with_redis(redis: Redis) -> None:
     assert make_send_limiters(Settings(_env_file=None, redis_url=None), MemoryStorage(), bots) is None
     for bot in bots.values():
         await bot.session.close()
+
+
+async def test_many_chats_at_once_do_not_run_the_redis_pool_dry(
+    redis: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A full claim's lanes ask at once; the limiter never falls back to its own limits for want of connections."""
+    fast = Limits(100.0, 1, 1.0, 1, None, 1, pause_bot_on_429=False)
+    bot = f"telegram:test-{uuid.uuid4().hex}"
+    client = Redis.from_url(REDIS_URL, max_connections=20)
+    sent: list[float] = []
+    try:
+        await asyncio.gather(
+            worker(SharedSendLimiter(fast, client, bot), range(1, 151), sent),
+            worker(SharedSendLimiter(fast, client, bot), range(1001, 1151), sent),
+        )
+    finally:
+        await client.aclose()
+    assert len(sent) == 300
+    assert not [r for r in caplog.records if "unreachable" in r.getMessage()]
+    assert most_in_window(sent) <= 102
