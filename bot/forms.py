@@ -21,6 +21,7 @@ from catalog.schema import Document, FieldType, FormField, ResolvedService
 from desk.errors import ValidationError
 from desk.i18n import LANGUAGES, translator
 from desk.persian import format_jalali_date, format_jalali_typed, format_number, label_for, tehran_today
+from desk.tracking import format_tracking_code
 from desk.validators import mobile, validate_field
 
 __all__ = [
@@ -166,6 +167,8 @@ def answer_text(r: Renderer, field: FormField, value: Any) -> str:
         return format_jalali_date(date.fromisoformat(value), r.lang)
     if field.type is FieldType.NUMBER:
         return format_number(int(value), r.lang)
+    if field.type is FieldType.TRACKING_CODE:
+        return format_tracking_code(str(value), r.lang)
     if field.type is FieldType.LOCATION:
         return r.plain(
             "bot.form.location_value", lat=f"{value['latitude']:.5f}", lon=f"{value['longitude']:.5f}"

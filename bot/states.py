@@ -71,8 +71,10 @@ class Verify(StatesGroup):
 
 
 class VerifyPhone(StatesGroup):
-    """Proving a mobile number for SMS updates: waiting for the one-time code sent to it."""
+    """Proving a mobile number for SMS updates: waiting for the number (asked from a request's page when none is
+    known), then for the one-time code sent to it."""
 
+    number = State()
     code = State()
 
 
@@ -110,6 +112,8 @@ class FormKeys:
     ADDING = "adding"
     """The document slot whose files arrive in this visit: the next file adds to them; a file sent on a later
     visit (changing it from the review) starts the slot afresh."""
+    VOUCHING = "vouching"
+    """A tracking code answered to a tracking_code question, not the citizen's own: its national ID is asked next."""
     OWN_PHONES = "own_phones"
     """Mobile answers the citizen gave with the contact button, sharing their own contact: the messenger vouches
     for them, so they become the citizen's verified phone when the request is filed."""
@@ -138,6 +142,7 @@ class FormData(BaseModel):
     """The same for every tap on "submit" of this form: one request is filed."""
     prefilled: list[str] = Field(default_factory=list, alias=FormKeys.PREFILLED)
     own_phones: list[str] = Field(default_factory=list, alias=FormKeys.OWN_PHONES)
+    vouching: str | None = Field(None, alias=FormKeys.VOUCHING)
 
     @field_validator("docs", mode="before")
     @classmethod

@@ -218,6 +218,9 @@ class FieldType(StrEnum):
     CHOICE = "choice"
     YES_NO = "yes_no"
     LOCATION = "location"
+    TRACKING_CODE = "tracking_code"
+    """A request's tracking code: the citizen's own, or one whose national ID they also give (a complaint's
+    related request)."""
 
 
 # county.yaml

@@ -22,6 +22,7 @@ from desk.persian import (
     normalize_identifier,
     parse_jalali_date,
 )
+from desk.tracking import normalize_tracking_code
 
 __all__ = [
     "BUTTON_FIELD_KINDS",
@@ -52,7 +53,17 @@ NUMBER_MAX: Final = 10**15
 """Largest accepted number: far above any fee in rials or area in square metres, and fits a BIGINT."""
 
 TYPED_FIELD_KINDS: Final = frozenset(
-    {"text", "long_text", "number", "national_id", "legal_id", "mobile", "postal_code", "date"}
+    {
+        "text",
+        "long_text",
+        "number",
+        "national_id",
+        "legal_id",
+        "mobile",
+        "postal_code",
+        "date",
+        "tracking_code",
+    }
 )
 """Form field kinds whose answer the citizen types, checked by ``validate_field``."""
 BUTTON_FIELD_KINDS: Final = frozenset({"choice", "yes_no", "location"})
@@ -240,6 +251,8 @@ def validate_field(
         case "date":
             rule, day = date_rule or DateRule(), today or datetime.now(TEHRAN).date()
             return rule.check(jalali_date(raw, day), day)
+        case "tracking_code":
+            return normalize_tracking_code(raw)
         case _ if kind in BUTTON_FIELD_KINDS:
             raise ValidationError("desk.field.use_buttons")
         case _:

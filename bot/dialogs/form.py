@@ -56,7 +56,8 @@ from catalog.index import NotInCatalogError
 from catalog.loader import CatalogHolder
 from catalog.schema import FieldType, ResolvedService
 from config.settings import Settings
-from desk.errors import MizError, ValidationError
+from desk.errors import MizError, NotFound, Throttled, ValidationError
+from desk.guessing import track_by_code
 from desk.persian import TEHRAN, format_jalali_date
 from desk.requests import (
     DocumentInput,
@@ -68,7 +69,8 @@ from desk.requests import (
     queue_confirmation,
     settle_confirmation,
 )
-from desk.tracking import format_tracking_code
+from desk.throttle import Limiter
+from desk.tracking import format_tracking_code, is_well_formed
 from storage.columns import utcnow
 from storage.files import DocumentStore
 from storage.uow import unit_of_work
@@ -660,7 +662,7 @@ async def cancel(message: Message, r: Renderer, state: FSMContext) -> None:
 
 async def back(message: Message, r: Renderer, state: FSMContext, form: OpenForm) -> None:
     data, service = form.data, form.service
-    data.editing = False
+    data.editing, data.vouching = False, None
     step = data.step
     if await state.get_state() == Form.documents.state:
         if step > 0:
@@ -690,15 +692,28 @@ async def skip_answer(
         await _ask_question(message, r, form)
         return
     data.answers.pop(field.id, None)
+    data.vouching = None
     await _save(state, data)
     await _advance(message, r, catalogs, state, form)
 
 
 async def answer(
-    message: Message, r: Renderer, catalogs: CatalogHolder, state: FSMContext, form: OpenForm
+    message: Message,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    state: FSMContext,
+    form: OpenForm,
+    platform: Platform,
+    session_factory: async_sessionmaker[AsyncSession],
+    throttle: Limiter,
+    track_code_throttle: Limiter,
 ) -> None:
     data, service = form.data, form.service
     field = service.form[data.step]
+    if field.type is FieldType.TRACKING_CODE:
+        limits = (throttle, track_code_throttle)
+        await _answer_tracking_code(message, r, catalogs, state, form, platform, session_factory, limits)
+        return
     try:
         value = read_answer(message, field)
     except MizError as error:
@@ -709,6 +724,65 @@ async def answer(
     if field.type is FieldType.MOBILE and _is_own_contact(message):
         # Someone else's contact (or a typed number) is only what the citizen says; this one is proved.
         data.own_phones = sorted({*data.own_phones, value})
+    await _save(state, data)
+    await _advance(message, r, catalogs, state, form)
+
+
+async def _answer_tracking_code(
+    message: Message,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    state: FSMContext,
+    form: OpenForm,
+    platform: Platform,
+    session_factory: async_sessionmaker[AsyncSession],
+    limits: tuple[Limiter, Limiter],
+) -> None:
+    """A tracking code answered (a complaint's related request): taken when the request is the citizen's own,
+    else its national ID is asked next, as tracking asks it, behind the same guessing limits.
+
+    A code alone is answered the same way whether a request has it or not, and so is a wrong national ID, so the
+    question tells nobody whether someone else's code exists. Where the national ID is asked, a tracking code
+    instead is a corrected code: it is looked up afresh.
+    """
+    data, field, text = form.data, form.service.form[form.data.step], message.text
+    if text is None:
+        await message.answer(
+            r.text("bot.form.invalid", error=ValidationError("bot.form.need_text").render(r.lang))
+        )
+        return
+    code, national_id = (data.vouching, text) if data.vouching and not is_well_formed(text) else (text, None)
+    guesser, per_code = limits
+    try:
+        async with session_factory() as session:
+            view = await track_by_code(
+                session,
+                code,
+                platform=platform.value,
+                user_id=message.from_user.id if message.from_user else 0,
+                national_id=national_id,
+                guesser=guesser,
+                per_code=per_code,
+            )
+    except ValidationError as error:  # a mistyped code or national ID (not counted): the same step again
+        await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
+        if data.vouching is None:
+            await _ask_question(message, r, form.service, data.step)
+        return
+    except (NotFound, Throttled) as error:
+        data.vouching = code if national_id is None and isinstance(error, NotFound) else None
+        await _save(state, data)
+        if data.vouching is not None:
+            await message.answer(r.text("bot.form.related.ask_national_id"))
+            return
+        refusal = (
+            error.render(r.lang) if isinstance(error, Throttled) else r.plain("bot.form.related.not_found")
+        )
+        await message.answer(r.text("bot.form.invalid", error=refusal))
+        await _ask_question(message, r, form.service, data.step)
+        return
+    data.vouching = None
+    data.answers[field.id] = view.tracking_code
     await _save(state, data)
     await _advance(message, r, catalogs, state, form)
 
@@ -855,7 +929,7 @@ async def edit_one(
         await callback.message.answer(r.plain("bot.form.old_button"))  # "...the current step again:"
         await _ask_current_step(callback.message, r, catalogs, state, form)
         return
-    data.step, data.editing = callback_data.index, True
+    data.step, data.editing, data.vouching = callback_data.index, True, None
     await _save(state, data)
     if callback_data.what == "field":
         await state.set_state(Form.answering)

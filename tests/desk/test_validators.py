@@ -210,6 +210,7 @@ class TestValidateField:
             ("mobile", "+989123456789", "09123456789"),
             ("postal_code", "8491753981", "8491753981"),
             ("date", "۱۴۰۵/۰۹/۰۶", date(2026, 11, 27)),
+            ("tracking_code", "۱۲۳۴-۵۶۷۸-۹۰۱۸", "123456789018"),
         ],
     )
     def test_dispatches_every_typed_kind(self, kind: str, raw: str, expected: object) -> None:
@@ -218,7 +219,7 @@ class TestValidateField:
     def test_table_covers_every_typed_kind(self) -> None:
         samples = {"text": "x", "long_text": "x", "number": "1", "national_id": "0499370899",
                    "legal_id": "10380284790", "mobile": "09123456789", "postal_code": "8491753981",
-                   "date": "1405/1/1"}  # fmt: skip
+                   "date": "1405/1/1", "tracking_code": "123456789018"}  # fmt: skip
         assert set(samples) == v.TYPED_FIELD_KINDS
         for kind, raw in samples.items():
             v.validate_field(kind, raw)
