@@ -25,7 +25,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import payments
 from bot.clerks import ClerkRegistry
-from bot.dialogs import answers, browse, dues, fees, followup, form, sms_settings, track, verify, verify_phone
+from bot.dialogs import (
+    answers,
+    browse,
+    dues,
+    fees,
+    followup,
+    form,
+    mine,
+    sms_settings,
+    track,
+    verify,
+    verify_phone,
+)
 from bot.dispatcher import MizDispatcher
 from bot.filters import route_by_state, route_callbacks_by_prefix, run_filters_inline
 from bot.fsm import DatabaseStorage, make_fsm_storage
@@ -240,6 +252,7 @@ def create_dispatcher(
         followup.router(),
         dues.router(),
         verify.router(),
+        mine.router(),
         track.router(),
         fees.router(),
         sms_settings.router(),

@@ -301,14 +301,30 @@ class DuesPay(CallbackData, prefix="dpay"):
     key: str
 
 
+class MinePage(CallbackData, prefix="mine"):
+    """A page of "my requests" (0 = the newest); ``fresh``: in a new message, as from under a request's page."""
+
+    page: Index = 0
+    fresh: bool = False
+
+
+class MineOpen(CallbackData, prefix="mineopen"):
+    """The own page of request ``req`` from "my requests" (``page``: the list to go back to); the presser must
+    have filed it, checked again on every press."""
+
+    req: RowId
+    page: Index = 0
+
+
 class SmsOffer(CallbackData, prefix="smsoffer"):
-    """After filing request ``req``: send a one-time code to its mobile number (``yes``), or not now (``no``).
+    """After filing request ``req``: send a one-time code to its mobile number (``yes``), or not now (``no``);
+    from the request's own page, stage SMS for it (``on``: to a number of the citizen's, asked for if need be).
 
     ``yes`` also asks for a new code when the last one expired or was used up.
     """
 
     req: RowId
-    act: Literal["yes", "no"]
+    act: Literal["yes", "no", "on"]
 
 
 class SmsSwitch(CallbackData, prefix="smsset"):

@@ -68,7 +68,6 @@ __all__ = [
     "TrackView",
     "confirmation_keys",
     "file_request",
-    "my_requests",
     "queue_confirmation",
     "settle_confirmation",
     "split_code_and_tail",
@@ -527,30 +526,6 @@ async def settle_confirmation(
     await outbox.reschedule_pending([key for key in keys if key not in told], at=due or utcnow())
 
 
-async def my_requests(
-    session: AsyncSession, platform: str, user_id: int, limit: int = 20
-) -> list[RequestSummary]:
-    """The citizen's filed requests, newest first (at most ``limit``); an unknown citizen has none."""
-    citizen = await Citizens(session).find(platform, user_id)
-    if citizen is None or citizen.id is None:
-        return []
-    rows = await Requests(session).by_citizen(citizen.id, limit=limit)
-    return [
-        RequestSummary(
-            tracking_code=row.tracking_code,
-            organization_id=row.organization_id,
-            service_id=row.service_id,
-            title=Title.of(row.service_snapshot),
-            status=Status(row.status),
-            submitted_at=row.submitted_at,
-            deadline=row.deadline,
-            updated_at=row.updated_at,
-        )
-        for row in rows
-        if is_public(Status(row.status))
-    ]
-
-
 def _national_ids_of(request: ServiceRequest) -> list[str]:
     """The request's answers to its ``national_id`` fields, normalized (a malformed stored answer is skipped)."""
     found: list[str] = []
@@ -635,6 +610,12 @@ async def track(
         matches = given is not None and any(_identifies(given, known) for known in _national_ids_of(request))
         if not matches:
             raise NotFound("desk.request.not_found")
+    return await track_view(session, request)
+
+
+async def track_view(session: AsyncSession, request: ServiceRequest) -> TrackView:
+    """What following ``request`` shows: where it stands and its public history (the caller checked who asks)."""
+    assert request.id is not None
     events = await Events(session).history(request.id, public_only=True)
     return TrackView(
         tracking_code=request.tracking_code,

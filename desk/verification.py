@@ -49,10 +49,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from desk.errors import NotFound, ValidationError
+from desk.lifecycle import Status, is_open
 from desk.notifications import enqueue_sms
 from desk.persian import normalize_identifier
 from desk.validators import mobile
-from storage.models import Citizen, PhoneVerification
+from storage.models import Citizen, PhoneVerification, ServiceRequest
 from storage.repositories import Citizens, Requests
 
 __all__ = [
@@ -74,6 +75,8 @@ __all__ = [
     "phone_to_offer",
     "record_shared_phone",
     "record_verified_phone",
+    "share_own_phone",
+    "sms_for_request",
     "start_verification",
     "verify_phone_of_request",
 ]
@@ -110,6 +113,8 @@ class StartStatus(StrEnum):
     """The organization's hourly ceiling of codes is reached; ``retry_after`` says how long to wait."""
     ALREADY_VERIFIED = "already_verified"
     """The number is already the citizen's verified phone: SMS notifications are on, no code was sent."""
+    NEEDS_NUMBER = "needs_number"
+    """No number to send to: neither a verified phone of the citizen's nor a mobile answer in the request."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -412,6 +417,17 @@ async def check_code(
     return CheckResult(CheckStatus.WRONG, phone, tries_left=left)
 
 
+async def _own_request(
+    session: AsyncSession, platform: str, user_id: int, request_id: int
+) -> tuple[Citizen, ServiceRequest]:
+    """The citizen ``platform:user_id`` and their request ``request_id``; ``NotFound`` when they did not file it."""
+    citizen = await Citizens(session).find(platform, user_id)
+    request = await Requests(session).get(request_id)
+    if citizen is None or citizen.id is None or request is None or request.citizen_id != citizen.id:
+        raise NotFound("desk.request.not_found")
+    return citizen, request
+
+
 async def verify_phone_of_request(
     session: AsyncSession,
     platform: str,
@@ -429,10 +445,8 @@ async def verify_phone_of_request(
     Raises ``NotFound`` when ``platform:user_id`` did not file the request, or it has no mobile number (a forged
     or stale button).
     """
-    citizen = await Citizens(session).find(platform, user_id)
-    request = await Requests(session).get(request_id)
-    if citizen is None or citizen.id is None or request is None or request.citizen_id != citizen.id:
-        raise NotFound("desk.request.not_found")
+    citizen, request = await _own_request(session, platform, user_id, request_id)
+    assert citizen.id is not None
     phones = mobile_answers(request.service_snapshot, request.answers)
     if not phones:
         raise NotFound("desk.request.not_found")
@@ -446,6 +460,53 @@ async def verify_phone_of_request(
             "phone verification: %s reached its hourly ceiling of SMS codes", request.organization_id
         )
     return result
+
+
+async def sms_for_request(
+    session: AsyncSession,
+    platform: str,
+    user_id: int,
+    request_id: int,
+    *,
+    phone: str | None = None,
+    sends_sms: Callable[[str], bool],
+    now: datetime,
+    secret: str,
+    org_limit: int,
+) -> StartResult | None:
+    """Stage SMS for the citizen's open request ``request_id`` (🔔 on its own page), on the bill of the
+    organization handling it; None when that organization sends no SMS (``sends_sms``).
+
+    The number is ``phone`` when the citizen typed one there, else their verified phone (turned on again, no code:
+    ``ALREADY_VERIFIED``), else the request's first mobile answer (a code is sent: :func:`start_verification`);
+    with none of them, ``NEEDS_NUMBER`` (the bot asks for one). Raises ``NotFound`` when ``platform:user_id`` did
+    not file the request or it is closed (a forged or stale button), and ``ValidationError`` for a malformed
+    ``phone``.
+    """
+    citizen, request = await _own_request(session, platform, user_id, request_id)
+    if not is_open(Status(request.status)):
+        raise NotFound("desk.request.not_found")
+    if not sends_sms(request.organization_id):
+        return None
+    known = citizen.phone if citizen.phone and citizen.phone_verified else None
+    number = phone or known or next(iter(mobile_answers(request.service_snapshot, request.answers)), None)
+    if number is None:
+        return StartResult(StartStatus.NEEDS_NUMBER, "")
+    assert citizen.id is not None
+    return await start_verification(
+        session, citizen.id, number, request.organization_id, now=now, secret=secret, org_limit=org_limit
+    )
+
+
+async def share_own_phone(session: AsyncSession, platform: str, user_id: int, phone: str) -> str:
+    """The citizen shared their own contact (the messenger vouches for it) where a number for SMS was asked:
+    it becomes their verified phone with SMS on. Returns the number; ``NotFound`` for an unknown citizen."""
+    citizen = await Citizens(session).find(platform, user_id)
+    if citizen is None or citizen.id is None:
+        raise NotFound("desk.request.not_found")
+    number = mobile(phone)
+    await record_verified_phone(session, citizen, number)
+    return number
 
 
 async def check_code_of(

@@ -1,4 +1,4 @@
-"""Following requests: "my requests", and tracking by code.
+"""Following requests: tracking by code ("my requests" is `bot.dialogs.mine`).
 
 Someone else's request is shown only with the national ID written in it, whole or its last four digits, either
 asked for after the code or sent with it in one message ("123412341234 5678", what fits an SMS). Four digits
@@ -8,6 +8,8 @@ one by one (see ``desk.throttle``). A code strangers have used up still shows th
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from aiogram import F, Router
 from aiogram.filters import StateFilter
@@ -28,17 +30,15 @@ from desk.errors import NotFound, Throttled, ValidationError
 from desk.guessing import track_by_code
 from desk.lifecycle import Status
 from desk.persian import format_jalali_date, normalize_identifier
-from desk.requests import Title, TrackView, my_requests, split_code_and_tail
+from desk.requests import Title, TrackView, split_code_and_tail
 from desk.throttle import Limiter
 from desk.tracking import TRACKING_CODE_LENGTH, format_tracking_code
 
 __all__ = ["ask_code", "router", "track_text"]
 
-MINE_SHOWN = 20
-"""Requests "my requests" lists, newest first; older ones are followed by their tracking code."""
 
-
-def _org_name(catalogs: CatalogHolder, org_id: str, lang: str) -> str:
+def org_name(catalogs: CatalogHolder, org_id: str, lang: str) -> str:
+    """An organization's name in ``lang``; its id when the catalog no longer has it."""
     try:
         return catalogs.catalog.organization(org_id).name.get(lang)
     except NotInCatalogError:
@@ -67,15 +67,19 @@ def _is_code(text: str) -> bool:
 
 def render_track_view(r: Renderer, view: TrackView, catalogs: CatalogHolder) -> str:
     """A request's status and public history, in the citizen's language."""
-    return r.template(
-        "track.j2",
-        code=format_tracking_code(view.tracking_code, r.lang),
-        title=_title(view.title, r.lang),
-        org=_org_name(catalogs, view.organization_id, r.lang),
-        status=r.plain(Status(view.status).label_key),
-        submitted=format_jalali_date(view.submitted_at, r.lang) if view.submitted_at else "—",
-        deadline=format_jalali_date(view.deadline, r.lang) if view.deadline else "—",
-        history=[
+    return r.template("track.j2", **track_context(r, view, catalogs))
+
+
+def track_context(r: Renderer, view: TrackView, catalogs: CatalogHolder) -> dict[str, Any]:
+    """What ``track.j2`` shows of a request (a request's own page shows it too)."""
+    return {
+        "code": format_tracking_code(view.tracking_code, r.lang),
+        "title": _title(view.title, r.lang),
+        "org": org_name(catalogs, view.organization_id, r.lang),
+        "status": r.plain(Status(view.status).label_key),
+        "submitted": format_jalali_date(view.submitted_at, r.lang) if view.submitted_at else "—",
+        "deadline": format_jalali_date(view.deadline, r.lang) if view.deadline else "—",
+        "history": [
             {
                 "date": format_jalali_date(event.at, r.lang),
                 "status": r.plain(Status(event.to_status).label_key) if event.to_status else "",
@@ -83,43 +87,7 @@ def render_track_view(r: Renderer, view: TrackView, catalogs: CatalogHolder) -> 
             }
             for event in view.history
         ],
-    )
-
-
-async def mine(
-    message: Message,
-    r: Renderer,
-    platform: Platform,
-    state: FSMContext,
-    catalogs: CatalogHolder,
-    session_factory: async_sessionmaker[AsyncSession],
-) -> None:
-    """The citizen's newest ``MINE_SHOWN`` requests ("my requests")."""
-    await state.clear()
-    if message.from_user is None:
-        return
-    async with session_factory() as session:
-        items = await my_requests(session, platform.value, message.from_user.id, limit=MINE_SHOWN + 1)
-    more, items = len(items) > MINE_SHOWN, items[:MINE_SHOWN]
-    if not items:
-        await message.answer(r.text("bot.mine.empty"), reply_markup=main_menu(r))
-        return
-    text = r.template(
-        "my_requests.j2",
-        items=[
-            {
-                "title": _title(item.title, r.lang),
-                "org": _org_name(catalogs, item.organization_id, r.lang),
-                "code": item.tracking_code,
-                "status": r.plain(Status(item.status).label_key),
-                "submitted": format_jalali_date(item.submitted_at, r.lang) if item.submitted_at else "—",
-                "deadline": format_jalali_date(item.deadline, r.lang) if item.deadline else "—",
-            }
-            for item in items
-        ],
-        more=r.digits(MINE_SHOWN) if more else None,
-    )
-    await message.answer(text, reply_markup=main_menu(r))
+    }
 
 
 async def ask_code(message: Message, r: Renderer, state: FSMContext) -> None:
@@ -205,7 +173,6 @@ def router() -> Router:
     """Handlers of "my requests" and tracking."""
     r = Router(name="track")
     r.message.filter(F.chat.type == "private")
-    r.message.register(mine, F.text.in_(menu_labels("bot.menu.my_requests")))
     r.message.register(ask_code, F.text.in_(menu_labels("bot.menu.track")))
     cancel = F.text.in_(nav_labels("cancel"))
     r.message.register(back_to_menu, Track.national_id, cancel)

@@ -36,7 +36,7 @@ from bot.states import PhoneKeys, VerifyPhone
 from catalog.index import NotInCatalogError
 from catalog.loader import CatalogHolder
 from config.settings import Settings
-from desk.errors import NotFound
+from desk.errors import NotFound, ValidationError
 from desk.i18n import LANGUAGES, translator
 from desk.privacy import mask_mobile
 from desk.verification import (
@@ -46,6 +46,8 @@ from desk.verification import (
     StartResult,
     StartStatus,
     check_code_of,
+    share_own_phone,
+    sms_for_request,
     verify_phone_of_request,
 )
 from storage.columns import utcnow
@@ -221,6 +223,135 @@ async def send_code(
     )
 
 
+def _number_keyboard(r: Renderer) -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        keyboard=[
+            [KeyboardButton(text=r.plain("bot.form.share_contact"), request_contact=True)],
+            [KeyboardButton(text=r.plain("bot.form.cancel"))],
+        ],
+        resize_keyboard=True,
+        is_persistent=True,
+    )
+
+
+async def _sms_for_request(
+    message: Message,
+    r: Renderer,
+    *,
+    platform: Platform,
+    user_id: int,
+    request_id: int,
+    phone: str | None,
+    state: FSMContext,
+    settings: Settings,
+    catalogs: CatalogHolder,
+    session_factory: async_sessionmaker[AsyncSession],
+    outbox: Notifier,
+) -> None:
+    """Stage SMS for request ``request_id`` (``desk.verification.sms_for_request``): on at once, a code sent and
+    waited for, a number asked for, or why not."""
+    try:
+        async with unit_of_work(session_factory, write=True) as session:
+            result = await sms_for_request(
+                session,
+                platform.value,
+                user_id,
+                request_id,
+                phone=phone,
+                sends_sms=lambda org_id: settings.sms_provider != "none" and _sends_sms(catalogs, org_id),
+                now=utcnow(),
+                secret=settings.sms_code_secret.get_secret_value(),
+                org_limit=settings.sms_codes_per_org_hour,
+            )
+    except NotFound:  # not this citizen's request, or closed (a forged or stale button)
+        await state.clear()
+        await message.answer(r.text("bot.stale"), reply_markup=main_menu(r))
+        return
+    except ValidationError as error:  # a mistyped number: asked again
+        await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
+        return
+    if result is None:
+        await state.clear()
+        await message.answer(r.text("phone.unavailable"), reply_markup=main_menu(r))
+        return
+    if result.status is StartStatus.NEEDS_NUMBER:
+        await state.set_state(VerifyPhone.number)
+        await state.set_data({PhoneKeys.REQUEST: request_id})
+        await message.answer(r.text(result.key), reply_markup=_number_keyboard(r))
+        return
+    await _tell_started(message, r, state, result, request_id, outbox)
+
+
+async def sms_on_request_page(
+    callback: CallbackQuery,
+    callback_data: SmsOffer,
+    r: Renderer,
+    platform: Platform,
+    state: FSMContext,
+    settings: Settings,
+    catalogs: CatalogHolder,
+    session_factory: async_sessionmaker[AsyncSession],
+    outbox: Notifier,
+) -> None:
+    """🔔 on an open request's own page: stage SMS for it, whether or not its form asked for a mobile number."""
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    await _sms_for_request(
+        callback.message,
+        r,
+        platform=platform,
+        user_id=callback.from_user.id,
+        request_id=callback_data.req,
+        phone=None,
+        state=state,
+        settings=settings,
+        catalogs=catalogs,
+        session_factory=session_factory,
+        outbox=outbox,
+    )
+
+
+async def number(
+    message: Message,
+    r: Renderer,
+    platform: Platform,
+    state: FSMContext,
+    settings: Settings,
+    catalogs: CatalogHolder,
+    session_factory: async_sessionmaker[AsyncSession],
+    outbox: Notifier,
+) -> None:
+    """The number asked for from a request's page: the citizen's own contact is proved by the messenger (SMS on
+    at once); a typed number, or someone else's contact, gets a code."""
+    request_id = (await state.get_data()).get(PhoneKeys.REQUEST)
+    user = message.from_user
+    if not isinstance(request_id, int) or user is None:
+        await back_to_menu(message, r, state)
+        return
+    contact = message.contact
+    if contact is not None and contact.user_id == user.id:
+        async with unit_of_work(session_factory, write=True) as session:
+            phone = await share_own_phone(session, platform.value, user.id, contact.phone_number)
+        await state.clear()
+        await message.answer(r.text("phone.check.verified", phone=r.digits(phone)), reply_markup=main_menu(r))
+        return
+    typed = contact.phone_number if contact is not None else (message.text or "")
+    await _sms_for_request(
+        message,
+        r,
+        platform=platform,
+        user_id=user.id,
+        request_id=request_id,
+        phone=typed,
+        state=state,
+        settings=settings,
+        catalogs=catalogs,
+        session_factory=session_factory,
+        outbox=outbox,
+    )
+
+
 async def cancel(message: Message, r: Renderer, state: FSMContext) -> None:
     await state.clear()
     await message.answer(r.text("phone.cancelled"), reply_markup=main_menu(r))
@@ -310,7 +441,12 @@ def router() -> Router:
     r.callback_query.register(not_now, SmsOffer.filter(F.act == "no"))
     # Only outside other conversations: a tap on an old offer must not wipe a half-filled form.
     r.callback_query.register(send_code, SmsOffer.filter(F.act == "yes"), StateFilter(None, VerifyPhone.code))
+    r.callback_query.register(
+        sms_on_request_page, SmsOffer.filter(F.act == "on"), StateFilter(None, VerifyPhone)
+    )
     r.message.register(cancel, VerifyPhone.code, F.text.in_(nav_labels("cancel")))
+    r.message.register(cancel, VerifyPhone.number, F.text.in_(nav_labels("cancel")))
+    r.message.register(number, VerifyPhone.number, F.contact | typed_text())
     r.message.register(resend_code, VerifyPhone.code, F.text.in_(resend))
     r.message.register(code, VerifyPhone.code, typed_text(*resend))
     r.message.register(not_text, VerifyPhone.code, ~F.text)

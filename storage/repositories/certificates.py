@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
@@ -43,6 +44,13 @@ class Certificates(Repository):
             .order_by(col(Certificate.id).desc())
         )
         return (await self.session.scalars(stmt)).first()
+
+    async def of_request(self, request_id: int) -> Sequence[Certificate]:
+        """Every certificate issued for request ``request_id`` (revoked ones too), oldest first."""
+        stmt = (
+            select(Certificate).where(col(Certificate.request_id) == request_id).order_by(col(Certificate.id))
+        )
+        return (await self.session.scalars(stmt)).all()
 
     async def revoke(self, certificate: Certificate, reason: str, *, at: datetime | None = None) -> None:
         """Mark ``certificate`` revoked for ``reason`` (``desk`` checks that it was valid)."""

@@ -178,6 +178,26 @@ class Requests(Repository):
         )
         return (await self.session.scalars(stmt)).first()
 
+    async def filed_by(self, citizen_id: int, *, limit: int, offset: int = 0) -> Sequence[ServiceRequest]:
+        """One page of the citizen's filed requests (drafts left out), newest first."""
+        stmt = (
+            select(ServiceRequest)
+            .where(col(ServiceRequest.citizen_id) == citizen_id, col(ServiceRequest.status) != "draft")
+            .order_by(col(ServiceRequest.created_at).desc(), col(ServiceRequest.id).desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        return (await self.session.scalars(stmt)).all()
+
+    async def count_filed_by(self, citizen_id: int) -> int:
+        """How many requests the citizen filed (drafts left out), counted by the database."""
+        stmt = (
+            select(func.count())
+            .select_from(ServiceRequest)
+            .where(col(ServiceRequest.citizen_id) == citizen_id, col(ServiceRequest.status) != "draft")
+        )
+        return int((await self.session.execute(stmt)).scalar_one())
+
     async def answered_yes(
         self, service_id: str, field_id: str, *, exclude_organization: str
     ) -> Sequence[ServiceRequest]:

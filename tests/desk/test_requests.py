@@ -17,6 +17,7 @@ from desk import requests as desk_requests
 from desk.calendar import WEEKDAYS, WorkCalendar
 from desk.errors import NotFound, ValidationError
 from desk.lifecycle import Status
+from desk.mine import MINE_PAGE, my_request, my_requests_page
 from desk.persian import to_persian_digits
 from desk.requests import (
     DocumentInput,
@@ -25,7 +26,6 @@ from desk.requests import (
     SubmitResult,
     Title,
     file_request,
-    my_requests,
     split_code_and_tail,
     submit_request,
     track,
@@ -345,8 +345,10 @@ async def test_my_requests_lists_only_the_citizens_own_newest_first(factory: Fac
     await submit(factory, submission(platform="bale"))  # the same number on Bale is someone else
 
     async with unit_of_work(factory) as session:
-        mine = await my_requests(session, "telegram", 1001)
+        page = await my_requests_page(session, "telegram", 1001, 0)
+    mine = [item for _, item in page.items]
 
+    assert page.total == 2
     assert [item.tracking_code for item in mine] == [newer.tracking_code, older.tracking_code]
     first = mine[0]
     assert first.title == Title(fa="پرداخت عوارض نوسازی", en="Renovation fee")
@@ -360,7 +362,39 @@ async def test_my_requests_lists_only_the_citizens_own_newest_first(factory: Fac
 
 async def test_my_requests_of_someone_who_never_filed_is_empty(factory: Factory) -> None:
     async with unit_of_work(factory) as session:
-        assert await my_requests(session, "bale", 999) == []
+        page = await my_requests_page(session, "bale", 999, 0)
+    assert (page.items, page.total) == ((), 0)
+
+
+async def test_my_requests_come_in_pages_counted_by_the_database(factory: Factory) -> None:
+    filed = [await submit(factory, submission()) for _ in range(MINE_PAGE * 2 + 3)]
+    async with unit_of_work(factory) as session:
+        first = await my_requests_page(session, "telegram", 1001, 0)
+        last = await my_requests_page(session, "telegram", 1001, 2)
+        past = await my_requests_page(session, "telegram", 1001, 9)
+    assert (first.total, first.pages, first.has_newer, first.has_older) == (23, 3, False, True)
+    assert [item.tracking_code for _, item in first.items] == [
+        r.tracking_code for r in filed[::-1][:MINE_PAGE]
+    ]
+    assert [item.tracking_code for _, item in last.items] == [r.tracking_code for r in filed[2::-1]]
+    assert (last.has_newer, last.has_older) == (True, False)
+    assert past.page == 2, "a page past the last shows the last"
+
+
+async def test_a_requests_own_page_is_its_filers_alone(factory: Factory) -> None:
+    filed = await submit(factory, submission())
+    async with unit_of_work(factory) as session:
+        request = await Requests(session).by_tracking_code(filed.tracking_code)
+        assert request is not None
+        assert request.id is not None
+        own = await my_request(session, "telegram", 1001, request.id)
+        assert own.view.tracking_code == filed.tracking_code
+        assert own.answers == request.answers
+        for platform, user in (("telegram", 2002), ("bale", 1001)):
+            with pytest.raises(NotFound):
+                await my_request(session, platform, user, request.id)
+        with pytest.raises(NotFound):
+            await my_request(session, "telegram", 1001, request.id + 1000)
 
 
 # Following a request by its tracking code.

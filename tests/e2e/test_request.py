@@ -394,7 +394,7 @@ async def test_a_stranger_sees_a_request_only_with_its_national_id(world: Any, p
     await stranger.expect("کد رهگیری")
 
 
-async def test_my_requests_shows_status_and_jalali_dates_and_says_when_older_ones_are_left_out(
+async def test_my_requests_shows_status_and_jalali_dates_and_pages_through_older_ones(
     world: Any, platform: Platform
 ) -> None:
     from desk.tracking import new_tracking_code
@@ -424,8 +424,12 @@ async def test_my_requests_shows_status_and_jalali_dates_and_says_when_older_one
         await engine.dispose()
     await zahra.press("📂 درخواست‌های من")
     mine = await zahra.expect("درخواست‌های شما")
-    assert mine["text"].count("آزمون همه پرسش‌ها") == 20
-    assert "فقط ۲۰ درخواست تازه‌تر" in mine["text"]
+    assert mine["text"].count("آزمون همه پرسش‌ها") == 10
+    assert "صفحهٔ ۱ از ۳ (۲۱ درخواست)" in mine["text"]
+    await zahra.press("قدیمی‌تر ➡️", message=mine)
+    await zahra.press("قدیمی‌تر ➡️", message=mine)
+    oldest = await zahra.expect("صفحهٔ ۳ از ۳")
+    assert oldest["text"].count("آزمون همه پرسش‌ها") == 1, "the 21st request is not left out"
 
 
 async def test_guessing_tracking_codes_is_throttled(world: Any, platform: Platform) -> None:
