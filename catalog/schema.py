@@ -508,14 +508,15 @@ class IssuesCertificate(_Model):
     """A certificate that completing the service issues (``desk.certificates``), and which answers fill it in.
 
     The field ids name questions of the service's own form (the loader checks them): ``national_id_field`` a
-    required national ID question, ``holder_field`` a required text question with the holder's name (without it,
-    the citizen's name on the messenger), ``property_field`` the answer that describes the property (without it,
-    or when left unanswered, the request's tracking code). ``valid_days`` after the day of issue it expires.
+    required national ID question, ``holder_field`` a required text question with the holder's name (asked in the
+    form: the name on the messenger may be anyone's, a nickname, or in Latin letters), ``property_field`` the
+    answer that describes the property, best its address (without it, or when left unanswered, the request's
+    tracking code). ``valid_days`` after the day of issue it expires.
     """
 
     type: CertificateType
     national_id_field: Id
-    holder_field: Id | None = None
+    holder_field: Id
     property_field: Id | None = None
     valid_days: Annotated[int, Field(ge=1)] | None = None
 

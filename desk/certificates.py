@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Final
 
@@ -45,7 +46,7 @@ from desk.errors import NotFound, ValidationError
 from desk.i18n import LANGUAGES, translator
 from desk.lifecycle import Status
 from desk.notifications import answer_buttons, enqueue_chat, text_payload
-from desk.persian import normalize_identifier
+from desk.persian import format_decimal, normalize_identifier
 from desk.privacy import mask_name
 from desk.requests import Title
 from desk.throttle import Throttle
@@ -313,11 +314,14 @@ async def issue_certificate(
 
 
 def _answer_text(value: Any) -> str:
-    """A stored answer as the text a certificate shows: a location as its coordinates, blank when unanswered."""
+    """A stored answer as the text a certificate shows: a location as its coordinates in Persian digits and
+    separators (۳۲٫۵۵۱۲۳، ۵۱٫۵۰۴۲۱), blank when unanswered."""
     if isinstance(value, Mapping):
         latitude, longitude = value.get("latitude"), value.get("longitude")
         if isinstance(latitude, int | float) and isinstance(longitude, int | float):
-            return f"{latitude:.5f}, {longitude:.5f}"
+            return "، ".join(
+                format_decimal(Decimal(f"{x:.5f}"), "fa", places=5) for x in (latitude, longitude)
+            )
         return ""
     if value is None or isinstance(value, bool):
         return ""
@@ -344,7 +348,8 @@ async def issue_for_request(
 
     None when the service issues none. When the request already has a certificate, nothing is issued: the
     valid one is returned (a revoked one is not replaced here, and None is returned). The holder is the answer
-    to ``holder_field`` (else the citizen's name), the national ID the answer to ``national_id_field``, the
+    to ``holder_field`` (the citizen's messenger name only for a request filed before services had to ask it),
+    the national ID the answer to ``national_id_field``, the
     property ``<question>: <answer>`` of ``property_field`` (else the tracking code); ``today`` (the local date)
     is the day of issue, and ``valid_days`` later it expires. Raises ``ValidationError`` as
     :func:`issue_certificate` does (a blank name, a malformed national ID).
@@ -359,7 +364,7 @@ async def issue_for_request(
     holder_field = spec.get("holder_field")
     if holder_field:
         holder = _answer_text(request.answers.get(holder_field))
-    else:
+    else:  # a request filed before the catalog had to ask the holder's name
         citizen = await Citizens(session).get(request.citizen_id)
         parts = (citizen.first_name, citizen.last_name) if citizen is not None else ()
         holder = " ".join(part for part in parts if part)

@@ -426,3 +426,17 @@ def test_a_document_taking_no_file_or_more_than_an_album_holds_is_reported(run_c
     line = catalog_dir.line_of("services/certificate.yaml", "max_files:")
     row = expect(run_check, catalog_dir, "services/certificate.yaml", line, "documents[1].max_files")
     assert value in row
+
+
+def test_a_certificate_must_ask_its_holders_name(run_check, catalog_dir):
+    block = CERTIFICATE_BLOCK.replace("  holder_field: owner_name\n", "")
+    block = block.format(national_id="owner_national_id", property="owner_name")
+    catalog_dir.edit(
+        "services/certificate.yaml",
+        "form:\n",
+        "form:\n  - {id: owner_national_id, label: {fa: کد ملی مالک}, type: national_id}\n",
+    )
+    catalog_dir.edit("services/certificate.yaml", "duration_days: 5\n", f"duration_days: 5\n{block}")
+    line = catalog_dir.line_of("services/certificate.yaml", "certificate:")
+    row = expect(run_check, catalog_dir, "services/certificate.yaml", line, "certificate.holder_field")
+    assert "required" in row or "لازم" in row, row

@@ -205,7 +205,9 @@ async def test_a_service_without_certificate_issues_none(factory: Factory) -> No
     assert set(notice["labels"]) == {"status"}
 
 
-async def test_defaults_the_citizens_name_the_tracking_code_and_no_expiry(factory: Factory) -> None:
+async def test_a_request_filed_before_holders_were_asked_defaults_to_the_citizens_name_and_the_tracking_code(
+    factory: Factory,
+) -> None:
     spec = {"type": "building_permit", "national_id_field": "owner_national_id"}
     request_id, tracking_code = await file_request(factory, certificate=spec)
     await clerk_completes(factory, request_id, None, Status.SUBMITTED)
@@ -216,12 +218,14 @@ async def test_defaults_the_citizens_name_the_tracking_code_and_no_expiry(factor
     assert certificate.property == translator("fa")("certificate.property.request", code=shown)
 
 
-async def test_a_location_is_the_property_as_coordinates(factory: Factory) -> None:
+async def test_a_location_is_the_property_as_coordinates_in_persian_digits(factory: Factory) -> None:
     form_answers = {**ANSWERS, "plot_address": {"latitude": 32.5123456, "longitude": 51.5012345}}
     request_id, _code = await file_request(factory, answers=form_answers)
     await clerk_completes(factory, request_id, None, Status.SUBMITTED)
     [certificate] = await certificates(factory)
-    assert certificate.property == "نشانی ملک: 32.51235, 51.50123"
+    assert certificate.property == "نشانی ملک: 32٫51235، 51٫50123", (
+        "Persian separators (digits stored as typed)"
+    )
 
 
 async def test_answers_that_cannot_fill_it_refuse_the_completion_and_write_nothing(factory: Factory) -> None:

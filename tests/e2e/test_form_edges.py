@@ -65,9 +65,9 @@ async def two_answers_into_a_building_permit(person: Any) -> dict[str, Any]:
     """Open the building permit's card, start its form and answer two of its five questions; answers the card."""
     card = await open_card(person, "شهرداری فلاورجان", "پروانه", "صدور پروانه ساختمانی")
     await person.press("📝 ثبت درخواست")
-    await person.expect("پرسش ۱ از ۵")
+    await person.expect("پرسش ۱ از ۷")
     await person.send("۰۴۹۹۳۷۰۸۹۹")
-    await person.expect("پرسش ۲ از ۵")
+    await person.expect("پرسش ۲ از ۷")
     await person.send("۲۵۰")
     await person.expect("یکی از گزینه‌ها")
     return card
@@ -82,16 +82,20 @@ async def test_start_again_on_a_half_filled_form_asks_and_continue_keeps_the_ans
     await zahra.press("📝 ثبت درخواست")  # the same card's button again
     asked = await zahra.expect("نیمه‌تمام")
     assert "صدور پروانه ساختمانی" in asked["text"]
-    assert "۲ از ۵" in asked["text"], "the citizen sees how far the open form got"
+    assert "۲ از ۷" in asked["text"], "the citizen sees how far the open form got"
     assert buttons(asked) == [CONTINUE, START_NEW]
 
     await zahra.press(CONTINUE)
-    await zahra.expect("پرسش ۳ از ۵")  # the same question comes back
+    await zahra.expect("پرسش ۳ از ۷")  # the same question comes back
     await zahra.press("مسکونی")
-    await zahra.expect("پرسش ۴ از ۵")
+    await zahra.expect("پرسش ۴ از ۷")
     await zahra.send("2")
-    await zahra.expect("پرسش ۵ از ۵")
+    await zahra.expect("پرسش ۵ از ۷")
     await zahra.press("📍 ارسال موقعیت")
+    await zahra.expect("پرسش ۶ از ۷")
+    await zahra.send("زهرا احمدی")  # the holder, written on the permit
+    await zahra.expect("پرسش ۷ از ۷")
+    await zahra.send("فلاورجان، خیابان امام، کوچه ۱۲، پلاک ۵")
     await zahra.expect("مدرک ۱ از ۴")
     await zahra.send_photo(png(), filename="deed.png")
     await zahra.expect("فایل ۱ از «سند مالکیت» دریافت شد")
@@ -136,23 +140,23 @@ async def test_start_new_on_the_same_card_starts_at_question_one(world: Any, pla
     await zahra.press("📝 ثبت درخواست")
     await zahra.expect("نیمه‌تمام")
     await zahra.press(START_NEW)
-    await zahra.expect("پرسش ۱ از ۵")
+    await zahra.expect("پرسش ۱ از ۷")
     await zahra.send("0790419904")
-    await zahra.expect("پرسش ۲ از ۵")
+    await zahra.expect("پرسش ۲ از ۷")
     await zahra.send("۱۸۰")
     await zahra.expect("یکی از گزینه‌ها")
     await zahra.press("📝 ثبت درخواست")
     asked = await zahra.expect("نیمه‌تمام")
-    assert "۲ از ۵" in asked["text"], "the new form counts only its own answers"
+    assert "۲ از ۷" in asked["text"], "the new form counts only its own answers"
 
 
 async def test_start_on_a_card_with_an_empty_open_form_just_starts(world: Any, platform: Platform) -> None:
     zahra = await world.citizen(platform)
     await open_card(zahra, "شهرداری فلاورجان", "پروانه", "صدور پروانه ساختمانی")
     await zahra.press("📝 ثبت درخواست")
-    await zahra.expect("پرسش ۱ از ۵")
+    await zahra.expect("پرسش ۱ از ۷")
     await zahra.press("📝 ثبت درخواست")  # nothing answered yet: nothing to lose
-    await zahra.expect("پرسش ۱ از ۵")
+    await zahra.expect("پرسش ۱ از ۷")
     assert not any("نیمه‌تمام" in m.get("text", "") for m in await zahra.transcript())
 
 
@@ -170,7 +174,7 @@ async def test_continue_or_start_new_pressed_after_the_form_was_cancelled(
     assert zahra.last_answer is not None
     assert "دیگر کار نمی‌کند" in zahra.last_answer["text"]
     await zahra.press(START_NEW)  # nothing left to lose: it simply starts
-    await zahra.expect("پرسش ۱ از ۵")
+    await zahra.expect("پرسش ۱ از ۷")
 
 
 async def test_browsing_older_lists_mid_form_keeps_the_form(world: Any, platform: Platform) -> None:
@@ -189,9 +193,9 @@ async def test_browsing_older_lists_mid_form_keeps_the_form(world: Any, platform
 
     await zahra.press("📝 ثبت درخواست", message=card)
     asked = await zahra.expect("نیمه‌تمام")
-    assert "۲ از ۵" in asked["text"], "both answers are still there"
+    assert "۲ از ۷" in asked["text"], "both answers are still there"
     await zahra.press(CONTINUE, message=asked)
-    await zahra.expect("پرسش ۳ از ۵")
+    await zahra.expect("پرسش ۳ از ۷")
 
 
 async def test_typing_at_the_review_shows_the_review_again_with_its_buttons(

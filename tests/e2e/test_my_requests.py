@@ -171,6 +171,10 @@ async def test_someone_elses_request_page_cannot_be_opened_with_a_forged_button(
     await asyncio.sleep(0.5)
     assert not [m for m in await ali.transcript() if "۰۴۹۹۳۷۰۸۹۹" in m.get("text", "")]
 
+    await ali.press(data=f"smsoffer:{request.id}:on", forged=True)  # SMS on someone else's bill
+    await ali.expect("دیگر کار نمی‌کند")
+    assert not await world.client.sms_messages("09123456789"), "no code goes to the number in her request"
+
 
 async def open_newest_request(citizen: Any) -> dict[str, Any]:
     """'My requests', then the newest request's own page."""

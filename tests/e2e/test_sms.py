@@ -89,7 +89,7 @@ async def test_a_citizen_without_a_verified_number_is_told_how_to_get_sms(
     ali = await world.citizen(platform, name="علی")
     await ali.send("/sms")
     answer = await ali.expect("شماره همراه تأییدشده‌ای")
-    assert "ارسال شماره من" in answer["text"]
+    assert "درخواست‌های من" in answer["text"], "it says where to turn SMS on: an open request's own page"
 
 
 async def test_a_citizen_who_blocked_the_bot_hears_of_a_clerks_message_by_sms(
