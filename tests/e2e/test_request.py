@@ -431,6 +431,7 @@ async def test_my_requests_shows_status_and_jalali_dates_and_pages_through_older
     assert mine["text"].count("آزمون همه پرسش‌ها") == 10
     assert "صفحهٔ ۱ از ۳ (۲۱ درخواست)" in mine["text"]
     await zahra.press("قدیمی‌تر ➡️", message=mine)
+    await zahra.expect("صفحهٔ ۲ از ۳")
     await zahra.press("قدیمی‌تر ➡️", message=mine)
     oldest = await zahra.expect("صفحهٔ ۳ از ۳")
     assert oldest["text"].count("آزمون همه پرسش‌ها") == 1, "the 21st request is not left out"
