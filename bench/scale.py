@@ -45,9 +45,10 @@ from catalog.index import Catalog
 from catalog.loader import CatalogHolder
 from desk import handling
 from desk.lifecycle import Actor
+from desk.mine import my_requests_page
 from desk.persian import TEHRAN
 from desk.reports import Period, ReportQuery, ReportViewer, make_report, weekly_trend
-from desk.requests import my_requests, track
+from desk.requests import track
 from desk.worklists import ListKind, work_page
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade_async
@@ -97,7 +98,7 @@ async def tracking(ctx: Context) -> int | None:
 async def mine_as_citizen(ctx: Context) -> int | None:
     platform, user_id = ctx.generated.some_citizen
     async with ctx.factory() as session:
-        return len(await my_requests(session, platform, user_id))
+        return len((await my_requests_page(session, platform, user_id, 0)).items)
 
 
 async def find_national_id(ctx: Context) -> int | None:

@@ -767,7 +767,7 @@ async def _answer_tracking_code(
     except ValidationError as error:  # a mistyped code or national ID (not counted): the same step again
         await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
         if data.vouching is None:
-            await _ask_question(message, r, form.service, data.step)
+            await _ask_question(message, r, form)
         return
     except (NotFound, Throttled) as error:
         data.vouching = code if national_id is None and isinstance(error, NotFound) else None
@@ -779,7 +779,7 @@ async def _answer_tracking_code(
             error.render(r.lang) if isinstance(error, Throttled) else r.plain("bot.form.related.not_found")
         )
         await message.answer(r.text("bot.form.invalid", error=refusal))
-        await _ask_question(message, r, form.service, data.step)
+        await _ask_question(message, r, form)
         return
     data.vouching = None
     data.answers[field.id] = view.tracking_code
