@@ -26,9 +26,10 @@ logger = logging.getLogger(__name__)
 CITIZEN_MENU: Final = ("start", "track", "verify", "sms", "help", "cancel")
 """The citizen's commands (``bot.handlers.commands``), in the menu's order; each described by
 ``bot.command.<name>``."""
-GROUP_MENU: Final = ("mine", "overdue", "open", "find", "clerks", "help", "cancel")
+GROUP_MENU: Final = ("mine", "overdue", "open", "find", "report", "clerks", "help", "cancel")
 """The commands of an operator group (``bot.handlers.operator``) a tap can send as they are, described by
-``operator.command.<name>`` (``/note`` is a reply to a card, ``/addclerk`` needs whom)."""
+``operator.command.<name>`` (``/note`` is a reply to a card, ``/addclerk`` needs whom; ``/report`` is
+``bot.handlers.reports``)."""
 
 
 def _menu(names: tuple[str, ...], prefix: str, lang: str) -> list[BotCommand]:

@@ -193,19 +193,22 @@ class ReportQueries(Repository):
         """(group, local day submitted, local day finished, requests) of requests completed or rejected in the
         period: the histogram the handling time's median and 90th percentile are read from."""
         key = grouping.key()
+        status = col(ServiceRequest.status)
         submitted = local_date(col(ServiceRequest.submitted_at))
         closed = local_date(col(ServiceRequest.closed_at))
+        # The status is grouped by, not filtered on: a condition on it made SQLite read through the status index.
         stmt = (
-            select(key, submitted, closed, func.count())
+            select(key, status, submitted, closed, func.count())
             .where(
                 _in_span(col(ServiceRequest.closed_at), span),
-                col(ServiceRequest.status).in_(_FINISHED),
                 col(ServiceRequest.submitted_at).is_not(None),
                 *grouping.where(),
             )
-            .group_by(key, submitted, closed)
+            .group_by(key, status, submitted, closed)
         )
-        return [(k, _as_date(a), _as_date(b), n) for k, a, b, n in await self._rows(stmt)]
+        return [
+            (k, _as_date(a), _as_date(b), n) for k, st, a, b, n in await self._rows(stmt) if st in _FINISHED
+        ]
 
     async def first_response_hours(
         self, span: Span, grouping: Grouping
@@ -250,20 +253,18 @@ class ReportQueries(Repository):
             .group_by(filed_day)
         )
         done_day = local_date(col(ServiceRequest.closed_at))
-        done = (
-            select(done_day, func.count())
-            .where(
-                _in_span(col(ServiceRequest.closed_at), span),
-                col(ServiceRequest.status) == "completed",
-                *grouping.where(),
-            )
-            .group_by(done_day)
+        status = col(ServiceRequest.status)
+        done = (  # grouped by status rather than filtered on it, as in handling_days
+            select(done_day, status, func.count())
+            .where(_in_span(col(ServiceRequest.closed_at), span), *grouping.where())
+            .group_by(done_day, status)
         )
         days: dict[date, list[int]] = {}
         for day, n in await self._rows(filed):
             days.setdefault(_as_date(day), [0, 0])[0] = n
-        for day, n in await self._rows(done):
-            days.setdefault(_as_date(day), [0, 0])[1] = n
+        for day, st, n in await self._rows(done):
+            if st == "completed":
+                days.setdefault(_as_date(day), [0, 0])[1] = n
         return sorted((day, a, b) for day, (a, b) in days.items())
 
     async def scores(self, span: Span, grouping: Grouping) -> list[tuple[str, int, int, int]]:

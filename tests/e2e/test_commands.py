@@ -144,7 +144,7 @@ async def test_telegram_shows_command_menus_and_bale_keeps_its_reply_keyboard(wo
     assert menu(menus, "all_private_chats", "") == private, "Persian is the menu of any other language"
     assert menu(menus, "all_private_chats", "en")["track"] == "Track a request by its tracking code"
     group = menu(menus, "all_group_chats", "fa")
-    assert {"mine", "overdue", "find", "help"} <= set(group)
+    assert {"mine", "overdue", "find", "report", "help"} <= set(group)
     assert "track" not in group, "clerks get their own commands in groups"
     assert menu(menus, "all_group_chats", "en")["overdue"] == "Overdue requests"
 
