@@ -3,13 +3,14 @@
 Persian text is shaped (joined letter forms, ``arabic_reshaper``) and put in display order (right to left,
 ``python-bidi``) here, then drawn by Pillow's basic layout, so a chart looks the same on every machine whether
 or not Pillow was built with a shaping library. The font is Vazirmatn, shipped in ``desk/fonts`` under the SIL
-Open Font License (``desk/fonts/OFL.txt``). Labels use Persian digits and Jalali dates, and no brackets (the shaping library does not mirror them); the layout mirrors for
+Open Font License (``desk/fonts/OFL.txt``). Labels use Persian digits and Jalali dates; the layout mirrors for
 right-to-left reading (names on the right, bars growing to the left, the first week on the right).
 """
 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
@@ -51,9 +52,18 @@ _COLOURS: Final = {
 }
 
 
+_MIRRORED: Final = str.maketrans("()[]«»", ")(][»«")
+_RTL_LETTER = re.compile("[\u0600-\u06ff\ufb50-\ufdff\ufe70-\ufeff]")
+
+
 def shape(text: str) -> str:
-    """``text`` as it must be drawn: Persian letters joined and the whole put in visual (left-to-right) order."""
-    return str(get_display(arabic_reshaper.reshape(text)))
+    """``text`` as it must be drawn: Persian letters joined and the whole put in visual (left-to-right) order.
+
+    python-bidi reorders brackets without mirroring them, so in a right-to-left text they are mirrored here
+    ('سبزدشت (نمونه)' keeps its brackets facing the word).
+    """
+    shaped = str(get_display(arabic_reshaper.reshape(text)))
+    return shaped.translate(_MIRRORED) if _RTL_LETTER.search(text) else shaped
 
 
 @cache

@@ -34,6 +34,9 @@ def test_persian_is_shaped_and_put_right_to_left() -> None:
     assert shaped != "گزارش ۱۴۰۵"
     assert any(0xFB50 <= ord(c) <= 0xFEFF for c in shaped), "letters take their joined presentation forms"
     assert shaped.startswith("۱۴۰۵"), "the number that ends the sentence is drawn on the left"
+    sample = shape("دهیاری سبزدشت (نمونه)")
+    assert sample.startswith("(")
+    assert sample.index(")") > 1, "brackets face the word they enclose"
 
 
 def test_a_chart_is_a_png_with_its_title_drawn_in_vazirmatn() -> None:
