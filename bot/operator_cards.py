@@ -38,6 +38,7 @@ from desk.lifecycle import Actor, Status, is_public
 from desk.persian import (
     TEHRAN,
     display_name,
+    format_identifier,
     format_jalali_date,
     format_jalali_datetime,
     normalize_identifier,
@@ -56,13 +57,17 @@ __all__ = ["card_drawer", "render_card", "request_history"]
 logger = logging.getLogger(__name__)
 
 _MASKED = {FieldType.NATIONAL_ID: mask_national_id, FieldType.MOBILE: mask_mobile}
+_TYPED = frozenset({FieldType.TEXT, FieldType.LONG_TEXT})
 
 
 def _masked_answer(r: Renderer, field: FormField, value: Any) -> str:
+    """An answer as a clerk sees it: national IDs and mobiles masked (and isolated left-to-right), typed text
+    without the invisible characters that could disguise it, the rest as the citizen reads it."""
     mask = _MASKED.get(field.type)
     if mask is not None and isinstance(value, str):
-        return r.digits(mask(value))
-    return answer_text(r, field, value)
+        return format_identifier(mask(value), r.lang)
+    shown = answer_text(r, field, value)
+    return visible(shown) if field.type in _TYPED else shown
 
 
 def _first_of(request: ServiceRequest, kind: FieldType) -> str | None:
@@ -101,8 +106,7 @@ def render_card(
     assignee = clerk_name or r.plain("op.card.nobody")
     name = _citizen_name(citizen) or unknown
     answers = [
-        (field.label.get(r.lang), visible(_masked_answer(r, field, request.answers.get(field.id))))
-        for field in form
+        (field.label.get(r.lang), _masked_answer(r, field, request.answers.get(field.id))) for field in form
     ]
     last = visible(last_text or "")
     said = visible(rating.comment or "") if rating is not None else ""
@@ -120,8 +124,8 @@ def render_card(
             deadline=format_jalali_date(request.deadline, r.lang) if request.deadline else unknown,
             overdue=bool(request.deadline and request.deadline < today and status not in _CLOSED),
             citizen=cut(name, cap, marker),
-            national_id=r.digits(mask_national_id(national_id)) if national_id else unknown,
-            phone=r.digits(mask_mobile(phone)) if phone else unknown,
+            national_id=format_identifier(mask_national_id(national_id), r.lang) if national_id else unknown,
+            phone=format_identifier(mask_mobile(phone), r.lang) if phone else unknown,
             answers=[
                 {"label": cut(label, cap, marker), "value": cut(value, cap, marker)}
                 for label, value in answers
@@ -309,8 +313,10 @@ async def request_history(
             r.text(
                 "op.card.citizen",
                 name=_citizen_name(citizen) or unknown,
-                national_id=r.digits(mask_national_id(national_id)) if national_id else unknown,
-                phone=r.digits(mask_mobile(phone)) if phone else unknown,
+                national_id=format_identifier(mask_national_id(national_id), r.lang)
+                if national_id
+                else unknown,
+                phone=format_identifier(mask_mobile(phone), r.lang) if phone else unknown,
             ),
             "",
         ),
@@ -319,7 +325,7 @@ async def request_history(
     items += [
         (
             r.text("op.history.answer", label=field.label.get(r.lang)),
-            visible(_masked_answer(r, field, request.answers.get(field.id))),
+            _masked_answer(r, field, request.answers.get(field.id)),
         )
         for field in form
     ]

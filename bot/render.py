@@ -8,6 +8,9 @@ Parameters (names, addresses, anything a citizen typed) are escaped as they go i
   fail. Parameters have those markers replaced by look-alike characters, the template is rendered with HTML
   escaping as usual, and then the few tags become Bale markers and the entities plain characters again.
 
+Codes, IDs and amounts arrive isolated left-to-right (``desk.persian.ltr``); where one fills a ``<code>`` (tap to
+copy), the isolates are moved outside it, so a copy holds the code alone.
+
 Messages have limits (``TEXT_LIMIT``, ``CAPTION_LIMIT``), so typed text can never make one too long either: ``fit``
 cuts the longest parts of a text with a marker until it fits, and ``Renderer.pages`` spreads a long one over as
 many messages as it takes. Lengths are measured by ``sent_length`` on what is sent, after escaping and markup.
@@ -26,7 +29,7 @@ from markupsafe import Markup, escape
 
 from bot.platforms import Platform
 from desk.i18n import LOCALES_DIR, Translator, translator
-from desk.persian import label_for, to_persian_digits
+from desk.persian import LRI, PDI, label_for, to_persian_digits
 
 __all__ = [
     "CAPTION_LIMIT",
@@ -44,8 +47,11 @@ TEXT_LIMIT: Final = 4096
 CAPTION_LIMIT: Final = 1024
 """Longest caption of a photo or document."""
 
-# Bale Markdown markers and link brackets, replaced in typed text by characters that look alike.
-_BALE_LOOKALIKES = str.maketrans({"*": "٭", "_": "‗", "`": "ˋ", "[": "⟦", "]": "⟧", "\\": "⧵"})
+# Bale Markdown markers and link brackets, replaced in typed text by characters that look alike. Each is neutral
+# under the Unicode bidi rules, as the marker was: the star is U+2217, not the Arabic star U+066D, a right-to-left
+# letter that would reverse the digits of a masked ID ('۰۴۹∗∗∗∗۸۹۹') or a USSD code ('∗780#') around it.
+_BALE_LOOKALIKES = str.maketrans({"*": "∗", "_": "‗", "`": "ˋ", "[": "⟦", "]": "⟧", "\\": "⧵"})
+_ISOLATED_CODE = re.compile(f"<code>{LRI}([^<{PDI}]*){PDI}</code>")
 _TAG = re.compile(r"<(/?)(b|strong|i|em|code|pre|a)(?:\s+href=\"([^\"]*)\")?\s*>", re.IGNORECASE)
 
 
@@ -140,6 +146,9 @@ class Renderer:
         return to_persian_digits(value) if self.lang == "fa" else str(value)
 
     def _finish(self, rendered: str) -> str:
+        rendered = _ISOLATED_CODE.sub(
+            rf"{LRI}<code>\1</code>{PDI}", str(rendered)
+        )  # str: Markup would escape
         return rendered if self.platform.has_html else html_to_bale(rendered)
 
     def _html(self, key: str, /, **params: Any) -> Markup:

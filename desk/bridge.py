@@ -28,6 +28,7 @@ from desk.handling import GROUP_LANG, TEXT_MAX, ActorRef, citizen_answered, clea
 from desk.lifecycle import Actor, Status, is_public
 from desk.notifications import answer_buttons, enqueue_chat, enqueue_copy, text_payload
 from desk.requests import Title
+from desk.tracking import format_tracking_code
 from storage.models import Document, RequestEvent, ServiceRequest
 from storage.repositories import Citizens, Events, GroupMessages, Requests
 
@@ -109,7 +110,7 @@ async def clerk_message(
         "notify.from_org",
         citizen.locale,
         params={
-            "code": request.tracking_code,
+            "code": format_tracking_code(request.tracking_code, citizen.locale),
             "title": title,
             "org": request.organization_id,
             "text": text or "",
@@ -249,7 +250,7 @@ async def _relay(
         header = text_payload(
             "notify.from_citizen",
             GROUP_LANG,
-            params={"code": request.tracking_code, "text": text or ""},
+            params={"code": format_tracking_code(request.tracking_code, GROUP_LANG), "text": text or ""},
             reply_to=cards.get((group_platform, chat_id)),
         )
         common = {

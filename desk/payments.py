@@ -49,7 +49,7 @@ from desk.handling import GROUP_LANG, ActorRef, Change
 from desk.i18n import LANGUAGES, translator
 from desk.lifecycle import Status
 from desk.notifications import answer_buttons, enqueue_chat, text_payload
-from desk.persian import TEHRAN, format_number
+from desk.persian import TEHRAN, format_identifier, format_number
 from desk.platforms import Platform
 from desk.requests import Title
 from desk.tracking import format_tracking_code
@@ -227,7 +227,7 @@ def _due_params(due: Due, lang: str) -> dict[str, str | int]:
     return {
         "kind": translator(lang)(DueKind(due.kind).label_key),
         "period": Period(due.period_year, due.period_number).label(lang),
-        "code": due.property_or_business_code,
+        "code": format_identifier(due.property_or_business_code, lang),
         "org": due.organization_id,
     }
 

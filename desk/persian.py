@@ -24,18 +24,24 @@ from desk.i18n import translator
 __all__ = [
     "JALALI_FIRST_DAY",
     "JALALI_LAST_DAY",
+    "LRI",
+    "LRM",
     "NAME_MAX",
+    "PDI",
     "TEHRAN",
     "ZWNJ",
     "TypedDate",
     "add_jalali_years",
     "display_name",
+    "for_sms",
     "format_decimal",
+    "format_identifier",
     "format_jalali_date",
     "format_jalali_datetime",
     "format_jalali_typed",
     "format_number",
     "label_for",
+    "ltr",
     "normalize",
     "normalize_identifier",
     "parse_jalali_date",
@@ -50,6 +56,13 @@ TEHRAN = ZoneInfo("Asia/Tehran")
 
 ZWNJ = "\u200c"
 """Zero-width non-joiner (نیم‌فاصله): part of Persian spelling, so it is kept (once) by ``normalize``."""
+
+LRI = "\u2066"
+"""Left-to-right isolate: starts a run that is laid out left to right whatever surrounds it (ended by ``PDI``)."""
+PDI = "\u2069"
+"""Pop directional isolate: ends the run ``LRI`` started."""
+LRM = "\u200e"
+"""Left-to-right mark: a strong left-to-right character that shows nothing (what SMS carry instead of isolates)."""
 
 NAME_MAX = 128
 """Longest name kept from a messenger profile (what the name columns hold; Telegram allows 64 per name)."""
@@ -169,7 +182,12 @@ def to_persian_digits(value: str | int) -> str:
 
 
 def format_number(n: int, lang: str = "fa") -> str:
-    """An integer for people: in Persian with Persian digits and the separator '٬' (۱٬۲۵۰٬۰۰۰), in English 1,250,000."""
+    """An integer for people: in Persian with Persian digits and the separator '٬' (۱٬۲۵۰٬۰۰۰), in English 1,250,000.
+
+    Not isolated (``ltr``): an amount is drawn in order in any line. Persian digits and '٬' are all "Arabic
+    number" characters under the Unicode bidi rules, and Latin digits with ',' one number, whatever the words
+    around them (``tests/e2e/test_codes_read_as_typed.py`` shows it in a browser).
+    """
     grouped = f"{n:,}"
     if lang == "en":
         return grouped
@@ -193,8 +211,59 @@ def format_decimal(value: Decimal, lang: str = "fa", *, places: int = 2, grouped
     return to_persian_digits(text.replace(",", "٬").replace(".", "٫"))
 
 
+def _isolated_unless_digits(text: str) -> str:
+    """``text`` isolated (``ltr``) when it has a separator, sign, star or dash, so the words beside it cannot
+    reorder its parts; a run of digits alone is drawn in order whatever surrounds it, and stays as it is."""
+    return text if not text or text.isdigit() else ltr(text)
+
+
 def _localize_digits(text: str, lang: str) -> str:
     return text if lang == "en" else to_persian_digits(text)
+
+
+def ltr(text: str) -> str:
+    """``text`` isolated as one left-to-right run, so it reads in a right-to-left message as it is typed.
+
+    Why: in a Persian line every digit after a Persian letter counts as an "Arabic number" under the Unicode
+    bidi algorithm, and the dashes, stars and '#' between them take the line's right-to-left direction, so a
+    code's groups are drawn in reverse ('۸۱۶۴-۷۴۲۴-۹۲۵۹' as '۹۲۵۹-۷۴۲۴-۸۱۶۴', '*780#' as '#780*',
+    '۰۴۹****۸۹۹' as '۸۹۹****۰۴۹'). Between LRI and PDI the run is laid out on its own, left to right, and
+    the words around it keep their places. Isolates (not LRM marks) are used in chats because a mark would
+    also turn a whole paragraph left-to-right when a code starts it; Telegram's and Bale's apps and every
+    browser draw isolates (the web chat page is the reference, ``tests/e2e/test_codes_read_as_typed.py``).
+    SMS carry marks instead (``for_sms``). Every code, ID and phone shown to a person goes through here
+    (``format_identifier``, ``desk.tracking.format_tracking_code``; amounts need it not, see ``format_number``);
+    text already isolated is returned as it is. ``normalize`` drops isolates from what people type back.
+    """
+    if text.startswith(LRI) and text.endswith(PDI):
+        return text
+    return f"{LRI}{text}{PDI}"
+
+
+def for_sms(text: str, lang: str = "fa") -> str:
+    """A text for an SMS: in Persian each isolate (``ltr``) becomes a left-to-right mark; in English none is kept.
+
+    Phones' SMS apps are older than chat apps: many (feature phones, old Android) draw an isolate as a box,
+    while every one has drawn LRM for decades. A mark before and after a code makes its digits and dashes one
+    left-to-right run just as well; only a code that starts a paragraph would turn it left-to-right, and no
+    SMS text starts with one. A Persian SMS is UCS-2 anyway: each mark costs one character of 70. An English
+    SMS reads left to right throughout, so it needs no mark, and without one it stays in GSM-7 (160 a part).
+    """
+    if lang == "en":
+        return text.replace(LRI, "").replace(PDI, "")
+    return text.replace(LRI, LRM).replace(PDI, LRM)
+
+
+def format_identifier(value: str | int, lang: str = "fa") -> str:
+    """A code, ID or phone for people: in the reader's digits (Persian in Persian), isolated left-to-right when
+    it has more than digits (``ltr``).
+
+    For what is typed or dialled character by character: dues codes ('۱۲-۳۴-۵۶۷'), masked national IDs and
+    phones ('۰۴۹****۸۹۹'), USSD codes ('*780#'). Tracking codes have their own grouping
+    (``desk.tracking.format_tracking_code``); bill and payment IDs stay in ASCII digits for bank apps, and a run
+    of digits alone needs no isolating.
+    """
+    return _isolated_unless_digits(_localize_digits(str(value), lang))
 
 
 def _in_tehran(dt: datetime) -> datetime:

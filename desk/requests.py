@@ -41,7 +41,7 @@ from desk.tracking import (
     TRACKING_CODE_LENGTH,
     format_tracking_code,
     new_tracking_code,
-    normalize_tracking_code,
+    tracking_code_readings,
 )
 from desk.validators import national_id as validate_national_id
 from desk.verification import mobile_answers, phone_to_offer, record_shared_phone
@@ -577,6 +577,30 @@ def _identifies(given: str, known: str) -> bool:
     return secrets.compare_digest(given, expected)
 
 
+async def _tracked_request(
+    session: AsyncSession, readings: tuple[str, ...], platform: str, user_id: int
+) -> tuple[ServiceRequest | None, bool]:
+    """The request a typed code means, and whether the asker filed it.
+
+    A code read two ways (its groups typed in the reverse order an app drew them) means the asker's own request
+    under either reading; otherwise the code as typed (``readings[0]``), whose owner must then be proved by a
+    national ID. The second reading only ever finds what the asker filed themselves, so it tells a guesser
+    nothing, and the guessing limits count the one code as typed.
+    """
+    requests, citizens = Requests(session), Citizens(session)
+    first: ServiceRequest | None = None
+    for index, code in enumerate(readings):
+        request = await requests.by_tracking_code(code)
+        if index == 0:
+            first = request
+        if request is None:
+            continue
+        owner = await citizens.get(request.citizen_id)
+        if owner is not None and owner.platform == platform and owner.user_id == user_id:
+            return request, True
+    return first, False
+
+
 async def track(
     session: AsyncSession,
     code_text: str,
@@ -587,8 +611,9 @@ async def track(
 ) -> TrackView:
     """The request with tracking code ``code_text``, as its owner sees it.
 
-    The code is normalized first (Persian or Arabic digits, spaces and dashes accepted): a mistyped code raises
-    ``ValidationError`` before any look-up, and so does a malformed ``national_id``. The citizen who filed the
+    The code is normalized first (Persian or Arabic digits, spaces and dashes accepted, groups typed in the
+    reverse order an app drew them: ``_tracked_request``): a mistyped code raises ``ValidationError`` before any
+    look-up, and so does a malformed ``national_id``. The citizen who filed the
     request (same platform and user id) sees it. Anyone else sees it only by giving a national ID that equals
     an answer to one of the request's ``national_id`` form fields (a family member at the office's counter, the
     owner on the other messenger), or the last ``NATIONAL_ID_TAIL`` digits of one (what fits an SMS reply).
@@ -599,13 +624,11 @@ async def track(
     failure of the asking citizen (see ``desk.throttle``). That throttle is what makes four digits safe: every
     wrong last four is a ``NotFound``, so a guesser gets 5 of the 10,000 tries per 10 minutes.
     """
-    code = normalize_tracking_code(code_text)
+    readings = tracking_code_readings(code_text)
     given = _national_id_or_tail(national_id) if national_id is not None else None
-    request = await Requests(session).by_tracking_code(code)
+    request, is_owner = await _tracked_request(session, readings, platform, user_id)
     if request is None or request.id is None or not is_public(Status(request.status)):
         raise NotFound("desk.request.not_found")
-    owner = await Citizens(session).get(request.citizen_id)
-    is_owner = owner is not None and owner.platform == platform and owner.user_id == user_id
     if not is_owner:
         matches = given is not None and any(_identifies(given, known) for known in _national_ids_of(request))
         if not matches:

@@ -26,7 +26,7 @@ from desk.deeplinks import tracking_payload
 from desk.i18n import LANGUAGES, Translator, translator
 from desk.lifecycle import Status
 from desk.notifications import enqueue_sms
-from desk.persian import format_number
+from desk.persian import for_sms, format_number
 from desk.tracking import format_tracking_code
 from storage.models import Citizen, ServiceRequest
 from storage.repositories import Citizens
@@ -122,9 +122,10 @@ async def queue_request_sms(
 
 
 def _with_link(
-    t: Translator, key: str, params: dict[str, Any], payload: Mapping[str, Any], links: StartLinks
+    t: Translator, key: str, params: dict[str, Any], payload: Mapping[str, Any], links: StartLinks, lang: str
 ) -> str | None:
-    """The text ``<key>.link`` with the bot's link, if there is one and it fits :data:`MAX_PARTS`."""
+    """The text ``<key>.link`` with the bot's link (as sent: ``for_sms``), if there is one and it fits
+    :data:`MAX_PARTS`."""
     start = payload.get("start")
     if not isinstance(start, Mapping) or not t.has(f"{key}.link"):
         return None
@@ -132,7 +133,7 @@ def _with_link(
     if link is None:
         return None
     # Without its scheme: phones make "t.me/..." a link all the same, and 8 characters are a lot in Persian.
-    text = t(f"{key}.link", **params, link=link.removeprefix("https://"))
+    text = for_sms(t(f"{key}.link", **params, link=link.removeprefix("https://")), lang)
     return text if sms_parts(text) <= MAX_PARTS else None
 
 
@@ -142,7 +143,9 @@ def render_sms(
     links: StartLinks | None = None,
 ) -> str:
     """The plain text of an ``sms`` payload; the organization id in ``params["org"]`` becomes its name, and with
-    ``links`` the text carries the bot's link where it has one that fits (see the module docstring)."""
+    ``links`` the text carries the bot's link where it has one that fits (see the module docstring).
+
+    Codes are isolated left-to-right as in chats, with marks instead of isolates (``desk.persian.for_sms``)."""
     try:
         lang = str(payload.get("lang") or "fa")
         t = translator(lang)
@@ -154,8 +157,8 @@ def render_sms(
             params["org"] = org_names(params["org"], lang)
         for name, label in (payload.get("labels") or {}).items():
             params[name] = t(str(label))
-        linked = _with_link(t, key, params, payload, links) if links is not None else None
-        return linked or t(key, **params)
+        linked = _with_link(t, key, params, payload, links, lang) if links is not None else None
+        return linked or for_sms(t(key, **params), lang)
     except (KeyError, IndexError, TypeError, ValueError) as error:
         raise SmsPayloadError(f"cannot render SMS {payload.get('key')!r}: {type(error).__name__}") from error
 

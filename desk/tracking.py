@@ -27,7 +27,7 @@ import secrets
 from typing import Final
 
 from desk.errors import ValidationError
-from desk.persian import normalize_identifier, to_persian_digits
+from desk.persian import ltr, normalize, normalize_identifier, to_persian_digits
 
 __all__ = [
     "TRACKING_CODE_LENGTH",
@@ -36,6 +36,7 @@ __all__ = [
     "is_well_formed",
     "new_tracking_code",
     "normalize_tracking_code",
+    "tracking_code_readings",
 ]
 
 TRACKING_CODE_LENGTH: Final = 12
@@ -55,6 +56,8 @@ _DAMM_TABLE: Final = (
 )
 _CODE: Final = re.compile(rf"\d{{{TRACKING_CODE_LENGTH}}}", re.ASCII)
 _GROUP: Final = 4
+_NOT_DIGITS: Final = re.compile(r"\D+", re.ASCII)
+_EXAMPLE: Final = "123456789018"
 
 
 def _damm(digits: str) -> int:
@@ -79,18 +82,50 @@ def new_tracking_code() -> str:
     return payload + damm_check_digit(payload)
 
 
-def normalize_tracking_code(text: str) -> str:
-    """The tracking code in ``text`` as ASCII digits, accepting Persian/Arabic digits, spaces and dashes.
+class _Example:
+    """A well-formed code shown in the reader's digits, isolated (a ``desk.errors.Shown`` message parameter)."""
+
+    def shown(self, lang: str) -> str:
+        return format_tracking_code(_EXAMPLE, lang)
+
+
+def _typed_groups(text: str) -> list[str] | None:
+    """The groups of four a person typed apart ('9259-7424-8164', '۹۲۵۹ ۷۴۲۴ ۸۱۶۴'), or None for other shapes."""
+    groups = [part for part in _NOT_DIGITS.split(normalize(text)) if part]
+    if len(groups) == TRACKING_CODE_LENGTH // _GROUP and all(len(group) == _GROUP for group in groups):
+        return groups
+    return None
+
+
+def tracking_code_readings(text: str) -> tuple[str, ...]:
+    """Every tracking code ``text`` can be read as, as ASCII digits, the code as typed first; at least one.
+
+    Persian/Arabic digits, spaces and dashes are accepted. A code typed back in groups as an app drew them in
+    reverse ('۹۲۵۹-۷۴۲۴-۸۱۶۴' for '۸۱۶۴-۷۴۲۴-۹۲۵۹', what a right-to-left message without isolates shows) is read
+    both ways when both pass the check digit (1 code in 10), else the way that passes. Twelve digits typed
+    without a break are never reordered, so every single typo or swap in them is still caught.
 
     Raises ``ValidationError`` with ``desk.tracking.format`` for anything but 12 digits and
-    ``desk.tracking.check_digit`` for a mistyped code, before any database look-up.
+    ``desk.tracking.check_digit`` when no reading passes the check digit, before any database look-up.
     """
     code = normalize_identifier(text)
     if not _CODE.fullmatch(code):
-        raise ValidationError("desk.tracking.format", length=TRACKING_CODE_LENGTH)
-    if _damm(code) != 0:
+        raise ValidationError("desk.tracking.format", length=TRACKING_CODE_LENGTH, example=_Example())
+    groups = _typed_groups(text)
+    candidates = [code] if groups is None else [code, "".join(reversed(groups))]
+    readings = tuple(candidate for candidate in dict.fromkeys(candidates) if _damm(candidate) == 0)
+    if not readings:
         raise ValidationError("desk.tracking.check_digit")
-    return code
+    return readings
+
+
+def normalize_tracking_code(text: str) -> str:
+    """The tracking code in ``text`` as ASCII digits: its first reading (``tracking_code_readings``).
+
+    One string gives one code, so a look-up by it costs one guess (``desk.guessing``). Raises ``ValidationError``
+    (``desk.tracking.format``, ``desk.tracking.check_digit``) for a malformed or mistyped code.
+    """
+    return tracking_code_readings(text)[0]
 
 
 def is_well_formed(text: str) -> bool:
@@ -103,11 +138,13 @@ def is_well_formed(text: str) -> bool:
 
 
 def format_tracking_code(code: str, lang: str = "fa") -> str:
-    """A code grouped for reading, '۱۲۳۴-۵۶۷۸-۹۰۱۲' in Persian and '1234-5678-9012' in English.
+    """A code as every person reads it, everywhere: '۱۲۳۴-۵۶۷۸-۹۰۱۲' in Persian and '1234-5678-9012' in English.
 
-    Dashes (not spaces) keep the groups in order inside right-to-left text: digits joined by '-'
-    form one left-to-right run under the Unicode bidi rules.
+    Grouped by four with dashes, in the reader's digits, and isolated left-to-right (``desk.persian.ltr``): in a
+    Persian line the dashes alone would take the line's direction and draw the groups in reverse. Where copying
+    matters (the message after filing) the plain code is sent alone as well; a copied grouped code is accepted
+    as typed (``normalize_tracking_code``).
     """
     digits = normalize_identifier(code)
     grouped = "-".join(digits[i : i + _GROUP] for i in range(0, len(digits), _GROUP))
-    return grouped if lang == "en" else to_persian_digits(grouped)
+    return ltr(grouped if lang == "en" else to_persian_digits(grouped))

@@ -44,16 +44,18 @@ from desk import payments
 from desk.dues import DuesView, normalize_code
 from desk.errors import MizError, NotFound, Throttled, ValidationError
 from desk.guessing import look_up_dues
-from desk.persian import format_number
+from desk.persian import format_identifier, format_number, ltr
 from desk.throttle import Limiter
 from storage.repositories import Citizens
 from storage.uow import unit_of_work
 
-__all__ = ["PAY_BUTTONS_MAX", "USSD_EXAMPLE", "pay_key", "router"]
+__all__ = ["CODE_EXAMPLE", "PAY_BUTTONS_MAX", "USSD_EXAMPLE", "pay_key", "router"]
 
 PAY_BUTTONS_MAX: Final = 8
 """Most dues offered for payment in the wallet under one look-up; the rest are paid with their bank IDs."""
 
+CODE_EXAMPLE = "12-34-567"
+"""The shape of a property or business code, shown when one is asked for."""
 USSD_EXAMPLE = "*780#"
 """A bill-payment USSD code most Iranian phones can dial (Asan Pardakht's), named as an example only."""
 
@@ -94,7 +96,7 @@ def render_dues(r: Renderer, view: DuesView, org: Organization, code: str) -> st
             for due in view.unpaid
         ],
         total=format_number(view.total_rials, r.lang),
-        ussd=USSD_EXAMPLE,
+        ussd=ltr(USSD_EXAMPLE),  # as the phone's keypad dials it
     )
 
 
@@ -162,7 +164,10 @@ async def pick(
     await state.set_state(Dues.code)
     await state.set_data({DuesKeys.ORG: org.id})
     await callback.message.answer(
-        r.text("bot.dues.ask_code", org=org.name.get(r.lang)), reply_markup=cancel_keyboard(r)
+        r.text(
+            "bot.dues.ask_code", org=org.name.get(r.lang), example=format_identifier(CODE_EXAMPLE, r.lang)
+        ),
+        reply_markup=cancel_keyboard(r),
     )
 
 
@@ -224,7 +229,7 @@ async def national_id(
     if not view.unpaid:
         text = r.text("bot.dues.all_paid", org=org.name.get(r.lang), count=r.digits(view.paid_count))
     else:
-        text = render_dues(r, view, org, r.digits(code_text))
+        text = render_dues(r, view, org, format_identifier(code_text, r.lang))
     await message.answer(text, reply_markup=main_menu(r))
     if view.unpaid and _wallet(platform, settings):
         prompt = (

@@ -29,6 +29,7 @@ from desk import survey
 from desk.access import COMPLAINT_SERVICE
 from desk.errors import MizError, NotFound
 from desk.survey import OBJECTION_SUBJECT, RELATED_FIELD, SUBJECT_FIELD
+from desk.tracking import format_tracking_code
 from storage.models import ServiceRequest
 from storage.uow import unit_of_work
 
@@ -181,7 +182,7 @@ async def objection(
     )
     intro = r.text(
         "bot.survey.objection_intro",
-        code=request.tracking_code,
+        code=format_tracking_code(request.tracking_code, r.lang),
         prefilled=_shown_answers(r, service, prefilled),
     )
     await ask_first_question(message, r, service, catalogs, state, lead=intro)

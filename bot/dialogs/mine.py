@@ -39,6 +39,7 @@ from desk.mine import MinePage as Page
 from desk.mine import OwnRequest, my_request, my_requests_page
 from desk.persian import format_jalali_date, format_number
 from desk.requests import Title
+from desk.tracking import format_tracking_code
 from storage.files import DocumentStore
 
 __all__ = ["router"]
@@ -66,7 +67,7 @@ def _list_text(r: Renderer, catalogs: CatalogHolder, shown: Page) -> str:
                 "n": r.digits(first + n),
                 "title": _title(item.title, r.lang),
                 "org": org_name(catalogs, item.organization_id, r.lang),
-                "code": item.tracking_code,
+                "code": format_tracking_code(item.tracking_code, r.lang),
                 "status": r.plain(Status(item.status).label_key),
                 "submitted": format_jalali_date(item.submitted_at, r.lang) if item.submitted_at else "—",
                 "deadline": format_jalali_date(item.deadline, r.lang) if item.deadline else "—",

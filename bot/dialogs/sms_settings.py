@@ -12,7 +12,7 @@ from bot.keyboards import main_menu
 from bot.platforms import Platform
 from bot.render import Renderer
 from config.settings import Settings
-from desk.persian import to_persian_digits
+from desk.persian import format_identifier
 from desk.privacy import mask_mobile
 from desk.sms import switch_sms
 from storage.models import Citizen
@@ -23,8 +23,7 @@ __all__ = ["router", "show"]
 
 
 def _shown_phone(phone: str, lang: str) -> str:
-    masked = mask_mobile(phone)
-    return masked if lang == "en" else to_persian_digits(masked)
+    return format_identifier(mask_mobile(phone), lang)
 
 
 def _screen(

@@ -111,3 +111,20 @@ def test_pages_spread_typed_text_over_messages_that_each_fit_and_lose_nothing(pl
     body = " ".join(" ".join(p.split("\n")[1:]) for p in plains)
     shown = typed if platform is Platform.TELEGRAM else bale_safe(typed)
     assert shown in " ".join(body.split())
+
+
+@pytest.mark.parametrize("platform", [Platform.TELEGRAM, Platform.BALE])
+def test_a_code_to_copy_is_isolated_from_outside_so_a_copy_holds_the_code_alone(platform: Platform) -> None:
+    """The isolates that keep a code's groups in order wrap its tap-to-copy entity; they are not copied with it."""
+    from desk.tracking import format_tracking_code
+
+    r = Renderer(platform)
+    sent = r.text("notify.from_org", code=format_tracking_code("123456789018"), title="t", org="o", text="x")
+    if platform.has_html:
+        plain, entities = parse_html(sent)
+    else:
+        plain, entities = parse_bale_markdown(sent)
+    [code] = [e for e in entities if e["type"] == "code"]
+    assert plain[code["offset"] : code["offset"] + code["length"]] == "۱۲۳۴-۵۶۷۸-۹۰۱۸"
+    assert "(کد \u2066۱۲۳۴-۵۶۷۸-۹۰۱۸\u2069)" in plain
+    assert "<code>" not in plain

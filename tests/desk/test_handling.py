@@ -154,9 +154,10 @@ def render(payload: dict[str, Any]) -> str:
 
 
 def _fa_code(code: str) -> str:
-    """The tracking code as a Persian reader sees it: '۱۲۳۴-۵۶۷۸-۹۰۱۲'."""
+    """The tracking code as a Persian reader sees it: '۱۲۳۴-۵۶۷۸-۹۰۱۲', isolated left-to-right (LRI ... PDI)."""
     digits = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
-    return "-".join(code[i : i + 4] for i in range(0, len(code), 4)).translate(digits)
+    grouped = "-".join(code[i : i + 4] for i in range(0, len(code), 4)).translate(digits)
+    return f"\u2066{grouped}\u2069"
 
 
 async def claimed(factory: Factory, **citizen: Any) -> tuple[int, str]:
@@ -471,7 +472,10 @@ async def test_a_citizen_who_reads_english_hears_in_english(factory: Factory) ->
     assert row.payload["lang"] == "en"
     assert row.payload["params"]["amount"] == "1,250,000"
     assert row.payload["params"]["title"] == "Renovation fee"
-    assert row.payload["params"]["code"] == "-".join(code[i : i + 4] for i in range(0, 12, 4))
+    assert (
+        row.payload["params"]["code"]
+        == "\u2066" + "-".join(code[i : i + 4] for i in range(0, 12, 4)) + "\u2069"
+    )
     assert "1,250,000 rials" in render(row.payload)
 
 

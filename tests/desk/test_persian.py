@@ -18,10 +18,13 @@ from desk.persian import (
     ZWNJ,
     add_jalali_years,
     display_name,
+    for_sms,
     format_decimal,
+    format_identifier,
     format_jalali_date,
     format_jalali_datetime,
     format_number,
+    ltr,
     normalize,
     normalize_identifier,
     parse_jalali_date,
@@ -275,3 +278,23 @@ class TestParseJalali:
                   "Mehr", "Aban", "Azar", "Dey", "Bahman", "Esfand"]  # fmt: skip
         month = months.index(month_name) + 1
         assert parse_jalali_date(to_persian_digits(f"{year}/{month}/{day}")) == d
+
+
+class TestLeftToRight:
+    """Codes, IDs and phones are isolated left-to-right, so a right-to-left line cannot draw their parts in reverse."""
+
+    def test_ltr_wraps_a_run_in_isolates_once(self) -> None:
+        assert ltr("*780#") == "\u2066*780#\u2069"
+        assert ltr(ltr("*780#")) == ltr("*780#")
+
+    def test_identifiers_in_the_readers_digits_isolated_when_more_than_digits(self) -> None:
+        assert format_identifier("049****899") == "\u2066۰۴۹****۸۹۹\u2069"
+        assert format_identifier("12-34-567", "en") == "\u206612-34-567\u2069"
+        assert format_identifier("1123456731161") == "۱۱۲۳۴۵۶۷۳۱۱۶۱", "digits alone need no isolate"
+
+    def test_what_people_type_back_loses_the_isolates(self) -> None:
+        assert normalize(format_identifier("12-34-567")) == "12-34-567"
+
+    def test_an_sms_carries_marks_in_persian_and_nothing_in_english(self) -> None:
+        assert for_sms(f"کد {ltr('۱۲۳۴-۵۶۷۸')} ثبت شد") == "کد \u200e۱۲۳۴-۵۶۷۸\u200e ثبت شد"
+        assert for_sms(f"code {ltr('1234-5678')} filed", "en") == "code 1234-5678 filed"

@@ -11,7 +11,7 @@ from config.settings import PROJECT_ROOT
 from desk.handling import claim, complete, reject
 from desk.i18n import LANGUAGES, translator
 from desk.lifecycle import Status
-from desk.persian import format_number
+from desk.persian import for_sms, format_number
 from desk.sms import MAX_PARTS, SmsPayloadError, render_sms, sms_parts
 from desk.tracking import format_tracking_code
 from storage.models import OutboxMessage
@@ -49,12 +49,15 @@ def test_every_sms_fits_two_parts_with_the_longest_names(lang: str, key: str) ->
     assert t.has(key), f"{key} missing in {lang}"
     longest_org = max((org.name.get(lang) for org in catalog.organizations), key=len)
     longest_status = max((t(status.label_key) for status in Status), key=len)
-    text = t(
-        key,
-        code=format_tracking_code("123412341234", lang),
-        org=longest_org,
-        status=longest_status,
-        amount=format_number(999_999_999_000, lang),
+    text = for_sms(
+        t(
+            key,
+            code=format_tracking_code("123412341234", lang),
+            org=longest_org,
+            status=longest_status,
+            amount=format_number(999_999_999_000, lang),
+        ),
+        lang,
     )
     assert "{" not in text, text
     assert sms_parts(text) <= MAX_PARTS, f"{key} ({lang}) takes {sms_parts(text)} parts: {text}"
@@ -122,3 +125,26 @@ async def test_a_citizen_without_a_mobile_gets_no_sms(factory: Factory) -> None:
     request_id, _ = await file_request(factory, user_id=503)
     await clerk_acts(factory, claim, request_id, seen=Status.SUBMITTED)
     assert await _sms_rows(factory) == []
+
+
+def test_a_persian_sms_marks_its_code_left_to_right_and_an_english_one_stays_gsm7() -> None:
+    """Phones' SMS apps may draw isolates as boxes: a Persian SMS carries LRM marks around the code instead, so
+    its groups are not drawn in reverse; an English one needs neither and keeps 160 characters a part."""
+    payload = {
+        "type": "sms",
+        "key": "sms.submitted",
+        "params": {"code": format_tracking_code("123412341234", "fa"), "org": "falavarjan"},
+    }
+    names = {("falavarjan", "fa"): "شهرداری فلاورجان", ("falavarjan", "en"): "Falavarjan Municipality"}
+    persian = render_sms({**payload, "lang": "fa"}, lambda org, lang: names[(org, lang)])
+    assert "\u200e۱۲۳۴-۱۲۳۴-۱۲۳۴\u200e" in persian
+    assert "\u2066" not in persian
+    assert "\u2069" not in persian
+    english_payload = {
+        **payload,
+        "lang": "en",
+        "params": {**payload["params"], "code": format_tracking_code("123412341234", "en")},
+    }
+    english = render_sms(english_payload, lambda org, lang: names[(org, lang)])
+    assert "1234-1234-1234" in english
+    assert set(english) <= set(english.encode("ascii", "ignore").decode()), "nothing invisible in English"

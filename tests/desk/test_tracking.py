@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from desk import tracking
 from desk.errors import ValidationError
-from desk.i18n import translator
 from desk.persian import to_persian_digits
 from desk.tracking import (
     TRACKING_CODE_LENGTH,
@@ -19,6 +18,7 @@ from desk.tracking import (
     is_well_formed,
     new_tracking_code,
     normalize_tracking_code,
+    tracking_code_readings,
 )
 
 codes = st.text(
@@ -115,21 +115,56 @@ class TestNormalize:
         assert info.value.key == "desk.tracking.check_digit"
 
     def test_format_message_says_how_many_digits_with_a_valid_example(self) -> None:
-        text = ValidationError("desk.tracking.format", length=TRACKING_CODE_LENGTH).render("fa")
+        with pytest.raises(ValidationError) as info:
+            normalize_tracking_code("12345")
+        text = info.value.render("fa")
         assert "۱۲ رقم" in text
         example = text.rsplit(" ", 1)[-1]
+        assert example == "\u2066۱۲۳۴-۵۶۷۸-۹۰۱۸\u2069", "isolated, so it is not drawn in reverse"
         assert is_well_formed(example)
-        assert is_well_formed(
-            translator("en")("desk.tracking.format", length=12).rstrip(".").rsplit(" ", 1)[-1]
-        )
+        english = info.value.render("en")
+        assert english.endswith("for example \u20661234-5678-9018\u2069.")
 
 
 class TestFormat:
-    def test_persian_grouping(self) -> None:
-        assert format_tracking_code("123456789018") == "۱۲۳۴-۵۶۷۸-۹۰۱۸"
+    def test_persian_grouping_isolated_left_to_right(self) -> None:
+        assert format_tracking_code("123456789018") == "\u2066۱۲۳۴-۵۶۷۸-۹۰۱۸\u2069"
 
-    def test_english_grouping(self) -> None:
-        assert format_tracking_code("123456789018", "en") == "1234-5678-9018"
+    def test_english_grouping_isolated_left_to_right(self) -> None:
+        assert format_tracking_code("123456789018", "en") == "\u20661234-5678-9018\u2069"
+
+    def test_a_shown_code_copied_back_is_understood(self) -> None:
+        for lang in ("fa", "en"):
+            assert normalize_tracking_code(format_tracking_code("123456789018", lang)) == "123456789018"
+
+
+class TestTypedAsDrawn:
+    """A code typed back in the order an app without isolates drew its groups (reversed) is understood."""
+
+    @given(codes)
+    def test_groups_typed_in_reverse_are_read_both_ways(self, code: str) -> None:
+        a, b, c = code[:4], code[4:8], code[8:]
+        persian = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
+        for typed in (f"{c}-{b}-{a}", f"{c} {b} {a}".translate(persian)):
+            readings = tracking_code_readings(typed)
+            assert code in readings
+            assert readings[0] == (c + b + a if is_well_formed(c + b + a) else code)  # as typed comes first
+
+    def test_the_issues_example_is_read_both_ways(self) -> None:
+        # '۸۱۶۴-۷۴۲۴-۹۲۵۹' was drawn '۹۲۵۹-۷۴۲۴-۸۱۶۴'; that order is itself a well-formed code (1 in 10 are).
+        assert tracking_code_readings("۹۲۵۹-۷۴۲۴-۸۱۶۴") == ("925974248164", "816474249259")
+
+    def test_a_code_typed_in_order_has_one_reading(self) -> None:
+        assert tracking_code_readings("5555-1234-1236") == ("555512341236",)
+        assert tracking_code_readings("1236-1234-5555") == ("555512341236",)
+
+    def test_twelve_digits_without_breaks_are_never_reordered(self) -> None:
+        with pytest.raises(ValidationError):
+            tracking_code_readings("123612345555")  # 5555-1234-1236 with its groups reversed, typed unbroken
+
+    def test_a_mistyped_reversed_code_is_still_refused(self) -> None:
+        with pytest.raises(ValidationError):
+            tracking_code_readings("1236-1234-5556")
 
     def test_code_cannot_be_mistaken_for_a_national_id_or_a_mobile(self) -> None:
         from desk.privacy import redact

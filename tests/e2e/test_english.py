@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from bot.platforms import Platform
+from desk.tracking import format_tracking_code
 
 from .conftest import PDF  # type: ignore[import-not-found]
 
@@ -165,7 +166,7 @@ async def test_english_citizen_files_a_request_and_gets_a_latin_tracking_code(
 
     await reza.press("📂 My requests")
     mine = await reza.expect("Your requests")
-    assert code in mine["text"]
+    assert format_tracking_code(code, "en") in mine["text"], "grouped, as on the notice"
     assert "Every question test · Falavarjan Municipality" in mine["text"]
     assert "Submitted" in mine["text"]
     assert not PERSIAN_DIGITS.search(mine["text"])

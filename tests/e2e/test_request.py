@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.platforms import Platform
+from desk.tracking import format_tracking_code
 from storage.db import create_engine
 from storage.models import Document, RequestEvent, ServiceRequest
 
@@ -128,7 +129,8 @@ async def test_municipal_request_from_start_to_tracking_code(world: Any, platfor
 
     await zahra.press("📂 درخواست‌های من")
     mine = await zahra.expect("درخواست‌های شما")
-    assert code in mine["text"]
+    assert format_tracking_code(code) in mine["text"], "grouped in Persian digits, as on the notice"
+    assert format_tracking_code(code) in done["text"]
     assert "ثبت شده" in mine["text"] or "ثبت‌شده" in mine["text"]
     await zahra.press("🔎 پیگیری درخواست")
     await zahra.expect("کد رهگیری درخواست را بفرستید")

@@ -13,7 +13,6 @@ import struct
 import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -32,25 +31,14 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
 )
 
-from tests.conftest import skip_or_fail
+from tests.browser import SCREENSHOTS, phone_page
 
 if TYPE_CHECKING:
-    from playwright.async_api import Page, ViewportSize
+    from playwright.async_api import Page
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
+
 TELEGRAM_TOKEN = "111:telegram-web-test"
 BALE_TOKEN = "222:bale-web-test"
-PHONE: ViewportSize = {"width": 390, "height": 844}
-SCREENSHOTS = Path("/tmp")
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -134,14 +122,6 @@ class Emulator:
 
 
 @pytest.fixture
-def chromium() -> Path:
-    """Debian's Chromium, or a skip (a failure in CI) when it is not installed."""
-    if not CHROMIUM.exists():
-        skip_or_fail("Debian's chromium is not installed at /usr/bin/chromium (apt-get install -y chromium)")
-    return CHROMIUM
-
-
-@pytest.fixture
 async def emulator() -> AsyncIterator[Emulator]:
     """The emulator in-process on a free port, with one Telegram and one Bale bot, and the fake bot polling."""
     from emulator.server import running_emulator
@@ -175,23 +155,10 @@ async def emulator() -> AsyncIterator[Emulator]:
 
 
 @pytest.fixture
-async def page(chromium: Path) -> AsyncIterator[Page]:
+async def page() -> AsyncIterator[Page]:
     """A phone-sized page in headless Chromium; the test fails if the page's script throws."""
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
-        try:
-            tab = await browser.new_page(
-                viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True
-            )
-            tab.set_default_timeout(8000)
-            errors: list[str] = []
-            tab.on("pageerror", lambda error: errors.append(str(error)))
-            yield tab
-            assert errors == [], f"the page's script failed: {errors}"
-        finally:
-            await browser.close()
+    async with phone_page() as tab:
+        yield tab
 
 
 async def test_citizen_chats_with_the_bot_in_the_browser(page: Page, emulator: Emulator) -> None:
