@@ -248,10 +248,11 @@ def for_sms(text: str, lang: str = "fa") -> str:
     left-to-right run just as well; only a code that starts a paragraph would turn it left-to-right, and no
     SMS text starts with one. A Persian SMS is UCS-2 anyway: each mark costs one character of 70. An English
     SMS reads left to right throughout, so it needs no mark, and without one it stays in GSM-7 (160 a part).
+    A mark that ends the text has nothing after it to keep in place, and is left out.
     """
     if lang == "en":
         return text.replace(LRI, "").replace(PDI, "")
-    return text.replace(LRI, LRM).replace(PDI, LRM)
+    return text.replace(LRI, LRM).replace(PDI, LRM).removesuffix(LRM)
 
 
 def format_identifier(value: str | int, lang: str = "fa") -> str:

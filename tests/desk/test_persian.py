@@ -298,3 +298,4 @@ class TestLeftToRight:
     def test_an_sms_carries_marks_in_persian_and_nothing_in_english(self) -> None:
         assert for_sms(f"کد {ltr('۱۲۳۴-۵۶۷۸')} ثبت شد") == "کد \u200e۱۲۳۴-۵۶۷۸\u200e ثبت شد"
         assert for_sms(f"code {ltr('1234-5678')} filed", "en") == "code 1234-5678 filed"
+        assert for_sms(f"کد {ltr('۱۲۳۴-۵۶۷۸')}") == "کد \u200e۱۲۳۴-۵۶۷۸", "a mark at the end orders nothing"
