@@ -36,7 +36,7 @@ def _emulator(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
-    return run_demo(host=args.host, port=args.port)
+    return run_demo(host=args.host, port=args.port, directory=args.data)
 
 
 def _dues_import(args: argparse.Namespace) -> int:
@@ -195,6 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run Miz against the local emulator with the built-in catalog")
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8081)
+    demo.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="where the demo keeps its database, files and people (var/demo)",
+    )
     demo.set_defaults(handler=_demo)
 
     run = commands.add_parser("run", help="run the bots with the configured tokens")

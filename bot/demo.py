@@ -3,6 +3,9 @@
 Starts the emulator (a Telegram bot and a Bale bot), a demo operator group with a demo clerk for every
 organization of the catalog that names one, the built-in catalog, a SQLite database under ``var/demo``,
 and both bots polling the emulator; then prints the address of the web chat page.
+
+Ctrl-C stops the bots before the emulator. The emulator's people are kept beside the database (``people.json``), so a restarted demo knows them again
+and never gives a newcomer an earlier person's id, which would show them that person's requests.
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import Mapping
+from pathlib import Path
 
 from pydantic import SecretStr
 
@@ -32,12 +37,12 @@ DEMO_DIR = PROJECT_ROOT / "var" / "demo"
 _TOKENS = {Platform.TELEGRAM: DEMO_TELEGRAM_TOKEN, Platform.BALE: DEMO_BALE_TOKEN}
 
 
-def demo_settings(emulator_url: str | None = None) -> Settings:
-    """The demo's own database and files under ``var/demo``, the built-in catalog, Persian; SMS go to the
-    emulator's Kavenegar gateway, so the chat page's phone panel shows them."""
+def demo_settings(emulator_url: str | None = None, directory: Path = DEMO_DIR) -> Settings:
+    """The demo's own database and files in ``directory`` (``var/demo``), the built-in catalog, Persian; SMS go to
+    the emulator's Kavenegar gateway, so the chat page's phone panel shows them."""
     return Settings(
-        database_url=f"sqlite+aiosqlite:///{DEMO_DIR / 'miz.sqlite3'}",
-        files_dir=DEMO_DIR / "files",
+        database_url=f"sqlite+aiosqlite:///{directory / 'miz.sqlite3'}",
+        files_dir=directory / "files",
         catalog_dir=PROJECT_ROOT / "catalog" / "data",
         telegram_token=None,
         bale_token=None,
@@ -75,16 +80,18 @@ def seed_operator_groups(
     return created
 
 
-async def _demo(host: str, port: int) -> None:
+async def _demo(host: str, port: int, directory: Path) -> None:
     t = translator("fa")
+    state = demo_state()
+    state.keep_people(directory / "people.json")
     try:
-        context = running_emulator(host=host, port=port, state=demo_state())
+        context = running_emulator(host=host, port=port, state=state)
         emu = await context.__aenter__()
     except OSError:
         print(t("bot.demo.port_busy", port=port), flush=True)
-        context = running_emulator(host=host, port=0, state=demo_state())
+        context = running_emulator(host=host, port=0, state=state)
         emu = await context.__aenter__()
-    settings = demo_settings(emu.base_url)
+    settings = demo_settings(emu.base_url, directory)
     try:
         miz = Miz(settings, [BotSpec(platform, token, emu.base_url) for platform, token in _TOKENS.items()])
         await miz.prepare()
@@ -110,18 +117,38 @@ async def _demo(host: str, port: int) -> None:
             ),
             flush=True,
         )
-        try:
-            await miz.run(polling_timeout=10)
-        finally:
-            await miz.stop()
+        await _run_until_interrupted(miz)
     finally:
         await context.__aexit__(None, None, None)
 
 
-def run_demo(host: str = "127.0.0.1", port: int = 8081) -> int:
-    """Run the demo until Ctrl-C."""
+async def _run_until_interrupted(miz: Miz) -> None:
+    """Run the bots until Ctrl-C (or SIGTERM), then stop them while the emulator still answers.
+
+    Polling ends and the outbox is put away first, and only then does the caller stop the emulator, so a clean
+    stop logs no "cannot connect" error. (On Ctrl-C ``asyncio.run`` would cancel the run instead, which leaves
+    aiogram's polling tasks asking an emulator that is already gone.)
+    """
+    loop = asyncio.get_running_loop()
+    interrupted = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, interrupted.set)
+    running = asyncio.create_task(miz.run(polling_timeout=10), name="miz-demo")
+    waiting = asyncio.create_task(interrupted.wait(), name="miz-demo-interrupt")
+    try:
+        await asyncio.wait({running, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        waiting.cancel()
+        await miz.stop()
+        await running  # the bots' own failure, if that is what ended the run
+
+
+def run_demo(host: str = "127.0.0.1", port: int = 8081, directory: Path | None = None) -> int:
+    """Run the demo until Ctrl-C, keeping its database, files and people in ``directory`` (``var/demo``)."""
     setup_logging(logging.WARNING)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_demo(host, port))
+        asyncio.run(_demo(host, port, directory or DEMO_DIR))
     print(translator("fa")("bot.demo.stopped"), flush=True)
     return 0

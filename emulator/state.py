@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import re
 import secrets
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from emulator.dialects import DIALECTS, Dialect, DialectName
@@ -541,6 +543,7 @@ class EmulatorState:
         self._update_ids = itertools.count(1)
         self._fault_ids = itertools.count(1)
         self._bot_ids = itertools.count(5_000_000_001)
+        self._people_file: Path | None = None
         self.reset()
 
     def reset(self) -> None:
@@ -557,7 +560,8 @@ class EmulatorState:
         self.sms: list[dict[str, Any]] = []
         self.sms_signal = Signal()
         self.sms_gateway = SmsGateway()
-        self._user_ids = itertools.count(100_001)
+        self._next_user_id = 100_001
+        self._user_ids = itertools.count(self._next_user_id)
         self._group_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
         self.chats_of_user: dict[int, set[tuple[int, int]]] = {}
@@ -728,10 +732,38 @@ class EmulatorState:
         uid = user_id if user_id is not None else next(self._user_ids)
         while user_id is None and uid in self.users:
             uid = next(self._user_ids)
+        if user_id is None:
+            self._next_user_id = uid + 1
         phone = phone_number or f"+98912{uid % 10_000_000:07d}"
         user = User(uid, first_name, last_name, username, language_code, phone)
         self.users[uid] = user
+        self._save_people()
         return user
+
+    def keep_people(self, path: Path) -> None:
+        """Keep this world's people in ``path`` (JSON), as the demo keeps its database beside it.
+
+        The people saved there come back now, every person added later is saved at once, and new ids go on from
+        the next one never handed out: a restarted demo never gives a newcomer the id of someone the bot already
+        knows (and with it their requests and their conversation).
+        """
+        self._people_file = path
+        if path.exists():
+            saved = json.loads(path.read_text(encoding="utf-8"))
+            for person in saved["people"]:
+                self.users.setdefault(int(person["id"]), User(**person))
+            self._next_user_id = max(self._next_user_id, int(saved["next_id"]))
+            self._user_ids = itertools.count(self._next_user_id)
+        self._save_people()
+
+    def _save_people(self) -> None:
+        if self._people_file is None:
+            return
+        saved = {"next_id": self._next_user_id, "people": [asdict(user) for user in self.users.values()]}
+        partial = self._people_file.with_suffix(".partial")
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(json.dumps(saved, ensure_ascii=False, indent=1), encoding="utf-8")
+        partial.replace(self._people_file)  # whole or not at all, even if the demo is killed meanwhile
 
     # ----------------------------------------------------------------------------------------- chats
 

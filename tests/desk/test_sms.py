@@ -137,7 +137,9 @@ def test_a_persian_sms_marks_its_code_left_to_right_and_an_english_one_stays_gsm
     }
     names = {("falavarjan", "fa"): "شهرداری فلاورجان", ("falavarjan", "en"): "Falavarjan Municipality"}
     persian = render_sms({**payload, "lang": "fa"}, lambda org, lang: names[(org, lang)])
-    assert persian.endswith("\u200e۱۲۳۴-۱۲۳۴-۱۲۳۴"), "a mark before the code (one at the very end orders nothing)"
+    assert persian.endswith("\u200e۱۲۳۴-۱۲۳۴-۱۲۳۴"), (
+        "a mark before the code (one at the very end orders nothing)"
+    )
     assert "\u2066" not in persian
     assert "\u2069" not in persian
     english_payload = {
