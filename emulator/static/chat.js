@@ -839,7 +839,7 @@
             return whoError("web.citizen.name_needed");
           }
           const [first, ...rest] = name.split(/\s+/);
-          user = await api("POST", "/sim/users", { first_name: first, last_name: rest.join(" ") || undefined, language_code: "fa" });
+          user = await api("POST", "/sim/users", { first_name: first, last_name: rest.join(" ") || undefined, language_code: document.documentElement.lang || "fa" });
           $("citizen-name").value = "";
           await loadUsers();
           $("citizen-user").value = String(user.id);

@@ -281,3 +281,17 @@ async def test_clerk_replies_to_a_card_in_the_operator_group(page: Page, emulato
         page.locator(".msg.from-bot").filter(has_text="پاسخ شما برای شهروند فرستاده شد.")
     ).to_be_visible()
     await page.screenshot(path=str(SCREENSHOTS / "miz-web-clerk-phone.png"))
+
+
+async def test_the_english_page_makes_english_speaking_people(page: Page, emulator: Emulator) -> None:
+    """A citizen created on ``?lang=en`` reads English (their client's language is en), as the page does."""
+    from playwright.async_api import expect
+
+    await page.goto(f"{emulator.base_url}/?lang=en&dialect=telegram")
+    await page.get_by_label("Which citizen?").select_option("new")
+    await page.get_by_label("Full name").fill("Sara Ahmadi")
+    await page.get_by_role("button", name="Open the chat").click()
+    await expect(page.locator("#who-label")).to_contain_text("Sara Ahmadi")
+    async with aiohttp.ClientSession(emulator.base_url) as http:
+        users = (await (await http.get("/sim/users")).json())["users"]
+    assert [user["language_code"] for user in users if user["first_name"] == "Sara"] == ["en"]
