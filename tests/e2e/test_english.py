@@ -151,7 +151,7 @@ async def test_english_citizen_files_a_request_and_gets_a_latin_tracking_code(
     done = await reza.expect("Tracking code:")
     text = done["text"]
     assert "✅ Your request “Every question test” at Falavarjan Municipality was filed." in text
-    assert re.search(r"Tracking code: \d{4}-\d{4}-\d{4}", text), text
+    assert re.search(r"Tracking code: \u2066?\d{4}-\d{4}-\d{4}", text), text
     deadline = next(line for line in text.splitlines() if "Expected answer by:" in line)
     assert JALALI_DATE.search(deadline), deadline
     assert not PERSIAN_DIGITS.search(text)

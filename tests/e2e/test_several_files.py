@@ -23,19 +23,23 @@ DONE = "✅ تمام شد"
 
 
 async def to_the_building_permits_documents(person: Any) -> dict[str, Any]:
-    """Answer the building permit's five questions; answers the first document's prompt (the deed)."""
+    """Answer the building permit's seven questions; answers the first document's prompt (the deed)."""
     await open_card(person, "شهرداری فلاورجان", "پروانه", "صدور پروانه ساختمانی")
     await person.press("📝 ثبت درخواست")
-    await person.expect("پرسش ۱ از ۵")
+    await person.expect("پرسش ۱ از ۷")
     await person.send("۰۴۹۹۳۷۰۸۹۹")
-    await person.expect("پرسش ۲ از ۵")
+    await person.expect("پرسش ۲ از ۷")
     await person.send("۲۵۰")
     await person.expect("یکی از گزینه‌ها")
     await person.press("مسکونی")
-    await person.expect("پرسش ۴ از ۵")
+    await person.expect("پرسش ۴ از ۷")
     await person.send("2")
-    await person.expect("پرسش ۵ از ۵")
+    await person.expect("پرسش ۵ از ۷")
     await person.press("📍 ارسال موقعیت")
+    await person.expect("پرسش ۶ از ۷")
+    await person.send("مریم رضایی")
+    await person.expect("پرسش ۷ از ۷")
+    await person.send("فلاورجان، خیابان امام، کوچه ۱۲، پلاک ۵")
     prompt: dict[str, Any] = await person.expect("مدرک ۱ از ۴")
     return prompt
 
