@@ -1,4 +1,4 @@
-"""Reports in the operator groups: ``/report`` (or "📊 گزارش") and the report's buttons.
+"""Reports in the operator groups: ``/report`` (or the typed "📊 گزارش", ``report.button``) and the report's buttons.
 
 Each report is a chart (``desk.charts``, a PNG) followed by its text and buttons. In an organization's group a
 clerk gets that organization's figures for the current Jalali month; in the
@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clerks import ClerkRegistry
 from bot.filters import IsClerk
+from bot.handlers.start import menu_labels
 from bot.outbox import PayloadHandler
 from bot.platforms import GROUP_CHAT_TYPES, Platform
 from bot.render import Renderer
@@ -60,12 +61,9 @@ from desk.reports import (
 from storage.models import OutboxMessage
 from storage.uow import unit_of_work
 
-__all__ = ["REPORT_BUTTON", "ReportPage", "report_sender", "router"]
+__all__ = ["ReportPage", "report_sender", "router"]
 
 logger = logging.getLogger(__name__)
-
-REPORT_BUTTON = "📊 گزارش"
-"""The typed entry to a report, besides ``/report``."""
 
 PeriodCode = Literal["m", "pm", "w", "d30", "r"]
 """This Jalali month, the previous one, this week, the last 30 days, or the range ``a`` to ``b``."""
@@ -98,7 +96,7 @@ def router() -> Router:
     r.callback_query.filter(F.message.chat.type.in_(GROUP_CHAT_TYPES))
     clerk = IsClerk()
     r.message.register(report_command, Command("report"), clerk)
-    r.message.register(report_command, F.text == REPORT_BUTTON, clerk)
+    r.message.register(report_command, F.text.in_(menu_labels("report.button")), clerk)
     r.message.register(refuse, Command("report"))
     r.callback_query.register(report_page, ReportPage.filter(), clerk)
     r.callback_query.register(refuse_page, ReportPage.filter())

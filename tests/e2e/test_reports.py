@@ -124,6 +124,10 @@ async def test_an_organization_sees_its_own_month_and_no_one_else_s(world: Any, 
     last_month = await clerk.expect("ثبت‌شده:", timeout=10)
     assert "ثبت‌شده: ۰ · انجام‌شده: ۰" in last_month["text"]
 
+    await clerk.send("📊 گزارش")  # the typed word asks for the same report as /report
+    again = await clerk.expect("انجام به‌موقع: ۸۳٪", timeout=10)
+    assert "ثبت‌شده: ۷ · انجام‌شده: ۶" in again["text"]
+
     # Per-clerk figures are for supervisors and the governorate; a forged button for another organization fails.
     await clerk.press("به تفکیک کارشناس", message=report, wait_answer=5)
     assert "در دسترس نیست" in (clerk.last_answer or {}).get("text", "")
