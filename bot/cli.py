@@ -11,6 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 __all__ = ["main"]
 
@@ -86,6 +87,37 @@ def _report(args: argparse.Namespace) -> int:
         out_path=args.out,
         url=args.url,
     )
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from bot.ops_cli import backup
+
+    return backup(args.out_dir, url=args.url)
+
+
+def _restore(args: argparse.Namespace) -> int:
+    from bot.ops_cli import restore
+
+    return restore(args.archive, url=args.url)
+
+
+def _add_upkeep_commands(commands: Any, url_help: str) -> None:
+    """``miz backup``, ``miz restore``, ``miz retention`` and ``miz doctor``: keeping an installation well."""
+    backup = commands.add_parser(
+        "backup", help="write a dated archive of the database and the files, with a manifest and checksums"
+    )
+    backup.add_argument("out_dir", type=Path, metavar="OUT_DIR")
+    backup.add_argument("--url", default=None, help=url_help)
+    backup.set_defaults(handler=_backup)
+
+    restore = commands.add_parser(
+        "restore",
+        help="put a backup back into an empty installation (MIZ_DATABASE_URL and MIZ_FILES_DIR); "
+        "its checksums are checked first",
+    )
+    restore.add_argument("archive", type=Path, metavar="ARCHIVE")
+    restore.add_argument("--url", default=None, help=url_help)
+    restore.set_defaults(handler=_restore)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -186,6 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", default=None, help="the file to write (default: report-FIRST-LAST.FORMAT)")
     report.add_argument("--url", default=None, help=url_help)
     report.set_defaults(handler=_report)
+
+    _add_upkeep_commands(commands, url_help)
 
     emulator = commands.add_parser("emulator", help="run the local Bot API emulator alone")
     emulator.add_argument("--host", default="127.0.0.1")

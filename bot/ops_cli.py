@@ -1,0 +1,115 @@
+"""The county admin's upkeep commands: ``miz backup``, ``miz restore`` and ``miz retention``.
+
+Like the other admin commands (``bot.admin_cli``) every message is printed in English, then in Persian (from
+``locales/*/ops.po``), and a mistake (a database that cannot be reached, an archive that does not check out, an
+installation that is not empty) is a line or two and exit status 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from desk.errors import MizError
+from desk.i18n import translator
+from desk.persian import format_number
+
+__all__ = ["backup", "restore"]
+
+
+def say(stream: TextIO, key: str, /, **params: Any) -> None:
+    """Print the message ``key`` in English, then in Persian; integers in each language's digits."""
+    for lang in ("en", "fa"):
+        shown = {
+            name: format_number(value, lang)
+            if isinstance(value, int) and not isinstance(value, bool)
+            else value
+            for name, value in params.items()
+        }
+        print(translator(lang)(key, **shown), file=stream)
+
+
+def say_error(stream: TextIO, error: MizError) -> None:
+    """Print a ``MizError`` in English, then in Persian."""
+    print(error.render("en"), file=stream)
+    print(error.render("fa"), file=stream)
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of what went wrong (a driver's error without its traceback)."""
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def run_reporting(err: TextIO, work: Any) -> tuple[bool, Any]:
+    """``(True, asyncio.run(work))``, or ``(False, None)`` after printing why it could not be done."""
+    from sqlalchemy.exc import ArgumentError, DBAPIError
+
+    try:
+        return True, asyncio.run(work)
+    except MizError as error:
+        say_error(err, error)
+    except (ArgumentError, ValueError, DBAPIError, OSError, TimeoutError) as exc:
+        say(err, "ops.db_error", error=one_line(exc))
+    return False, None
+
+
+def backup(
+    out_dir: Path, *, url: str | None = None, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """``miz backup OUT/``: write a dated archive of the database and the files; the exit status."""
+    from config.settings import Settings
+    from storage.backup import write_backup
+
+    out = out or sys.stdout
+    err = err or sys.stderr
+    settings = Settings()
+    done, result = run_reporting(err, write_backup(url or settings.database_url, settings.files_dir, out_dir))
+    if not done:
+        return 1
+    manifest = result.manifest
+    say(
+        out,
+        "ops.backup.written",
+        path=str(result.path),
+        rows=sum(manifest["database"]["rows"].values()),
+        tables=len(manifest["database"]["rows"]),
+        migration=manifest["database"]["migration"] or "-",
+        files=manifest["files"]["count"],
+        megabytes=-(-manifest["files"]["bytes"] // (1024 * 1024)),
+    )
+    return 0
+
+
+def restore(
+    archive: Path, *, url: str | None = None, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """``miz restore ARCHIVE``: put a backup back into an empty installation; the exit status."""
+    from config.settings import Settings
+    from storage.backup import restore_backup
+    from storage.migrate import head_revision
+
+    out = out or sys.stdout
+    err = err or sys.stderr
+    settings = Settings()
+    done, result = run_reporting(
+        err, restore_backup(archive, url or settings.database_url, settings.files_dir)
+    )
+    if not done:
+        return 1
+    manifest = result.manifest
+    migration = manifest["database"]["migration"] or "-"
+    say(
+        out,
+        "ops.restore.done",
+        path=str(archive),
+        created=manifest["created_at"],
+        rows=sum(manifest["database"]["rows"].values()),
+        files=result.files,
+        migration=migration,
+    )
+    if migration != head_revision():
+        say(out, "ops.restore.upgrade_needed", migration=migration, head=head_revision() or "-")
+    return 0
