@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from bot.render import Renderer
+from catalog.index import Catalog
 from catalog.schema import ComputedFee, FixedFee, Organization, ResolvedService
 from desk.calendar import WorkCalendar
 from desk.persian import format_jalali_date, format_number
 
-__all__ = ["faq_text", "service_card"]
+__all__ = ["catalog_service_card", "faq_text", "service_card"]
 
 
 def _fee(r: Renderer, service: ResolvedService) -> tuple[str, str | None]:
@@ -34,10 +36,27 @@ def _duration(r: Renderer, service: ResolvedService, calendar: WorkCalendar, tod
     )
 
 
+def _inquiries(r: Renderer, asked: Sequence[Organization]) -> str | None:
+    """ "This service needs answers from …, usually within N working days" (the slowest agency's deadline)."""
+    if not asked:
+        return None
+    return r.plain(
+        "bot.card.inquiries",
+        agencies=r.plain("bot.list.sep").join(agency.name.get(r.lang) for agency in asked),
+        days=format_number(max(agency.inquiry_days for agency in asked), r.lang),
+    )
+
+
 def service_card(
-    r: Renderer, service: ResolvedService, org: Organization, calendar: WorkCalendar, today: date
+    r: Renderer,
+    service: ResolvedService,
+    org: Organization,
+    calendar: WorkCalendar,
+    today: date,
+    asked: Sequence[Organization] = (),
 ) -> str:
-    """The full card of ``service`` as ``org`` offers it, for this platform and language."""
+    """The full card of ``service`` as ``org`` offers it, for this platform and language; ``asked`` are the
+    agencies its ``inquiries`` name, whose answers the citizen may wait for."""
     lang = r.lang
     fee, fee_note = _fee(r, service)
     documents: list[dict[str, Any]] = [
@@ -74,6 +93,7 @@ def service_card(
         steps=[step.get(lang) for step in service.steps],
         documents=documents,
         duration=_duration(r, service, calendar, today),
+        inquiries=_inquiries(r, asked),
         fee=fee,
         fee_note=fee_note,
         online=r.plain("bot.online.yes" if service.online else "bot.online.no"),
@@ -85,6 +105,14 @@ def service_card(
         responsible=who,
         complaint=service.complaint.get(lang),
     )
+
+
+def catalog_service_card(
+    r: Renderer, catalog: Catalog, service: ResolvedService, org: Organization, today: date
+) -> str:
+    """:func:`service_card` with what the catalog knows around it: ``org``'s calendar, the agencies asked."""
+    asked = [catalog.organization(item) for item in service.inquiries if catalog.has_organization(item)]
+    return service_card(r, service, org, catalog.calendar_for(org.id), today, asked)
 
 
 def faq_text(r: Renderer, service: ResolvedService) -> str:

@@ -50,6 +50,17 @@ def check(directory: Path | None = None, out: TextIO | None = None) -> int:
         fa("catalog.check.ok", **{name: to_persian_digits(value) for name, value in numbers.items()}),
         file=stream,
     )
+    if summary.agencies:
+        samples = sum(1 for agency in catalog.agencies if agency.sample)
+        print(en("catalog.check.agencies_ok", agencies=summary.agencies, samples=samples), file=stream)
+        print(
+            fa(
+                "catalog.check.agencies_ok",
+                agencies=to_persian_digits(summary.agencies),
+                samples=to_persian_digits(samples),
+            ),
+            file=stream,
+        )
     if summary.tariff_years:
         years = ", ".join(str(year) for year in summary.tariff_years)
         print(

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from catalog.problems import NotInCatalogError
 from catalog.schema import (
+    DESK_KINDS,
     Category,
     Clerk,
     County,
@@ -38,6 +39,7 @@ class CatalogSummary:
     organizations: int
     services: int
     documents: int
+    agencies: int = 0
     tariff_years: tuple[int, ...] = ()
     fees: int = 0
     tariff_files: int = 0
@@ -74,8 +76,10 @@ class Catalog:
         self._county_file = county_file
         self._tariffs = tariffs if tariffs is not None else Tariffs.empty(org.id for org in organizations)
         category_order = {category.id: index for index, category in enumerate(county_file.categories)}
-        self._organizations = sorted(organizations, key=lambda org: (-org.popularity, org.id))
-        self._by_id = {org.id: org for org in self._organizations}
+        ordered = sorted(organizations, key=lambda org: (-org.popularity, org.id))
+        self._organizations = [org for org in ordered if org.kind in DESK_KINDS]
+        self._agencies = [org for org in ordered if org.kind not in DESK_KINDS]
+        self._by_id = {org.id: org for org in ordered}
         self._services = list(services)
         self._resolved: dict[str, list[ResolvedService]] = {
             org_id: sorted(
@@ -93,7 +97,7 @@ class Catalog:
             for org_id, items in self._resolved.items()
         }
         self._groups: dict[tuple[Platform, int], Organization] = {}
-        for org in self._organizations:
+        for org in ordered:
             for platform in Platform:
                 chat_id = org.operator_groups.get(platform)
                 if chat_id is not None:
@@ -130,8 +134,28 @@ class Catalog:
 
     @property
     def organizations(self) -> list[Organization]:
-        """Every organization, most popular first (ties by id), the order of the menus."""
+        """Every organization citizens file requests with, most popular first (ties by id), the order of the
+        menus; the agencies are not among them (see :attr:`agencies`)."""
         return list(self._organizations)
+
+    @property
+    def agencies(self) -> list[Organization]:
+        """The agencies that answer inquiries (kind ``agency``), most popular first; citizens never pick them."""
+        return list(self._agencies)
+
+    def inquiry_targets(self, org_id: str, service_id: str | None = None) -> list[Organization]:
+        """Whom a clerk of ``org_id`` may send an inquiry to: the service's usual agencies first (in its order),
+        then every other agency, then the other organizations (a dehyari asks the municipality next to it, a
+        municipality the governorate); never ``org_id`` itself."""
+        usual: list[str] = []
+        if service_id is not None:
+            service = self._resolved_by_id.get(org_id, {}).get(service_id)
+            usual = list(service.inquiries) if service is not None else []
+        first = [self._by_id[item] for item in usual if item in self._by_id and item != org_id]
+        rest = [
+            org for org in [*self._agencies, *self._organizations] if org.id != org_id and org.id not in usual
+        ]
+        return [*first, *rest]
 
     @property
     def services(self) -> list[Service]:
@@ -229,6 +253,7 @@ class Catalog:
         """How many organizations, services and documents (of the base definitions) the catalog holds."""
         return CatalogSummary(
             organizations=len(self._organizations),
+            agencies=len(self._agencies),
             services=len(self._services),
             documents=sum(len(service.documents) for service in self._services),
             tariff_years=tuple(self._tariffs.years()),

@@ -36,6 +36,7 @@ from catalog.schema import (
     CountyFile,
     FieldType,
     Organization,
+    OrganizationKind,
     Platform,
     ResolvedService,
     Service,
@@ -410,10 +411,20 @@ class _Loader:
             if name in GROUPS:
                 kinds = GROUPS[name]
                 offering.update((org.id, None) for org in organizations.values() if org.kind in kinds)
+            elif name in organizations and organizations[name].kind is OrganizationKind.AGENCY:
+                self.report(file, ("offered_by", index), "catalog.agency_offers", value=name)
             elif name in organizations:
                 offering[name] = None
             else:
                 self.report(file, ("offered_by", index), "catalog.unknown_organization", value=name)
+        for index, name in enumerate(service.inquiries):
+            if name not in organizations:
+                self.report(file, ("inquiries", index), "catalog.unknown_inquiry", value=name)
+        self.check_duplicates(
+            file,
+            ((("inquiries", i), name) for i, name in enumerate(service.inquiries)),
+            key="catalog.duplicate_id",
+        )
         for org_id in service.overrides:
             if org_id in GROUPS:
                 continue

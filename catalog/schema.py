@@ -37,7 +37,9 @@ from desk.platforms import Platform
 from desk.validators import DateRule, DateWhen
 
 __all__ = [
+    "DESK_KINDS",
     "GROUPS",
+    "INQUIRY_DAYS_DEFAULT",
     "Billing",
     "Category",
     "Choice",
@@ -90,6 +92,11 @@ ShortId = Annotated[str, StringConstraints(pattern=ID_PATTERN, max_length=SHORT_
 
 WITHIN_YEARS_MAX = 150
 """Most years a date question's ``within_years`` may allow (a lifetime); the calendar has no sense far beyond."""
+
+INQUIRY_DAYS_DEFAULT = 10
+"""Working days an inquiry to an organization without ``answer_days`` is given (two working weeks)."""
+INQUIRY_DAYS_MAX = 90
+"""Longest answer deadline an agency may declare, in working days (a typo beyond that is refused)."""
 
 _NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
@@ -175,17 +182,27 @@ class Weekday(StrEnum):
 
 
 class OrganizationKind(StrEnum):
-    """What an organization is; services name the first two as the groups ``municipalities`` and ``dehyaris``."""
+    """What an organization is; services name the first two as the groups ``municipalities`` and ``dehyaris``.
+
+    An ``agency`` (the land registry office, the electricity company...) offers no service to citizens through
+    Miz: municipalities and dehyaris send it inquiries, and its staff answer them in its own group.
+    """
 
     MUNICIPALITY = "municipality"
     DEHYARI = "dehyari"
     GOVERNORATE = "governorate"
+    AGENCY = "agency"
 
+
+DESK_KINDS: frozenset[OrganizationKind] = frozenset(
+    {OrganizationKind.MUNICIPALITY, OrganizationKind.DEHYARI, OrganizationKind.GOVERNORATE}
+)
+"""The kinds of organization citizens file requests with (every kind but ``agency``)."""
 
 GROUPS: Mapping[str, frozenset[OrganizationKind]] = {
     "municipalities": frozenset({OrganizationKind.MUNICIPALITY}),
     "dehyaris": frozenset({OrganizationKind.DEHYARI}),
-    "all": frozenset(OrganizationKind),
+    "all": DESK_KINDS,
 }
 """Group names usable in a service's ``offered_by``, and the kinds of organization each one covers."""
 
@@ -353,7 +370,8 @@ class Billing(_Model):
 
 
 class Organization(_Model):
-    """A municipality, a dehyari or the governorate: the unit a citizen files requests with."""
+    """A municipality, a dehyari or the governorate: the unit a citizen files requests with; or an agency, which
+    only answers the inquiries they send it (``answer_days``: its usual deadline, in its working days)."""
 
     id: ShortId
     kind: OrganizationKind
@@ -369,6 +387,24 @@ class Organization(_Model):
     sms: bool = True
     billing: Billing | None = None
     """Dues (renovation, business) are looked up and paid only where this is set."""
+    answer_days: Annotated[int, Field(ge=1, le=INQUIRY_DAYS_MAX)] | None = None
+    """Working days it usually takes to answer an inquiry; required for an agency, optional for the others
+    (a municipality asked by a dehyari next to it), which default to ``INQUIRY_DAYS_DEFAULT``."""
+
+    @model_validator(mode="after")
+    def _agency_answers_in_days(self) -> Organization:
+        if self.kind is OrganizationKind.AGENCY and self.answer_days is None:
+            raise PydanticCustomError(
+                "catalog.answer_days_missing",
+                "an agency needs answer_days: the working days it usually takes to answer",
+                {"at_field": "answer_days", "at_near": "kind"},
+            )
+        return self
+
+    @property
+    def inquiry_days(self) -> int:
+        """The working days an inquiry sent to this organization is given (``answer_days`` or the default)."""
+        return self.answer_days if self.answer_days is not None else INQUIRY_DAYS_DEFAULT
 
 
 # services/<id>.yaml
@@ -541,6 +577,8 @@ class _ServiceBody(_Model):
     form: list[FormField] = []
     certificate: IssuesCertificate | None = None
     """Completing a request of this service issues this certificate (none when absent)."""
+    inquiries: list[Id] = []
+    """The agencies (or organizations) whose answers this service usually needs, offered first to the clerk."""
 
     @model_validator(mode="after")
     def _visit_when_offline(self) -> _ServiceBody:
@@ -634,6 +672,8 @@ def resolve_service(
             data[name] = getattr(override, name)
     resolved = ResolvedService.model_validate({**data, "organization_id": organization_id, "version": ""})
     definition = resolved.model_dump(mode="json", exclude=set(_HASH_EXCLUDE))
+    if not definition["inquiries"]:
+        del definition["inquiries"]  # added later: the services without inquiries keep their versions
     for items, later in (
         (definition["form"], _LATER_FIELD_DEFAULTS),
         (definition["documents"], _LATER_DOCUMENT_DEFAULTS),

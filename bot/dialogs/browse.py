@@ -27,7 +27,7 @@ from bot.callbacks import (
     ServicePage,
     ServicePick,
 )
-from bot.cards import faq_text, service_card
+from bot.cards import catalog_service_card, faq_text
 from bot.dialogs.common import typed_text
 from bot.handlers.start import menu_labels
 from bot.keyboards import PAGE_SIZE, Choice, main_menu, paged
@@ -35,7 +35,7 @@ from bot.render import Renderer, cut
 from bot.states import ORG_KEY, QUERY_KEY, Browse, Form
 from catalog.index import Catalog, NotInCatalogError
 from catalog.loader import CatalogHolder
-from catalog.schema import Category, Organization, ResolvedService
+from catalog.schema import DESK_KINDS, Category, Organization, ResolvedService
 from desk.access import COMPLAINT_SERVICE
 
 __all__ = ["open_link", "router"]
@@ -49,10 +49,12 @@ def _today() -> date:
 
 
 def _find_org(catalog: Catalog, org_id: str) -> Organization | None:
+    """The organization a citizen may browse (a link or a forged button naming an agency finds none)."""
     try:
-        return catalog.organization(org_id)
+        org = catalog.organization(org_id)
     except NotInCatalogError:
         return None
+    return org if org.kind in DESK_KINDS else None
 
 
 def _find_category(catalog: Catalog, org_id: str, category_id: str) -> Category | None:
@@ -118,7 +120,7 @@ async def _send_card(
             )
         ],
     ]
-    card = service_card(r, service, org, catalog.calendar_for(org.id), _today())
+    card = catalog_service_card(r, catalog, service, org, _today())
     await message.answer(card, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
 
 
