@@ -13,7 +13,7 @@ import functools
 import gc
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from aiogram import Bot, Dispatcher
@@ -83,13 +83,16 @@ from storage.uow import unit_of_work
 
 __all__ = [
     "ALREADY_POLLED",
+    "NO_TOKEN",
     "BotSpec",
     "Miz",
     "Throttles",
+    "bot_specs",
     "create_dispatcher",
     "make_bot",
     "make_send_limiters",
     "make_throttles",
+    "no_token_names",
     "run_bots",
     "setup_logging",
     "tune_garbage_collector",
@@ -100,8 +103,8 @@ logger = logging.getLogger("miz")
 
 ALREADY_POLLED = (
     "%s: another `miz run` already polls this bot token, and a token can be polled by one process only (a "
-    "second one makes the messenger answer 409 Conflict to both); not starting. Stop the other one first. Several "
-    "workers for one bot will need webhooks (`miz serve`, planned; not in this version)"
+    "second one makes the messenger answer 409 Conflict to both); not starting. Stop the other one first, or run "
+    "several workers by webhook (`miz serve`, docs/ARCHITECTURE.md)"
 )
 """What ``miz run`` says when it refuses to start a second poller of a token (``%s``: the platform)."""
 
@@ -332,6 +335,7 @@ class Miz:
     sms_provider: SmsProvider = field(init=False)
     clerks: ClerkRegistry = field(init=False)
     _locks: list[HeldLock] = field(init=False, default_factory=list)
+    _stop_requested: asyncio.Event = field(init=False, default_factory=asyncio.Event)
 
     async def prepare(self) -> None:
         """Load the catalog (refusing a broken one), upgrade a SQLite database, and build the Dispatcher."""
@@ -424,9 +428,12 @@ class Miz:
         except NotInCatalogError:
             return org_id
 
-    async def run(self, polling_timeout: int = 30) -> None:
-        """Poll every bot and deliver the outbox until stopped; one update never blocks another, and a bot whose
-        Bot API is down at start waits for it alone (:mod:`bot.dispatcher`)."""
+    @contextlib.asynccontextmanager
+    async def background(self) -> AsyncIterator[None]:
+        """Deliver the outbox and SMS, reconcile payments and queue the morning digests while inside the block;
+        on leaving, stop them in order (the digests first: they may still queue rows and nudge the outbox), close
+        the bots' sessions and mark Miz stopped. Both ways of receiving updates (``run``: polling, and
+        ``bot.serve``: webhooks) run inside it."""
         self._stopped = asyncio.Event()
         sender = asyncio.create_task(self.outbox.run(), name="miz-outbox")
         sms_task = asyncio.create_task(self.sms.run(), name="miz-sms")
@@ -450,33 +457,37 @@ class Miz:
         )
         digest_task = asyncio.create_task(digests.run(), name="miz-digest")
         try:
-            await self.dispatcher.start_polling(
-                *self.bots, polling_timeout=polling_timeout, handle_signals=False, close_bot_session=False
-            )
+            yield
         finally:
             await digests.stop()  # first: it may still queue rows and nudge the outbox
-            digest_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await digest_task
+            await _cancelled(digest_task)
             await self.outbox.stop()
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
+            await _cancelled(sender)
             if reconciler is not None:
-                reconciler.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await reconciler
+                await _cancelled(reconciler)
             await self.sms.stop()
-            sms_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sms_task
+            await _cancelled(sms_task)
             await self.sms_provider.close()
             for bot in self.bots:
                 await bot.session.close()
             self._stopped.set()
 
+    async def run(self, polling_timeout: int = 30) -> None:
+        """Poll every bot and deliver the outbox until stopped; one update never blocks another, and a bot whose
+        Bot API is down at start waits for it alone (:mod:`bot.dispatcher`)."""
+        async with self.background():
+            await self.dispatcher.start_polling(
+                *self.bots, polling_timeout=polling_timeout, handle_signals=False, close_bot_session=False
+            )
+
+    async def wait_for_stop(self) -> None:
+        """Return when :meth:`stop` is called (``bot.serve`` serves webhooks until then)."""
+        await self._stop_requested.wait()
+
     async def stop(self) -> None:
-        """Stop polling and the outbox (if running), wait for them to finish, and release the database."""
+        """Stop receiving updates and the outbox (if running), wait for them to finish, and release the
+        database."""
+        self._stop_requested.set()
         if self.dispatcher._running_lock.locked():
             await self.dispatcher.stop_polling()
         stopped = getattr(self, "_stopped", None)
@@ -492,18 +503,37 @@ class Miz:
         await self.engine.dispose()
 
 
-def run_bots() -> int:
-    """``miz run``: every platform whose token (``MIZ_<PLATFORM>_TOKEN``) is configured, by long polling."""
-    setup_logging()
-    settings = Settings()
-    specs = [
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    """Cancel ``task`` and wait until it has ended."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def bot_specs(settings: Settings) -> list[BotSpec]:
+    """The bots of every platform whose token (``MIZ_<PLATFORM>_TOKEN``) is configured."""
+    return [
         BotSpec(platform, token.get_secret_value(), getattr(settings, f"{platform.value}_api_base"))
         for platform in Platform
         if (token := getattr(settings, f"{platform.value}_token")) is not None and token.get_secret_value()
     ]
+
+
+NO_TOKEN = "no bot token: set %s (or try `make demo`)"
+
+
+def no_token_names() -> str:
+    """The settings one of which ``miz run`` and ``miz serve`` need."""
+    return " and/or ".join(f"MIZ_{platform.value.upper()}_TOKEN" for platform in Platform)
+
+
+def run_bots() -> int:
+    """``miz run``: every platform whose token (``MIZ_<PLATFORM>_TOKEN``) is configured, by long polling."""
+    settings = Settings()
+    setup_logging()
+    specs = bot_specs(settings)
     if not specs:
-        names = " and/or ".join(f"MIZ_{platform.value.upper()}_TOKEN" for platform in Platform)
-        logger.error("no bot token: set %s (or try `make demo`)", names)
+        logger.error(NO_TOKEN, no_token_names())
         return 2
     miz = Miz(settings, specs)
 

@@ -126,6 +126,12 @@ def _run(args: argparse.Namespace) -> int:
     return run_bots()
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from bot.serve import serve_bots
+
+    return serve_bots()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="miz", description="Miz, the service desk of Falavarjan County")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -239,6 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the bots with the configured tokens")
     run.set_defaults(handler=_run)
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the bots by webhook as one of several workers (MIZ_WEBHOOK_URL, MIZ_SERVE_PORT, MIZ_REDIS_URL)",
+    )
+    serve.set_defaults(handler=_serve)
     return parser
 
 

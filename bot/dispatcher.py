@@ -47,9 +47,14 @@ class MizDispatcher(Dispatcher):
             return await super().feed_update(bot, update, **kwargs)
 
     async def _polling(self, bot: Bot, *args: Any, **kwargs: Any) -> None:
+        await self.start_bot(bot)
+        await super()._polling(bot, *args, **kwargs)
+
+    async def start_bot(self, bot: Bot) -> None:
+        """Return once ``bot`` answers ``getMe`` (:meth:`_reach`), with its command menus set; before polling it,
+        or pointing its webhook here (``bot.serve``)."""
         await self._reach(bot)
         await publish_command_menus(bot, self._platforms.get(bot.id, Platform.TELEGRAM), self._default_lang)
-        await super()._polling(bot, *args, **kwargs)
 
     async def _reach(self, bot: Bot) -> None:
         """Return once ``bot``'s Bot API has answered ``getMe``; until then ask again with backoff."""

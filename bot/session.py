@@ -64,6 +64,7 @@ __all__ = [
     "ToleratingSession",
     "direct_answers",
     "make_session",
+    "parse_update",
 ]
 
 logger = logging.getLogger(__name__)
@@ -275,6 +276,16 @@ class ToleratingSession(AiohttpSession):
             logger.warning("skipping update %s that cannot be parsed (fields: %s)", update_id, fields)
             return {"update_id": update_id} if isinstance(update_id, int) else None
         return raw
+
+
+def parse_update(bot: Bot, raw: dict[str, Any]) -> Update:
+    """One update as a webhook delivers it, repaired as polling's are; an update that still cannot be parsed
+    becomes a bare ``{"update_id": N}``, which :class:`bot.middlewares.SkipEmptyUpdates` drops quietly."""
+    _repair_update(raw)
+    parseable = ToleratingSession._parseable_or_bare(bot, raw)
+    if parseable is None:
+        raise ValueError("an update without an update_id")
+    return Update.model_validate(parseable, context={"bot": bot})
 
 
 def _validate(bot: Bot, response_type: Any, data: dict[str, Any]) -> Response[Any]:

@@ -49,6 +49,31 @@ class Settings(BaseSettings):
         default=None,
         description="Redis URL for FSM state and the guessing limits; unset means the database and memory",
     )
+    webhook_url: str | None = Field(
+        default=None,
+        description="The public HTTPS address the messengers post updates to under `miz serve`, e.g. "
+        "https://miz.example.ir (each bot's secret path is added to it); `miz run` polls and needs none",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Key of the webhooks' secret paths and Telegram's secret header (secret); unset means derived "
+        "from each bot's token. Every `miz serve` worker of one deployment must have the same",
+    )
+    serve_host: str = Field(
+        default="127.0.0.1",
+        description="Address `miz serve` listens on (behind the reverse proxy; 0.0.0.0 inside a container)",
+    )
+    serve_port: int = Field(default=8080, ge=1, le=65535, description="Port `miz serve` listens on")
+    health_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port on 127.0.0.1 where `miz run` answers /healthz, /readyz and /metrics; unset means none "
+        "(`miz serve` answers them on its own port)",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text: one readable line per event; json: one JSON object per line"
+    )
     locale: str = Field(default="fa", description="Default language of citizens' messages: fa or en")
     digest_time: time = Field(
         default=time(7, 30),

@@ -89,6 +89,10 @@ class PlatformSpec:
     """``createForumTopic`` and the other topic methods."""
     inline_queries: bool
     """``answerInlineQuery``."""
+    webhook_secret_token: bool
+    """``setWebhook`` takes a ``secret_token`` that comes back in every delivery's
+    ``X-Telegram-Bot-Api-Secret-Token`` header; without it only the webhook's secret path tells a delivery from a
+    forgery (``bot.serve``)."""
     start_link: str
     """The link that opens a bot with a ``start`` payload (``desk.deeplinks``), with ``{bot}`` and ``{payload}``."""
 
@@ -114,6 +118,7 @@ SPECS: Final[dict[Platform, PlatformSpec]] = {
         edit_media=True,
         forum_topics=True,
         inline_queries=True,
+        webhook_secret_token=True,
         start_link="https://t.me/{bot}?start={payload}",
     ),
     Platform.BALE: PlatformSpec(
@@ -136,6 +141,7 @@ SPECS: Final[dict[Platform, PlatformSpec]] = {
         edit_media=False,
         forum_topics=False,
         inline_queries=False,
+        webhook_secret_token=False,  # Bale's setWebhook documents only ``url``
         start_link="https://ble.ir/{bot}?start={payload}",
     ),
 }

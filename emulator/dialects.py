@@ -54,6 +54,7 @@ TELEGRAM = Dialect(
         "edit_result": "message",
         "privacy_mode": True,
         "max_pending_updates": None,
+        "webhook_deliveries": 1,
     },
     parse_modes=frozenset({"html"}),
 )
@@ -82,6 +83,7 @@ BALE = Dialect(
         "edit_result": "stub",
         "privacy_mode": False,
         "max_pending_updates": 2000,
+        "webhook_deliveries": 1,
     },
 )
 DIALECTS: dict[str, Dialect] = {"telegram": TELEGRAM, "bale": BALE}

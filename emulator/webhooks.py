@@ -1,7 +1,8 @@
 """Webhook delivery: POST each pending update, in order, to the bot's URL until it answers 2xx.
 
 Telegram sends the ``X-Telegram-Bot-Api-Secret-Token`` header when a secret was set; Bale takes only a URL
-and sends no such header. A failed delivery is retried with growing pauses and reported by getWebhookInfo.
+and sends no such header. The bot option ``webhook_deliveries`` posts each update that many times, as a messenger
+does when it did not get an answer in time. A failed delivery is retried with growing pauses and reported by getWebhookInfo.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ async def deliver(state: EmulatorState, bot: BotAccount, hook: Webhook) -> None:
     """Run until the webhook is deleted or replaced (the task is cancelled)."""
     headers = {SECRET_HEADER: hook.secret_token} if hook.secret_token else {}
     pause = _FIRST_RETRY
+    delivered = 0  # deliveries of the first pending update so far (``webhook_deliveries`` repeats it)
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         while bot.webhook is hook:
@@ -46,8 +48,11 @@ async def deliver(state: EmulatorState, bot: BotAccount, hook: Webhook) -> None:
                     else str(exc) or type(exc).__name__
                 )
             if error is None:
-                if bot.updates and bot.updates[0][0] == update_id:
-                    bot.updates.popleft()
+                delivered += 1
+                if delivered >= int(bot.options.get("webhook_deliveries") or 1):
+                    if bot.updates and bot.updates[0][0] == update_id:
+                        bot.updates.popleft()
+                    delivered = 0
                 pause = _FIRST_RETRY
                 continue
             hook.last_error_date = int(time.time())

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,8 @@ class World:
     settings: Settings
     miz: Miz
     task: asyncio.Task[None]
+    webhook_port: int | None = None
+    """Where Miz serves webhooks (``miz serve``); None: it polls (``miz run``)."""
 
     async def citizen(self, platform: Platform, name: str = "زهرا") -> Citizen:
         return await self.client.citizen(TOKENS[platform], name=name)
@@ -67,14 +70,29 @@ class World:
 
     async def restart(self) -> None:
         await self.stop()
-        self.miz, self.task = await start_miz(self.settings, self.emu)
+        self.miz, self.task = await start_miz(self.settings, self.emu, self.webhook_port)
 
 
-async def start_miz(settings: Settings, emu: RunningEmulator) -> tuple[Miz, asyncio.Task[None]]:
+async def start_miz(
+    settings: Settings, emu: RunningEmulator, webhook_port: int | None = None
+) -> tuple[Miz, asyncio.Task[None]]:
+    """Miz polling the emulator, or with ``webhook_port`` serving its webhooks there (``miz serve``)."""
     miz = Miz(settings, [BotSpec(platform, token, emu.base_url) for platform, token in TOKENS.items()])
     await miz.prepare()
-    task = asyncio.create_task(miz.run(polling_timeout=1))
-    return miz, task
+    if webhook_port is None:
+        return miz, asyncio.create_task(miz.run(polling_timeout=1))
+    from bot.serve import serve
+
+    base_url = f"http://127.0.0.1:{webhook_port}"
+    return miz, asyncio.create_task(serve(miz, host="127.0.0.1", port=webhook_port, base_url=base_url))
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 @pytest.fixture
@@ -98,9 +116,15 @@ def catalog_dir(tmp_path: Path) -> Path:
 
 @contextlib.asynccontextmanager
 async def running_world(
-    tmp_path: Path, catalog_dir: Path, database_url: str | None = None
+    tmp_path: Path,
+    catalog_dir: Path,
+    database_url: str | None = None,
+    *,
+    webhooks: bool = False,
+    redis_url: str | None = None,
 ) -> AsyncIterator[World]:
-    """Miz on a fresh emulator, on SQLite in ``tmp_path`` unless ``database_url`` names another (empty) database."""
+    """Miz on a fresh emulator, on SQLite in ``tmp_path`` unless ``database_url`` names another (empty) database;
+    polling, or with ``webhooks`` served as ``miz serve`` does (with ``redis_url``: its Redis)."""
     async with running_emulator() as emu:
         url = database_url or f"sqlite+aiosqlite:///{tmp_path / 'miz.sqlite3'}"
         if not url.startswith("sqlite"):
@@ -112,7 +136,7 @@ async def running_world(
             catalog_dir=catalog_dir,
             telegram_token=None,
             bale_token=None,
-            redis_url=None,
+            redis_url=redis_url,
             locale="fa",
             # SMS go to the emulator's Kavenegar gateway; tests read them with client.expect_sms.
             sms_provider="kavenegar",
@@ -128,9 +152,10 @@ async def running_world(
         emu.add_bot(TOKENS[Platform.TELEGRAM], "telegram", username="miz_e2e_bot")
         emu.add_bot(TOKENS[Platform.BALE], "bale", username="miz_e2e_bale_bot")
         seed_operator_groups(emu, load_catalog(catalog_dir), TOKENS)
-        miz, task = await start_miz(settings, emu)
+        webhook_port = free_port() if webhooks else None
+        miz, task = await start_miz(settings, emu, webhook_port)
         async with EmulatorClient(emu.base_url) as client:
-            world = World(emu, client, settings, miz, task)
+            world = World(emu, client, settings, miz, task, webhook_port)
             try:
                 yield world
             finally:
