@@ -101,6 +101,12 @@ def _restore(args: argparse.Namespace) -> int:
     return restore(args.archive, url=args.url)
 
 
+def _retention(args: argparse.Namespace) -> int:
+    from bot.ops_cli import retention
+
+    return retention(dry_run=args.dry_run, months=args.months, url=args.url)
+
+
 def _add_upkeep_commands(commands: Any, url_help: str) -> None:
     """``miz backup``, ``miz restore``, ``miz retention`` and ``miz doctor``: keeping an installation well."""
     backup = commands.add_parser(
@@ -118,6 +124,16 @@ def _add_upkeep_commands(commands: Any, url_help: str) -> None:
     restore.add_argument("archive", type=Path, metavar="ARCHIVE")
     restore.add_argument("--url", default=None, help=url_help)
     restore.set_defaults(handler=_restore)
+
+    retention = commands.add_parser(
+        "retention",
+        help="remove the documents of requests closed more than MIZ_RETENTION_MONTHS months ago "
+        "(the requests and their history stay, saying so)",
+    )
+    retention.add_argument("--dry-run", action="store_true", help="only say what would go: counts and bytes")
+    retention.add_argument("--months", type=int, default=None, help="instead of MIZ_RETENTION_MONTHS")
+    retention.add_argument("--url", default=None, help=url_help)
+    retention.set_defaults(handler=_retention)
 
 
 def _run(args: argparse.Namespace) -> int:

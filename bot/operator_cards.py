@@ -35,6 +35,7 @@ from catalog.schema import FieldType, FormField, OrganizationKind
 from desk.access import Access, check_handles, group_access
 from desk.errors import NotFound
 from desk.lifecycle import Actor, Status, is_public
+from desk.notices import notice_text
 from desk.persian import (
     TEHRAN,
     display_name,
@@ -339,7 +340,8 @@ async def request_history(
         clerk = _clerk_behind(clerks, request, event.actor_id) if staff else None
         who = clerk or r.plain(Actor(event.actor_kind).label_key)
         line = r.text("op.history.event", when=format_jalali_datetime(event.at, r.lang), who=who, what=what)
-        items.append((line, visible(event.text or "")))
+        said = notice_text(event.notice, r.lang) if event.notice else event.text or ""
+        items.append((line, visible(said)))
     return r.pages(
         items,
         lambda n, total: r.text("op.history.part", code=shown_code, n=r.digits(n), total=r.digits(total)),

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from desk.errors import MizError
 from desk.i18n import translator
-from desk.persian import format_number
+from desk.persian import format_jalali_date, format_number
 
-__all__ = ["backup", "restore"]
+__all__ = ["backup", "restore", "retention"]
 
 
 def say(stream: TextIO, key: str, /, **params: Any) -> None:
@@ -112,4 +113,69 @@ def restore(
     )
     if migration != head_revision():
         say(out, "ops.restore.upgrade_needed", migration=migration, head=head_revision() or "-")
+    return 0
+
+
+def _megabytes(size: int) -> int:
+    return -(-size // (1024 * 1024))
+
+
+async def _retention(url: str, files_dir: Path, months: int, *, dry_run: bool, max_bytes: int) -> Any:
+    from desk.retention import apply_retention, plan_retention
+    from storage.db import create_engine, session_factory
+    from storage.files import DocumentStore
+    from storage.migrate import upgrade_async
+
+    if url.startswith("sqlite"):
+        await upgrade_async(url)  # as `miz run` does at start-up
+    engine = create_engine(url)
+    try:
+        factory = session_factory(engine)
+        if dry_run:
+            return await plan_retention(factory, months=months)
+        return await apply_retention(factory, DocumentStore(files_dir, max_bytes), months=months)
+    finally:
+        await engine.dispose()
+
+
+def retention(
+    *,
+    dry_run: bool = False,
+    months: int | None = None,
+    url: str | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """``miz retention [--dry-run]``: remove (or list) the documents of requests closed more than
+    ``MIZ_RETENTION_MONTHS`` months ago; the exit status."""
+    from config.settings import Settings
+
+    out = out or sys.stdout
+    err = err or sys.stderr
+    settings = Settings()
+    months = settings.retention_months if months is None else months
+    if months <= 0:
+        say(out, "ops.retention.off")
+        return 0
+    work = _retention(
+        url or settings.database_url,
+        settings.files_dir,
+        months,
+        dry_run=dry_run,
+        max_bytes=settings.max_document_bytes,
+    )
+    done, summary = run_reporting(err, work)
+    if not done:
+        return 1
+    cutoff: datetime = summary.cutoff
+    say(
+        out,
+        "ops.retention.would_remove" if dry_run else "ops.retention.removed",
+        documents=summary.documents,
+        requests=summary.requests,
+        months=months,
+        cutoff=lambda lang: cutoff.date().isoformat() if lang == "en" else format_jalali_date(cutoff, lang),
+        files=summary.files,
+        megabytes=_megabytes(summary.bytes),
+    )
     return 0

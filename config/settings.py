@@ -30,6 +30,12 @@ class Settings(BaseSettings):
         default=PROJECT_ROOT / "catalog" / "data", description="Folder of the service catalog YAML"
     )
     files_dir: Path = Field(default=PROJECT_ROOT / "var" / "files", description="Document store folder")
+    retention_months: int = Field(
+        default=0,
+        ge=0,
+        description="Documents of requests closed more than this many months ago are removed by `miz retention` "
+        "(the requests and their history stay); 0 keeps every document",
+    )
     cache_dir: Path = Field(
         default=PROJECT_ROOT / "var" / "cache",
         description="Where Miz keeps what it can rebuild, to start faster (the parsed catalog)",

@@ -225,6 +225,8 @@ class HistoryEntry:
     at: datetime
     to_status: Status | None
     text: str | None
+    notice: dict[str, Any] | None = None
+    """Miz's own words instead of ``text`` (``desk.notices``): shown in the reader's language."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -653,6 +655,7 @@ async def track_view(session: AsyncSession, request: ServiceRequest) -> TrackVie
                 at=event.at,
                 to_status=Status(event.to_status) if event.to_status else None,
                 text=event.text,
+                notice=event.notice,
             )
             for event in events
         ),

@@ -163,6 +163,10 @@ class DocumentStore:
             raise ValueError(f"{stored_path!r} is outside the document store")
         return path
 
+    def remove(self, stored_path: str) -> None:
+        """Delete a stored file (retention); one already gone is no error, so removing twice is harmless."""
+        self.path_of(stored_path).unlink(missing_ok=True)
+
     def read(self, stored_path: str) -> bytes:
         """The bytes of a stored file (to send it to a clerk's group, for instance)."""
         return self.path_of(stored_path).read_bytes()

@@ -162,7 +162,11 @@ class Document(SQLModel, table=True):
     platform: str = Field(max_length=16)
     platform_file_id: str = Field(max_length=255)
     file_unique_id: str = Field(max_length=128)
-    stored_path: str = Field(max_length=255, description="relative to the document store's root")
+    stored_path: str = Field(
+        max_length=255,
+        index=True,  # retention asks whether another request still names a file it would remove
+        description="relative to the document store's root",
+    )
     sha256: str = Field(max_length=64)
     size: int
     mime: str = Field(max_length=64)
@@ -173,7 +177,8 @@ class Document(SQLModel, table=True):
 class RequestEvent(SQLModel, table=True):
     """One step in a request's history: a status change or a note, by whom and when.
 
-    ``public`` events are shown to the citizen; internal notes of clerks are not.
+    ``public`` events are shown to the citizen; internal notes of clerks are not. A ``notice`` is Miz's own
+    words (a message id and its parameters, ``desk.notices``), so each reader sees it in their language.
     """
 
     __tablename__ = "request_event"
@@ -188,6 +193,12 @@ class RequestEvent(SQLModel, table=True):
     from_status: str | None = Field(default=None, max_length=32)
     to_status: str | None = Field(default=None, max_length=32, description="None for a note without a change")
     text: str | None = None
+    notice: dict[str, Any] | None = Field(
+        default=None,
+        sa_type=JSON,
+        description="an event Miz itself writes, shown in each reader's language instead of text: "
+        "{'key': msgid, **params} (documents removed after the retention period)",
+    )
     public: bool = True
 
 

@@ -29,6 +29,7 @@ from catalog.loader import CatalogHolder
 from desk.errors import NotFound, Throttled, ValidationError
 from desk.guessing import track_by_code
 from desk.lifecycle import Status
+from desk.notices import notice_text
 from desk.persian import format_jalali_date, normalize_identifier
 from desk.requests import Title, TrackView, split_code_and_tail
 from desk.throttle import Limiter
@@ -83,7 +84,7 @@ def track_context(r: Renderer, view: TrackView, catalogs: CatalogHolder) -> dict
             {
                 "date": format_jalali_date(event.at, r.lang),
                 "status": r.plain(Status(event.to_status).label_key) if event.to_status else "",
-                "text": event.text or "",
+                "text": notice_text(event.notice, r.lang) if event.notice else event.text or "",
             }
             for event in view.history
         ],
