@@ -49,6 +49,7 @@ __all__ = [
     "Objection",
     "OrgPage",
     "OrgPick",
+    "PlaceOpen",
     "Rate",
     "RequestStart",
     "SearchPage",
@@ -159,6 +160,12 @@ class FaqOpen(CallbackData, prefix="faq"):
 
     org: str
     svc: str
+
+
+class PlaceOpen(CallbackData, prefix="place"):
+    """Send the location of an organization's office (public: anyone may press it, forged or not)."""
+
+    org: str
 
 
 class RequestStart(CallbackData, prefix="req"):

@@ -10,9 +10,9 @@ from bot.render import Renderer
 from catalog.index import Catalog
 from catalog.schema import ComputedFee, FixedFee, Organization, ResolvedService
 from desk.calendar import WorkCalendar
-from desk.persian import format_jalali_date, format_number
+from desk.persian import format_identifier, format_jalali_date, format_number
 
-__all__ = ["catalog_service_card", "faq_text", "service_card"]
+__all__ = ["catalog_service_card", "faq_text", "place_text", "service_card"]
 
 
 def _fee(r: Renderer, service: ResolvedService) -> tuple[str, str | None]:
@@ -47,6 +47,23 @@ def _inquiries(r: Renderer, asked: Sequence[Organization]) -> str | None:
     )
 
 
+def _place(r: Renderer, org: Organization) -> dict[str, str]:
+    """Where the organization's office is and when it is open, as the card and the site show it."""
+    contact = org.contact
+    return {
+        "org": org.name.get(r.lang),
+        "address": contact.address.get(r.lang),
+        "hours": contact.hours.get(r.lang) if contact.hours else "",
+        "phone": format_identifier(contact.phone, r.lang) if contact.phone else "",
+        "map": r.plain("bot.card.place.map") if contact.location else "",
+    }
+
+
+def place_text(r: Renderer, org: Organization) -> str:
+    """The note sent with the office's location message: the organization, its address, hours and phone."""
+    return r.template("place.j2", place=_place(r, org))
+
+
 def service_card(
     r: Renderer,
     service: ResolvedService,
@@ -76,13 +93,13 @@ def service_card(
         for part in (
             responsible.title.get(lang),
             responsible.name.get(lang) if responsible.name else None,
-            responsible.phone,
+            format_identifier(responsible.phone, lang) if responsible.phone else None,
         )
         if part
     )
     visit = (
         {"where": service.visit.where.get(lang), "bring": service.visit.what_to_bring.get(lang)}
-        if service.visit and not service.online
+        if service.visit and service.needs_visit
         else None
     )
     return r.template(
@@ -98,6 +115,7 @@ def service_card(
         fee_note=fee_note,
         online=r.plain("bot.online.yes" if service.online else "bot.online.no"),
         visit=visit,
+        place=_place(r, org) if service.needs_visit else None,
         laws=[
             {"title": law.title.get(lang), "reference": law.reference.get(lang) if law.reference else ""}
             for law in service.laws

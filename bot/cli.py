@@ -19,7 +19,7 @@ __all__ = ["main"]
 def _catalog_check(args: argparse.Namespace) -> int:
     from catalog.cli import check
 
-    return check(args.directory)
+    return check(args.directory, strict=args.strict)
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
@@ -158,6 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="validate a catalog folder (default: the configured one)"
     )
     check.add_argument("directory", nargs="?", type=Path, default=None)
+    check.add_argument(
+        "--strict", action="store_true", help="fail (exit 1) while any value is still marked as a sample"
+    )
     check.set_defaults(handler=_catalog_check)
 
     db = commands.add_parser("db", help="manage the database")

@@ -2,6 +2,8 @@
 
 Exit 0 with a one-line summary when the folder loads cleanly; exit 1 with every problem, one per line
 (``file:line: field: message``), when it does not. It never prints a traceback: an admin reads this.
+A folder that loads is then searched for values still marked as samples (``catalog.samples``): each is a warning
+line, and with ``strict`` (``--strict``) they fail the check (exit 1), so nothing invented goes live unseen.
 """
 
 from __future__ import annotations
@@ -10,14 +12,17 @@ from pathlib import Path
 from typing import TextIO
 
 from catalog.loader import check_catalog
+from catalog.samples import sample_marks
 from desk.i18n import translator
 from desk.persian import to_persian_digits
 
 __all__ = ["check"]
 
 
-def check(directory: Path | None = None, out: TextIO | None = None) -> int:
-    """Check ``directory`` (default: the configured ``catalog_dir``) and print the outcome; return the exit code."""
+def check(directory: Path | None = None, out: TextIO | None = None, *, strict: bool = False) -> int:
+    """Check ``directory`` (default: the configured ``catalog_dir``) and print the outcome; return the exit code.
+
+    ``strict`` fails a catalog that loads but still holds sample values."""
     import sys
 
     stream = out if out is not None else sys.stdout
@@ -76,4 +81,11 @@ def check(directory: Path | None = None, out: TextIO | None = None) -> int:
             ),
             file=stream,
         )
-    return 0
+    marks = sample_marks(directory)
+    for mark in marks:
+        print(mark.render(), file=stream)
+    if marks:
+        key = "catalog.check.samples_strict" if strict else "catalog.check.samples"
+        print(en(key, count=len(marks)), file=stream)
+        print(fa(key, count=to_persian_digits(len(marks))), file=stream)
+    return 1 if strict and marks else 0

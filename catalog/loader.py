@@ -44,7 +44,7 @@ from catalog.schema import (
 )
 from catalog.tariffs.loading import load_tariffs
 
-__all__ = ["CatalogHolder", "check_catalog", "load_catalog"]
+__all__ = ["CatalogHolder", "catalog_yaml", "check_catalog", "load_catalog"]
 
 logger = logging.getLogger(__name__)
 
@@ -70,10 +70,14 @@ class _Constructor(RoundTripConstructor):
 _Constructor.add_constructor("tag:yaml.org,2002:timestamp", RoundTripConstructor.construct_yaml_str)
 
 
-def _yaml() -> YAML:
+def catalog_yaml() -> YAML:
+    """A YAML reader as the catalog needs: round-trip nodes (with their lines), dates kept as strings."""
     yaml = YAML(typ="rt")
     yaml.Constructor = _Constructor
     return yaml
+
+
+_yaml = catalog_yaml
 
 
 def _plain(node: Any) -> Any:

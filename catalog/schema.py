@@ -47,6 +47,7 @@ __all__ = [
     "ClerkRole",
     "ComputedFee",
     "Contact",
+    "ContactField",
     "County",
     "CountyCalendar",
     "CountyFile",
@@ -62,6 +63,7 @@ __all__ = [
     "Id",
     "IssuesCertificate",
     "Law",
+    "Location",
     "NoFee",
     "OperatorGroups",
     "Organization",
@@ -320,13 +322,43 @@ class CountyFile(_Model):
 # organizations/<id>.yaml
 
 
+class Location(_Model):
+    """A point on the map (WGS 84 degrees, as the messengers' location messages and map sites take them)."""
+
+    latitude: Annotated[float, Field(ge=-90, le=90)]
+    longitude: Annotated[float, Field(ge=-180, le=180)]
+
+
+class ContactField(StrEnum):
+    """The values of a contact that may be marked as samples (unconfirmed) one by one."""
+
+    ADDRESS = "address"
+    PHONE = "phone"
+    HOURS = "hours"
+    LOCATION = "location"
+    WEBSITE = "website"
+
+
 class Contact(_Model):
-    """How citizens reach an organization in person or by phone."""
+    """How citizens reach an organization in person or by phone, and where its office is on the map.
+
+    ``sample`` marks what nobody has confirmed yet: ``true`` for every value, or a list of the fields
+    (``[phone, location]``). ``miz catalog check`` warns on each, and ``--strict`` fails, so an admin sees what
+    remains to confirm before going live.
+    """
 
     address: Text
     phone: Phone | None = None
     hours: Text | None = None
     website: str | None = None
+    location: Location | None = None
+    sample: bool | list[ContactField] = False
+
+    def is_sample(self, name: ContactField) -> bool:
+        """Whether the value of field ``name`` is unconfirmed."""
+        if isinstance(self.sample, bool):
+            return self.sample
+        return name in self.sample
 
 
 class OperatorGroups(RootModel[dict[Platform, int | None]]):
@@ -579,6 +611,12 @@ class _ServiceBody(_Model):
     """Completing a request of this service issues this certificate (none when absent)."""
     inquiries: list[Id] = []
     """The agencies (or organizations) whose answers this service usually needs, offered first to the clerk."""
+
+    @property
+    def needs_visit(self) -> bool:
+        """Whether the citizen goes to the office at some step: the service is not online, or it names a visit
+        (an online request whose permit, say, is collected in person)."""
+        return not self.online or self.visit is not None
 
     @model_validator(mode="after")
     def _visit_when_offline(self) -> _ServiceBody:

@@ -21,13 +21,14 @@ from bot.callbacks import (
     FoundPage,
     OrgPage,
     OrgPick,
+    PlaceOpen,
     RequestStart,
     SearchPage,
     ServiceOrgs,
     ServicePage,
     ServicePick,
 )
-from bot.cards import catalog_service_card, faq_text
+from bot.cards import catalog_service_card, faq_text, place_text
 from bot.dialogs.common import typed_text
 from bot.handlers.start import menu_labels
 from bot.keyboards import PAGE_SIZE, Choice, main_menu, paged
@@ -113,6 +114,11 @@ async def _send_card(
                 text=r.plain("bot.card.faq"), callback_data=FaqOpen(org=org.id, svc=service.id).pack()
             )
         ],
+        *(
+            [[InlineKeyboardButton(text=r.plain("bot.card.map"), callback_data=PlaceOpen(org=org.id).pack())]]
+            if service.needs_visit and org.contact.location is not None
+            else []
+        ),
         [
             InlineKeyboardButton(
                 text=r.plain("bot.card.back_to_list"),
@@ -308,6 +314,25 @@ async def show_faq(
         await callback.message.answer(faq_text(r, service))
 
 
+async def show_place(
+    callback: CallbackQuery,
+    callback_data: PlaceOpen,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    state: FSMContext,
+) -> None:
+    """The office's location message, then its name, address, hours and phone (a location carries no text)."""
+    org = _find_org(catalogs.catalog, callback_data.org)
+    location = org.contact.location if org is not None else None
+    if org is None or location is None:
+        await _stale(callback, r, state)
+        return
+    await callback.answer()
+    if callback.message is not None:
+        await callback.message.answer_location(latitude=location.latitude, longitude=location.longitude)
+        await callback.message.answer(place_text(r, org))
+
+
 async def search(message: Message, r: Renderer, catalogs: CatalogHolder, state: FSMContext) -> None:
     catalog = catalogs.catalog
     org = _find_org(catalog, (await state.get_data()).get(ORG_KEY, ""))
@@ -467,6 +492,7 @@ def router() -> Router:
     r_.callback_query.register(pick_category, CategoryPick.filter())
     r_.callback_query.register(show_service, ServicePick.filter())
     r_.callback_query.register(show_faq, FaqOpen.filter())
+    r_.callback_query.register(show_place, PlaceOpen.filter())
     r_.message.register(search, Browse.in_organization, F.text)
     r_.callback_query.register(search_page, SearchPage.filter())
     r_.callback_query.register(found_page, FoundPage.filter())

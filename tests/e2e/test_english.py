@@ -105,7 +105,7 @@ async def test_english_service_card_has_english_headings_and_latin_digits(
     assert "30 working days; if filed today, by" in duration
     assert JALALI_DATE.search(duration), duration
     assert not PERSIAN_DIGITS.search(duration)
-    assert buttons(card) == ["📝 File a request", "❔ FAQ", "↩️ Other services"]
+    assert buttons(card) == ["📝 File a request", "❔ FAQ", "📍 Map", "↩️ Other services"]
 
     await zahra.press("❔ FAQ")
     faq = await zahra.expect("FAQ: Building permit")
