@@ -58,6 +58,8 @@ __all__ = [
     "ServicePick",
     "SmsOffer",
     "SmsSwitch",
+    "TransferPage",
+    "TransferPick",
 ]
 
 RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
@@ -221,6 +223,23 @@ class CardAction(CallbackData, prefix="card"):
     req: RowId
     act: CardAct
     seen: Status
+
+
+class TransferPick(CallbackData, prefix="xfer"):
+    """A clerk picked organization ``org`` to transfer request ``req`` to, from a picker opened on a card that
+    showed ``seen``; ``desk.transfers`` checks all three again (a forged one is refused there)."""
+
+    req: RowId
+    org: str = Field(max_length=24, pattern=r"^[a-z][a-z0-9_]*$")
+    seen: Status
+
+
+class TransferPage(CallbackData, prefix="xferpage"):
+    """A page of the organizations a request may be transferred to."""
+
+    req: RowId
+    seen: Status
+    page: Index
 
 
 class ListPage(CallbackData, prefix="worklist"):

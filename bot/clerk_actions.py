@@ -14,7 +14,7 @@ from typing import Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from desk import handling, payments
+from desk import handling, payments, transfers
 from desk.errors import MizError
 from desk.lifecycle import Status
 from desk.validators import number
@@ -28,6 +28,8 @@ class ActionCall:
 
     ``text`` is what the clerk typed (empty for a button alone). ``company_code`` (the group's organization's, for
     bill and payment IDs) and ``bale_invoice`` (the bot can send Bale invoices) are what asking for a payment needs.
+    ``transfer_to`` (the organization the clerk picked) and ``directory`` (the catalog's side of it) are what a
+    transfer needs.
     """
 
     request_id: int
@@ -37,9 +39,11 @@ class ActionCall:
     text: str = ""
     company_code: int | None = None
     bale_invoice: bool = False
+    transfer_to: str = ""
+    directory: transfers.Directory | None = None
 
 
-UseCase = Callable[[AsyncSession, ActionCall], Awaitable[handling.Change]]
+UseCase = Callable[[AsyncSession, ActionCall], Awaitable[handling.Change | transfers.Transfer]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +57,8 @@ class ClerkAction:
     run: UseCase
     needs_text: bool = False
     retype: tuple[str, ...] = ()
+    picks_organization: bool = False
+    """The clerk first picks an organization from buttons (``bot.transfers``), then types the text."""
 
     @property
     def label_key(self) -> str:
@@ -81,6 +87,20 @@ def _ask_payment(session: AsyncSession, call: ActionCall) -> Awaitable[handling.
         bale_invoice=call.bale_invoice,
         seen_status=call.seen_status,
         groups=call.groups,
+    )
+
+
+def _transfer(session: AsyncSession, call: ActionCall) -> Awaitable[transfers.Transfer]:
+    if call.directory is None:
+        raise ValueError("a transfer needs the catalog's directory")
+    return transfers.transfer(
+        session,
+        call.request_id,
+        call.actor,
+        call.transfer_to,
+        call.text,
+        seen_status=call.seen_status,
+        directory=call.directory,
     )
 
 
@@ -140,6 +160,13 @@ _TABLE = (
         run=lambda s, c: handling.resume(
             s, c.request_id, c.actor, seen_status=c.seen_status, groups=c.groups
         ),
+    ),
+    ClerkAction(
+        "transfer",
+        shown_on=tuple(sorted(transfers.TRANSFERABLE)),
+        needs_text=True,
+        run=_transfer,
+        picks_organization=True,
     ),
 )
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -49,7 +49,7 @@ from desk.privacy import mask_mobile, mask_national_id
 from desk.requests import Title
 from desk.tracking import format_tracking_code, is_well_formed, normalize_tracking_code
 from storage.files import DocumentStore
-from storage.models import Citizen, OutboxMessage, ServiceRequest, SurveyAnswer
+from storage.models import Citizen, OutboxMessage, RequestEvent, ServiceRequest, SurveyAnswer
 from storage.repositories import Citizens, Events, GroupMessages, Requests, SurveyAnswers
 from storage.uow import unit_of_work
 
@@ -89,10 +89,12 @@ def render_card(
     today: date,
     about: str | None = None,
     rating: SurveyAnswer | None = None,
+    moved_from: str | None = None,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The card's text and action buttons for ``request`` as it is now; ``about`` names the organization it is
     about when another one handles it (an anonymous complaint, in the governorate's group); ``rating`` is the
-    citizen's score and comment, shown once they arrive.
+    citizen's score and comment, shown once they arrive; ``moved_from`` names the organization that transferred
+    the request here (its reason is the card's last text).
 
     The text always fits one message: when it would not, its longest parts (answers, the last message, the
     citizen's name, ...) are cut with a marker, and a line points to ``/open CODE``, which shows them whole.
@@ -120,6 +122,7 @@ def render_card(
             title=cut(title, cap, marker),
             code=format_tracking_code(request.tracking_code, r.lang),
             about=about,
+            moved_from=moved_from,
             status=r.plain(status.label_key),
             assignee=cut(assignee, cap, marker),
             deadline=format_jalali_date(request.deadline, r.lang) if request.deadline else unknown,
@@ -193,6 +196,10 @@ def card_drawer(
                 governorate=group is not None and group.kind is OrganizationKind.GOVERNORATE,
             )
             if access is None:
+                moved = await _moved_away(session, request, group.id if group is not None else None)
+                if moved is not None:
+                    await _draw_moved(bot, session, r, catalogs, request, row, moved)
+                    return None
                 logger.warning(
                     "refused to draw request %s in chat %s:%s", request_id, row.platform, row.chat_id
                 )
@@ -215,6 +222,7 @@ def card_drawer(
             today=datetime.now(TEHRAN).date(),
             about=_about(catalogs, request),
             rating=rating,
+            moved_from=_moved_from(catalogs, request, history),
         )
         if access is Access.READ:
             markup = None
@@ -382,6 +390,69 @@ def _about(catalogs: CatalogHolder, request: ServiceRequest) -> str | None:
         return catalogs.catalog.organization(about).name.get("fa")
     except NotInCatalogError:
         return about
+
+
+async def _moved_away(
+    session: AsyncSession, request: ServiceRequest, organization_id: str | None
+) -> RequestEvent | None:
+    """The last transfer that took ``request`` away from ``organization_id``, if there was one."""
+    if organization_id is None or request.id is None:
+        return None
+    history = await Events(session).history(request.id, public_only=True)
+    return next((e for e in reversed(history) if e.from_organization_id == organization_id), None)
+
+
+async def _draw_moved(
+    bot: Bot,
+    session: AsyncSession,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    request: ServiceRequest,
+    row: OutboxMessage,
+    moved: RequestEvent,
+) -> None:
+    """Turn the old organization's card into a note that the request went elsewhere: no buttons, and no more of
+    the citizen than its title and code (the old organization no longer handles it). Nothing is sent where the
+    card never was."""
+    assert request.id is not None
+    links = await GroupMessages(session).of_request(request.id, kind="card")
+    card = next((g for g in links if g.platform == row.platform and g.chat_id == row.chat_id), None)
+    if card is None:
+        return
+    text = r.text(
+        "op.card.moved",
+        title=Title.of(request.service_snapshot).text(r.lang),
+        code=format_tracking_code(request.tracking_code, r.lang),
+        org=_org_name(catalogs, moved.to_organization_id or ""),
+        date=format_jalali_date(moved.at, r.lang),
+        text=visible(moved.text or ""),
+    )
+    try:
+        await bot.edit_message_text(text, chat_id=row.chat_id, message_id=card.message_id, reply_markup=None)
+    except TelegramBadRequest as error:
+        if "not modified" not in str(error):
+            raise
+
+
+def _moved_from(
+    catalogs: CatalogHolder, request: ServiceRequest, history: Sequence[RequestEvent]
+) -> str | None:
+    """The name of the organization whose transfer brought the request to the one handling it now."""
+    event = next((e for e in reversed(history) if e.to_organization_id is not None), None)
+    if (
+        event is None
+        or event.to_organization_id != request.organization_id
+        or event.from_organization_id is None
+    ):
+        return None
+    return _org_name(catalogs, event.from_organization_id)
+
+
+def _org_name(catalogs: CatalogHolder, organization_id: str) -> str:
+    try:
+        return catalogs.catalog.organization(organization_id).name.get("fa")
+    except NotInCatalogError:
+        return organization_id
 
 
 def _slot_title(request: ServiceRequest, slot: str, lang: str) -> str:

@@ -220,13 +220,15 @@ class RequestSummary:
 
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
-    """A public step of a request's history: when, the status it moved to (None for a note), and its text."""
+    """A public step of a request's history: when, the status it moved to (None for a note), and its text;
+    ``transferred_to`` names the organization a transfer handed it to (``desk.transfers``)."""
 
     at: datetime
     to_status: Status | None
     text: str | None
     notice: dict[str, Any] | None = None
     """Miz's own words instead of ``text`` (``desk.notices``): shown in the reader's language."""
+    transferred_to: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -656,6 +658,7 @@ async def track_view(session: AsyncSession, request: ServiceRequest) -> TrackVie
                 to_status=Status(event.to_status) if event.to_status else None,
                 text=event.text,
                 notice=event.notice,
+                transferred_to=event.to_organization_id,
             )
             for event in events
         ),

@@ -200,6 +200,12 @@ class RequestEvent(SQLModel, table=True):
         "{'key': msgid, **params} (documents removed after the retention period)",
     )
     public: bool = True
+    from_organization_id: str | None = Field(
+        default=None, max_length=64, description="a transfer: the organization that handed the request over"
+    )
+    to_organization_id: str | None = Field(
+        default=None, max_length=64, description="a transfer: the organization that handles the request now"
+    )
 
 
 class GroupMessage(SQLModel, table=True):

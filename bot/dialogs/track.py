@@ -31,7 +31,7 @@ from desk.guessing import track_by_code
 from desk.lifecycle import Status
 from desk.notices import notice_text
 from desk.persian import format_jalali_date, normalize_identifier
-from desk.requests import Title, TrackView, split_code_and_tail
+from desk.requests import HistoryEntry, Title, TrackView, split_code_and_tail
 from desk.throttle import Limiter
 from desk.tracking import TRACKING_CODE_LENGTH, format_tracking_code
 
@@ -83,12 +83,19 @@ def track_context(r: Renderer, view: TrackView, catalogs: CatalogHolder) -> dict
         "history": [
             {
                 "date": format_jalali_date(event.at, r.lang),
-                "status": r.plain(Status(event.to_status).label_key) if event.to_status else "",
+                "status": _step(r, event, catalogs),
                 "text": notice_text(event.notice, r.lang) if event.notice else event.text or "",
             }
             for event in view.history
         ],
     }
+
+
+def _step(r: Renderer, event: HistoryEntry, catalogs: CatalogHolder) -> str:
+    """What a step of the history did: a transfer names where the request went, any other its new status."""
+    if event.transferred_to is not None:
+        return r.plain("bot.track.transferred", org=org_name(catalogs, event.transferred_to, r.lang))
+    return r.plain(Status(event.to_status).label_key) if event.to_status else ""
 
 
 async def ask_code(message: Message, r: Renderer, state: FSMContext) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from typing import TypeVar
 
@@ -22,7 +23,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.callbacks import CardAction, ListPage
+from bot.callbacks import CardAction, ListPage, TransferPage, TransferPick
 from bot.clerk_actions import CLERK_ACTIONS, ActionCall
 from bot.clerks import ClerkRegistry
 from bot.filters import IsClerk
@@ -30,10 +31,11 @@ from bot.notifier import Notifier
 from bot.operator_cards import request_history
 from bot.platforms import GROUP_CHAT_TYPES, Platform
 from bot.render import Renderer
+from bot.transfers import CatalogDirectory, org_label, picker
 from catalog.loader import CatalogHolder
 from catalog.schema import Clerk, Organization
 from config.settings import Settings
-from desk import handling
+from desk import handling, transfers
 from desk.bridge import Copied, clerk_message
 from desk.certificates import format_certificate_code
 from desk.errors import MizError, NotFound
@@ -72,6 +74,10 @@ def router() -> Router:
     r.callback_query.register(refuse_card_action, CardAction.filter())
     r.callback_query.register(work_list_page, ListPage.filter(), clerk)
     r.callback_query.register(refuse_card_action, ListPage.filter())
+    r.callback_query.register(transfer_page, TransferPage.filter(), clerk)
+    r.callback_query.register(transfer_pick, TransferPick.filter(), clerk)
+    r.callback_query.register(refuse_card_action, TransferPage.filter())
+    r.callback_query.register(refuse_card_action, TransferPick.filter())
     r.message.register(cancel_text, OperatorStates.text, Command("cancel"))
     r.message.register(action_text, OperatorStates.text, F.text, clerk)
     r.message.register(drop_text, OperatorStates.text, F.text)
@@ -105,6 +111,11 @@ async def card_action(
     message = callback.message
     assert message is not None  # the router takes presses on a group's message only
     action = CLERK_ACTIONS[callback_data.act]
+    if action.picks_organization:
+        await _open_picker(
+            callback, callback_data.req, callback_data.seen, clerk, actor, r, catalogs, session_factory
+        )
+        return
     if action.needs_text:
         await state.set_state(OperatorStates.text)
         await state.update_data({"req": callback_data.req, "act": action.id, "seen": callback_data.seen})
@@ -119,6 +130,91 @@ async def card_action(
         await _redraw(session_factory, outbox, platform, message.chat.id, actor, callback_data.req)
         return
     await callback.answer(r.plain(action.done_key))
+
+
+async def _open_picker(
+    callback: CallbackQuery,
+    request_id: int,
+    seen: Status,
+    clerk: Clerk,
+    actor: handling.ActorRef,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """ "↪️ transfer": the organizations the request may go to, as buttons under a question to the clerk."""
+    message = callback.message
+    assert message is not None
+    directory = CatalogDirectory(catalogs.catalog)
+    try:
+        async with session_factory() as session:
+            targets = await transfers.destinations_for(session, request_id, actor, directory)
+    except MizError as error:
+        await callback.answer(error.render(r.lang), show_alert=True)
+        return
+    await callback.answer()
+    markup = picker(r, catalogs.catalog, request_id, seen, targets, 0)
+    await message.answer(r.text("op.transfer.pick", clerk=clerk.name.get("fa")), reply_markup=markup)
+
+
+async def transfer_page(
+    callback: CallbackQuery,
+    callback_data: TransferPage,
+    actor: handling.ActorRef,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """Another page of the picker (the organizations are read again, so a forged request id shows nothing)."""
+    message = callback.message
+    assert message is not None
+    directory = CatalogDirectory(catalogs.catalog)
+    try:
+        async with session_factory() as session:
+            targets = await transfers.destinations_for(session, callback_data.req, actor, directory)
+    except MizError as error:
+        await callback.answer(error.render(r.lang), show_alert=True)
+        return
+    await callback.answer()
+    markup = picker(r, catalogs.catalog, callback_data.req, callback_data.seen, targets, callback_data.page)
+    if isinstance(message, Message):
+        await message.edit_reply_markup(reply_markup=markup)
+
+
+async def transfer_pick(
+    callback: CallbackQuery,
+    callback_data: TransferPick,
+    clerk: Clerk,
+    actor: handling.ActorRef,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    state: FSMContext,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """The clerk picked an organization: refused at once if it cannot receive the request, else ask the reason."""
+    message = callback.message
+    assert message is not None
+    directory = CatalogDirectory(catalogs.catalog)
+    try:
+        async with session_factory() as session:
+            await transfers.check_transfer(
+                session,
+                callback_data.req,
+                actor,
+                callback_data.org,
+                seen_status=callback_data.seen,
+                directory=directory,
+            )
+    except MizError as error:
+        await callback.answer(error.render(r.lang), show_alert=True)
+        return
+    await state.set_state(OperatorStates.text)
+    await state.update_data(
+        {"req": callback_data.req, "act": "transfer", "seen": callback_data.seen, "to": callback_data.org}
+    )
+    await callback.answer()
+    org_name = org_label(catalogs.catalog, callback_data.org)
+    await message.answer(r.text("op.prompt.transfer", clerk=clerk.name.get("fa"), org=org_name))
 
 
 async def refuse_card_action(callback: CallbackQuery, r: Renderer, platform: Platform) -> None:
@@ -163,6 +259,10 @@ async def action_text(
     request_id = int(data.get("req", 0))
     text = (message.text or "").strip()
     call = _call(catalogs, settings, org, actor, request_id, Status(str(data.get("seen"))), text)
+    if action.picks_organization:
+        call = replace(
+            call, transfer_to=str(data.get("to", "")), directory=CatalogDirectory(catalogs.catalog)
+        )
     try:
         change = await _run(session_factory, outbox, lambda s: action.run(s, call))
     except MizError as error:
@@ -174,7 +274,7 @@ async def action_text(
         await _redraw(session_factory, outbox, platform, message.chat.id, actor, request_id)
         return
     await state.clear()
-    if change.certificate_code is not None:
+    if isinstance(change, handling.Change) and change.certificate_code is not None:
         code = format_certificate_code(change.certificate_code)
         await message.reply(r.text("op.done.complete_certificate", certificate=code))
         return

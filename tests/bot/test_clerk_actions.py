@@ -15,8 +15,16 @@ def test_a_card_shows_the_buttons_its_status_allows_in_their_order() -> None:
     shown = {status: [action.id for action in on_card(status)] for status in Status}
     assert shown == {
         Status.DRAFT: [],
-        Status.SUBMITTED: ["claim", "ask_info", "reject"],
-        Status.IN_PROGRESS: ["ask_info", "wait_agency", "ask_payment", "complete", "reject", "takeover"],
+        Status.SUBMITTED: ["claim", "ask_info", "reject", "transfer"],
+        Status.IN_PROGRESS: [
+            "ask_info",
+            "wait_agency",
+            "ask_payment",
+            "complete",
+            "reject",
+            "takeover",
+            "transfer",
+        ],
         Status.NEEDS_INFO: [],
         Status.WAITING_EXTERNAL: ["resume"],
         Status.AWAITING_PAYMENT: ["resume"],

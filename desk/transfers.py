@@ -1,0 +1,305 @@
+"""Transfers: a request filed at the wrong organization moves to the right one, keeping its tracking code.
+
+A citizen who picked the wrong municipality or dehyari should not be sent from office to office (سرگردانی): the
+clerk moves the request, with a reason, to another organization that offers the same service, and the citizen
+is told who handles it now and why. Rules (the story is in docs/ARCHITECTURE.md, "Transfers"):
+
+* Who: staff of the organization handling the request (``desk.access.Access.ACT``), and the governorate's staff,
+  who may read every request (``Access.READ``) and so may also send one where it belongs. Anyone else is told
+  the request does not exist.
+* What: an open request not yet waiting on anyone (submitted or in progress); one waiting for the citizen, an
+  agency or a payment is resumed first, so no answer or payment goes astray.
+* Where: an organization of the catalog that offers the request's service (the bot passes them as
+  ``Destination``), other than the one handling it; never the organization an anonymous complaint is about,
+  however the request came to be where it is.
+* Then: the request is handled by the new organization as a fresh arrival (submitted, nobody assigned, a new
+  deadline from the service's duration in the new organization's working days counted from today), with one
+  public event (``from_organization_id``, ``to_organization_id``, the reason as text). The citizen gets a message
+  and an SMS like any status notice; the old groups' cards are redrawn as "transferred"; the new groups get the
+  card.
+
+Dedupe keys: ``event:<id>:citizen``, ``event:<id>:sms``, ``event:<id>:card:<platform>`` (the new groups),
+``event:<id>:moved:<platform>`` (the old groups).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Final, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from desk.access import COMPLAINT_SERVICE, is_anonymous_complaint, view_of
+from desk.calendar import WorkCalendar
+from desk.errors import NotFound, TransitionError, ValidationError
+from desk.handling import ActorRef, clean_text
+from desk.i18n import LANGUAGES
+from desk.lifecycle import Actor, Status, is_public
+from desk.notifications import answer_buttons, enqueue_card, enqueue_chat, text_payload
+from desk.persian import TEHRAN
+from desk.requests import PLATFORMS, Title
+from desk.sms import queue_request_sms
+from desk.tracking import format_tracking_code
+from storage.columns import utcnow
+from storage.models import RequestEvent, ServiceRequest
+from storage.repositories import Citizens, Events, Requests
+
+__all__ = [
+    "TRANSFERABLE",
+    "Destination",
+    "Directory",
+    "Transfer",
+    "check_destination",
+    "check_transfer",
+    "destinations_for",
+    "transfer",
+]
+
+TRANSFERABLE: Final = frozenset({Status.SUBMITTED, Status.IN_PROGRESS})
+"""The statuses a request may be transferred from: open, and waiting on nobody."""
+
+_STAFF: Final = frozenset({Actor.CLERK, Actor.SUPERVISOR})
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """An organization offering a service, as the catalog says: the service's duration there in working days,
+    and its working calendar (the new deadline is counted in both)."""
+
+    organization_id: str
+    duration_days: int
+    calendar: WorkCalendar
+
+
+class Directory(Protocol):
+    """What a transfer needs to know of the catalog (the bot gives it; the domain never reads the catalog)."""
+
+    def destinations(self, service_id: str) -> Mapping[str, Destination]:
+        """Every organization offering ``service_id``, by id."""
+        ...
+
+    def groups(self, organization_id: str) -> Mapping[str, int]:
+        """The operator groups of ``organization_id``: platform -> chat id."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """What a transfer did: the request, where it came from and went, its new deadline and the event."""
+
+    request_id: int
+    tracking_code: str
+    from_organization_id: str
+    to_organization_id: str
+    deadline: date
+    event_id: int
+
+
+async def _readable(session: AsyncSession, request_id: int, actor: ActorRef, *, lock: bool) -> ServiceRequest:
+    """The filed request if ``actor`` is staff who may see it (``desk.access.view_of``); ``NotFound`` otherwise."""
+    if actor.kind not in _STAFF:
+        raise NotFound("desk.request.not_found")
+    requests = Requests(session)
+    request = await (requests.get_for_update(request_id) if lock else requests.get(request_id))
+    if request is None or request.id is None or not is_public(Status(request.status)):
+        raise NotFound("desk.request.not_found")
+    view_of(request, actor)
+    return request
+
+
+def _accused(request: ServiceRequest) -> str | None:
+    """The organization an anonymous complaint is about, which must never receive it."""
+    if not is_anonymous_complaint(request.service_id, request.answers):
+        return None
+    return request.about_organization_id
+
+
+def _allowed(request: ServiceRequest, directory: Directory) -> dict[str, Destination]:
+    """Where ``request`` may go: the organizations offering its service, but not its handler nor its accused."""
+    barred = {request.organization_id, _accused(request)}
+    return {
+        org_id: destination
+        for org_id, destination in directory.destinations(request.service_id).items()
+        if org_id not in barred
+    }
+
+
+def _check_status(request: ServiceRequest) -> Status:
+    status = Status(request.status)
+    if status not in TRANSFERABLE:
+        raise TransitionError("desk.transfer.status", status=status)
+    return status
+
+
+async def destinations_for(
+    session: AsyncSession, request_id: int, actor: ActorRef, directory: Directory
+) -> list[str]:
+    """The organizations ``actor`` may transfer the request to (the picker's buttons), in the directory's order.
+
+    Raises ``NotFound`` for a request the actor may not see, ``TransitionError("desk.transfer.status")`` when it
+    cannot be transferred now, and ``ValidationError("desk.transfer.nowhere")`` when no other organization offers
+    its service.
+    """
+    request = await _readable(session, request_id, actor, lock=False)
+    _check_status(request)
+    allowed = list(_allowed(request, directory))
+    if not allowed:
+        raise ValidationError("desk.transfer.nowhere")
+    return allowed
+
+
+def check_destination(request: ServiceRequest, to: str, directory: Directory) -> Destination:
+    """The destination ``to`` if ``request`` may go there; ``ValidationError`` saying why not otherwise."""
+    if to == request.organization_id:
+        raise ValidationError("desk.transfer.same")
+    if to == _accused(request):
+        raise ValidationError("desk.transfer.accused")
+    destination = _allowed(request, directory).get(to)
+    if destination is None:
+        raise ValidationError("desk.transfer.not_offered")
+    return destination
+
+
+async def check_transfer(
+    session: AsyncSession,
+    request_id: int,
+    actor: ActorRef,
+    to: str,
+    *,
+    seen_status: Status,
+    directory: Directory,
+) -> None:
+    """Refuse at once a transfer that cannot happen (before the clerk types a reason): the same checks as
+    :func:`transfer`, nothing written."""
+    request = await _readable(session, request_id, actor, lock=False)
+    _check_seen(request, seen_status)
+    check_destination(request, to, directory)
+
+
+def _check_seen(request: ServiceRequest, seen_status: Status) -> None:
+    current = _check_status(request)
+    if current != Status(seen_status):
+        raise TransitionError("desk.handling.changed", status=current)
+
+
+async def transfer(
+    session: AsyncSession,
+    request_id: int,
+    actor: ActorRef,
+    to: str,
+    reason: str,
+    *,
+    seen_status: Status,
+    directory: Directory,
+    today: date | None = None,
+) -> Transfer:
+    """Move the request to organization ``to`` for ``reason`` (required; the citizen reads it).
+
+    Everything is checked before anything is written: ``NotFound`` (not the actor's to see),
+    ``TransitionError`` (``desk.transfer.status``: waiting on someone or finished; ``desk.handling.changed``:
+    the card was old), ``ValidationError`` (``desk.transfer.same``, ``.accused``, ``.not_offered``, or the
+    reason's ``desk.text.*``). ``today`` is the county's date (now in Tehran when not given).
+    """
+    text = clean_text(reason, required=True)
+    assert text is not None  # a required text is never blank
+    request = await _readable(session, request_id, actor, lock=True)
+    _check_seen(request, seen_status)
+    destination = check_destination(request, to, directory)
+    assert request.id is not None
+    origin = request.organization_id
+    today = today or datetime.now(TEHRAN).date()
+    deadline = destination.calendar.add_working_days(today, destination.duration_days)
+
+    now = utcnow()
+    event = await Events(session).add(
+        RequestEvent(
+            request_id=request.id,
+            at=now,
+            actor_kind=actor.kind.value,
+            actor_id=actor.actor_id,
+            from_status=request.status,
+            to_status=Status.SUBMITTED.value,
+            text=text,
+            public=True,
+            from_organization_id=origin,
+            to_organization_id=to,
+        )
+    )
+    if request.service_id != COMPLAINT_SERVICE:
+        # A complaint stays about whom it accuses; any other request is now about where it is handled.
+        request.about_organization_id = to
+    request.organization_id = to
+    request.status = Status.SUBMITTED.value
+    request.assignee_platform = request.assignee_user_id = None
+    request.deadline = deadline
+    request.updated_at = now
+    session.add(request)
+
+    await _tell_citizen(session, request, event, text)
+    await _draw_cards(session, request, event, directory.groups(origin), kind="moved")
+    await _draw_cards(session, request, event, directory.groups(to), kind="card")
+    assert event.id is not None
+    return Transfer(
+        request_id=request.id,
+        tracking_code=request.tracking_code,
+        from_organization_id=origin,
+        to_organization_id=to,
+        deadline=deadline,
+        event_id=event.id,
+    )
+
+
+async def _tell_citizen(
+    session: AsyncSession, request: ServiceRequest, event: RequestEvent, reason: str
+) -> None:
+    """The citizen's message (and SMS): who handles the request now, why, the same code and the new deadline."""
+    citizen = await Citizens(session).get(request.citizen_id)
+    assert citizen is not None
+    assert request.id is not None
+    lang = citizen.locale if citizen.locale in LANGUAGES else "fa"
+    params: dict[str, str | int] = {
+        "code": format_tracking_code(request.tracking_code, lang),
+        "title": Title.of(request.service_snapshot).text(lang),
+        "org": request.organization_id,
+        "text": reason,
+    }
+    dates = {"deadline": request.deadline} if request.deadline is not None else {}
+    await enqueue_chat(
+        session,
+        platform=citizen.platform,
+        chat_id=citizen.chat_id,
+        organization_id=request.organization_id,
+        payload=text_payload(
+            "notify.citizen.transferred", lang, params=params, dates=dates, buttons=answer_buttons(request.id)
+        ),
+        dedupe_key=f"event:{event.id}:citizen",
+        request_id=request.id,
+    )
+    await queue_request_sms(
+        session, citizen, request, key="sms.transferred", dedupe_key=f"event:{event.id}:sms"
+    )
+
+
+async def _draw_cards(
+    session: AsyncSession,
+    request: ServiceRequest,
+    event: RequestEvent,
+    groups: Mapping[str, int],
+    *,
+    kind: str,
+) -> None:
+    """Queue the card in each of ``groups``: the new organization's get it whole, the old one's see it moved."""
+    assert request.id is not None
+    for platform, chat_id in sorted(groups.items()):
+        if platform not in PLATFORMS:
+            raise ValueError(f"unknown platform {platform!r} in groups")
+        await enqueue_card(
+            session,
+            platform=platform,
+            chat_id=chat_id,
+            organization_id=request.organization_id,
+            request_id=request.id,
+            dedupe_key=f"event:{event.id}:{kind}:{platform}",
+        )
