@@ -254,8 +254,10 @@ async def _tell_citizen(
     text: str | None = None,
     amount_rials: int | None = None,
     certificate: Certificate | None = None,
+    sms_key: str | None = None,
 ) -> None:
-    """Queue the citizen's notice of ``event`` (and the survey when the request is finished by staff).
+    """Queue the citizen's notice of ``event`` (and the survey when the request is finished by staff); the SMS
+    of a public change is ``sms_key`` when given, else the one of the request's new status.
 
     The amount is written out in the citizen's language here (``۱٬۲۵۰٬۰۰۰``), grouped as people read money;
     a certificate's code as it is printed (``K7QM-2XPD-9HRK``), with its type.
@@ -290,7 +292,7 @@ async def _tell_citizen(
             session,
             citizen,
             request,
-            key=sms_key_for(status),
+            key=sms_key or sms_key_for(status),
             dedupe_key=f"event:{event.id}:sms",
             amount_rials=amount_rials,
         )

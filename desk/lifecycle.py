@@ -104,8 +104,9 @@ _SUPERVISOR: Final[dict[Status, frozenset[Status]]] = {
     S.REJECTED: frozenset({S.IN_PROGRESS}),
 }
 _SYSTEM: Final[dict[Status, frozenset[Status]]] = {
-    # A confirmed payment resumes the work.
+    # A confirmed payment resumes the work, and so does the last answer of the agencies asked.
     S.AWAITING_PAYMENT: frozenset({S.IN_PROGRESS}),
+    S.WAITING_EXTERNAL: frozenset({S.IN_PROGRESS}),
 }
 
 TRANSITIONS: Final[Mapping[Actor, Mapping[Status, frozenset[Status]]]] = {

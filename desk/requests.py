@@ -48,7 +48,7 @@ from desk.verification import mobile_answers, phone_to_offer, record_shared_phon
 from storage.columns import utcnow
 from storage.errors import TrackingCodeTakenError
 from storage.models import Citizen, Document, RequestEvent, RequestIdentifier, ServiceRequest
-from storage.repositories import Citizens, Events, Outbox, Requests
+from storage.repositories import OPEN_INQUIRY_STATES, Citizens, Events, Inquiries, Outbox, Requests
 
 __all__ = [
     "CONFIRMATION_HOLD",
@@ -66,6 +66,7 @@ __all__ = [
     "SubmitResult",
     "Title",
     "TrackView",
+    "Waiting",
     "confirmation_keys",
     "file_request",
     "queue_confirmation",
@@ -232,6 +233,16 @@ class HistoryEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class Waiting:
+    """An open inquiry as the citizen sees it: which agency (its catalog id) the request waits for, since when,
+    and by when it is due to answer. Nothing of the question or the answer."""
+
+    agency_id: str
+    since: datetime
+    due: date
+
+
+@dataclass(frozen=True, slots=True)
 class TrackView:
     """What following a tracking code shows: the request, where it stands, and its public history (oldest first)."""
 
@@ -243,6 +254,7 @@ class TrackView:
     submitted_at: datetime | None
     deadline: date | None
     history: tuple[HistoryEntry, ...] = field(default=())
+    waiting: tuple[Waiting, ...] = field(default=())
 
 
 def _answered(value: Any) -> bool:
@@ -644,6 +656,7 @@ async def track_view(session: AsyncSession, request: ServiceRequest) -> TrackVie
     """What following ``request`` shows: where it stands and its public history (the caller checked who asks)."""
     assert request.id is not None
     events = await Events(session).history(request.id, public_only=True)
+    inquiries = await Inquiries(session).of_request(request.id)
     return TrackView(
         tracking_code=request.tracking_code,
         organization_id=request.organization_id,
@@ -661,5 +674,10 @@ async def track_view(session: AsyncSession, request: ServiceRequest) -> TrackVie
                 transferred_to=event.to_organization_id,
             )
             for event in events
+        ),
+        waiting=tuple(
+            Waiting(agency_id=item.agency_id, since=item.asked_at, due=item.due_date)
+            for item in inquiries
+            if item.state in OPEN_INQUIRY_STATES
         ),
     )

@@ -33,6 +33,7 @@ __all__ = [
     "Due",
     "DuesImport",
     "GroupMessage",
+    "Inquiry",
     "OutboxMessage",
     "Payment",
     "PhoneVerification",
@@ -460,3 +461,43 @@ class Payment(SQLModel, table=True):
     provider_transaction_id: str | None = Field(default=None, max_length=128)
     paid_at: datetime | None = _utc_column(nullable=True)
     created_at: datetime = _created()
+
+
+class Inquiry(SQLModel, table=True):
+    """A question one organization sent another (an agency, or a municipality) about a request, and its answer.
+
+    The request stays ``waiting_external`` while any of its inquiries is ``open`` or ``need_more`` (the agency
+    asked the clerk for more); ``answered`` and ``not_ours`` close it. ``document_ids`` are the request's
+    documents the clerk chose to attach: the agency sees those and nothing else of the citizen. ``thread`` keeps
+    the exchanges of "need more" (``[{"kind": "need_more"|"more", "text", "by", "at"}]``); ``answer_files`` the
+    files of the answer as they were sent (``[{"platform", "chat_id", "message_id", "kind"}]``).
+    """
+
+    __tablename__ = "inquiry"
+    __table_args__ = (
+        Index("ix_inquiry_state_due_date", "state", "due_date"),
+        Index("ix_inquiry_agency_id_state", "agency_id", "state"),
+        Index("ix_inquiry_asking_organization_id_state", "asking_organization_id", "state"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = _request_fk()
+    asking_organization_id: str = Field(max_length=64)
+    agency_id: str = Field(max_length=64, description="the catalog id of the agency (or organization) asked")
+    question: str
+    document_ids: list[int] = Field(default_factory=list, sa_type=JSON)
+    asked_by: str = Field(max_length=64, description="'platform:user id' of the clerk who sent it")
+    asked_at: datetime = _created()
+    due_date: date
+    letter_number: str | None = Field(default=None, max_length=64, description="the outgoing letter's number")
+    letter_date: date | None = None
+    state: str = Field(default="open", max_length=16, description="open, need_more, answered or not_ours")
+    thread: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    answer_text: str | None = None
+    answer_files: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    answered_by: str | None = Field(default=None, max_length=64)
+    answered_at: datetime | None = _utc_column(nullable=True)
+    answer_letter_number: str | None = Field(default=None, max_length=64)
+    answer_letter_date: date | None = None
+    reminded_on: date | None = Field(default=None, description="the last day it was listed as overdue")
+    escalated_at: datetime | None = _utc_column(nullable=True)

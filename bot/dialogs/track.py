@@ -80,6 +80,15 @@ def track_context(r: Renderer, view: TrackView, catalogs: CatalogHolder) -> dict
         "status": r.plain(Status(view.status).label_key),
         "submitted": format_jalali_date(view.submitted_at, r.lang) if view.submitted_at else "—",
         "deadline": format_jalali_date(view.deadline, r.lang) if view.deadline else "—",
+        "waiting": [
+            r.plain(
+                "bot.track.waiting",
+                agency=org_name(catalogs, item.agency_id, r.lang),
+                since=format_jalali_date(item.since, r.lang),
+                due=format_jalali_date(item.due, r.lang),
+            )
+            for item in view.waiting
+        ],
         "history": [
             {
                 "date": format_jalali_date(event.at, r.lang),

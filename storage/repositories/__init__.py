@@ -12,6 +12,7 @@ from storage.repositories.citizens import Citizens
 from storage.repositories.conversations import ConversationStates
 from storage.repositories.dues import Dues
 from storage.repositories.groups import GroupMessages, RegisteredClerks
+from storage.repositories.inquiries import OPEN_INQUIRY_STATES, Inquiries
 from storage.repositories.outbox import Outbox
 from storage.repositories.payments import Payments
 from storage.repositories.reports import ReportQueries
@@ -19,6 +20,7 @@ from storage.repositories.requests import OPEN_STATUSES, Events, Listed, Request
 from storage.repositories.surveys import SurveyAnswers
 
 __all__ = [
+    "OPEN_INQUIRY_STATES",
     "OPEN_STATUSES",
     "Certificates",
     "Citizens",
@@ -26,6 +28,7 @@ __all__ = [
     "Dues",
     "Events",
     "GroupMessages",
+    "Inquiries",
     "Listed",
     "Outbox",
     "Payments",

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from storage.models import GroupMessage, RegisteredClerk, ServiceRequest
 from storage.repositories.base import Repository
 
-__all__ = ["GroupMessages", "RegisteredClerks"]
+__all__ = ["GroupMessages", "RegisteredClerks", "inquiry_card_kind"]
 
 
 class GroupMessages(Repository):
@@ -53,6 +53,17 @@ class GroupMessages(Repository):
     async def cards(self, request_id: int) -> dict[tuple[str, int], int]:
         """``(platform, chat id) -> message id`` of the request's card in each operator group it was drawn in."""
         return {(g.platform, g.chat_id): g.message_id for g in await self.of_request(request_id, kind="card")}
+
+    async def inquiry_cards(self, inquiry_id: int) -> dict[tuple[str, int], int]:
+        """``(platform, chat id) -> message id`` of an inquiry's card in each group of the agency asked (linked
+        to its request with the kind ``inq:<inquiry id>``)."""
+        stmt = select(GroupMessage).where(col(GroupMessage.kind) == inquiry_card_kind(inquiry_id))
+        return {(g.platform, g.chat_id): g.message_id for g in (await self.session.scalars(stmt)).all()}
+
+
+def inquiry_card_kind(inquiry_id: int) -> str:
+    """The ``GroupMessage.kind`` of an inquiry's card in an agency's group."""
+    return f"inq:{inquiry_id}"
 
 
 class RegisteredClerks(Repository):

@@ -27,6 +27,7 @@ TABLES = {
     "due",
     "dues_import",
     "group_message",
+    "inquiry",
     "outbox_message",
     "payment",
     "phone_verification",

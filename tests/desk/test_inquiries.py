@@ -1,0 +1,339 @@
+"""Inquiries between organizations, on SQLite and PostgreSQL: what is stored, who may see and answer, who hears.
+
+Each test acts as the bot's handlers will (a use case in one transaction), then looks at the request, its events,
+its inquiries and the outbox.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from desk import inquiries
+from desk.calendar import WorkCalendar
+from desk.errors import NotFound, TransitionError, ValidationError
+from desk.handling import ActorRef, claim
+from desk.inquiries import Agency, InquiryState
+from desk.lifecycle import Actor, Status
+from desk.requests import track_view
+from storage.models import Document, Inquiry
+from storage.repositories import Inquiries, Requests
+from storage.uow import unit_of_work
+from tests.desk.test_handling import (
+    CLERK,
+    GROUPS,
+    ORG,
+    Factory,
+    all_events,
+    clerk_acts,
+    file_request,
+    outbox,
+    stored,
+)
+
+REGISTRY = Agency("registry", "اداره ثبت اسناد", 10, {"telegram": -100_901, "bale": 9901})
+GAS = Agency("gas", "اداره گاز", 3, {})
+REGISTRY_STAFF = ActorRef(Actor.CLERK, "telegram", 901, "کارشناس ثبت", organization_id="registry")
+GAS_STAFF = ActorRef(Actor.CLERK, "bale", 902, "کارشناس گاز", organization_id="gas")
+OTHER_ORG_CLERK = ActorRef(Actor.CLERK, "telegram", 777, "غریبه", organization_id="imanshahr")
+TODAY = date(2026, 4, 1)  # a Wednesday; Thursday and Friday are the weekend
+
+
+async def working(factory: Factory) -> int:
+    """A request the clerk has claimed (in progress), with one document."""
+    request_id, _ = await file_request(factory)
+    await clerk_acts(factory, claim, request_id, seen=Status.SUBMITTED)
+    async with unit_of_work(factory, write=True) as session:
+        await Requests(session).add_document(
+            Document(
+                request_id=request_id,
+                slot="deed",
+                platform="telegram",
+                platform_file_id="file-1",
+                file_unique_id="u-1",
+                stored_path="x/deed.jpg",
+                sha256="0" * 64,
+                size=10,
+                mime="image/jpeg",
+                kind="photo",
+            )
+        )
+    return request_id
+
+
+async def send(factory: Factory, request_id: int, *agencies: Agency, seen: Status = Status.IN_PROGRESS, **kw):
+    async with unit_of_work(factory, write=True) as session:
+        return await inquiries.send_inquiries(
+            session,
+            request_id,
+            kw.pop("actor", CLERK),
+            list(agencies),
+            kw.pop("question", "آیا پلاک ۱۲۳ بازداشت است؟"),
+            seen_status=seen,
+            groups=GROUPS,
+            calendar=WorkCalendar.from_names(["thursday", "friday"], []),
+            today=TODAY,
+            **kw,
+        )
+
+
+async def answer(factory: Factory, inquiry_id: int, actor: ActorRef, text: str = "بازداشت نیست.", **kw):
+    async with unit_of_work(factory, write=True) as session:
+        return await inquiries.answer(
+            session,
+            inquiry_id,
+            actor,
+            text,
+            agency_name=kw.pop("name", "اداره ثبت اسناد"),
+            asking_groups=GROUPS,
+            **kw,
+        )
+
+
+async def inquiry(factory: Factory, inquiry_id: int) -> Inquiry:
+    async with factory() as session:
+        found = await Inquiries(session).get(inquiry_id)
+        assert found is not None
+        return found
+
+
+async def test_sending_moves_the_request_to_waiting_and_gives_each_agency_a_due_date(
+    factory: Factory,
+) -> None:
+    request_id = await working(factory)
+    async with factory() as session:
+        documents = [doc.id for doc in await Requests(session).documents(request_id)]
+    sent = await send(
+        factory, request_id, REGISTRY, GAS, document_ids=documents, letter_number="۱۲۳۴/ش", letter_date=TODAY
+    )
+    assert [item.agency_id for item in sent] == ["registry", "gas"]
+    assert (await stored(factory, request_id)).status == Status.WAITING_EXTERNAL
+    # Ten working days from Wednesday 1 April with a Thursday-Friday weekend, and three for gas.
+    assert sent[0].due_date == date(2026, 4, 15)
+    assert sent[1].due_date == date(2026, 4, 6)
+    assert sent[0].letter_number == "۱۲۳۴/ش"
+    assert sent[0].document_ids == documents
+    rows = await outbox(factory)
+    cards = [row for row in rows if row.payload.get("type") == "inquiry"]
+    # Only the registry has groups: its two get the inquiry card; gas is answered by hand.
+    assert sorted((row.platform, row.chat_id) for row in cards) == [("bale", 9901), ("telegram", -100_901)]
+    citizen = [row for row in rows if row.payload.get("key") == "notify.citizen.waiting_external"]
+    assert len(citizen) == 1
+    assert "اداره ثبت اسناد، اداره گاز" in citizen[0].payload["params"]["text"]
+
+
+async def test_the_public_history_says_sent_and_answered_never_the_contents(factory: Factory) -> None:
+    request_id = await working(factory)
+    [sent] = await send(factory, request_id, REGISTRY, question="پلاک ۱۲۳ بازداشت است؟")
+    assert sent.id is not None
+    await answer(factory, sent.id, REGISTRY_STAFF, "پلاک در رهن بانک است.")
+    events = await all_events(factory, request_id)
+    public = " ".join(event.text or "" for event in events if event.public)
+    internal = " ".join(event.text or "" for event in events if not event.public)
+    assert "پاسخ استعلام اداره ثبت اسناد رسید" in public
+    assert "رهن" not in public
+    assert "بازداشت" not in public
+    assert "پلاک ۱۲۳ بازداشت است؟" in internal
+    assert "پلاک در رهن بانک است." in internal
+
+
+async def test_the_request_returns_to_the_queue_only_when_the_last_answer_is_in(factory: Factory) -> None:
+    request_id = await working(factory)
+    registry, gas = await send(factory, request_id, REGISTRY, GAS)
+    assert registry.id is not None
+    assert gas.id is not None
+    first = await answer(factory, registry.id, REGISTRY_STAFF)
+    assert first is None
+    assert (await stored(factory, request_id)).status == Status.WAITING_EXTERNAL
+    # Gas has no group: the asking clerk records its letter by hand.
+    last = await answer(
+        factory,
+        gas.id,
+        CLERK,
+        "لوله گاز از ملک نمی‌گذرد.",
+        name="اداره گاز",
+        by_hand=True,
+        letter_number="۵۵/گ",
+        letter_date=date(2026, 4, 5),
+    )
+    assert last is not None
+    assert last.to_status == Status.IN_PROGRESS
+    assert (await stored(factory, request_id)).status == Status.IN_PROGRESS
+    recorded = await inquiry(factory, gas.id)
+    assert recorded.state == InquiryState.ANSWERED
+    assert recorded.answered_by == CLERK.actor_id
+    assert recorded.answer_letter_number == "۵۵/گ"
+    assert recorded.answer_letter_date == date(2026, 4, 5)
+    rows = await outbox(factory)
+    told = [row for row in rows if row.payload.get("key") == "notify.citizen.answers_in"]
+    assert len(told) == 1  # one message for both answers
+    groups_told = [row for row in rows if row.payload.get("key") == "notify.group.answers_in"]
+    assert sorted(row.chat_id for row in groups_told) == sorted(GROUPS.values())
+    answers_under_card = [row for row in rows if row.payload.get("key") == "op.inquiry.answered"]
+    assert len(answers_under_card) == 2 * len(GROUPS)
+
+
+async def test_an_answer_with_a_file_is_copied_to_the_asking_group_on_the_same_messenger(
+    factory: Factory,
+) -> None:
+    request_id = await working(factory)
+    [sent] = await send(factory, request_id, REGISTRY)
+    assert sent.id is not None
+    scan = {"platform": "telegram", "chat_id": -100_901, "message_id": 55, "kind": "photo"}
+    await answer(factory, sent.id, REGISTRY_STAFF, None, files=[scan])
+    copies = [row for row in await outbox(factory) if row.payload.get("type") == "copy"]
+    assert [(row.platform, row.chat_id, row.payload["message_id"]) for row in copies] == [
+        ("telegram", GROUPS["telegram"], 55)
+    ]
+    assert (await inquiry(factory, sent.id)).answer_files == [scan]
+
+
+async def test_need_more_waits_for_the_clerk_and_the_reply_goes_back_to_the_agency(factory: Factory) -> None:
+    request_id = await working(factory)
+    [sent] = await send(factory, request_id, REGISTRY)
+    assert sent.id is not None
+    async with unit_of_work(factory, write=True) as session:
+        await inquiries.ask_more(
+            session,
+            sent.id,
+            REGISTRY_STAFF,
+            "شمارهٔ پلاک فرعی؟",
+            agency_name=REGISTRY.name,
+            asking_groups=GROUPS,
+        )
+    assert (await inquiry(factory, sent.id)).state == InquiryState.NEED_MORE
+    # Still waiting: a question back is no answer.
+    assert (await stored(factory, request_id)).status == Status.WAITING_EXTERNAL
+    async with unit_of_work(factory, write=True) as session:
+        await inquiries.more_info(session, sent.id, CLERK, "فرعی ۴۵", agency_groups=REGISTRY.groups)
+    again = await inquiry(factory, sent.id)
+    assert again.state == InquiryState.OPEN
+    assert [item["kind"] for item in again.thread] == ["need_more", "more"]
+    rows = await outbox(factory)
+    asked = [row for row in rows if row.payload.get("key") == "op.inquiry.need_more"]
+    assert {row.chat_id for row in asked} == set(GROUPS.values())
+    assert asked[0].payload["buttons"] == [
+        [{"label": "op.inquiry.button.more", "data": f"inq:{sent.id}:more"}]
+    ]
+    replied = [row for row in rows if row.payload.get("key") == "op.inquiry.more"]
+    assert {row.chat_id for row in replied} == set(REGISTRY.groups.values())
+
+
+async def test_not_ours_closes_the_inquiry_with_its_reason(factory: Factory) -> None:
+    request_id = await working(factory)
+    [sent] = await send(factory, request_id, REGISTRY)
+    assert sent.id is not None
+    async with unit_of_work(factory, write=True) as session:
+        change = await inquiries.not_ours(
+            session,
+            sent.id,
+            REGISTRY_STAFF,
+            "با اداره منابع طبیعی است.",
+            agency_name=REGISTRY.name,
+            asking_groups=GROUPS,
+        )
+    assert change is not None
+    assert (await inquiry(factory, sent.id)).state == InquiryState.NOT_OURS
+    assert (await stored(factory, request_id)).status == Status.IN_PROGRESS
+
+
+@pytest.mark.parametrize(
+    "stranger",
+    [GAS_STAFF, OTHER_ORG_CLERK, ActorRef(Actor.CLERK, "telegram", 901, "x", organization_id=ORG)],
+    ids=["another agency", "another organization", "the asking org posing as the agency"],
+)
+async def test_only_the_agency_asked_may_answer(factory: Factory, stranger: ActorRef) -> None:
+    request_id = await working(factory)
+    [sent] = await send(factory, request_id, REGISTRY)
+    assert sent.id is not None
+    with pytest.raises(NotFound):
+        await answer(factory, sent.id, stranger)
+    assert (await inquiry(factory, sent.id)).state == InquiryState.OPEN
+
+
+async def test_only_the_asking_organization_records_an_answer_by_hand_or_replies(factory: Factory) -> None:
+    request_id = await working(factory)
+    [sent] = await send(factory, request_id, GAS)
+    assert sent.id is not None
+    for stranger in (OTHER_ORG_CLERK, GAS_STAFF):
+        with pytest.raises(NotFound):
+            await answer(factory, sent.id, stranger, by_hand=True)
+    async with factory() as session:
+        with pytest.raises(NotFound):
+            await inquiries.get_for_asker(session, sent.id, "imanshahr")
+        with pytest.raises(NotFound):
+            await inquiries.get_for_agency(session, sent.id, "registry")
+        assert (await inquiries.get_for_agency(session, sent.id, "gas")).id == sent.id
+
+
+async def test_a_second_answer_is_refused_and_changes_nothing(factory: Factory) -> None:
+    request_id = await working(factory)
+    [sent] = await send(factory, request_id, REGISTRY)
+    assert sent.id is not None
+    await answer(factory, sent.id, REGISTRY_STAFF, "نخست")
+    with pytest.raises(TransitionError):
+        await answer(factory, sent.id, REGISTRY_STAFF, "دوم")
+    assert (await inquiry(factory, sent.id)).answer_text == "نخست"
+
+
+@pytest.mark.parametrize(
+    ("agencies", "kwargs", "error"),
+    [
+        ((), {}, ValidationError),
+        ((Agency(ORG, "خود شهرداری", 5, {}),), {}, ValidationError),
+        ((REGISTRY,), {"question": "  "}, ValidationError),
+        ((REGISTRY,), {"document_ids": [999]}, NotFound),
+        ((REGISTRY,), {"letter_number": "۱" * 65}, ValidationError),
+    ],
+    ids=["no agency", "itself", "blank question", "another request's document", "long letter number"],
+)
+async def test_a_bad_inquiry_is_refused_and_writes_nothing(factory: Factory, agencies, kwargs, error) -> None:
+    request_id = await working(factory)
+    with pytest.raises(error):
+        await send(factory, request_id, *agencies, **kwargs)
+    assert (await stored(factory, request_id)).status == Status.IN_PROGRESS
+    async with factory() as session:
+        assert list(await Inquiries(session).of_request(request_id)) == []
+
+
+async def test_another_organization_cannot_send_an_inquiry_about_the_request(factory: Factory) -> None:
+    request_id = await working(factory)
+    with pytest.raises(NotFound):
+        await send(factory, request_id, REGISTRY, actor=OTHER_ORG_CLERK)
+
+
+async def test_more_inquiries_while_waiting_keep_the_request_waiting(factory: Factory) -> None:
+    request_id = await working(factory)
+    await send(factory, request_id, REGISTRY)
+    await send(factory, request_id, GAS, seen=Status.WAITING_EXTERNAL)
+    async with factory() as session:
+        assert [item.agency_id for item in await Inquiries(session).of_request(request_id)] == [
+            "registry",
+            "gas",
+        ]
+    assert (await stored(factory, request_id)).status == Status.WAITING_EXTERNAL
+
+
+async def test_tracking_shows_whom_the_request_waits_for_and_until_when(factory: Factory) -> None:
+    request_id = await working(factory)
+    registry, gas = await send(factory, request_id, REGISTRY, GAS)
+    assert gas.id is not None
+    await answer(factory, gas.id, CLERK, "ندارد", name="اداره گاز", by_hand=True)
+    async with factory() as session:
+        request = await Requests(session).get(request_id)
+        assert request is not None
+        view = await track_view(session, request)
+    assert [(item.agency_id, item.due) for item in view.waiting] == [("registry", registry.due_date)]
+
+
+async def test_a_group_lists_the_inquiries_it_asked_and_received(factory: Factory) -> None:
+    request_id = await working(factory)
+    registry, gas = await send(factory, request_id, REGISTRY, GAS)
+    async with factory() as session:
+        asked = await inquiries.open_inquiries(session, ORG)
+        received = await inquiries.open_inquiries(session, "registry")
+        other = await inquiries.open_inquiries(session, "imanshahr")
+    assert [item.id for item in asked] == [gas.id, registry.id]  # the earliest due first
+    assert [item.id for item in received] == [registry.id]
+    assert other == []
