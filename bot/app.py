@@ -13,7 +13,7 @@ import functools
 import gc
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from aiogram import Bot, Dispatcher
@@ -21,6 +21,9 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramForbiddenError
 from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.redis import RedisStorage
+from aiohttp import web
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import payments
@@ -42,7 +45,9 @@ from bot.dispatcher import MizDispatcher
 from bot.filters import route_by_state, route_callbacks_by_prefix, run_filters_inline
 from bot.fsm import DatabaseStorage, make_fsm_storage
 from bot.handlers import commands, errors, fallback, operator, reports, start
+from bot.health import Readiness, setup_health, side_server
 from bot.locale_store import CitizenLocales
+from bot.metrics import setup_metrics
 from bot.middlewares import (
     AlbumCollector,
     ContextMiddleware,
@@ -410,6 +415,20 @@ class Miz:
                 self._locks.append(lock)
         return busy
 
+    @property
+    def redis(self) -> Redis | None:
+        """The Redis client of the conversations (``MIZ_REDIS_URL``), None when they are in the database."""
+        storage = self.dispatcher.storage
+        return storage.redis if isinstance(storage, RedisStorage) else None
+
+    def web_routes(self) -> list[Callable[[web.Application], None]]:
+        """The routes every web server of this Miz answers: ``/healthz``, ``/readyz`` and ``/metrics``."""
+        readiness = Readiness(self.engine, self.redis)
+        return [
+            functools.partial(setup_health, readiness=readiness),
+            functools.partial(setup_metrics, factory=self.factory),
+        ]
+
     def _org_sms_allowed(self, org_id: str) -> bool:
         try:
             return self.catalogs.catalog.organization(org_id).sms
@@ -545,8 +564,16 @@ def run_bots() -> int:
                 logger.error(ALREADY_POLLED, spec.platform.value)
             if busy:
                 return 3
+            side = None
+            if settings.health_port is not None:
+                side = await side_server(settings.health_port, *miz.web_routes())
+                logger.info("health and metrics on 127.0.0.1:%d", settings.health_port)
             tune_garbage_collector()
-            await miz.run()
+            try:
+                await miz.run()
+            finally:
+                if side is not None:
+                    await side.cleanup()
         finally:
             await miz.stop()
         return 0

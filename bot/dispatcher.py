@@ -21,6 +21,7 @@ from aiogram.types import Update
 from aiogram.utils.backoff import Backoff, BackoffConfig
 
 from bot.command_menus import publish_command_menus
+from bot.metrics import timed_update
 from bot.platforms import Platform
 from bot.session import direct_answers
 
@@ -43,7 +44,12 @@ class MizDispatcher(Dispatcher):
         """Each platform's bot username, once its Bot API answered ``getMe`` (for the links in SMS)."""
 
     async def feed_update(self, bot: Bot, update: Update, **kwargs: Any) -> Any:
-        with direct_answers():
+        platform = self._platforms.get(bot.id, Platform.TELEGRAM).value
+        try:
+            kind = update.event_type
+        except Exception:  # aiogram raises for a kind it does not know (or the bare update of bot.session)
+            kind = "other"
+        with direct_answers(), timed_update(platform, kind):
             return await super().feed_update(bot, update, **kwargs)
 
     async def _polling(self, bot: Bot, *args: Any, **kwargs: Any) -> None:

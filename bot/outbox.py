@@ -43,6 +43,7 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.metrics import ERRORS, SENDS
 from bot.platforms import Platform
 from bot.ratelimit import SendLimiter, limits_for
 from bot.render import Renderer
@@ -504,6 +505,7 @@ class OutboxSender(Worker):
         except Exception as error:
             verdict = classify(error)
             if verdict.action == "retry" and not isinstance(error, TelegramAPIError | OSError | TimeoutError):
+                ERRORS.labels("outbox").inc()
                 logger.exception("outbox: unexpected error sending row %s", row.id)
             return await self._after_error(item, verdict, limiter, error)
         await self._mark_sent(item, message_id)
@@ -570,6 +572,7 @@ class OutboxSender(Worker):
                 await asyncio.sleep(0.5 * (attempt + 1))
         self._held.pop(item.id, None)
         self.stats.sent += 1
+        SENDS.labels(str(item.row.platform), "sent").inc()
 
     async def _after_error(
         self, item: _Held, verdict: Verdict, limiter: SendLimiter, cause: BaseException
@@ -580,6 +583,7 @@ class OutboxSender(Worker):
             retry_after = verdict.retry_after or 1.0
             limiter.penalize(int(row.chat_id or 0), retry_after)
             self.stats.throttled += 1
+            SENDS.labels(str(row.platform), "429").inc()
             at = now + timedelta(seconds=retry_after * (1 + self.rng.uniform(0, 0.1)))
             row.last_error = verdict.error
             async with self._write() as session:
@@ -607,7 +611,9 @@ class OutboxSender(Worker):
         self._held.pop(item.id, None)
         if give_up:
             self.stats.failed += 1
+            SENDS.labels(str(row.platform), "failed").inc()
             logger.info("outbox: row %s failed for good: %s", row.id, verdict.error)
             return True  # a failed row does not hold back the chat's next one
         self.stats.retried += 1
+        SENDS.labels(str(row.platform), "retried").inc()
         return False

@@ -219,8 +219,8 @@ class WorkerRoll:
 
 
 def _ledger_and_roll(miz: Miz) -> tuple[UpdateLedger, WorkerRoll]:
-    redis = getattr(miz.dispatcher.storage, "redis", None)
-    if isinstance(redis, Redis):
+    redis = miz.redis
+    if redis is not None:
         return RedisLedger(redis), WorkerRoll(redis)
     logger.info("no MIZ_REDIS_URL: this worker dedupes updates in its own memory; run only one")
     return MemoryLedger(), WorkerRoll(None)
@@ -229,8 +229,9 @@ def _ledger_and_roll(miz: Miz) -> tuple[UpdateLedger, WorkerRoll]:
 def create_web_app(
     miz: Miz, *, ledger: UpdateLedger | None = None, routes: Iterable[RouteSetup] = ()
 ) -> tuple[web.Application, WebhookReceiver]:
-    """The aiohttp application of a prepared ``miz``: the webhook route, then every ``routes`` setup (another
-    module's pages: each is called with the application and adds its routes)."""
+    """The aiohttp application of a prepared ``miz``: the webhook route, ``/healthz``, ``/readyz`` and ``/metrics``
+    (:meth:`Miz.web_routes`), then every ``routes`` setup (another module's pages: each is called with the
+    application and adds its routes)."""
     app = web.Application()
     app[MIZ_KEY] = miz
     dispatcher = miz.dispatcher
@@ -246,7 +247,7 @@ def create_web_app(
         {"dispatcher": dispatcher, "bots": miz.bots},
     )
     app.router.add_post(WEBHOOK_ROUTE, receiver.handle)
-    for setup in routes:
+    for setup in (*miz.web_routes(), *routes):
         setup(app)
     return app, receiver
 

@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.metrics import ERRORS, SENDS, SMS_COST, SMS_PARTS
 from bot.outbox import OrgNames
 from bot.sms import SmsOutcome, SmsProvider, SmsResult
 from bot.worker import LEASE_MARGIN, Backoff, Clock, Worker, lease_owner
@@ -143,6 +144,7 @@ class SmsSender(Worker):
             await self._finish(row, failed=str(error))
             return
         except Exception:  # a bug must not stop the sender; the row is tried again later
+            ERRORS.labels("outbox").inc()
             logger.exception("sms: unexpected error sending row %s", row.id)
             result, text = SmsResult(SmsOutcome.RETRY, "error", "unexpected error"), None
         await self._record(row, result, text)
@@ -174,6 +176,9 @@ class SmsSender(Worker):
                 )
             self.stats.sent += 1
             self.stats.cost_rials += result.cost_rials or 0
+            SENDS.labels("sms", "sent").inc()
+            SMS_PARTS.inc(parts)
+            SMS_COST.inc(result.cost_rials or 0)
             return
         if result.outcome is SmsOutcome.FAILED:
             await self._finish(row, failed=f"{result.status}: {result.detail}")
@@ -187,9 +192,11 @@ class SmsSender(Worker):
             logger.error("sms: the gateway account has no credit; SMS wait until it is topped up")
             at = now + self.no_credit_wait
             self.stats.no_credit += 1
+            SENDS.labels("sms", "retried").inc()
         else:
             at = self._retry_at(row, now)
             self.stats.retried += 1
+            SENDS.labels("sms", "retried").inc()
         async with self._write() as session:
             await Outbox(session).mark_retry(row.id, at=at, error=f"{result.status}: {result.detail}"[:500])
 
@@ -198,6 +205,7 @@ class SmsSender(Worker):
         async with self._write() as session:
             await Outbox(session).mark_failed(row.id, error=failed[:500])
         self.stats.failed += 1
+        SENDS.labels("sms", "failed").inc()
         logger.info(
             "sms: row %s to %s failed for good: %s", row.id, mask_mobile(str(row.phone or "")), failed
         )

@@ -32,6 +32,7 @@ __all__ = [
     "MIGRATIONS_DIR",
     "UpgradeResult",
     "alembic_config",
+    "current_revision",
     "head_revision",
     "upgrade",
     "upgrade_async",
@@ -69,6 +70,12 @@ def head_revision() -> str | None:
 
 def _current(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    """The revision ``engine``'s database is at (None: never migrated); compare with :func:`head_revision`."""
+    async with engine.connect() as connection:
+        return await connection.run_sync(_current)
 
 
 def _upgrade_on(connection: Connection) -> UpgradeResult:

@@ -47,6 +47,7 @@ from bot.forms import (
     read_answer,
 )
 from bot.keyboards import main_menu
+from bot.metrics import REQUESTS_FILED
 from bot.notifier import Notifier
 from bot.platforms import Platform
 from bot.render import Renderer
@@ -1030,6 +1031,8 @@ async def submit(
             await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
             return
         result = filed.result
+        if result.created:
+            REQUESTS_FILED.labels(result.organization_id).inc()
         current = FormData.read(await state.get_data())
         if not result.created and (current is None or current.idempotency_key != key):
             return  # another tap filed it and told the citizen (it cleared the form when it did)

@@ -18,6 +18,7 @@ import sqlalchemy.exc
 from aiogram import Bot, Router
 from aiogram.types import ErrorEvent, User
 
+from bot.metrics import ERRORS
 from bot.middlewares import LocaleStore
 from bot.platforms import Platform
 from bot.render import Renderer
@@ -68,6 +69,7 @@ def router(platforms: Mapping[int, Platform], default_locale: str) -> Router:
         update = event.update
         error = event.exception
         outage = is_outage(error)
+        ERRORS.labels("outage" if outage else "handler").inc()
         if outage:
             logger.warning(
                 "update %s failed: the database or Redis is unreachable (%s: %s)",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Collection, Container, Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, update
@@ -315,6 +315,29 @@ class Outbox(Repository):
         """How many outbox rows are in each status (for health checks and reports)."""
         stmt = select(OutboxMessage.status, func.count()).group_by(col(OutboxMessage.status))
         return {row[0]: row[1] for row in (await self.session.execute(stmt)).all()}
+
+    async def due_by_channel(self, now: datetime) -> dict[str, tuple[int, datetime]]:
+        """Rows due to be sent at ``now`` per channel (a chat row's platform, or ``sms``): how many, and since when
+        the oldest is due. One range read of the ``(status, next_attempt_at)`` index: only the due rows."""
+        stmt = (
+            sa_select(
+                col(OutboxMessage.channel),
+                col(OutboxMessage.platform),
+                func.count(),
+                func.min(col(OutboxMessage.next_attempt_at)),
+            )
+            .where(col(OutboxMessage.status) == "pending", col(OutboxMessage.next_attempt_at) <= now)
+            .group_by(col(OutboxMessage.channel), col(OutboxMessage.platform))
+        )
+        due: dict[str, tuple[int, datetime]] = {}
+        for kind, platform, count, oldest in (await self.session.execute(stmt)).all():
+            name = str(platform) if kind == "chat" and platform else str(kind)
+            if oldest.tzinfo is None:
+                oldest = oldest.replace(tzinfo=UTC)
+            if name in due:
+                count, oldest = count + due[name][0], min(oldest, due[name][1])
+            due[name] = (int(count), oldest)
+        return due
 
     async def has_unfinished(self) -> bool:
         """Whether some row is still pending or being sent (tests and the benchmark wait for none)."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func
+from sqlalchemy import ColumnElement, Select, case, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -270,6 +270,19 @@ class Requests(Repository):
             .limit(limit)
         )
         return [Listed(*row) for row in await self.session.execute(stmt)]
+
+    async def open_by_organization(self, today: date) -> dict[str, tuple[int, int]]:
+        """Each organization's open requests and, of them, the overdue (deadline before ``today``): one grouped
+        read of the open rows by the ``(status, deadline)`` index, for the metrics."""
+        late = func.sum(case((col(ServiceRequest.deadline) < today, 1), else_=0))
+        stmt = (
+            sa_select(col(ServiceRequest.organization_id), func.count(), late)
+            .where(col(ServiceRequest.status).in_(OPEN_STATUSES))
+            .group_by(col(ServiceRequest.organization_id))
+        )
+        return {
+            org: (int(count), int(overdue or 0)) for org, count, overdue in await self.session.execute(stmt)
+        }
 
     async def count_work(
         self, organization_id: str, *, assignee: tuple[str, int] | None = None, late_on: date | None = None

@@ -15,10 +15,12 @@ import sys
 import time
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from emulator.server import running_emulator
 from emulator.state import BotAccount
+from tests.e2e.conftest import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +28,9 @@ ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "1100000077:ONE-POLLER-ddddddddddddddddddddddddddddd"
 
 
-async def _miz_run(tmp_path: Path, api_base: str) -> asyncio.subprocess.Process:
+async def _miz_run(
+    tmp_path: Path, api_base: str, health_port: int | None = None
+) -> asyncio.subprocess.Process:
     env = {name: value for name, value in os.environ.items() if not name.startswith("MIZ_")}
     env.update(
         PYTHONPATH=str(ROOT),
@@ -35,6 +39,8 @@ async def _miz_run(tmp_path: Path, api_base: str) -> asyncio.subprocess.Process:
         MIZ_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'miz.sqlite3'}",
         MIZ_FILES_DIR=str(tmp_path / "files"),
     )
+    if health_port is not None:
+        env["MIZ_HEALTH_PORT"] = str(health_port)
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -62,10 +68,16 @@ async def test_a_second_miz_run_with_the_same_token_refuses_and_a_new_one_starts
 ) -> None:
     async with running_emulator() as emu:
         account = emu.add_bot(TOKEN, "telegram", username="miz_one_poller_bot")
-        first = await _miz_run(tmp_path, emu.base_url)
+        health_port = free_port()
+        first = await _miz_run(tmp_path, emu.base_url, health_port)
         third: asyncio.subprocess.Process | None = None
         try:
             assert await _polled(account, since=0), "the first `miz run` polls"
+            async with aiohttp.ClientSession() as http:  # MIZ_HEALTH_PORT: its health and metrics
+                async with http.get(f"http://127.0.0.1:{health_port}/readyz") as ready:
+                    assert ready.status == 200, await ready.text()
+                async with http.get(f"http://127.0.0.1:{health_port}/metrics") as metrics:
+                    assert "miz_outbox_due" in await metrics.text()
 
             second = await _miz_run(tmp_path, emu.base_url)
             _, stderr = await asyncio.wait_for(second.communicate(), timeout=120)

@@ -59,6 +59,16 @@ async def test_a_citizen_files_a_request_and_a_clerk_takes_it_by_webhook(
     card = await clerk.expect("آزمون همه پرسش‌ها", timeout=10)
     await clerk.press("🙋 برمی‌دارم", message=card)  # a callback query (Bale's has no chat_instance)
     await zahra.expect("بررسی درخواست شما را آغاز کرد", timeout=10)
+    async with aiohttp.ClientSession() as http:  # the same port answers the monitors
+        base = f"http://127.0.0.1:{served.webhook_port}"
+        async with http.get(f"{base}/readyz") as ready:
+            assert ready.status == 200, await ready.text()
+        async with http.get(f"{base}/metrics") as response:
+            metrics = await response.text()
+    assert 'miz_requests_open{organization="falavarjan"} 1.0' in metrics
+    assert f'miz_updates_total{{kind="callback_query",platform="{platform.value}"}}' in metrics
+    assert 'miz_requests_filed_total{organization="falavarjan"}' in metrics
+    assert f'miz_update_seconds_bucket{{le="10.0",platform="{platform.value}"}}' in metrics
     hook = await _webhook(served, platform)
     assert hook["url"] == webhook_address(f"http://127.0.0.1:{served.webhook_port}", _spec(served, platform))
     assert TOKENS[platform] not in hook["url"], "the token is never in the address"
