@@ -107,6 +107,12 @@ def _retention(args: argparse.Namespace) -> int:
     return retention(dry_run=args.dry_run, months=args.months, url=args.url)
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    from bot.doctor import doctor
+
+    return doctor()
+
+
 def _add_upkeep_commands(commands: Any, url_help: str) -> None:
     """``miz backup``, ``miz restore``, ``miz retention`` and ``miz doctor``: keeping an installation well."""
     backup = commands.add_parser(
@@ -134,6 +140,13 @@ def _add_upkeep_commands(commands: Any, url_help: str) -> None:
     retention.add_argument("--months", type=int, default=None, help="instead of MIZ_RETENTION_MONTHS")
     retention.add_argument("--url", default=None, help=url_help)
     retention.set_defaults(handler=_retention)
+
+    doctor = commands.add_parser(
+        "doctor",
+        help="check the installation (tokens, operator groups, webhooks, database, Redis, files, SMS credit, "
+        "catalog) and say what to fix; exit status 0 only when all is well",
+    )
+    doctor.set_defaults(handler=_doctor)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -20,16 +20,19 @@ from desk.persian import format_jalali_date, format_number
 __all__ = ["backup", "restore", "retention"]
 
 
+def _shown(value: Any, lang: str) -> Any:
+    if callable(value):
+        return value(lang)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return format_number(value, lang)
+    return value
+
+
 def say(stream: TextIO, key: str, /, **params: Any) -> None:
-    """Print the message ``key`` in English, then in Persian; integers in each language's digits."""
+    """Print the message ``key`` in English, then in Persian; integers in each language's digits, callables
+    asked for their text in each language."""
     for lang in ("en", "fa"):
-        shown = {
-            name: format_number(value, lang)
-            if isinstance(value, int) and not isinstance(value, bool)
-            else value
-            for name, value in params.items()
-        }
-        print(translator(lang)(key, **shown), file=stream)
+        print(translator(lang)(key, **{name: _shown(v, lang) for name, v in params.items()}), file=stream)
 
 
 def say_error(stream: TextIO, error: MizError) -> None:

@@ -37,6 +37,7 @@ __all__ = [
     "SMSIR_BASE",
     "KavenegarProvider",
     "NoSmsProvider",
+    "SmsCredit",
     "SmsIrProvider",
     "SmsOutcome",
     "SmsProvider",
@@ -80,6 +81,17 @@ class SmsResult:
         return self.outcome is SmsOutcome.SENT
 
 
+@dataclass(frozen=True, slots=True)
+class SmsCredit:
+    """What the gateway says is left on the account (``miz doctor``): ``amount`` of ``unit`` (Kavenegar: rials,
+    SMS.ir: its SMS credits), or, when it could not say, ``error`` (``outcome`` tells a refused key from an outage)."""
+
+    amount: float | None
+    unit: str
+    error: str | None = None
+    outcome: SmsOutcome | None = None
+
+
 class SmsProvider(Protocol):
     """An SMS gateway client. One instance serves the whole process; ``close`` releases its connections."""
 
@@ -94,6 +106,10 @@ class SmsProvider(Protocol):
 
     async def send_code(self, phone: str, code: str) -> SmsResult:
         """Send a one-time ``code`` through the provider's verification template (a service line, fast lane)."""
+        ...
+
+    async def credit(self) -> SmsCredit | None:
+        """The account's credit, or None when this provider has no account (no gateway)."""
         ...
 
     async def close(self) -> None:
@@ -230,6 +246,24 @@ class _HttpProvider:
         detail = f"{self.name} {status}: {meaning}; to {mask_mobile(phone)}"
         return SmsResult(outcome, status, detail, **extra)
 
+    async def _get(self, url: str, unit: str, **kwargs: Any) -> _Reply | SmsCredit:
+        """GET and read the reply, or the reason no reply came."""
+        try:
+            async with self._client().get(url, **kwargs) as response:
+                raw = await response.read()
+                http = response.status
+        except TimeoutError:
+            return SmsCredit(None, unit, f"no answer within {self._timeout:g}s", _R)
+        except aiohttp.ClientError as exc:
+            return SmsCredit(
+                None, unit, type(exc).__name__, _R
+            )  # the class only: Kavenegar's URL holds the key
+        try:
+            body = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            body = None
+        return _Reply(http, body)
+
     async def _post(self, phone: str, url: str, **kwargs: Any) -> _Reply | SmsResult:
         """POST and read the reply, or a ``retry`` result when no reply came."""
         try:
@@ -282,6 +316,24 @@ class KavenegarProvider(_HttpProvider):
         """Send ``code`` as ``token`` of the configured verification template."""
         form = {"receptor": phone, "template": self._template, "token": code}
         return await self._call(phone, "verify/lookup.json", form)
+
+    async def credit(self) -> SmsCredit:
+        """``account/info.json``: ``entries.remaincredit``, in rials."""
+        reply = await self._get(f"{self._prefix}/account/info.json", "rials")
+        if isinstance(reply, SmsCredit):
+            return reply
+        body = reply.body if isinstance(reply.body, dict) else {}
+        returned = body.get("return")
+        status = _int(returned.get("status")) if isinstance(returned, dict) else None
+        entries = body.get("entries")
+        remaining = entries.get("remaincredit") if isinstance(entries, dict) else None
+        if status == 200 and isinstance(remaining, int | float) and not isinstance(remaining, bool):
+            return SmsCredit(float(remaining), "rials")
+        if status is None:
+            outcome, meaning = _http_only(reply.http)
+        else:
+            outcome, meaning = _KAVENEGAR_STATUSES.get(status) or _unknown_status(reply.http)
+        return SmsCredit(None, "rials", f"{status or reply.http}: {meaning}", outcome)
 
     async def _call(self, phone: str, path: str, form: dict[str, str]) -> SmsResult:
         reply = await self._post(phone, f"{self._prefix}/{path}", data=form)
@@ -345,6 +397,23 @@ class SmsIrProvider(_HttpProvider):
         }
         return await self._call(phone, "send/verify", body)
 
+    async def credit(self) -> SmsCredit:
+        """``GET /v1/credit``: ``data`` is the account's credit, in SMS.ir's credits (about one per SMS part)."""
+        reply = await self._get(f"{self._base_url}/v1/credit", "credits", headers=self._headers)
+        if isinstance(reply, SmsCredit):
+            return reply
+        body = reply.body if isinstance(reply.body, dict) else {}
+        status, data = _int(body.get("status")), body.get("data")
+        if status == 1 and isinstance(data, int | float) and not isinstance(data, bool):
+            return SmsCredit(float(data), "credits")
+        if status is None:
+            outcome, meaning = _http_only(reply.http)
+        else:
+            outcome, meaning = _SMSIR_STATUSES.get(status) or _unknown_status(reply.http)
+        return SmsCredit(
+            None, "credits", f"{status if status is not None else reply.http}: {meaning}", outcome
+        )
+
     async def _call(self, phone: str, path: str, payload: dict[str, Any]) -> SmsResult:
         reply = await self._post(phone, f"{self._base_url}/v1/{path}", json=payload, headers=self._headers)
         if isinstance(reply, SmsResult):
@@ -384,6 +453,10 @@ class NoSmsProvider:
     async def send_code(self, phone: str, code: str) -> SmsResult:
         """Refuse: SMS is disabled."""
         return SmsResult(SmsOutcome.FAILED, "disabled", "sms disabled")
+
+    async def credit(self) -> None:
+        """No account: nothing to ask."""
+        return
 
     async def close(self) -> None:
         """Nothing to close."""

@@ -2,7 +2,8 @@
 
 Each gateway answers on its real paths, so a provider client only needs its base URL pointed here:
 Kavenegar at ``/v1/{API_KEY}/sms/send.json`` and ``/v1/{API_KEY}/verify/lookup.json`` (form body or query
-string), SMS.ir at ``/v1/send/bulk`` and ``/v1/send/verify`` (JSON, key in ``X-API-KEY``). An accepted SMS
+string) and its credit at ``/v1/{API_KEY}/account/info.json``, SMS.ir at ``/v1/send/bulk`` and ``/v1/send/verify``
+(JSON, key in ``X-API-KEY``) and its credit at ``GET /v1/credit``. An accepted SMS
 lands in the phone inbox of ``/sim/sms`` (``to`` in the ``+989...`` form the emulated users have), so tests and
 the web page's phone panel see it. Input is checked as the real services check it, replies carry their
 status codes and messages, and both gateways share one account (:class:`emulator.state.SmsGateway`): credit
@@ -372,11 +373,46 @@ async def smsir_verify(request: web.Request) -> web.StreamResponse:
     return _smsir_reply(1, {"messageId": next(gateway.message_ids), "cost": float(parts)})
 
 
+UNLIMITED_CREDIT_RIALS: Final = 1_000_000_000
+"""What the account reports as its credit while the emulator's credit is unlimited (None)."""
+
+
+def _credit_rials(gateway: SmsGateway) -> int:
+    return UNLIMITED_CREDIT_RIALS if gateway.credit is None else gateway.credit
+
+
+async def kavenegar_account_info(request: web.Request) -> web.StreamResponse:
+    """``account/info.json``: the credit left, in rials (``remaincredit``), and the account's expiry and type."""
+    started = await _kavenegar_start(request)
+    if isinstance(started, web.StreamResponse):
+        return started
+    gateway = _state(request).sms_gateway
+    entries = {"remaincredit": _credit_rials(gateway), "expiredate": 1_893_456_000, "type": "Master"}
+    return _json({"return": {"status": 200, "message": _KAVENEGAR_MESSAGES[200]}, "entries": entries})
+
+
+async def smsir_credit(request: web.Request) -> web.StreamResponse:
+    """``GET /v1/credit``: the credit left, in SMS.ir's credits (one per SMS part here)."""
+    state = _state(request)
+    fault = state.take_sms_fault("smsir")
+    if fault is not None:
+        answer = await _apply_fault(request, fault, _smsir_reply)
+        if answer is not None:
+            return answer
+    key = request.headers.get("X-API-KEY", "")
+    required = state.sms_gateway.api_key
+    if not key or (required is not None and key != required):
+        return _smsir_reply(10)
+    return _smsir_reply(1, _credit_rials(state.sms_gateway) // PRICE_PER_PART)
+
+
 def setup_sms(app: web.Application, state: EmulatorState) -> None:
     """Add both gateways' paths to ``app``, acting on ``state``."""
     app[_SMS_STATE] = state
     for method in ("GET", "POST"):  # Kavenegar takes either, parameters in the query string or the body
         app.router.add_route(method, "/v1/{key}/sms/send.json", kavenegar_send)
         app.router.add_route(method, "/v1/{key}/verify/lookup.json", kavenegar_lookup)
+        app.router.add_route(method, "/v1/{key}/account/info.json", kavenegar_account_info)
     app.router.add_post("/v1/send/bulk", smsir_bulk)
     app.router.add_post("/v1/send/verify", smsir_verify)
+    app.router.add_get("/v1/credit", smsir_credit)
