@@ -261,8 +261,9 @@ async def _check_bots(settings: Settings, catalog: Catalog | None) -> list[Findi
 async def _check_database(settings: Settings) -> list[Finding]:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, DBAPIError
+    from sqlalchemy.pool import NullPool
 
-    from storage.db import display_url
+    from storage.db import create_engine, display_url
     from storage.migrate import current_revision, head_revision
 
     url = settings.database_url
@@ -275,9 +276,15 @@ async def _check_database(settings: Settings) -> list[Finding]:
     if parsed.get_backend_name() == "sqlite" and database and not await asyncio.to_thread(_exists, database):
         return [Finding(Level.PROBLEM, "ops.doctor.db.missing", {"url": shown})]
     try:
-        revision = await current_revision(url)
-    except (ArgumentError, ValueError, DBAPIError, OSError, TimeoutError) as exc:
+        engine = create_engine(url, poolclass=NullPool)
+    except ValueError as exc:
         return [Finding(Level.PROBLEM, "ops.doctor.db.unreachable", {"url": shown, "error": one_line(exc)})]
+    try:
+        revision = await current_revision(engine)
+    except (ArgumentError, DBAPIError, OSError, TimeoutError) as exc:
+        return [Finding(Level.PROBLEM, "ops.doctor.db.unreachable", {"url": shown, "error": one_line(exc)})]
+    finally:
+        await engine.dispose()
     head = head_revision()
     if revision == head:
         return [Finding(Level.OK, "ops.doctor.db.ok", {"url": shown, "revision": revision or "-"})]

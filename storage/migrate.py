@@ -123,16 +123,6 @@ async def upgrade_async(target: str | AsyncEngine) -> UpgradeResult:
         await engine.dispose()
 
 
-async def current_revision(url: str) -> str | None:
-    """The revision the database at ``url`` is at (None: never migrated), read without changing anything."""
-    engine = create_engine(url, poolclass=pool.NullPool)
-    try:
-        async with engine.connect() as connection:
-            return await connection.run_sync(_current)
-    finally:
-        await engine.dispose()
-
-
 def upgrade(url: str) -> UpgradeResult:
     """``upgrade_async`` for code without an event loop (scripts, the command line)."""
     return asyncio.run(upgrade_async(url))
