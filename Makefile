@@ -24,7 +24,7 @@ test: $(STAMP)
 check: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy bot catalog config desk storage emulator bench
+	$(BIN)/mypy bot catalog config desk storage emulator bench public
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -149,6 +149,12 @@ def _add_upkeep_commands(commands: Any, url_help: str) -> None:
     doctor.set_defaults(handler=_doctor)
 
 
+def _site_build(args: argparse.Namespace) -> int:
+    from public.cli import site_build
+
+    return site_build(args.out, catalog_dir=args.catalog, telegram=args.telegram_bot, bale=args.bale_bot)
+
+
 def _run(args: argparse.Namespace) -> int:
     from bot.app import run_bots
 
@@ -277,6 +283,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the bots with the configured tokens")
     run.set_defaults(handler=_run)
+
+    site = commands.add_parser("site", help="the public website of the catalog")
+    site_commands = site.add_subparsers(dest="site_command", required=True, metavar="ACTION")
+    build = site_commands.add_parser(
+        "build",
+        help="write the static site, in Persian and English, with a poster per organization and service",
+    )
+    build.add_argument("out", type=Path, help="folder to write the site into (created)")
+    build.add_argument("--catalog", type=Path, default=None, help="catalog folder (default: MIZ_CATALOG_DIR)")
+    build.add_argument(
+        "--bale-bot", default=None, help="the Bale bot's username (default: MIZ_BALE_USERNAME)"
+    )
+    build.add_argument(
+        "--telegram-bot", default=None, help="the Telegram bot's username (default: MIZ_TELEGRAM_USERNAME)"
+    )
+    build.set_defaults(handler=_site_build)
 
     serve = commands.add_parser(
         "serve",

@@ -51,6 +51,14 @@ class Settings(BaseSettings):
         description="Bale wallet provider token (secret); when set, Bale citizens also get an in-chat invoice "
         "for a request's payment",
     )
+    telegram_username: str | None = Field(
+        default=None,
+        description="The Telegram bot's username (without @), for links on the public site and posters",
+    )
+    bale_username: str | None = Field(
+        default=None,
+        description="The Bale bot's username (without @), for links on the public site and posters",
+    )
     redis_url: str | None = Field(
         default=None,
         description="Redis URL for FSM state and the guessing limits; unset means the database and memory",

@@ -16,7 +16,9 @@ def imported_by(module: str) -> set[str]:
     return set(result.stdout.split())
 
 
-@pytest.mark.parametrize("module", ["desk.handling", "desk.access", "storage.repositories", "catalog.loader"])
+@pytest.mark.parametrize(
+    "module", ["desk.handling", "desk.access", "storage.repositories", "catalog.loader", "public.site"]
+)
 def test_the_domain_catalog_and_store_never_import_aiogram(module: str) -> None:
     assert "aiogram" not in imported_by(module)
 

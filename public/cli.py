@@ -1,0 +1,43 @@
+"""``miz site build OUT/``: the public pages from the command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from desk.i18n import translator
+from desk.persian import to_persian_digits
+
+__all__ = ["site_build"]
+
+
+def site_build(
+    out: Path, *, catalog_dir: Path | None = None, telegram: str | None = None, bale: str | None = None
+) -> int:
+    """Write the site of the catalog (``catalog_dir``, default the configured one) into ``out``; the bots'
+    usernames default to the settings. A catalog with problems writes nothing (run ``miz catalog check``)."""
+    from catalog.loader import check_catalog
+    from config.settings import Settings
+    from public.site import build_site
+
+    settings = Settings()
+    en, fa = translator("en"), translator("fa")
+    catalog, problems = check_catalog(catalog_dir or settings.catalog_dir)
+    if catalog is None:
+        for problem in problems:
+            print(problem.render(), file=sys.stderr)
+        return 1
+    bots = {"telegram": telegram or settings.telegram_username, "bale": bale or settings.bale_username}
+    for platform, username in bots.items():
+        if not username:
+            hint = {
+                "platform": platform,
+                "option": f"--{platform}-bot",
+                "env": f"MIZ_{platform.upper()}_USERNAME",
+            }
+            print(en("site.build.no_bot", **hint), file=sys.stderr)
+            print(fa("site.build.no_bot", **hint), file=sys.stderr)
+    pages = build_site(catalog, out, bots)
+    print(en("site.build.done", pages=len(pages), out=out))
+    print(fa("site.build.done", pages=to_persian_digits(len(pages)), out=out))
+    return 0
