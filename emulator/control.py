@@ -183,8 +183,27 @@ async def create_user(request: web.Request) -> web.Response:
 
 
 async def list_users(request: web.Request) -> web.Response:
-    """Every person."""
-    return _ok({"users": [user.to_sim() for user in _state(request).users.values()]})
+    """Every person, with where each one is known: the groups they belong to (with each group's messengers)
+    and the messengers whose bot they have a private chat with (the web page's person picker reads both)."""
+    state = _state(request)
+    return _ok(
+        {"users": [{**user.to_sim(), **_whereabouts(state, user.id)} for user in state.users.values()]}
+    )
+
+
+def _whereabouts(state: EmulatorState, user_id: int) -> dict[str, Any]:
+    """``groups``: ``[{"id", "title", "dialects"}]`` of the user's groups (left ones excluded); ``private``: the
+    dialects of the bots the user has written to, or been written to by, in private."""
+    groups: list[dict[str, Any]] = []
+    private: set[str] = set()
+    for chat in state.user_chats(user_id):
+        dialects = sorted({state.bots_by_id[b].dialect.name for b in chat.bots if b in state.bots_by_id})
+        if chat.user is not None:
+            if chat.messages:
+                private.update(dialects)
+        elif chat.members.get(user_id, "left") not in ("left", "kicked"):
+            groups.append({"id": chat.id, "title": chat.title, "dialects": dialects})
+    return {"groups": groups, "private": sorted(private)}
 
 
 async def get_user(request: web.Request) -> web.Response:

@@ -351,9 +351,16 @@
           el("span", { class: "detail", text: m.invoice.description }),
           el("span", { class: "detail", text: `${amount} ${currency}` }),
           m.invoice.paid ? el("span", { class: "detail paid", text: t("web.invoice.paid") }) : null,
+          m.invoice.error ? el("span", { class: "detail error", text: m.invoice.error }) : null,
         ),
       );
       bubble.append(card);
+      // Telegram and Bale both draw an invoice's pay button themselves when the bot sends no keyboard of its own.
+      const ownPay = (m.buttons || []).some((row) => row.some((button) => button.pay));
+      if (!m.invoice.paid && !ownPay && !m.deleted) {
+        const label = t("web.invoice.pay", { amount: `${amount} ${currency}` });
+        bubble.append(el("button", { type: "button", class: "pay-btn", onclick: (e) => pay(m, e.currentTarget) }, label));
+      }
     }
     if (m.successful_payment) {
       const paid = m.successful_payment;
@@ -477,7 +484,9 @@
 
   let stickToBottom = true;
   function keepAtBottom() {
-    if (stickToBottom) $("scroller").scrollTop = $("scroller").scrollHeight;
+    // At once, never smoothly: a smooth scroll's own scroll events, halfway down, read as the reader having
+    // scrolled up, and the next message (or the reply keyboard appearing) then left the newest one out of view.
+    if (stickToBottom) $("scroller").scrollTo({ top: $("scroller").scrollHeight, behavior: "instant" });
   }
 
   function flash(messageId) {
@@ -778,16 +787,33 @@
     return el("option", { value: user.id }, `${fullName(user)}${phone}`);
   }
 
+  // A person belongs to a look (a messenger): a clerk to the one of their operator groups, a citizen to the ones
+  // whose bot they talked to (anyone before their first message). The picker offers only this look's people.
+  const look = () => document.body.dataset.dialect;
+  const groupsHere = (user) => (user.groups || []).filter((g) => (g.dialects || []).includes(look()));
+  const isClerkHere = (user) => groupsHere(user).length > 0;
+  const isCitizenHere = (user) =>
+    (user.groups || []).length === 0 && ((user.private || []).length === 0 || user.private.includes(look()));
+
+  function clerkOption(user) {
+    const where = groupsHere(user).map((g) => g.title || digits(g.id)).join(t("web.list.separator"));
+    const lookName = t(look() === "bale" ? "web.dialect.bale" : "web.dialect.telegram");
+    return el("option", { value: user.id }, t("web.clerk.option", { name: fullName(user), org: where, look: lookName }));
+  }
+
   async function loadUsers() {
     const data = await api("GET", "/sim/users");
     state.users = data.users || [];
     const citizen = $("citizen-user");
     const keep = citizen.value;
-    citizen.replaceChildren(el("option", { value: "new" }, t("web.citizen.new")), ...state.users.map(userOption));
+    const citizens = state.users.filter(isCitizenHere);
+    citizen.replaceChildren(el("option", { value: "new" }, t("web.citizen.new")), ...citizens.map(userOption));
     if ([...citizen.options].some((o) => o.value === keep)) citizen.value = keep;
     const clerk = $("clerk-user");
     const keepClerk = clerk.value;
-    clerk.replaceChildren(...state.users.map(userOption));
+    const clerks = state.users.filter(isClerkHere);
+    clerk.replaceChildren(...clerks.map(clerkOption));
+    clerk.disabled = clerks.length === 0;
     if ([...clerk.options].some((o) => o.value === keepClerk)) clerk.value = keepClerk;
     showNewCitizen();
   }
@@ -805,6 +831,8 @@
     const groups = await groupsOf(Number($("clerk-user").value));
     select.replaceChildren(...groups.map((g) => el("option", { value: g.id }, g.title || digits(g.id))));
     select.disabled = groups.length === 0;
+    const noClerks = $("clerk-user").options.length === 0;
+    $("clerk-hint").textContent = t(noClerks ? "web.clerk.none" : "web.clerk.no_groups");
     $("clerk-hint").hidden = groups.length > 0;
     state.groups = groups;
   }
@@ -1018,11 +1046,16 @@
       if (await sendJson({ location: { latitude, longitude } })) $("location-form").hidden = true;
     });
     $("keyboard-toggle").addEventListener("click", () => {
+      stickToBottom = stickToBottom || nearBottom();
       state.keyboardClosed = !state.keyboardClosed;
       renderReplyKeyboard();
+      keepAtBottom();
     });
     $("reply-cancel").addEventListener("click", endReply);
     $("scroller").addEventListener("scroll", () => (stickToBottom = nearBottom()), { passive: true });
+    // Showing or hiding the reply keyboard (or the reply bar, the attachments) changes the chat's height; a
+    // reader who was at the newest message stays there, as in the messengers' own apps.
+    if ("ResizeObserver" in window) new ResizeObserver(() => keepAtBottom()).observe($("scroller"));
   }
 
   async function start() {

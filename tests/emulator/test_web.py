@@ -20,14 +20,16 @@ import pytest
 from aiogram import Bot, Dispatcher, F, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.filters import CommandStart
+from aiogram.filters import Command, CommandStart
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
+    LabeledPrice,
     Message,
+    PreCheckoutQuery,
     ReplyKeyboardMarkup,
 )
 
@@ -84,6 +86,44 @@ def fake_bot_router() -> Router:
         if isinstance(callback.message, Message):
             await callback.message.edit_text("عوارض نوسازی ملک شما: ۱۲۰٬۰۰۰ ریال")
         await callback.answer("محاسبه شد")
+
+    @router.message(Command("pay"))
+    async def invoice(message: Message) -> None:
+        await message.answer_invoice(
+            title="عوارض نوسازی",
+            description="عوارض نوسازی سال ۱۴۰۵، ملک ۱۲۳",
+            payload="renovation-123",
+            provider_token="demo-wallet",
+            currency="IRR",
+            prices=[LabeledPrice(label="عوارض نوسازی", amount=1_250_000)],
+        )
+
+    @router.pre_checkout_query()
+    async def checkout(query: PreCheckoutQuery) -> None:
+        await query.answer(ok=True)
+
+    @router.message(F.successful_payment)
+    async def paid(message: Message) -> None:
+        await message.answer("پرداخت شما رسید؛ سپاس.")
+
+    @router.message(Command("long"))
+    async def long_answers(message: Message) -> None:
+        lines = "\n".join(f"بند {n}: توضیح این خدمت" for n in range(1, 13))
+        await message.answer(f"بخش نخست\n{lines}")
+        await message.answer(
+            f"بخش پایانی\n{lines}\nپایان راهنما",
+            reply_markup=ReplyKeyboardMarkup(
+                keyboard=[
+                    [KeyboardButton(text="خدمات")],
+                    [KeyboardButton(text="درخواست‌های من"), KeyboardButton(text="پیگیری درخواست")],
+                    [KeyboardButton(text="محاسبهٔ عوارض")],
+                    [KeyboardButton(text="بدهی‌ها"), KeyboardButton(text="استعلام گواهی")],
+                    [KeyboardButton(text="شکایت"), KeyboardButton(text="راهنما")],
+                    [KeyboardButton(text="پیامک"), KeyboardButton(text="زبان")],
+                ],
+                resize_keyboard=True,
+            ),
+        )
 
     @router.message(F.chat.type.in_({"group", "supergroup"}), F.reply_to_message)
     async def clerk_reply(message: Message) -> None:
@@ -295,3 +335,109 @@ async def test_the_english_page_makes_english_speaking_people(page: Page, emulat
     async with aiohttp.ClientSession(emulator.base_url) as http:
         users = (await (await http.get("/sim/users")).json())["users"]
     assert [user["language_code"] for user in users if user["first_name"] == "Sara"] == ["en"]
+
+
+async def test_a_bale_invoice_has_its_pay_button_and_is_paid_on_the_page(
+    page: Page, emulator: Emulator
+) -> None:
+    """Bale (like Telegram) draws an invoice's pay button itself: the page shows it, and pressing it pays."""
+    from playwright.async_api import expect
+
+    await page.goto(f"{emulator.base_url}/?dialect=bale")
+    await page.get_by_label("نام و نام خانوادگی").fill("زهرا احمدی")
+    await page.get_by_role("button", name="ورود به گفتگو").click()
+    await page.get_by_label("متن پیام").fill("/pay")
+    await page.get_by_label("متن پیام").press("Enter")
+    invoice = page.locator(".msg.from-bot").filter(has_text="عوارض نوسازی سال ۱۴۰۵")
+    pay = invoice.get_by_role("button", name="پرداخت ۱٬۲۵۰٬۰۰۰ ریال")
+    await expect(pay).to_be_visible()
+    await page.screenshot(path=str(SCREENSHOTS / "miz-web-bale-invoice.png"))
+
+    await pay.click()
+    await expect(invoice.locator(".paid")).to_have_text("پرداخت شد")
+    await expect(invoice.get_by_role("button", name="پرداخت ۱٬۲۵۰٬۰۰۰ ریال")).to_have_count(0)
+    await expect(page.locator(".msg.mine .payment")).to_contain_text("پرداخت انجام شد")
+    await expect(page.locator(".msg.from-bot").filter(has_text="پرداخت شما رسید")).to_be_visible()
+    await page.screenshot(path=str(SCREENSHOTS / "miz-web-bale-paid.png"))
+
+
+async def test_the_person_picker_offers_this_looks_people_and_names_each_clerks_office(
+    page: Page, emulator: Emulator
+) -> None:
+    from playwright.async_api import expect
+
+    async with aiohttp.ClientSession(emulator.base_url) as http:
+
+        async def person(first_name: str) -> int:
+            return int((await (await http.post("/sim/users", json={"first_name": first_name})).json())["id"])
+
+        telegram_clerk, bale_clerk = await person("رضا"), await person("مینا")
+        telegram_citizen, newcomer = await person("علی"), await person("سارا")
+        for token, clerk, title in (
+            (TELEGRAM_TOKEN, telegram_clerk, "شهرداری فلاورجان"),
+            (BALE_TOKEN, bale_clerk, "شهرداری قهدریجان"),
+        ):
+            body = {"bot_token": token, "title": title, "members": [clerk], "admins": []}
+            assert (await http.post("/sim/groups", json=body)).status == 200
+        body = {"user_id": telegram_citizen, "text": "/start"}
+        assert (
+            await http.post(f"/sim/bots/{TELEGRAM_TOKEN}/chats/{telegram_citizen}/messages", json=body)
+        ).status == 200
+
+    await page.goto(f"{emulator.base_url}/?dialect=bale")
+    citizens = page.get_by_label("کدام شهروند؟").locator("option")
+    await expect(citizens).to_have_text(["شهروند تازه…", re.compile("^سارا")])
+    await page.get_by_label("کارشناس در گروه اداره").check()
+    clerks = page.get_by_label("کدام کارشناس؟").locator("option")
+    await expect(clerks).to_have_text(["مینا · شهرداری قهدریجان · بله"])
+    await expect(page.get_by_label("گروه اداره", exact=True)).to_have_value(re.compile(r"^-?\d+$"))
+    await page.screenshot(path=str(SCREENSHOTS / "miz-web-bale-picker.png"))
+
+    await page.get_by_role("button", name="تلگرام", exact=True).click()
+    await expect(page.locator("body")).to_have_attribute("data-dialect", "telegram")
+    await expect(clerks).to_have_text(["رضا · شهرداری فلاورجان · تلگرام"])
+    await page.get_by_label("شهروند", exact=True).check()
+    await expect(citizens).to_have_text(["شهروند تازه…", re.compile("^علی"), re.compile("^سارا")])
+    assert newcomer != telegram_citizen
+    await page.screenshot(path=str(SCREENSHOTS / "miz-web-telegram-picker.png"))
+
+
+@pytest.mark.parametrize("dialect", ["telegram", "bale"])
+async def test_the_newest_message_stays_in_view_when_the_reply_keyboard_is_hidden_and_shown(
+    page: Page, emulator: Emulator, dialect: str
+) -> None:
+    """On a phone, long answers and a tall reply keyboard (Miz's main menu has six rows): whatever arrives and
+    however often the keyboard is hidden and shown, the newest message's end is in view."""
+    from playwright.async_api import expect
+
+    await page.goto(f"{emulator.base_url}/?dialect={dialect}")
+    await page.get_by_label("نام و نام خانوادگی").fill("زهرا احمدی")
+    await page.get_by_role("button", name="ورود به گفتگو").click()
+    keyboard = page.locator("#reply-keyboard")
+    toggle = page.get_by_role("button", name="نمایش یا پنهان کردن دکمه‌های ربات")
+
+    async def newest_in_view() -> bool:
+        newest = page.locator(".msg.from-bot").filter(has_text="پایان راهنما").last
+        return bool(
+            await newest.evaluate(
+                """node => {
+                    const box = document.getElementById("scroller").getBoundingClientRect();
+                    const bottom = node.getBoundingClientRect().bottom;
+                    return bottom <= box.bottom + 1 && bottom > box.top;
+                }"""
+            )
+        )
+
+    for answers in (1, 2):
+        await page.get_by_label("متن پیام").fill("/long")
+        await page.get_by_label("متن پیام").press("Enter")
+        await expect(page.locator(".msg.from-bot").filter(has_text="پایان راهنما")).to_have_count(answers)
+        await expect(keyboard).to_be_visible()
+        await page.wait_for_timeout(400)  # what a smooth scroll would still be doing
+        assert await newest_in_view(), "the newest message arrived out of view"
+        for shown in (False, True):
+            await toggle.click()
+            await (expect(keyboard).to_be_visible() if shown else expect(keyboard).to_be_hidden())
+            await page.wait_for_timeout(150)
+            assert await newest_in_view(), f"the newest message left the view (keyboard shown: {shown})"
+    await page.screenshot(path=str(SCREENSHOTS / f"miz-web-{dialect}-keyboard-shown.png"))
