@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import payments
 from bot.clerks import ClerkRegistry
+from bot.cluster_jobs import ClusterJobs, Job, PeriodicTask
 from bot.dialogs import (
     answers,
     browse,
@@ -415,6 +416,32 @@ class Miz:
                 self._locks.append(lock)
         return busy
 
+    def _scheduled_jobs(self) -> list[Callable[[], Job]]:
+        """The jobs one worker of the cluster runs (:mod:`bot.cluster_jobs`): the morning digests and reports, and
+        the wallet payments' reconciliation when Bale's provider token is set."""
+
+        def digests() -> Job:
+            return DigestScheduler(
+                self.factory,
+                self.catalogs,
+                self.outbox,
+                at=self.settings.digest_time,
+                escalate_after_days=self.settings.escalate_after_days,
+                weekly_reports=self.settings.weekly_reports,
+            )
+
+        jobs: list[Callable[[], Job]] = [digests]
+        wallet = next(
+            (b for b, s in zip(self.bots, self.specs, strict=True) if s.platform.spec.invoices), None
+        )
+        if wallet is not None and self.settings.bale_provider_token is not None:
+            jobs.append(
+                lambda: PeriodicTask(
+                    lambda: payments.reconcile_periodically(self.factory, wallet, self.catalogs)
+                )
+            )
+        return jobs
+
     @property
     def redis(self) -> Redis | None:
         """The Redis client of the conversations (``MIZ_REDIS_URL``), None when they are in the database."""
@@ -456,34 +483,15 @@ class Miz:
         self._stopped = asyncio.Event()
         sender = asyncio.create_task(self.outbox.run(), name="miz-outbox")
         sms_task = asyncio.create_task(self.sms.run(), name="miz-sms")
-        wallet = next(
-            (b for b, s in zip(self.bots, self.specs, strict=True) if s.platform.spec.invoices), None
-        )
-        reconciler = (
-            asyncio.create_task(
-                payments.reconcile_periodically(self.factory, wallet, self.catalogs), name="miz-reconcile"
-            )
-            if wallet is not None and self.settings.bale_provider_token is not None
-            else None
-        )
-        digests = DigestScheduler(
-            self.factory,
-            self.catalogs,
-            self.outbox,
-            at=self.settings.digest_time,
-            escalate_after_days=self.settings.escalate_after_days,
-            weekly_reports=self.settings.weekly_reports,
-        )
-        digest_task = asyncio.create_task(digests.run(), name="miz-digest")
+        jobs = ClusterJobs(functools.partial(try_lock, self.engine), self._scheduled_jobs())
+        jobs_task = asyncio.create_task(jobs.run(), name="miz-scheduled-jobs")
         try:
             yield
         finally:
-            await digests.stop()  # first: it may still queue rows and nudge the outbox
-            await _cancelled(digest_task)
+            await jobs.stop()  # first: the digests may still queue rows and nudge the outbox
+            await jobs_task
             await self.outbox.stop()
             await _cancelled(sender)
-            if reconciler is not None:
-                await _cancelled(reconciler)
             await self.sms.stop()
             await _cancelled(sms_task)
             await self.sms_provider.close()

@@ -17,6 +17,7 @@ A lock's name is free text (the caller hashes a token before naming a lock after
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import os
@@ -38,10 +39,19 @@ _PG_KEY = "('x' || substr(md5(current_schema() || ':' || :name), 1, 16))::bit(64
 whatever the connection's ``search_path`` is)."""
 
 
+_ALIVE_SECONDS = 5.0
+"""How long :meth:`HeldLock.held` waits for the lock's connection to answer."""
+
+
 class HeldLock(Protocol):
     """A lock this process holds; :meth:`release` lets go (dying does too)."""
 
     name: str
+
+    async def held(self) -> bool:
+        """Whether this process still holds it: False once the database connection holding it is gone (the server
+        then let go, and another process may have taken it)."""
+        ...
 
     async def release(self) -> None: ...
 
@@ -65,6 +75,9 @@ class _PrivateLock:
 
     def __init__(self, name: str) -> None:
         self.name = name
+
+    async def held(self) -> bool:
+        return True
 
     async def release(self) -> None:
         return None
@@ -94,6 +107,9 @@ class _FileLock:
             raise
         return cls(name, fd)
 
+    async def held(self) -> bool:
+        return self._fd is not None  # the kernel keeps an flock for as long as the descriptor is open
+
     async def release(self) -> None:
         fd, self._fd = self._fd, None
         if fd is not None and fd >= 0:
@@ -120,6 +136,17 @@ class _AdvisoryLock:
             await connection.close()
             return None
         return cls(name, connection)
+
+    async def held(self) -> bool:
+        connection = self._connection
+        if connection is None:
+            return False
+        try:
+            async with asyncio.timeout(_ALIVE_SECONDS):
+                await connection.execute(text("SELECT 1"))
+        except Exception:
+            return False  # the session (and with it the lock) may be gone
+        return True
 
     async def release(self) -> None:
         connection, self._connection = self._connection, None

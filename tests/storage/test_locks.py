@@ -69,3 +69,25 @@ async def test_a_process_killed_while_holding_a_lock_lets_go(engine: AsyncEngine
         await asyncio.sleep(0.1)  # PostgreSQL ends the session once it sees the connection close
     assert lock is not None, "the dead process's lock ended with it"
     await lock.release()
+
+
+async def test_a_lock_whose_database_session_ended_knows_it_is_no_longer_held(
+    engine: AsyncEngine, database: Database
+) -> None:
+    lock = await try_lock(engine, "scheduler")
+    assert lock is not None
+    assert await lock.held()
+    if database.backend == "postgresql":
+        # The server ends the session (a restart, an administrator): the advisory lock goes with it.
+        from sqlalchemy import text
+
+        holding = lock._connection  # type: ignore[attr-defined]
+        pid = await holding.scalar(text("SELECT pg_backend_pid()"))
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        assert not await lock.held()
+        other = await try_lock(engine, "scheduler")
+        assert other is not None, "another process may take it now"
+        await other.release()
+    await lock.release()
+    assert not await lock.held()
