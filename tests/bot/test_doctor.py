@@ -5,6 +5,7 @@ webhook pointing elsewhere) fails it with the line that says what to fix, in Eng
 from __future__ import annotations
 
 import io
+import socket
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from config.settings import PROJECT_ROOT, Settings
 from emulator.server import RunningEmulator, running_emulator
 from emulator.state import Webhook
 from storage.migrate import upgrade_async
+from tests.conftest import REDIS_URL, redis_unreachable, skip_or_fail
 
 TOKENS = {Platform.TELEGRAM: "110201543:doctor-telegram", Platform.BALE: "220301654:doctor-bale"}
 CATALOG = load_catalog(PROJECT_ROOT / "catalog" / "data")
@@ -174,3 +176,19 @@ async def test_sms_ir_credit_and_a_refused_key(setup: Setup) -> None:
     assert "✗ SMS: smsir refused the request (10: invalid API key) → check MIZ_SMS_API_KEY" in out
     code, out = await run_doctor(setup.settings)
     assert "✗ SMS: kavenegar refused the request (403: invalid API key)" in out
+
+
+async def test_redis_reachable_or_not(setup: Setup) -> None:
+    reason = await redis_unreachable()
+    if reason:
+        skip_or_fail(reason)
+    code, out = await run_doctor(setup.with_(redis_url=REDIS_URL))
+    assert code == 0, out
+    assert "✓ Redis: redis://127.0.0.1:6379" in out
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code, out = await run_doctor(setup.with_(redis_url=f"redis://:secret@127.0.0.1:{port}/0"))
+    assert code == 1
+    assert f"✗ Redis: redis://:***@127.0.0.1:{port}/0 cannot be reached" in out
+    assert "secret" not in out, "a password in the URL is never printed"
