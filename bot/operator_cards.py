@@ -32,7 +32,7 @@ from bot.render import CAPTION_LIMIT, TEXT_LIMIT, Renderer, cut, fit
 from catalog.index import NotInCatalogError
 from catalog.loader import CatalogHolder
 from catalog.schema import FieldType, FormField, OrganizationKind
-from desk.access import Access, check_handles, group_access
+from desk.access import Access, check_handles, group_access, is_anonymous_complaint
 from desk.errors import NotFound
 from desk.lifecycle import Actor, Status, is_public
 from desk.notices import notice_text
@@ -90,11 +90,13 @@ def render_card(
     about: str | None = None,
     rating: SurveyAnswer | None = None,
     moved_from: str | None = None,
+    about_hidden: bool = True,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The card's text and action buttons for ``request`` as it is now; ``about`` names the organization it is
     about when another one handles it (an anonymous complaint, in the governorate's group); ``rating`` is the
     citizen's score and comment, shown once they arrive; ``moved_from`` names the organization that transferred
-    the request here (its reason is the card's last text).
+    the request here (its reason is the card's last text). ``about_hidden`` says the organization ``about`` names
+    cannot see the request (an anonymous complaint); a named complaint transferred elsewhere can be seen there.
 
     The text always fits one message: when it would not, its longest parts (answers, the last message, the
     citizen's name, ...) are cut with a marker, and a line points to ``/open CODE``, which shows them whole.
@@ -122,6 +124,7 @@ def render_card(
             title=cut(title, cap, marker),
             code=format_tracking_code(request.tracking_code, r.lang),
             about=about,
+            about_key="op.card.about" if about_hidden else "op.card.about_named",
             moved_from=moved_from,
             status=r.plain(status.label_key),
             assignee=cut(assignee, cap, marker),
@@ -223,6 +226,7 @@ def card_drawer(
             about=_about(catalogs, request),
             rating=rating,
             moved_from=_moved_from(catalogs, request, history),
+            about_hidden=is_anonymous_complaint(request.service_id, request.answers),
         )
         if access is Access.READ:
             markup = None
@@ -283,13 +287,14 @@ async def request_history(
     r: Renderer,
     organization_id: str,
     typed_code: str,
+    org_names: Callable[[str], str] = str,
 ) -> list[str]:
     """``/open CODE``: the whole file of a request for its organization's clerks, in messages that each fit.
 
     The citizen (national ID and phone masked, as on the card), every answer in full, and every event in order,
     internal notes included, with who and when: what a card had to cut is here whole. Empty when the code names
     no request this organization handles (``desk.access.check_handles``; the governorate's oversight reading of
-    a card does not extend to the whole file).
+    a card does not extend to the whole file). ``org_names`` names the organizations of a transfer.
     """
     code = normalize_identifier(typed_code)
     if not is_well_formed(code):
@@ -340,7 +345,13 @@ async def request_history(
     ]
     items.append((r.text("op.history.events"), ""))
     for event in history:
-        if event.to_status is not None and event.to_status != event.from_status:
+        if event.to_organization_id is not None:
+            what = r.plain(
+                "op.history.transferred",
+                origin=org_names(event.from_organization_id or ""),
+                org=org_names(event.to_organization_id),
+            )
+        elif event.to_status is not None and event.to_status != event.from_status:
             what = r.plain(Status(event.to_status).label_key)
         else:
             what = r.plain("op.history.message" if event.public else "op.history.note")

@@ -51,7 +51,7 @@ __all__ = ["OperatorStates", "router"]
 
 logger = logging.getLogger(__name__)
 
-CLERK_COMMANDS = ("addclerk", "removeclerk", "clerks", "open", "mine", "overdue", "find")
+CLERK_COMMANDS = ("addclerk", "removeclerk", "clerks", "open", "mine", "overdue", "find", "transfer")
 """The commands only the group's clerks may use; anyone else is told they are not one."""
 
 T = TypeVar("T")
@@ -87,6 +87,7 @@ def router() -> Router:
     r.message.register(open_request, Command("open", magic=F.args), clerk)
     r.message.register(work_list, Command("open", "mine", "overdue"), clerk)
     r.message.register(find, Command("find"), clerk)
+    r.message.register(transfer_command, Command("transfer"), clerk)
     r.message.register(refuse_command, Command(*CLERK_COMMANDS))
     r.message.register(reply_to_card, F.reply_to_message, clerk)
     r.message.register(ignore_reply, F.reply_to_message)
@@ -346,11 +347,15 @@ async def open_request(
     command: CommandObject,
     org: Organization,
     r: Renderer,
+    catalogs: CatalogHolder,
     clerks: ClerkRegistry,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     """``/open CODE``: the request's whole file (every answer, event and note), in as many messages as needed."""
-    pages = await request_history(session_factory, clerks, r, org.id, command.args or "")
+    catalog = catalogs.catalog
+    pages = await request_history(
+        session_factory, clerks, r, org.id, command.args or "", lambda org_id: org_label(catalog, org_id)
+    )
     for page in pages or [r.text("op.list.empty.find")]:
         await message.answer(page)
 
@@ -414,6 +419,37 @@ async def find(
     if found.total == 1 and found.items[0].id is not None:
         await _redraw(session_factory, outbox, platform, message.chat.id, actor, found.items[0].id)
     await message.answer(_found(r, found, today))
+
+
+async def transfer_command(
+    message: Message,
+    command: CommandObject,
+    clerk: Clerk,
+    actor: handling.ActorRef,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """``/transfer CODE``: the organization picker for a request found by its code. It is how the governorate,
+    whose cards of other organizations' requests have no buttons, sends one where it belongs; a clerk may use it
+    for their own organization's requests too. ``desk.transfers`` decides who may transfer what."""
+    query = normalize_identifier(command.args or "")
+    if not is_well_formed(query):
+        await message.reply(r.text("op.transfer.usage"))
+        return
+    directory = CatalogDirectory(catalogs.catalog)
+    try:
+        async with session_factory() as session:
+            request = await handling.find_by_code(session, actor, normalize_tracking_code(query))
+            if request is None or request.id is None:
+                await message.reply(r.text("op.list.empty.find"))
+                return
+            targets = await transfers.destinations_for(session, request.id, actor, directory)
+    except MizError as error:
+        await message.reply(r.text("op.invalid", error=error.render(r.lang)))
+        return
+    markup = picker(r, catalogs.catalog, request.id, Status(request.status), targets, 0)
+    await message.reply(r.text("op.transfer.pick", clerk=clerk.name.get("fa")), reply_markup=markup)
 
 
 async def refuse_command(message: Message, r: Renderer) -> None:

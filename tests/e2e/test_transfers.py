@@ -70,6 +70,10 @@ async def test_a_request_moves_to_the_right_municipality_keeping_its_code(
     started = await zahra.expect("بررسی درخواست شما را آغاز کرد", timeout=10)
     assert "شهرداری قهدریجان" in started["text"]
 
+    await ghahderijan.send(f"/open {code}")
+    whole = await ghahderijan.expect("پروندهٔ درخواست")
+    assert "انتقال از شهرداری فلاورجان به شهرداری قهدریجان" in whole["text"], "the whole file names both"
+
     await zahra.press("🔎 پیگیری درخواست")
     await zahra.expect("کد رهگیری درخواست")
     await zahra.send(code)
@@ -96,3 +100,28 @@ async def test_a_request_waiting_for_the_citizen_or_a_stale_picker_is_refused(
     assert "منتقل نمی‌شود" in falavarjan.last_answer["text"], "a request waiting for the citizen stays"
     card = await card_of(falavarjan, code)
     assert TRANSFER not in buttons(card)
+
+
+async def test_the_governorate_sends_a_request_where_it_belongs_by_its_code(
+    world: Any, platform: Platform
+) -> None:
+    """The governorate reads other organizations' cards without buttons; ``/transfer CODE`` opens the picker."""
+    inspector = await world.clerk(platform, "governorate")
+    ghahderijan = await world.clerk(platform, "ghahderijan")
+    zahra, code = await file_request(world, platform)
+    await inspector.send("/transfer 1234")
+    await inspector.expect("کد رهگیری درخواست را پس از فرمان بنویسید")
+    await inspector.send(f"/transfer {persian(code)}")
+    picker = await inspector.expect("کدام سازمان")
+    await inspector.press("شهرداری قهدریجان", message=picker)
+    await inspector.expect("چرا این درخواست به شهرداری قهدریجان می‌رود")
+    await inspector.send("محل ملک در قهدریجان است")
+    await inspector.expect("درخواست منتقل شد")
+    told = await zahra.expect("فرستاده شد", timeout=10)
+    assert "شهرداری قهدریجان" in told["text"]
+    card = await ghahderijan.expect("منتقل‌شده از شهرداری فلاورجان", timeout=10)
+    assert "🙋 برمی‌دارم" in buttons(card)
+
+    stranger = await world.clerk(platform, "baharan")
+    await stranger.send(f"/transfer {code}")
+    await stranger.expect("پیدا نشد")

@@ -77,7 +77,9 @@ async def test_an_anonymous_complaint_cannot_be_sent_to_the_accused_nor_moved_tw
     again = await forge(inspector, f"xfer:{complaint.id}:baharan:submitted")
     assert "پیدا نشد" in again or "همین سازمان" in again
 
-    # Baharan's clerks cannot hand it to the organization it accuses either.
+    # Baharan's clerks see whom it accuses, and cannot hand it to that organization either.
     baharan = await world.clerk(platform, "baharan")
+    card = await baharan.expect("شکایت از خدمت", timeout=10)
+    assert "دربارهٔ: شهرداری فلاورجان (این سازمان شکایت را نمی‌بیند)" in card["text"]
     assert "شکایت ناشناس" in await forge(baharan, f"xfer:{complaint.id}:falavarjan:submitted")
     assert (await stored(world, code=complaint.tracking_code)).organization_id == "baharan"
