@@ -48,6 +48,7 @@ from bot.fsm import DatabaseStorage, make_fsm_storage
 from bot.handlers import commands, errors, fallback, operator, reports, start
 from bot.health import Readiness, setup_health, side_server
 from bot.locale_store import CitizenLocales
+from bot.log_context import JsonFormatter
 from bot.metrics import setup_metrics
 from bot.middlewares import (
     AlbumCollector,
@@ -315,9 +316,14 @@ async def link_relayed(session: AsyncSession, row: OutboxMessage, message_id: in
     )
 
 
-def setup_logging(level: int = logging.INFO) -> None:
-    """Log to stderr with national IDs and phone numbers masked in every record."""
+def setup_logging(level: int = logging.INFO, *, json_lines: bool = False) -> None:
+    """Log to stderr with national IDs, phone numbers and bot tokens masked in every record; one JSON object per
+    line with the update, platform, organization and request where known when ``json_lines``
+    (``MIZ_LOG_FORMAT=json``, :mod:`bot.log_context`)."""
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if json_lines:
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JsonFormatter())
     # aiogram logs every handled update at INFO: a flood would fill the log with one line per message.
     logging.getLogger("aiogram.event").setLevel(max(level, logging.WARNING))
     redactor = RedactingFilter()
@@ -557,7 +563,7 @@ def no_token_names() -> str:
 def run_bots() -> int:
     """``miz run``: every platform whose token (``MIZ_<PLATFORM>_TOKEN``) is configured, by long polling."""
     settings = Settings()
-    setup_logging()
+    setup_logging(json_lines=settings.log_format == "json")
     specs = bot_specs(settings)
     if not specs:
         logger.error(NO_TOKEN, no_token_names())

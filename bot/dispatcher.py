@@ -21,6 +21,7 @@ from aiogram.types import Update
 from aiogram.utils.backoff import Backoff, BackoffConfig
 
 from bot.command_menus import publish_command_menus
+from bot.log_context import log_context
 from bot.metrics import timed_update
 from bot.platforms import Platform
 from bot.session import direct_answers
@@ -49,7 +50,11 @@ class MizDispatcher(Dispatcher):
             kind = update.event_type
         except Exception:  # aiogram raises for a kind it does not know (or the bare update of bot.session)
             kind = "other"
-        with direct_answers(), timed_update(platform, kind):
+        with (
+            direct_answers(),
+            timed_update(platform, kind),
+            log_context(update_id=update.update_id, platform=platform),
+        ):
             return await super().feed_update(bot, update, **kwargs)
 
     async def _polling(self, bot: Bot, *args: Any, **kwargs: Any) -> None:

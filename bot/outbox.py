@@ -43,6 +43,7 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.log_context import bind
 from bot.metrics import ERRORS, SENDS
 from bot.platforms import Platform
 from bot.ratelimit import SendLimiter, limits_for
@@ -500,6 +501,7 @@ class OutboxSender(Worker):
             self._held.pop(item.id, None)
             self.stats.expired += 1
             return False
+        bind(organization=row.organization_id, request_id=row.request_id, platform=row.platform)
         try:
             message_id = await self._send(row, limiter)
         except Exception as error:

@@ -339,7 +339,7 @@ def serve_bots() -> int:
     from config.settings import Settings
 
     settings = Settings()
-    setup_logging()
+    setup_logging(json_lines=settings.log_format == "json")
     specs = bot_specs(settings)
     if not specs:
         logger.error(NO_TOKEN, no_token_names())

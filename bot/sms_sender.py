@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.log_context import bind
 from bot.metrics import ERRORS, SENDS, SMS_COST, SMS_PARTS
 from bot.outbox import OrgNames
 from bot.sms import SmsOutcome, SmsProvider, SmsResult
@@ -135,6 +136,7 @@ class SmsSender(Worker):
         if locked is not None and self.clock() > locked - timedelta(seconds=self.send_timeout):
             return  # the lease is nearly over: whoever claims it next sends it
         payload = row.payload or {}
+        bind(organization=row.organization_id, request_id=row.request_id)
         if not self.sms_allowed(row.organization_id):
             await self._finish(row, failed="the organization turned SMS off")
             return

@@ -2,7 +2,8 @@
 
 A clerk's card and every log line show '049****899' and '0912***6789', never a whole national ID or
 mobile number. ``RedactingFilter`` masks any national-ID-shaped run of 10 digits and any Iranian
-mobile number (in ASCII, Persian or Arabic-Indic digits) in a record's message and arguments.
+mobile number (in ASCII, Persian or Arabic-Indic digits), and the secret of any bot token, in a record's message
+and arguments.
 A number typed with spaces inside ('0912 345 6789') is not recognized: log normalized values.
 Attach it to the *handlers* (``handler.addFilter``): a filter on a logger does not see records
 propagated from child loggers.
@@ -24,6 +25,8 @@ _DIGITS: Final = "0-9\u06f0-\u06f9\u0660-\u0669"
 _DIGIT_RUN: Final = re.compile(rf"(?<![{_DIGITS}+])\+?[{_DIGITS}]+(?![{_DIGITS}])")
 _MOBILE: Final = re.compile(r"(?:\+98|0098|98|0)?9\d{9}", re.ASCII)
 _NATIONAL_ID_LENGTH: Final = 10
+# A bot token (``<bot id>:<secret>``, as in a Bot API URL an HTTP error may print): the secret is hidden.
+_BOT_TOKEN: Final = re.compile(r"(?<![0-9])([0-9]{5,15}):[A-Za-z0-9_-]{20,}")
 
 
 def _mask_middle(value: str, head: int, tail: int) -> str:
@@ -70,8 +73,9 @@ def _mask_run(match: re.Match[str]) -> str:
 
 
 def redact(text: str) -> str:
-    """``text`` with every Iranian mobile number and every 10-digit national-ID-shaped run of digits masked."""
-    return _DIGIT_RUN.sub(_mask_run, text)
+    """``text`` with every Iranian mobile number and every 10-digit national-ID-shaped run of digits masked, and
+    every bot token's secret hidden."""
+    return _DIGIT_RUN.sub(_mask_run, _BOT_TOKEN.sub(r"\1:***", text))
 
 
 class RedactingFilter(logging.Filter):

@@ -47,6 +47,7 @@ from bot.forms import (
     read_answer,
 )
 from bot.keyboards import main_menu
+from bot.log_context import bind
 from bot.metrics import REQUESTS_FILED
 from bot.notifier import Notifier
 from bot.platforms import Platform
@@ -1031,6 +1032,7 @@ async def submit(
             await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
             return
         result = filed.result
+        bind(organization=result.organization_id, request_id=result.request_id)
         if result.created:
             REQUESTS_FILED.labels(result.organization_id).inc()
         current = FormData.read(await state.get_data())
