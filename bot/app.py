@@ -501,8 +501,7 @@ class Miz:
             await self.sms.stop()
             await _cancelled(sms_task)
             await self.sms_provider.close()
-            for bot in self.bots:
-                await bot.session.close()
+            await _close_sessions(self.bots)
             self._stopped.set()
 
     async def run(self, polling_timeout: int = 30) -> None:
@@ -527,13 +526,18 @@ class Miz:
         if stopped is not None:
             await stopped.wait()
         else:
-            for bot in self.bots:
-                await bot.session.close()
+            await _close_sessions(self.bots)
         await self.dispatcher.storage.close()
         for lock in self._locks:
             await lock.release()
         self._locks.clear()
         await self.engine.dispose()
+
+
+async def _close_sessions(bots: Sequence[Bot]) -> None:
+    """Close every bot's HTTP session at once: aiogram waits 250 ms after each close for its connections to end,
+    so closing them one after another made every stop wait that long per bot."""
+    await asyncio.gather(*(bot.session.close() for bot in bots))
 
 
 async def _cancelled(task: asyncio.Task[None]) -> None:

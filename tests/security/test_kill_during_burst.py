@@ -31,8 +31,8 @@ from storage.migrate import upgrade_async
 from storage.models import OutboxMessage
 from storage.uow import unit_of_work
 
-ROWS = 600
-KILLS = 3
+ROWS = 400
+KILLS = 2
 TOKEN = "2200000066:KILL-BURST-cccccccccccccccccccccccccccccc"
 FIRST_USER = 660_000_000
 TAKEOVER_S = 5.0  # the successor delivers every row the dead sender held within this (the lease is longer)
