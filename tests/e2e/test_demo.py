@@ -113,7 +113,9 @@ async def test_ctrl_c_stops_cleanly_and_a_restarted_demo_never_gives_a_newcomer_
 ) -> None:
     """One demo run, then a restart on the same data, in both looks (each start of ``miz demo`` costs seconds)."""
     async with running_demo(tmp_path) as demo:
-        earlier = {platform: await demo.client.citizen(TOKENS[platform], name="زهرا") for platform in Platform}
+        earlier = {
+            platform: await demo.client.citizen(TOKENS[platform], name="زهرا") for platform in Platform
+        }
         for person in earlier.values():
             await file_a_report(person)  # both bots are polling
         assert_a_clean_stop(*await demo.stop())
