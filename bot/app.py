@@ -462,6 +462,16 @@ class Miz:
             functools.partial(setup_metrics, factory=self.factory),
         ]
 
+    def public_routes(self) -> list[Callable[[web.Application], None]]:
+        """The pages a public web server of this Miz answers: the web tracking page ``/track``, behind the very
+        guessing limits of the bots' tracking (the Dispatcher's, in memory or in Redis)."""
+        from public.track import Tracking, setup_tracking
+
+        tracking = Tracking(
+            self.factory, self.catalogs, self.dispatcher["throttle"], self.dispatcher["track_code_throttle"]
+        )
+        return [functools.partial(setup_tracking, tracking=tracking)]
+
     def _org_sms_allowed(self, org_id: str) -> bool:
         try:
             return self.catalogs.catalog.organization(org_id).sms

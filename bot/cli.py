@@ -155,6 +155,12 @@ def _site_build(args: argparse.Namespace) -> int:
     return site_build(args.out, catalog_dir=args.catalog, telegram=args.telegram_bot, bale=args.bale_bot)
 
 
+def _web(args: argparse.Namespace) -> int:
+    from public.track import serve_tracking
+
+    return serve_tracking(host=args.host, port=args.port)
+
+
 def _run(args: argparse.Namespace) -> int:
     from bot.app import run_bots
 
@@ -299,6 +305,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--telegram-bot", default=None, help="the Telegram bot's username (default: MIZ_TELEGRAM_USERNAME)"
     )
     build.set_defaults(handler=_site_build)
+
+    web = commands.add_parser(
+        "web", help="serve the web tracking page (/track) alone; miz serve also serves it"
+    )
+    web.add_argument("--host", default="127.0.0.1")
+    web.add_argument("--port", type=int, default=8090)
+    web.set_defaults(handler=_web)
 
     serve = commands.add_parser(
         "serve",

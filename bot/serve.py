@@ -230,8 +230,8 @@ def create_web_app(
     miz: Miz, *, ledger: UpdateLedger | None = None, routes: Iterable[RouteSetup] = ()
 ) -> tuple[web.Application, WebhookReceiver]:
     """The aiohttp application of a prepared ``miz``: the webhook route, ``/healthz``, ``/readyz`` and ``/metrics``
-    (:meth:`Miz.web_routes`), then every ``routes`` setup (another module's pages: each is called with the
-    application and adds its routes)."""
+    (:meth:`Miz.web_routes`), the web tracking page ``/track`` (:meth:`Miz.public_routes`), then every ``routes``
+    setup (another module's pages: each is called with the application and adds its routes)."""
     app = web.Application()
     app[MIZ_KEY] = miz
     dispatcher = miz.dispatcher
@@ -247,7 +247,7 @@ def create_web_app(
         {"dispatcher": dispatcher, "bots": miz.bots},
     )
     app.router.add_post(WEBHOOK_ROUTE, receiver.handle)
-    for setup in (*miz.web_routes(), *routes):
+    for setup in (*miz.web_routes(), *miz.public_routes(), *routes):
         setup(app)
     return app, receiver
 

@@ -73,14 +73,18 @@ async def track_by_code(
     national_id: str | None,
     guesser: Limiter,
     per_code: Limiter,
+    guesser_id: str | None = None,
 ) -> TrackView:
     """``desk.requests.track`` behind the guesser's limit and the code's.
+
+    The guesser is counted under ``'<platform>:<user id>'``, or under ``guesser_id`` when given: the web tracking
+    page has no user id, and counts each client address instead (``public.track``).
 
     Raises ``Throttled`` (the guesser's limit; or the code's, to anyone but the request's owner),
     ``ValidationError`` (a mistyped code or national ID: not counted) and ``NotFound`` (counted when it answers
     a national ID).
     """
-    key = guesser_key(platform, user_id)
+    key = guesser_id if guesser_id is not None else guesser_key(platform, user_id)
     guess = Guess()
     if national_id is None:
         await guesser.check(key)  # found or not, a code alone tells a guesser nothing: not counted

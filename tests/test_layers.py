@@ -17,7 +17,8 @@ def imported_by(module: str) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    "module", ["desk.handling", "desk.access", "storage.repositories", "catalog.loader", "public.site"]
+    "module",
+    ["desk.handling", "desk.access", "storage.repositories", "catalog.loader", "public.site", "public.track"],
 )
 def test_the_domain_catalog_and_store_never_import_aiogram(module: str) -> None:
     assert "aiogram" not in imported_by(module)
