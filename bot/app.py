@@ -465,10 +465,14 @@ class Miz:
     def public_routes(self) -> list[Callable[[web.Application], None]]:
         """The pages a public web server of this Miz answers: the web tracking page ``/track``, behind the very
         guessing limits of the bots' tracking (the Dispatcher's, in memory or in Redis)."""
-        from public.track import Tracking, setup_tracking
+        from public.track import Tracking, setup_tracking, trusted_proxies
 
         tracking = Tracking(
-            self.factory, self.catalogs, self.dispatcher["throttle"], self.dispatcher["track_code_throttle"]
+            self.factory,
+            self.catalogs,
+            self.dispatcher["throttle"],
+            self.dispatcher["track_code_throttle"],
+            trusted_proxies(self.settings.trusted_proxies),
         )
         return [functools.partial(setup_tracking, tracking=tracking)]
 

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
         default=None,
         description="The Bale bot's username (without @), for links on the public site and posters",
     )
+    trusted_proxies: str = Field(
+        default="127.0.0.1,::1",
+        description="Addresses or networks (comma-separated) of the reverse proxies in front of Miz's web pages, "
+        "whose X-Forwarded-For names the client: the web tracking page limits guesses per client address",
+    )
     redis_url: str | None = Field(
         default=None,
         description="Redis URL for FSM state and the guessing limits; unset means the database and memory",

@@ -5,7 +5,7 @@ The look-up is ``desk.guessing.track_by_code`` with the very limiters the bot's 
 over its Dispatcher's; ``miz web`` makes them as ``miz run`` does, in Redis when ``MIZ_REDIS_URL`` is set), so a
 guesser gets no more tries on the web than in a chat, and the tracking code's own limit (10 wrong national IDs a
 day) counts the web's guesses and the bots' together. The guesser is the client's address (``web:<address>``):
-behind a reverse proxy on the same machine, the last address of its ``X-Forwarded-For``.
+behind a trusted reverse proxy (``MIZ_TRUSTED_PROXIES``), the last address of its ``X-Forwarded-For``.
 
 What the page shows is what the bot shows someone who gives a request's code and national ID: the service, the
 organization, the status, the dates and the public steps; never a name, a national ID, a phone or an answer. The
@@ -37,7 +37,9 @@ from desk.throttle import Limiter
 from desk.tracking import format_tracking_code
 from public.site import FONTS_DIR, STATIC_DIR, environment
 
-__all__ = ["TRACK_PATH", "Tracking", "serve_tracking", "setup_tracking"]
+__all__ = ["TRACK_PATH", "Tracking", "serve_tracking", "setup_tracking", "trusted_proxies"]
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 TRACK_PATH = "/track"
 WEB_PLATFORM = "web"
@@ -66,14 +68,22 @@ class Tracking:
     """The bot's ``throttle``: wrong codes or national IDs per guesser (5 per 10 minutes)."""
     per_code: Limiter
     """The bot's ``track_code_throttle``: wrong national IDs per tracking code, whoever guesses (10 a day)."""
-    trusted_proxies: frozenset[str] = frozenset({"127.0.0.1", "::1"})
-    """Addresses whose ``X-Forwarded-For`` names the client (the reverse proxy in front of Miz)."""
+    trusted_proxies: tuple[IPNetwork, ...] = ()
+    """The reverse proxies in front of Miz (``MIZ_TRUSTED_PROXIES``): their ``X-Forwarded-For`` names the client."""
+
+    def _trusted(self, remote: str) -> bool:
+        try:
+            address = ipaddress.ip_address(remote)
+        except ValueError:
+            return False
+        return any(address in network for network in self.trusted_proxies)
 
     def client(self, request: web.BaseRequest) -> str:
-        """The guesser's key: the client's address, as the proxy in front of Miz saw it."""
+        """The guesser's key: the client's address, as the trusted proxy in front of Miz saw it (the last hop of
+        ``X-Forwarded-For``, which the proxy appends and a client cannot forge); otherwise the connection's."""
         remote = request.remote or "unknown"
         forwarded = request.headers.get("X-Forwarded-For", "")
-        if remote in self.trusted_proxies and forwarded:
+        if forwarded and self._trusted(remote):
             last = forwarded.split(",")[-1].strip()
             with contextlib.suppress(ValueError):  # not an address: keep the proxy's own
                 remote = str(ipaddress.ip_address(last))
@@ -84,6 +94,14 @@ class Tracking:
             return self.catalogs.catalog.organization(org_id).name.get(lang)
         except NotInCatalogError:
             return org_id
+
+
+def trusted_proxies(setting: str) -> tuple[IPNetwork, ...]:
+    """``MIZ_TRUSTED_PROXIES`` (``"127.0.0.1,::1,172.16.0.0/12"``) as networks; a single address is a network of
+    one. Raises ``ValueError`` on anything else, so a typo stops the start instead of trusting nobody silently."""
+    return tuple(
+        ipaddress.ip_network(part.strip(), strict=False) for part in setting.split(",") if part.strip()
+    )
 
 
 _TRACKING: web.AppKey[Tracking] = web.AppKey("miz_tracking", Tracking)
@@ -244,7 +262,8 @@ def serve_tracking(*, host: str, port: int) -> int:
             per_code = RedisThrottle.like(tracking_code_throttle(), redis, "track-code")
         app = web.Application()
         catalogs = CatalogHolder(settings.catalog_dir, cache_dir=settings.cache_dir)
-        setup_tracking(app, Tracking(session_factory(engine), catalogs, guesser, per_code))
+        proxies = trusted_proxies(settings.trusted_proxies)
+        setup_tracking(app, Tracking(session_factory(engine), catalogs, guesser, per_code, proxies))
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, host, port).start()
