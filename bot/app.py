@@ -45,8 +45,9 @@ from bot.dialogs import (
 from bot.dispatcher import MizDispatcher
 from bot.filters import route_by_state, route_callbacks_by_prefix, run_filters_inline
 from bot.fsm import DatabaseStorage, make_fsm_storage
-from bot.handlers import commands, errors, fallback, operator, reports, start
+from bot.handlers import commands, errors, fallback, inquiries, operator, reports, start
 from bot.health import Readiness, setup_health, side_server
+from bot.inquiry_cards import inquiry_drawer
 from bot.locale_store import CitizenLocales
 from bot.log_context import JsonFormatter
 from bot.metrics import setup_metrics
@@ -252,6 +253,7 @@ def create_dispatcher(
     dp.include_routers(
         errors.router(platforms, settings.locale),
         reports.router(),
+        inquiries.router(),  # before the operator's: it takes the card's inquiry buttons
         operator.router(),
         payments.router(),
         commands.router(),  # before every dialog: no conversation state swallows a command
@@ -367,6 +369,7 @@ class Miz:
         await self.clerks.load()
         handlers: dict[str, PayloadHandler] = {
             "card": card_drawer(self.factory, self.clerks, documents, self.catalogs),
+            "inquiry": inquiry_drawer(self.factory, documents, self.catalogs),
             REPORT_PAYLOAD: reports.report_sender(self.factory, self.catalogs, self.clerks),
         }
         provider_token = self.settings.bale_provider_token

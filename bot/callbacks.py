@@ -19,6 +19,7 @@ from aiogram.filters.callback_data import CallbackData
 from pydantic import AfterValidator, Field
 
 from bot.clerk_actions import CLERK_ACTIONS
+from desk.inquiries import InquiryAct
 from desk.lifecycle import Status
 from desk.notifications import ANSWER_PREFIX
 from desk.worklists import ListKind
@@ -44,6 +45,12 @@ __all__ = [
     "FormResume",
     "FormSubmit",
     "FoundPage",
+    "InquiryAgency",
+    "InquiryButton",
+    "InquiryDocument",
+    "InquiryRecord",
+    "InquiryRecordNow",
+    "InquiryStep",
     "ListPage",
     "MenuOpen",
     "Objection",
@@ -240,6 +247,47 @@ class TransferPage(CallbackData, prefix="xferpage"):
     req: RowId
     seen: Status
     page: Index
+
+
+class InquiryButton(CallbackData, prefix="inq"):
+    """A button under an inquiry: the agency's answer, need more or not ours, or the asking clerk's reply to
+    "need more" (``desk.inquiries`` writes these buttons, ``inq:<id>:<act>``, and checks who presses them)."""
+
+    inq: RowId
+    act: InquiryAct
+
+
+class InquiryAgency(CallbackData, prefix="inqto"):
+    """A clerk ticks (or unticks) organization ``org`` among those to ask about request ``req``."""
+
+    req: RowId
+    org: str = Field(max_length=24, pattern=r"^[a-z][a-z0-9_]*$")
+
+
+class InquiryDocument(CallbackData, prefix="inqdoc"):
+    """A clerk ticks (or unticks) the request's document ``doc`` to attach to the inquiry of request ``req``."""
+
+    req: RowId
+    doc: RowId
+
+
+class InquiryStep(CallbackData, prefix="inqgo"):
+    """The clerk moves the inquiry of request ``req`` on: to the question, to the letter, skips it, or cancels."""
+
+    req: RowId
+    step: Literal["question", "letter", "send", "cancel"]
+
+
+class InquiryRecord(CallbackData, prefix="inqrec"):
+    """A clerk records by hand the answer to inquiry ``inq`` (an agency without a group answered by letter)."""
+
+    inq: RowId
+
+
+class InquiryRecordNow(CallbackData, prefix="inqnow"):
+    """The clerk records the answer to inquiry ``inq`` by hand without an incoming letter number."""
+
+    inq: RowId
 
 
 class ListPage(CallbackData, prefix="worklist"):

@@ -59,6 +59,8 @@ class ClerkAction:
     retype: tuple[str, ...] = ()
     picks_organization: bool = False
     """The clerk first picks an organization from buttons (``bot.transfers``), then types the text."""
+    dialog: bool = False
+    """A dialog of several steps takes the press (``bot.handlers.inquiries``); ``run`` is never called."""
 
     @property
     def label_key(self) -> str:
@@ -104,6 +106,10 @@ def _transfer(session: AsyncSession, call: ActionCall) -> Awaitable[transfers.Tr
     )
 
 
+def _in_dialog(session: AsyncSession, call: ActionCall) -> Awaitable[handling.Change]:
+    raise ValueError("this action opens a dialog (bot.handlers.inquiries): its press never runs a use case")
+
+
 _TABLE = (
     ClerkAction(
         "claim",
@@ -119,12 +125,16 @@ _TABLE = (
         ),
     ),
     ClerkAction(
-        "wait_agency",
-        shown_on=(Status.IN_PROGRESS,),
-        needs_text=True,
-        run=lambda s, c: handling.wait_for_agency(
-            s, c.request_id, c.actor, c.text, seen_status=c.seen_status, groups=c.groups
-        ),
+        "inquire",
+        shown_on=(Status.IN_PROGRESS, Status.WAITING_EXTERNAL),
+        run=_in_dialog,
+        dialog=True,
+    ),
+    ClerkAction(
+        "record_answer",
+        shown_on=(Status.WAITING_EXTERNAL,),
+        run=_in_dialog,
+        dialog=True,
     ),
     ClerkAction(
         "ask_payment",

@@ -59,10 +59,10 @@ def demo_settings(emulator_url: str | None = None, directory: Path = DEMO_DIR) -
 def seed_operator_groups(
     emu: RunningEmulator, catalog: Catalog, tokens: Mapping[Platform, str] = _TOKENS
 ) -> int:
-    """Create each organization's operator group (with the catalog's chat ids) and its demo clerks."""
+    """Create each organization's and agency's operator group (with the catalog's chat ids) and its demo clerks."""
     state = emu.state
     created = 0
-    for org in catalog.organizations:
+    for org in [*catalog.organizations, *catalog.agencies]:
         for platform, token in tokens.items():
             chat_id = catalog.operator_group(org.id, platform.value)
             if chat_id is None:

@@ -50,6 +50,8 @@ from desk.i18n import translator
 from desk.lifecycle import Actor, Status, check_transition
 from desk.notifications import Button, enqueue_chat, enqueue_copy, text_payload
 from desk.persian import visible
+from desk.requests import Title
+from desk.validators import jalali_date
 from storage.columns import utcnow
 from storage.models import Inquiry, ServiceRequest
 from storage.repositories import OPEN_INQUIRY_STATES, GroupMessages, Inquiries, Requests
@@ -58,15 +60,20 @@ __all__ = [
     "INQUIRY_PREFIX",
     "LETTER_MAX",
     "Agency",
+    "Asking",
     "InquiryAct",
     "InquiryState",
     "answer",
     "ask_more",
+    "document_title",
     "get_for_agency",
     "get_for_asker",
     "more_info",
     "not_ours",
     "open_inquiries",
+    "open_of_request",
+    "parse_letter",
+    "prepare",
     "send_inquiries",
 ]
 
@@ -218,10 +225,76 @@ async def send_inquiries(
                 organization_id=agency.id,
                 payload={"type": "inquiry", "inquiry_id": inquiry.id},
                 dedupe_key=f"inquiry:{inquiry.id}:card:{platform}",
-                request_id=request_id,
+                request_id=None,
             )
         sent.append(inquiry)
     return sent
+
+
+@dataclass(frozen=True, slots=True)
+class Asking:
+    """What a clerk about to send an inquiry picks from: the request's service and its documents (id, title)."""
+
+    request_id: int
+    service_id: str
+    documents: tuple[tuple[int, str], ...]
+
+
+async def prepare(session: AsyncSession, request_id: int, actor: ActorRef, *, seen_status: Status) -> Asking:
+    """Check, before the clerk writes anything, that they may send an inquiry about the request now."""
+    request = await Requests(session).get(request_id)
+    if request is None or request.id is None:
+        raise NotFound("desk.request.not_found")
+    _check_staff(request, actor)
+    current = _check_seen(request, seen_status)
+    if current not in (Status.SUBMITTED, Status.IN_PROGRESS, Status.WAITING_EXTERNAL):
+        raise TransitionError("desk.transition.not_allowed", current=current, target=Status.WAITING_EXTERNAL)
+    documents = tuple(
+        (document.id, document_title(request, document.slot))
+        for document in await Requests(session).documents(request.id)
+        if document.id is not None
+    )
+    return Asking(request.id, request.service_id, documents)
+
+
+def document_title(request: ServiceRequest, slot: str) -> str:
+    """The Persian title of the request's document ``slot`` as its service was filed (the slot's id when gone)."""
+    for item in request.service_snapshot.get("documents") or ():
+        if item.get("id") == slot:
+            return str(Title.parse(item.get("title")).fa or slot)
+    return slot
+
+
+def parse_letter(raw: str, today: date) -> tuple[str, date]:
+    """A letter as a clerk types it: its number, then optionally its Jalali date (``۱۲۳۴/ش ۱۴۰۵/۰۹/۱۴``).
+
+    Without a date, the letter is dated ``today``. Raises ``ValidationError`` for a blank or long number.
+    """
+    words = visible(raw).split()
+    dated: date | None = None
+    if len(words) > 1:
+        try:
+            dated = jalali_date(words[-1], today)
+            words = words[:-1]
+        except ValidationError:
+            dated = None
+    number = _letter(" ".join(words))
+    if number is None:
+        raise ValidationError("desk.text.empty")
+    return number, dated or today
+
+
+async def open_of_request(session: AsyncSession, request_id: int, actor: ActorRef) -> list[Inquiry]:
+    """The open inquiries of a request, for the clerks of the organization that asked them (answers by hand)."""
+    request = await Requests(session).get(request_id)
+    if request is None:
+        raise NotFound("desk.request.not_found")
+    _check_staff(request, actor)
+    return [
+        item
+        for item in await _open_left(session, request_id)
+        if item.asking_organization_id == actor.organization_id
+    ]
 
 
 async def get_for_agency(session: AsyncSession, inquiry_id: int, organization_id: str) -> Inquiry:
@@ -290,6 +363,9 @@ async def _relay(
     """Send ``key`` to each of ``groups`` (replying to the message ``reply_to`` names there), then copy the
     ``files`` sent on the same messenger under it (a file cannot be copied from one messenger to another)."""
     assert request.id is not None
+    # Only the request's own groups link the message to it (a reply there reaches the request); an agency's
+    # group never gets a way to the request or the citizen.
+    linked = request.id if organization_id == request.organization_id else None
     for platform, chat_id in sorted(groups.items()):
         await enqueue_chat(
             session,
@@ -304,7 +380,7 @@ async def _relay(
                 reply_to=reply_to.get((platform, chat_id)),
             ),
             dedupe_key=f"{dedupe}:{platform}",
-            request_id=request.id,
+            request_id=linked,
         )
         for index, file in enumerate(item for item in files if item.get("platform") == platform):
             await enqueue_copy(
@@ -315,7 +391,7 @@ async def _relay(
                 from_chat_id=int(file["chat_id"]),
                 message_id=int(file["message_id"]),
                 dedupe_key=f"{dedupe}:{platform}:file:{index}",
-                request_id=request.id,
+                request_id=linked,
             )
 
 
@@ -373,12 +449,16 @@ async def _close(
         text=_fa("desk.inquiry.event.answered", agency=agency_name),
         public=True,
     )
+    last = not await _open_left(session, request.id) and Status(request.status) is Status.WAITING_EXTERNAL
     params = {
         **_request_params(request, GROUP_LANG),
         "number": inquiry.id,
         "agency": agency_name,
         "text": text,
         "letter": inquiry.answer_letter_number or "—",
+        # The group hears that the request is back in one message with the last answer (a group's messages
+        # are rationed, 20 a minute on Telegram).
+        "then": _fa("op.inquiry.back_in_queue") if last else "",
     }
     relay = "op.inquiry.answered" if state is InquiryState.ANSWERED else "op.inquiry.not_ours"
     await _relay(
@@ -392,7 +472,7 @@ async def _close(
         organization_id=request.organization_id,
         files=files,
     )
-    if await _open_left(session, request.id) or Status(request.status) is not Status.WAITING_EXTERNAL:
+    if not last:
         await _tell_groups(session, request, public, asking_groups)
         return None
     check_transition(Status.WAITING_EXTERNAL, Status.IN_PROGRESS, Actor.SYSTEM)
@@ -406,7 +486,7 @@ async def _close(
         public=True,
     )
     await _tell_citizen(session, request, resumed, "notify.citizen.answers_in", sms_key="sms.answers_in")
-    await _tell_groups(session, request, resumed, asking_groups, relay="notify.group.answers_in")
+    await _tell_groups(session, request, resumed, asking_groups)
     return _change(request, Status.WAITING_EXTERNAL, resumed)
 
 

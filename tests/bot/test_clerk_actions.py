@@ -18,7 +18,7 @@ def test_a_card_shows_the_buttons_its_status_allows_in_their_order() -> None:
         Status.SUBMITTED: ["claim", "ask_info", "reject", "transfer"],
         Status.IN_PROGRESS: [
             "ask_info",
-            "wait_agency",
+            "inquire",
             "ask_payment",
             "complete",
             "reject",
@@ -26,7 +26,7 @@ def test_a_card_shows_the_buttons_its_status_allows_in_their_order() -> None:
             "transfer",
         ],
         Status.NEEDS_INFO: [],
-        Status.WAITING_EXTERNAL: ["resume"],
+        Status.WAITING_EXTERNAL: ["inquire", "record_answer", "resume"],
         Status.AWAITING_PAYMENT: ["resume"],
         Status.COMPLETED: [],
         Status.REJECTED: [],

@@ -1,0 +1,707 @@
+"""Inquiries in the operator groups: the asking clerk's dialog from a card, the agency's answers, ``/inquiries``.
+
+The asking clerk presses "🏢 inquiry" on a card, ticks the agencies (the service's usual ones first), writes the
+question, ticks the request's documents to attach, and types the letter number and date or sends without. An
+agency's group gets the inquiry card (``bot.inquiry_cards``) and answers with its buttons: "answer" (a text, or a
+photo or file with a caption), "need more" (a question back, which the asking clerk answers with the button under
+it), "not ours" (a reason). For an agency without a group the clerk records the answer by hand from the card.
+
+Who may press what is decided by ``IsClerk`` (the group's own staff) and again by ``desk.inquiries`` (the agency
+asked, or the organization asking): a forged button from anyone else is "not found". Each step keeps its data in
+the clerk's own conversation state in that group, so two clerks can write inquiries at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from aiogram import F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import (
+    CallbackQuery,
+    InaccessibleMessage,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.callbacks import (
+    CardAction,
+    InquiryAgency,
+    InquiryButton,
+    InquiryDocument,
+    InquiryRecord,
+    InquiryRecordNow,
+    InquiryStep,
+)
+from bot.filters import IsClerk
+from bot.inquiry_cards import agency_of
+from bot.notifier import Notifier
+from bot.platforms import GROUP_CHAT_TYPES
+from bot.render import Renderer
+from bot.transfers import org_label
+from catalog.loader import CatalogHolder
+from catalog.schema import Clerk, Organization
+from desk import inquiries
+from desk.errors import MizError
+from desk.handling import ActorRef
+from desk.inquiries import InquiryAct
+from desk.lifecycle import Status
+from desk.persian import TEHRAN, format_jalali_date
+from storage.models import Inquiry
+from storage.uow import unit_of_work
+
+__all__ = ["InquiryStates", "router"]
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+Where = Message | InaccessibleMessage | None
+"""Where to answer: a message of the group (a pressed button's may be inaccessible, then nothing is sent)."""
+
+PICKER_MAX = 16
+"""Most organizations offered as buttons (the service's usual ones and the agencies come first)."""
+
+
+class InquiryStates(StatesGroup):
+    """A clerk writing an inquiry (``agencies`` → ``question`` → ``documents`` → ``letter``), an agency's staff
+    member or the asking clerk answering one (``reply``), and the letter of an answer recorded by hand."""
+
+    agencies = State()
+    question = State()
+    documents = State()
+    letter = State()
+    reply = State()
+    answer_letter = State()
+
+
+def router() -> Router:
+    """The inquiries' handlers; placed before the operator router, whose card buttons they take over."""
+    r = Router(name="inquiries")
+    r.message.filter(F.chat.type.in_(GROUP_CHAT_TYPES))
+    r.callback_query.filter(F.message.chat.type.in_(GROUP_CHAT_TYPES))
+    clerk = IsClerk()
+    r.callback_query.register(start, CardAction.filter(F.act == "inquire"), clerk)
+    r.callback_query.register(record_start, CardAction.filter(F.act == "record_answer"), clerk)
+    r.callback_query.register(tick_agency, InquiryAgency.filter(), InquiryStates.agencies, clerk)
+    r.callback_query.register(tick_document, InquiryDocument.filter(), InquiryStates.documents, clerk)
+    r.callback_query.register(step, InquiryStep.filter(), clerk)
+    r.callback_query.register(button, InquiryButton.filter(), clerk)
+    r.callback_query.register(record_pick, InquiryRecord.filter(), clerk)
+    r.callback_query.register(record_now, InquiryRecordNow.filter(), InquiryStates.answer_letter, clerk)
+    r.callback_query.register(
+        stale,
+        F.data.func(
+            lambda data: str(data).split(":", 1)[0] in {"inqto", "inqdoc", "inqgo", "inqrec", "inqnow", "inq"}
+        ),
+    )
+    r.message.register(cancel, Command("cancel"), InquiryStates.question)
+    r.message.register(cancel, Command("cancel"), InquiryStates.letter)
+    r.message.register(cancel, Command("cancel"), InquiryStates.reply)
+    r.message.register(cancel, Command("cancel"), InquiryStates.answer_letter)
+    r.message.register(question, InquiryStates.question, F.text, clerk)
+    r.message.register(letter, InquiryStates.letter, F.text, clerk)
+    r.message.register(reply, InquiryStates.reply, F.text | F.photo | F.document, clerk)
+    r.message.register(answer_letter, InquiryStates.answer_letter, F.text, clerk)
+    r.message.register(list_open, Command("inquiries"), clerk)
+    return r
+
+
+async def _run(
+    factory: async_sessionmaker[AsyncSession], outbox: Notifier, work: Callable[[AsyncSession], Awaitable[T]]
+) -> T:
+    """``work`` in one write transaction, then wake the outbox sender for what it queued."""
+    async with unit_of_work(factory, write=True) as session:
+        result = await work(session)
+    outbox.notify()
+    return result
+
+
+def _today() -> date:
+    return datetime.now(TEHRAN).date()
+
+
+def _button(text: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data)
+
+
+async def _alert(callback: CallbackQuery, r: Renderer, error: MizError) -> None:
+    await callback.answer(error.render(r.lang), show_alert=True)
+
+
+async def _reply(message: Where, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    if isinstance(message, Message):
+        await message.answer(text, reply_markup=markup)
+
+
+# The asking clerk's dialog.
+
+
+def _agency_markup(
+    r: Renderer, catalogs: CatalogHolder, request_id: int, targets: list[str], picked: list[str]
+) -> InlineKeyboardMarkup:
+    buttons = [
+        _button(
+            ("✅ " if org_id in picked else "") + org_label(catalogs.catalog, org_id),
+            InquiryAgency(req=request_id, org=org_id).pack(),
+        )
+        for org_id in targets
+    ]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    rows.append(
+        [
+            _button(r.plain("op.inquiry.next"), InquiryStep(req=request_id, step="question").pack()),
+            _button(r.plain("op.inquiry.cancel"), InquiryStep(req=request_id, step="cancel").pack()),
+        ]
+    )
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def _document_markup(
+    r: Renderer, request_id: int, documents: list[list[Any]], picked: list[int]
+) -> InlineKeyboardMarkup:
+    rows = [
+        [
+            _button(
+                ("✅ " if doc_id in picked else "")
+                + r.plain("op.inquiry.document", n=r.digits(n), title=title),
+                InquiryDocument(req=request_id, doc=doc_id).pack(),
+            )
+        ]
+        for n, (doc_id, title) in enumerate(documents, start=1)
+    ]
+    rows.append([_button(r.plain("op.inquiry.next"), InquiryStep(req=request_id, step="letter").pack())])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+async def start(
+    callback: CallbackQuery,
+    callback_data: CardAction,
+    clerk: Clerk,
+    org: Organization,
+    actor: ActorRef,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    state: FSMContext,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """ "🏢 inquiry" on a card: the organizations to ask, as buttons to tick."""
+    try:
+        async with session_factory() as session:
+            asking = await inquiries.prepare(
+                session, callback_data.req, actor, seen_status=callback_data.seen
+            )
+    except MizError as error:
+        await _alert(callback, r, error)
+        return
+    targets = [o.id for o in catalogs.catalog.inquiry_targets(org.id, asking.service_id)][:PICKER_MAX]
+    await state.set_state(InquiryStates.agencies)
+    await state.set_data(
+        {
+            "req": asking.request_id,
+            "seen": callback_data.seen.value,
+            "targets": targets,
+            "picked": [],
+            "documents": [list(item) for item in asking.documents],
+        }
+    )
+    await callback.answer()
+    markup = _agency_markup(r, catalogs, asking.request_id, targets, [])
+    await _reply(callback.message, r.text("op.inquiry.pick", clerk=clerk.name.get("fa")), markup)
+
+
+async def tick_agency(
+    callback: CallbackQuery,
+    callback_data: InquiryAgency,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    state: FSMContext,
+) -> None:
+    data = await state.get_data()
+    targets = list(data.get("targets", []))
+    if data.get("req") != callback_data.req or callback_data.org not in targets:
+        await callback.answer(r.plain("op.inquiry.stale"), show_alert=True)
+        return
+    picked = list(data.get("picked", []))
+    picked = (
+        [o for o in picked if o != callback_data.org]
+        if callback_data.org in picked
+        else [*picked, callback_data.org]
+    )
+    await state.update_data({"picked": picked})
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.edit_reply_markup(
+            reply_markup=_agency_markup(r, catalogs, callback_data.req, targets, picked)
+        )
+
+
+async def tick_document(
+    callback: CallbackQuery, callback_data: InquiryDocument, r: Renderer, state: FSMContext
+) -> None:
+    data = await state.get_data()
+    documents = list(data.get("documents", []))
+    if data.get("req") != callback_data.req or callback_data.doc not in [d[0] for d in documents]:
+        await callback.answer(r.plain("op.inquiry.stale"), show_alert=True)
+        return
+    chosen = list(data.get("attach", []))
+    chosen = (
+        [d for d in chosen if d != callback_data.doc]
+        if callback_data.doc in chosen
+        else [*chosen, callback_data.doc]
+    )
+    await state.update_data({"attach": chosen})
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await callback.message.edit_reply_markup(
+            reply_markup=_document_markup(r, callback_data.req, documents, chosen)
+        )
+
+
+async def step(
+    callback: CallbackQuery,
+    callback_data: InquiryStep,
+    clerk: Clerk,
+    org: Organization,
+    actor: ActorRef,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    state: FSMContext,
+    session_factory: async_sessionmaker[AsyncSession],
+    outbox: Notifier,
+) -> None:
+    """The dialog's buttons: on to the question, on to the letter, send without a letter, cancel."""
+    data = await state.get_data()
+    if data.get("req") != callback_data.req:
+        await callback.answer(r.plain("op.inquiry.stale"), show_alert=True)
+        return
+    if callback_data.step == "cancel":
+        await state.clear()
+        await callback.answer(r.plain("op.cancelled"))
+        return
+    if callback_data.step == "question":
+        if not data.get("picked"):
+            await callback.answer(r.plain("op.inquiry.pick_one"), show_alert=True)
+            return
+        await state.set_state(InquiryStates.question)
+        await callback.answer()
+        await _reply(callback.message, r.text("op.inquiry.ask_question", clerk=clerk.name.get("fa")))
+        return
+    if callback_data.step == "letter":
+        await state.set_state(InquiryStates.letter)
+        await callback.answer()
+        await _ask_letter(callback.message, r, callback_data.req)
+        return
+    await callback.answer()
+    await _send(callback.message, org, actor, r, catalogs, state, session_factory, outbox, None)
+
+
+async def _ask_letter(message: Where, r: Renderer, request_id: int) -> None:
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [_button(r.plain("op.inquiry.send_without"), InquiryStep(req=request_id, step="send").pack())]
+        ]
+    )
+    await _reply(message, r.text("op.inquiry.ask_letter"), markup)
+
+
+async def question(message: Message, r: Renderer, state: FSMContext) -> None:
+    """The question: next the documents to attach, when the request has any, else the letter."""
+    text = (message.text or "").strip()
+    if not text:
+        await message.reply(r.text("op.inquiry.ask_question_again"))
+        return
+    await state.update_data({"question": text})
+    data = await state.get_data()
+    request_id = int(data["req"])
+    documents = list(data.get("documents", []))
+    if documents:
+        await state.set_state(InquiryStates.documents)
+        await message.answer(
+            r.text("op.inquiry.ask_documents"), reply_markup=_document_markup(r, request_id, documents, [])
+        )
+        return
+    await state.set_state(InquiryStates.letter)
+    await _ask_letter(message, r, request_id)
+
+
+async def letter(
+    message: Message,
+    org: Organization,
+    actor: ActorRef,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    state: FSMContext,
+    session_factory: async_sessionmaker[AsyncSession],
+    outbox: Notifier,
+) -> None:
+    """The outgoing letter's number (and date): the inquiry goes."""
+    try:
+        number, dated = inquiries.parse_letter(message.text or "", _today())
+    except MizError as error:
+        await message.reply(r.text("op.invalid", error=error.render(r.lang)))
+        return
+    await _send(message, org, actor, r, catalogs, state, session_factory, outbox, (number, dated))
+
+
+async def _send(
+    message: Where,
+    org: Organization,
+    actor: ActorRef,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    state: FSMContext,
+    session_factory: async_sessionmaker[AsyncSession],
+    outbox: Notifier,
+    letter_given: tuple[str, date] | None,
+) -> None:
+    data = await state.get_data()
+    await state.clear()
+    catalog = catalogs.catalog
+    agencies = [agency_of(catalogs, o) for o in data.get("picked", []) if catalog.has_organization(o)]
+    try:
+        sent = await _run(
+            session_factory,
+            outbox,
+            lambda s: inquiries.send_inquiries(
+                s,
+                int(data["req"]),
+                actor,
+                agencies,
+                str(data.get("question", "")),
+                document_ids=[int(d) for d in data.get("attach", [])],
+                letter_number=letter_given[0] if letter_given else None,
+                letter_date=letter_given[1] if letter_given else None,
+                seen_status=Status(str(data["seen"])),
+                groups=catalog.operator_groups(org.id),
+                calendar=catalog.calendar_for(org.id),
+                today=_today(),
+            ),
+        )
+    except MizError as error:
+        await _reply(message, r.text("op.invalid", error=error.render(r.lang)))
+        return
+    lines = [
+        r.plain(
+            "op.inquiry.sent_line",
+            number=r.digits(item.id or 0),
+            agency=org_label(catalog, item.agency_id),
+            due=format_jalali_date(item.due_date, r.lang),
+            how=r.plain(
+                "op.inquiry.by_group" if catalog.operator_groups(item.agency_id) else "op.inquiry.by_hand"
+            ),
+        )
+        for item in sent
+    ]
+    await _reply(message, r.text("op.inquiry.sent", lines="\n".join(lines)))
+
+
+# Answers: the agency's buttons, the asking clerk's reply to "need more", an answer recorded by hand.
+
+
+async def button(
+    callback: CallbackQuery,
+    callback_data: InquiryButton,
+    clerk: Clerk,
+    org: Organization,
+    r: Renderer,
+    state: FSMContext,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """An inquiry's button: checked at once (only the agency asked, or the asking organization for "more"), then
+    the text (or file) it needs is asked for."""
+    act = callback_data.act
+    try:
+        async with session_factory() as session:
+            if act is InquiryAct.MORE:
+                found = await inquiries.get_for_asker(session, callback_data.inq, org.id)
+            else:
+                found = await inquiries.get_for_agency(session, callback_data.inq, org.id)
+    except MizError as error:
+        logger.warning("refused inquiry button %s:%s in %s", callback_data.inq, act.value, org.id)
+        await _alert(callback, r, error)
+        return
+    await state.set_state(InquiryStates.reply)
+    await state.set_data({"inq": found.id, "act": act.value})
+    await callback.answer()
+    await _reply(
+        callback.message,
+        r.text(f"op.inquiry.prompt.{act.value}", clerk=clerk.name.get("fa"), number=r.digits(found.id or 0)),
+    )
+
+
+async def record_start(
+    callback: CallbackQuery,
+    callback_data: CardAction,
+    actor: ActorRef,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """ "📥 record an answer" on a card: the request's open inquiries, to pick the one answered."""
+    try:
+        async with session_factory() as session:
+            found = await inquiries.open_of_request(session, callback_data.req, actor)
+    except MizError as error:
+        await _alert(callback, r, error)
+        return
+    if not found:
+        await callback.answer(r.plain("op.inquiry.none_open"), show_alert=True)
+        return
+    await callback.answer()
+    rows = [
+        [
+            _button(
+                r.plain(
+                    "op.inquiry.record_label",
+                    number=r.digits(item.id or 0),
+                    agency=org_label(catalogs.catalog, item.agency_id),
+                ),
+                InquiryRecord(inq=item.id or 0).pack(),
+            )
+        ]
+        for item in found
+    ]
+    await _reply(
+        callback.message, r.text("op.inquiry.record_pick"), InlineKeyboardMarkup(inline_keyboard=rows)
+    )
+
+
+async def record_pick(
+    callback: CallbackQuery,
+    callback_data: InquiryRecord,
+    clerk: Clerk,
+    org: Organization,
+    r: Renderer,
+    state: FSMContext,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    try:
+        async with session_factory() as session:
+            found = await inquiries.get_for_asker(session, callback_data.inq, org.id)
+    except MizError as error:
+        await _alert(callback, r, error)
+        return
+    await state.set_state(InquiryStates.reply)
+    await state.set_data({"inq": found.id, "act": InquiryAct.ANSWER.value, "by_hand": True})
+    await callback.answer()
+    await _reply(
+        callback.message,
+        r.text("op.inquiry.prompt.by_hand", clerk=clerk.name.get("fa"), number=r.digits(found.id or 0)),
+    )
+
+
+def _files_of(message: Message) -> list[dict[str, Any]]:
+    """A photo or file sent as an answer, as ``desk.inquiries`` stores it (to copy it on, where it can be)."""
+    if message.photo:
+        kind = "photo"
+    elif message.document:
+        kind = "document"
+    else:
+        return []
+    return [{"platform": "", "chat_id": message.chat.id, "message_id": message.message_id, "kind": kind}]
+
+
+async def reply(
+    message: Message,
+    org: Organization,
+    actor: ActorRef,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    state: FSMContext,
+    session_factory: async_sessionmaker[AsyncSession],
+    outbox: Notifier,
+) -> None:
+    """The text (or photo or file with a caption) an inquiry's button asked for."""
+    data = await state.get_data()
+    inquiry_id = int(data.get("inq", 0))
+    act = InquiryAct(str(data.get("act")))
+    text = message.text or message.caption or ""
+    files = [{**f, "platform": actor.platform} for f in _files_of(message)]
+    if act is InquiryAct.ANSWER and data.get("by_hand"):
+        if not text.strip() and not files:
+            await message.reply(r.text("op.inquiry.prompt.by_hand", clerk="", number=r.digits(inquiry_id)))
+            return
+        await state.set_state(InquiryStates.answer_letter)
+        await state.update_data({"text": text, "files": files})
+        markup = InlineKeyboardMarkup(
+            inline_keyboard=[
+                [_button(r.plain("op.inquiry.record_without"), InquiryRecordNow(inq=inquiry_id).pack())]
+            ]
+        )
+        await message.answer(r.text("op.inquiry.ask_answer_letter"), reply_markup=markup)
+        return
+    try:
+        async with session_factory() as session:
+            found = await _inquiry_for(session, act, inquiry_id, org.id)
+        work = _work(act, found, actor, text, files, catalogs)
+        await _run(session_factory, outbox, work)
+    except MizError as error:
+        if not error.key.startswith("desk.text."):  # a blank or long text may be written again
+            await state.clear()
+        await message.reply(r.text("op.invalid", error=error.render(r.lang)))
+        return
+    await state.clear()
+    await message.reply(r.text(f"op.inquiry.done.{act.value}"))
+
+
+async def _inquiry_for(session: AsyncSession, act: InquiryAct, inquiry_id: int, org_id: str) -> Inquiry:
+    if act is InquiryAct.MORE:
+        return await inquiries.get_for_asker(session, inquiry_id, org_id)
+    return await inquiries.get_for_agency(session, inquiry_id, org_id)
+
+
+def _work(
+    act: InquiryAct,
+    inquiry: Inquiry,
+    actor: ActorRef,
+    text: str,
+    files: list[dict[str, Any]],
+    catalogs: CatalogHolder,
+) -> Callable[[AsyncSession], Awaitable[Any]]:
+    """The use case of ``act`` on ``inquiry``, with the catalog's names and groups it needs."""
+    assert inquiry.id is not None
+    inquiry_id = inquiry.id
+    catalog = catalogs.catalog
+    name = org_label(catalog, inquiry.agency_id)
+    asking = catalog.operator_groups(inquiry.asking_organization_id)
+    if act is InquiryAct.ANSWER:
+        return lambda s: inquiries.answer(
+            s, inquiry_id, actor, text, agency_name=name, files=files, asking_groups=asking
+        )
+    if act is InquiryAct.NOT_OURS:
+        return lambda s: inquiries.not_ours(
+            s, inquiry_id, actor, text, agency_name=name, asking_groups=asking
+        )
+    if act is InquiryAct.NEED_MORE:
+        return lambda s: inquiries.ask_more(
+            s, inquiry_id, actor, text, agency_name=name, asking_groups=asking
+        )
+    agency_groups = catalog.operator_groups(inquiry.agency_id)
+    return lambda s: inquiries.more_info(s, inquiry_id, actor, text, agency_groups=agency_groups)
+
+
+async def answer_letter(
+    message: Message,
+    org: Organization,
+    actor: ActorRef,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    state: FSMContext,
+    session_factory: async_sessionmaker[AsyncSession],
+    outbox: Notifier,
+) -> None:
+    """The incoming letter's number and date of an answer recorded by hand: the answer is recorded."""
+    try:
+        number, dated = inquiries.parse_letter(message.text or "", _today())
+    except MizError as error:
+        await message.reply(r.text("op.invalid", error=error.render(r.lang)))
+        return
+    await _record(message, org, actor, r, catalogs, state, session_factory, outbox, (number, dated))
+
+
+async def _record(
+    message: Where,
+    org: Organization,
+    actor: ActorRef,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    state: FSMContext,
+    session_factory: async_sessionmaker[AsyncSession],
+    outbox: Notifier,
+    letter_given: tuple[str, date] | None,
+) -> None:
+    data = await state.get_data()
+    await state.clear()
+    inquiry_id = int(data.get("inq", 0))
+    catalog = catalogs.catalog
+    try:
+        async with session_factory() as session:
+            found = await inquiries.get_for_asker(session, inquiry_id, org.id)
+        await _run(
+            session_factory,
+            outbox,
+            lambda s: inquiries.answer(
+                s,
+                inquiry_id,
+                actor,
+                str(data.get("text", "")),
+                agency_name=org_label(catalog, found.agency_id),
+                files=list(data.get("files", [])),
+                letter_number=letter_given[0] if letter_given else None,
+                letter_date=letter_given[1] if letter_given else None,
+                asking_groups=catalog.operator_groups(org.id),
+                by_hand=True,
+            ),
+        )
+    except MizError as error:
+        await _reply(message, r.text("op.invalid", error=error.render(r.lang)))
+        return
+    await _reply(message, r.text("op.inquiry.done.by_hand"))
+
+
+async def record_now(
+    callback: CallbackQuery,
+    callback_data: InquiryRecordNow,
+    org: Organization,
+    actor: ActorRef,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    state: FSMContext,
+    session_factory: async_sessionmaker[AsyncSession],
+    outbox: Notifier,
+) -> None:
+    """The answer recorded by hand without an incoming letter number."""
+    data = await state.get_data()
+    if data.get("inq") != callback_data.inq:
+        await callback.answer(r.plain("op.inquiry.stale"), show_alert=True)
+        return
+    await callback.answer()
+    await _record(callback.message, org, actor, r, catalogs, state, session_factory, outbox, None)
+
+
+async def stale(callback: CallbackQuery, r: Renderer) -> None:
+    """An inquiry's button pressed by someone who is not staff of this group, or for a dialog that is over."""
+    await callback.answer(r.plain("op.inquiry.stale"), show_alert=True)
+
+
+async def cancel(message: Message, r: Renderer, state: FSMContext) -> None:
+    await state.clear()
+    await message.reply(r.text("op.cancelled"))
+
+
+async def list_open(
+    message: Message,
+    org: Organization,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """``/inquiries``: the group's open inquiries, those it asked and those it was asked, the earliest due first."""
+    async with session_factory() as session:
+        found = await inquiries.open_inquiries(session, org.id)
+    if not found:
+        await message.answer(r.text("op.inquiry.list.empty"))
+        return
+    today = _today()
+    lines = [r.text("op.inquiry.list.title", count=r.digits(len(found)))]
+    for item in found[:30]:
+        asked = item.asking_organization_id == org.id
+        lines.append(
+            r.text(
+                "op.inquiry.list.asked" if asked else "op.inquiry.list.received",
+                number=r.digits(item.id or 0),
+                other=org_label(catalogs.catalog, item.agency_id if asked else item.asking_organization_id),
+                due=format_jalali_date(item.due_date, r.lang),
+                late=r.plain("op.inquiry.list.late") if item.due_date < today else "",
+                state=r.plain(f"op.inquiry.state.{item.state}"),
+            )
+        )
+    await message.answer("\n".join(lines))

@@ -1,0 +1,136 @@
+"""The inquiry card an agency's group gets, drawn by the outbox sender from the database when it is sent.
+
+It shows what the agency needs and nothing more of the citizen: who asks, the service, the question, the due
+date, the letter, and the documents the clerk chose (as replies under it); never the citizen's name, national ID,
+phone or tracking code. It is drawn only in a group of the agency the inquiry was sent to.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aiogram import Bot
+from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.callbacks import InquiryButton
+from bot.platforms import Platform
+from bot.render import Renderer, cut
+from bot.transfers import org_label
+from catalog.loader import CatalogHolder
+from desk.inquiries import Agency, InquiryAct, document_title
+from desk.persian import format_jalali_date
+from desk.requests import Title
+from storage.files import DocumentStore
+from storage.models import Inquiry, OutboxMessage
+from storage.repositories import Inquiries, Requests
+from storage.repositories.groups import GroupMessages, inquiry_card_kind
+from storage.uow import unit_of_work
+
+__all__ = ["agency_buttons", "agency_of", "inquiry_drawer"]
+
+logger = logging.getLogger(__name__)
+
+QUESTION_SHOWN = 3000
+"""Longest part of the question shown on the card (the whole card stays within one message)."""
+
+
+def agency_of(catalogs: CatalogHolder, organization_id: str) -> Agency:
+    """The agency (or organization) ``organization_id`` as ``desk.inquiries`` needs it: name, deadline, groups."""
+    catalog = catalogs.catalog
+    org = catalog.organization(organization_id)
+    return Agency(org.id, org.name.get("fa"), org.inquiry_days, catalog.operator_groups(org.id))
+
+
+def agency_buttons(r: Renderer, inquiry_id: int) -> InlineKeyboardMarkup:
+    """The agency's three buttons under an inquiry."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=r.plain(f"op.inquiry.button.{act.value}"),
+                    callback_data=InquiryButton(inq=inquiry_id, act=act).pack(),
+                )
+            ]
+            for act in (InquiryAct.ANSWER, InquiryAct.NEED_MORE, InquiryAct.NOT_OURS)
+        ]
+    )
+
+
+def card_text(r: Renderer, inquiry: Inquiry, snapshot: Mapping[str, Any], asker: str, documents: int) -> str:
+    """The inquiry card's text, in the group's language."""
+    letter = (
+        r.plain(
+            "op.inquiry.card.letter",
+            number=inquiry.letter_number,
+            date=format_jalali_date(inquiry.letter_date, r.lang) if inquiry.letter_date else "—",
+        )
+        if inquiry.letter_number
+        else ""
+    )
+    return r.text(
+        "op.inquiry.card",
+        number=r.digits(inquiry.id or 0),
+        asker=asker,
+        service=Title.of(snapshot).text(r.lang),
+        due=format_jalali_date(inquiry.due_date, r.lang),
+        letter=letter,
+        question=cut(inquiry.question, QUESTION_SHOWN, r.plain("op.card.cut_mark")),
+        documents=r.digits(documents),
+    )
+
+
+def inquiry_drawer(
+    factory: async_sessionmaker[AsyncSession], store: DocumentStore, catalogs: CatalogHolder
+) -> Callable[[Bot, OutboxMessage], Awaitable[Message | None]]:
+    """The outbox handler of ``inquiry`` rows: the card with its buttons, then each attached document under it."""
+
+    async def draw(bot: Bot, row: OutboxMessage) -> Message | None:
+        assert row.platform is not None
+        assert row.chat_id is not None
+        inquiry_id = int(row.payload["inquiry_id"])
+        r = Renderer.get(Platform(row.platform), "fa")
+        async with factory() as session:
+            inquiry = await Inquiries(session).get(inquiry_id)
+            request = await Requests(session).get(inquiry.request_id) if inquiry is not None else None
+            if inquiry is None or request is None:
+                return None
+            group = catalogs.catalog.organization_by_group(row.platform, row.chat_id)
+            if group is None or group.id != inquiry.agency_id:
+                logger.warning(
+                    "refused to draw inquiry %s in chat %s:%s", inquiry_id, row.platform, row.chat_id
+                )
+                return None
+            attached = set(inquiry.document_ids)
+            documents = [d for d in await Requests(session).documents(request.id or 0) if d.id in attached]
+        asker = org_label(catalogs.catalog, inquiry.asking_organization_id)
+        text = card_text(r, inquiry, request.service_snapshot, asker, len(documents))
+        sent = await bot.send_message(row.chat_id, text, reply_markup=agency_buttons(r, inquiry_id))
+        async with unit_of_work(factory, write=True) as session:
+            await GroupMessages(session).link(
+                platform=row.platform,
+                chat_id=row.chat_id,
+                message_id=sent.message_id,
+                request_id=inquiry.request_id,
+                kind=inquiry_card_kind(inquiry_id),
+            )
+        for document in documents:
+            file: Any = (
+                document.platform_file_id
+                if document.platform == row.platform
+                else BufferedInputFile(
+                    store.read(document.stored_path), filename=document.stored_path.rsplit("/", 1)[-1]
+                )
+            )
+            caption = r.plain(
+                "op.inquiry.document_caption",
+                title=document_title(request, document.slot),
+                number=r.digits(inquiry_id),
+            )
+            send = bot.send_photo if document.kind == "photo" else bot.send_document
+            await send(row.chat_id, file, caption=caption, reply_to_message_id=sent.message_id)
+        return sent
+
+    return draw

@@ -1,0 +1,117 @@
+"""Inquiries between organizations, end to end in both dialects (issue #16): a clerk asks the land registry
+office, which answers with a scan in its own group; an agency without a group is answered by hand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.platforms import Platform
+
+from .conftest import png  # type: ignore[import-not-found]
+from .test_desk import file_request  # type: ignore[import-not-found]
+from .test_request import buttons  # type: ignore[import-not-found]
+
+pytestmark = pytest.mark.slow
+
+INQUIRE = "🏢 استعلام"
+REGISTRY = "اداره ثبت اسناد و املاک فلاورجان"
+WATER = "امور آب و فاضلاب شهرستان فلاورجان"
+
+
+async def claimed(world: Any, platform: Platform) -> tuple[Any, Any, dict[str, Any], str]:
+    """A filed request, claimed by Falavarjan's clerk: (the clerk, the citizen, the card, the tracking code)."""
+    clerk = await world.clerk(platform, "falavarjan")
+    zahra, code = await file_request(world, platform)
+    card = await clerk.expect("آزمون همه پرسش‌ها", timeout=10)
+    await clerk.press("🙋 برمی‌دارم", message=card)
+    card = await clerk.expect("در حال بررسی", timeout=10)
+    await zahra.expect("بررسی درخواست شما را آغاز کرد", timeout=10)
+    return clerk, zahra, card, code
+
+
+async def test_the_registry_answers_in_its_group_and_the_request_returns_to_the_queue(
+    world: Any, platform: Platform
+) -> None:
+    clerk, zahra, card, code = await claimed(world, platform)
+    registry = await world.clerk(platform, "registry")
+
+    await clerk.press(INQUIRE, message=card)
+    picker = await clerk.expect("از کدام دستگاه‌ها")
+    assert buttons(picker)[0] == REGISTRY, "the agencies come first, the most asked first"
+    await clerk.press(REGISTRY, message=picker)
+    picker = await clerk.expect("از کدام دستگاه‌ها")  # the same message, its buttons redrawn
+    assert "✅ " + REGISTRY in buttons(picker)
+    await clerk.press("ادامه ⬅️", message=picker)
+    await clerk.expect("متن استعلام را بنویسید")
+    await clerk.send("آیا پلاک ۱۲۳ فرعی ۴۵ در بازداشت است؟")
+    documents = await clerk.expect("کدام مدارک درخواست پیوست شود")
+    await clerk.press("مدرک ۱: پویش سند", message=documents)
+    documents = await clerk.expect("کدام مدارک درخواست پیوست شود")
+    assert "✅ مدرک ۱: پویش سند" in buttons(documents)
+    await clerk.press("ادامه ⬅️", message=documents)
+    await clerk.expect("شمارهٔ نامهٔ صادره")
+    await clerk.send("۱۲۳۴/ش ۱۴۰۵/۰۹/۱۴")
+    sent = await clerk.expect("استعلام فرستاده شد")
+    assert REGISTRY in sent["text"]
+    waiting = await zahra.expect("استعلام کرده است", timeout=10)
+    assert REGISTRY in waiting["text"]
+
+    asked = await registry.expect("استعلام شمارهٔ", timeout=10)
+    assert "پلاک ۱۲۳ فرعی ۴۵" in asked["text"]
+    assert "۱۲۳۴/ش" in asked["text"], "the outgoing letter's number"
+    assert "شهرداری فلاورجان" in asked["text"], "who asks"
+    assert "زهرا" not in asked["text"], "never the citizen's name"
+    assert "۰۴۹۹۳۷۰۸۹۹" not in asked["text"]
+    assert buttons(asked) == ["✅ پاسخ", "❓ اطلاعات بیشتر", "↩️ مربوط به ما نیست"]
+    await registry.expect("پویش سند · استعلام شمارهٔ")  # the one document attached, under the card
+
+    await registry.press("✅ پاسخ", message=asked)
+    await registry.expect("پاسخ استعلام شمارهٔ")
+    await registry.send_photo(png(), caption="پلاک در بازداشت نیست.")
+    await registry.expect("پاسخ فرستاده شد")
+
+    # A group's messages are rationed (20 a minute on Telegram): the answer and its scan may take a while.
+    answered = await clerk.expect("پلاک در بازداشت نیست", timeout=30)
+    assert REGISTRY in answered["text"]
+    assert answered.get("reply_to_message_id") == card["message_id"], "under the request's card"
+    assert "درخواست به کارتابل برگشت" in answered["text"], "the last answer: the request is back"
+    told = await zahra.expect("پاسخ استعلام‌های درخواست شما رسید", timeout=10)
+    assert "در حال بررسی" in told["text"]
+
+    await zahra.press("🔎 پیگیری درخواست")
+    await zahra.expect("کد رهگیری درخواست")
+    await zahra.send(code)
+    tracked = await zahra.expect("وضعیت")
+    assert f"پاسخ استعلام {REGISTRY} رسید" in tracked["text"], "the public history: answered"
+    assert "بازداشت" not in tracked["text"], "but not what was asked or answered"
+    transcript = [m for m in await zahra.transcript() if "پاسخ استعلام‌های" in m.get("text", "")]
+    assert len(transcript) == 1, "the citizen is told once"
+
+
+async def test_an_agency_without_a_group_is_answered_by_hand(world: Any, platform: Platform) -> None:
+    clerk, zahra, card, _code = await claimed(world, platform)
+    await clerk.press(INQUIRE, message=card)
+    picker = await clerk.expect("از کدام دستگاه‌ها")
+    await clerk.press(WATER, message=picker)
+    await clerk.press("ادامه ⬅️", message=picker)
+    await clerk.expect("متن استعلام را بنویسید")
+    await clerk.send("آیا انشعاب آب از ملک می‌گذرد؟")
+    documents = await clerk.expect("کدام مدارک درخواست پیوست شود")
+    await clerk.press("ادامه ⬅️", message=documents)
+    await clerk.expect("شمارهٔ نامهٔ صادره")
+    await clerk.press("📤 ارسال بدون شمارهٔ نامه")
+    sent = await clerk.expect("استعلام فرستاده شد")
+    assert "پاسخ نامه را از کارت ثبت کنید" in sent["text"]
+    card = await clerk.expect("در انتظار", timeout=10)
+
+    await clerk.press("📥 ثبت پاسخ استعلام", message=card)
+    pick = await clerk.expect("پاسخ کدام استعلام رسیده است")
+    await clerk.press(buttons(pick)[0], message=pick)
+    await clerk.expect("متن پاسخ استعلام شمارهٔ")
+    await clerk.send("انشعابی از ملک نمی‌گذرد.")
+    await clerk.expect("شمارهٔ نامهٔ پاسخ")
+    await clerk.send("۵۵/آ ۱۴۰۵/۰۹/۱۵")
+    await clerk.expect("پاسخ استعلام ثبت شد")
+    await zahra.expect("پاسخ استعلام‌های درخواست شما رسید", timeout=10)
