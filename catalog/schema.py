@@ -510,11 +510,13 @@ Fee = Annotated[NoFee | FixedFee | ComputedFee, Field(discriminator="kind")]
 
 
 class Responsible(_Model):
-    """The official answerable for a service."""
+    """The official answerable for a service: a job title, and optionally the person's name and office phone,
+    per organization through ``overrides``. ``sample: true`` marks a name or phone not yet confirmed."""
 
     title: Text
     name: Text | None = None
     phone: Phone | None = None
+    sample: bool = False
 
 
 class Choice(_Model):
@@ -712,6 +714,8 @@ def resolve_service(
     definition = resolved.model_dump(mode="json", exclude=set(_HASH_EXCLUDE))
     if not definition["inquiries"]:
         del definition["inquiries"]  # added later: the services without inquiries keep their versions
+    if not definition["responsible"]["sample"]:
+        del definition["responsible"]["sample"]  # added later, and a mark for admins: it changes no request
     for items, later in (
         (definition["form"], _LATER_FIELD_DEFAULTS),
         (definition["documents"], _LATER_DOCUMENT_DEFAULTS),
