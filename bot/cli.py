@@ -152,7 +152,13 @@ def _add_upkeep_commands(commands: Any, url_help: str) -> None:
 def _site_build(args: argparse.Namespace) -> int:
     from public.cli import site_build
 
-    return site_build(args.out, catalog_dir=args.catalog, telegram=args.telegram_bot, bale=args.bale_bot)
+    return site_build(
+        args.out,
+        catalog_dir=args.catalog,
+        telegram=args.telegram_bot,
+        bale=args.bale_bot,
+        track_url=args.track_url,
+    )
 
 
 def _web(args: argparse.Namespace) -> int:
@@ -303,6 +309,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     build.add_argument(
         "--telegram-bot", default=None, help="the Telegram bot's username (default: MIZ_TELEGRAM_USERNAME)"
+    )
+    build.add_argument(
+        "--track-url",
+        default=None,
+        help="the web tracking page's address, linked from every page and printed on the posters "
+        "(default: MIZ_WEBHOOK_URL/track, where miz serve answers it; an empty value leaves it out)",
     )
     build.set_defaults(handler=_site_build)
 

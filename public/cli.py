@@ -12,10 +12,16 @@ __all__ = ["site_build"]
 
 
 def site_build(
-    out: Path, *, catalog_dir: Path | None = None, telegram: str | None = None, bale: str | None = None
+    out: Path,
+    *,
+    catalog_dir: Path | None = None,
+    telegram: str | None = None,
+    bale: str | None = None,
+    track_url: str | None = None,
 ) -> int:
     """Write the site of the catalog (``catalog_dir``, default the configured one) into ``out``; the bots'
-    usernames default to the settings. A catalog with problems writes nothing (run ``miz catalog check``)."""
+    usernames default to the settings, the tracking page's address to ``MIZ_WEBHOOK_URL`` + ``/track`` (where
+    ``miz serve`` answers it). A catalog with problems writes nothing (run ``miz catalog check``)."""
     from catalog.loader import check_catalog
     from config.settings import Settings
     from public.site import build_site
@@ -37,7 +43,9 @@ def site_build(
             }
             print(en("site.build.no_bot", **hint), file=sys.stderr)
             print(fa("site.build.no_bot", **hint), file=sys.stderr)
-    pages = build_site(catalog, out, bots)
+    if track_url is None and settings.webhook_url:
+        track_url = settings.webhook_url.rstrip("/") + "/track"
+    pages = build_site(catalog, out, bots, track_url=track_url or None)
     print(en("site.build.done", pages=len(pages), out=out))
     print(fa("site.build.done", pages=to_persian_digits(len(pages)), out=out))
     return 0

@@ -98,6 +98,7 @@ class _Site:
     catalog: Catalog
     out: Path
     bots: Mapping[Platform, str]
+    track_url: str | None = None
     written: list[Path] = field(default_factory=list)
 
     def write(self, page: _Page, template: str, **context: Any) -> None:
@@ -112,6 +113,7 @@ class _Site:
                 digits=lambda value: _digits(value, page.lang),
                 ltr=ltr,
                 page=page,
+                track_url=self.track_url,
                 **context,
             )
         )
@@ -291,11 +293,18 @@ def _index(site: _Site, lang: str) -> None:
 
 
 def build_site(
-    catalog: Catalog, out: Path, bots: Mapping[Platform | str, str | None], langs: Iterable[str] = LANGUAGES
+    catalog: Catalog,
+    out: Path,
+    bots: Mapping[Platform | str, str | None],
+    langs: Iterable[str] = LANGUAGES,
+    *,
+    track_url: str | None = None,
 ) -> list[Path]:
     """Write the site of ``catalog`` into ``out`` (created; files of an earlier build are overwritten) and return
-    the pages written. ``bots`` are the bots' usernames per platform; a missing one gets no link."""
-    site = _Site(catalog, out, {Platform(k): v for k, v in bots.items() if v})
+    the pages written. ``bots`` are the bots' usernames per platform; a missing one gets no link. ``track_url`` is
+    the web tracking page's address (``https://miz.example.ir/track``), linked from every page and printed on the
+    posters; without it they speak of the bots' tracking only."""
+    site = _Site(catalog, out, {Platform(k): v for k, v in bots.items() if v}, track_url)
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(STATIC_DIR / "site.css", out / "site.css")
     fonts = out / "fonts"

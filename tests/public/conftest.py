@@ -13,6 +13,7 @@ from public.site import build_site
 
 BALE_BOT = "miz_falavarjan_bot"
 TELEGRAM_BOT = "MizFalavarjanBot"
+TRACK_URL = "https://miz.example.ir/track"
 
 
 @pytest.fixture(scope="module")
@@ -23,5 +24,5 @@ def shipped() -> Catalog:
 @pytest.fixture(scope="module")
 def site(shipped: Catalog, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("site")
-    build_site(shipped, out, {"bale": BALE_BOT, "telegram": TELEGRAM_BOT})
+    build_site(shipped, out, {"bale": BALE_BOT, "telegram": TELEGRAM_BOT}, track_url=TRACK_URL)
     return out

@@ -12,7 +12,7 @@ import pytest
 from bot.cli import main
 from catalog.index import Catalog
 from public.site import build_site
-from tests.public.conftest import BALE_BOT, TELEGRAM_BOT
+from tests.public.conftest import BALE_BOT, TELEGRAM_BOT, TRACK_URL
 
 ASCII_DIGIT = re.compile(r"[0-9]")
 
@@ -150,6 +150,15 @@ def test_english_pages_read_in_english_with_latin_digits(site: Path) -> None:
     assert "Open in Bale" in text
 
 
+def test_every_page_links_to_the_web_tracking_page_and_the_posters_print_its_address(site: Path) -> None:
+    assert TRACK_URL in read(site / "index.html").links
+    assert f"{TRACK_URL}?lang=en" in read(site / "en" / "falavarjan" / "building_permit.html").links
+    for poster in ("poster.html", "building_permit-poster.html"):
+        text = " ".join(read(site / "falavarjan" / poster).text)
+        assert "در وب هم:" in text
+        assert TRACK_URL in text
+
+
 def test_a_bot_without_a_username_gets_no_link(shipped: Catalog, tmp_path: Path) -> None:
     build_site(shipped, tmp_path, {"bale": BALE_BOT, "telegram": None}, langs=["fa"])
     page = read(tmp_path / "falavarjan" / "building_permit.html")
@@ -161,6 +170,7 @@ def test_miz_site_build_writes_the_site(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("MIZ_TELEGRAM_USERNAME", raising=False)
+    monkeypatch.setenv("MIZ_WEBHOOK_URL", "https://miz.falavarjan.ir/")
     code = main(["site", "build", str(tmp_path / "out"), "--bale-bot", BALE_BOT])
     out, err = capsys.readouterr()
     assert code == 0
@@ -168,6 +178,9 @@ def test_miz_site_build_writes_the_site(
     assert "no username for the telegram bot" in err
     assert (tmp_path / "out" / "falavarjan" / "building_permit.html").is_file()
     assert (tmp_path / "out" / "fonts" / "Vazirmatn-Regular.ttf").is_file()
+    assert "https://miz.falavarjan.ir/track" in read(tmp_path / "out" / "index.html").links, (
+        "where miz serve is"
+    )
 
 
 def _site_texts(lang: str) -> dict[str, str]:
