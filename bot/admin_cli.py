@@ -164,14 +164,14 @@ def dues_import(
     except OSError as exc:
         _say(err, "dues.cli.unreadable", path=str(path), error=exc.strerror or type(exc).__name__)
         return 1
-    parsed = parse_dues_csv(data, progress=_Progress(err, "dues.cli.progress.check"))
+    due_kind = DueKind(kind)
+    parsed = parse_dues_csv(data, progress=_Progress(err, "dues.cli.progress.check"), kind=due_kind)
     if not parsed.ok:
         for problem in parsed.problems:
             print(problem.render(), file=err)
         if parsed.bad_rows:
             _say(err, "dues.cli.rejected", bad=parsed.bad_rows, problems=len(parsed.problems))
         return 1
-    due_kind = DueKind(kind)
 
     async def work(session: Any) -> Any:
         return await import_dues(

@@ -201,15 +201,15 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.set_defaults(handler=_db_upgrade)
 
     url_help = "database URL instead of the configured one (MIZ_DATABASE_URL)"
-    dues = commands.add_parser("dues", help="renovation and business dues citizens look up and pay")
+    dues = commands.add_parser("dues", help="renovation, business and vehicle dues citizens look up and pay")
     dues_commands = dues.add_subparsers(dest="dues_command", required=True, metavar="ACTION")
     dues_import = dues_commands.add_parser(
         "import",
-        help="import an organization's dues from a CSV file (code, national_id, amount_rials, period); "
-        "nothing is imported unless every row is right, and the unpaid dues of the same periods are replaced",
+        help="import an organization's dues from a CSV file (code, national_id, amount_rials, period; "
+        "for vehicles the code is the plate); nothing is imported unless every row is right, and the unpaid dues of the same periods are replaced",
     )
     dues_import.add_argument("--org", required=True, help="organization id in the catalog, e.g. falavarjan")
-    dues_import.add_argument("--kind", required=True, choices=("renovation", "business"))
+    dues_import.add_argument("--kind", required=True, choices=("renovation", "business", "vehicle"))
     dues_import.add_argument("--by", default=None, help="who imports (default: the login name)")
     dues_import.add_argument("--url", default=None, help=url_help)
     dues_import.add_argument("file", type=Path, metavar="FILE.csv")

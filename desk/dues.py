@@ -1,4 +1,5 @@
-"""Dues (بدهی عوارض): the renovation fee of properties and the business fee of shops, as the finance system bills them.
+"""Dues (بدهی عوارض): the renovation fee of properties, the business fee of shops and the annual fee of cars, as the
+finance system bills them.
 
 An organization's finance system exports what each property or business owes as a CSV file with the columns
 ``code``, ``national_id``, ``amount_rials`` and ``period``; ``miz dues import`` checks every row
@@ -6,6 +7,13 @@ An organization's finance system exports what each property or business owes as 
 transaction (:func:`import_dues`), replacing the unpaid dues of the same kind and periods. A citizen then finds
 their dues by code and national ID (:func:`lookup_dues`) and pays them through any bank channel with the bill
 ID and payment ID (``desk.billing``; DOMAIN.md, "Bill and payment identifiers").
+
+Vehicles
+    A car's annual municipal fee (عوارض سالیانه خودرو, kind ``vehicle``) is billed by plate: the ``code`` column
+    of a vehicle file holds the plate in any form people write it, stored in its canonical form
+    (``desk.plates``). A citizen types a property or business code or a plate at the same question
+    (:func:`read_code`): a text that looks like a plate (it names «ایران», or it is digits, one plate letter,
+    digits) is read as one and refused with the plate's shape if it is not a plate.
 
 The file
     UTF-8, with or without a byte-order mark (what Excel's "CSV UTF-8" writes); separated by commas, semicolons,
@@ -25,7 +33,8 @@ File numbers (the first digits of a bill ID)
     and 3 renovation and 4 business for every other code (longer, with letters, or a leading zero), which get
     the next free number of that range on their first import and keep it on later imports. Either way two codes
     of an organization never share a file number, and a code keeps its bill ID from one year to the next.
-    First digits 5 to 9 are not used by dues: ``desk.payments`` gives requests' payments first digit 5.
+    Plates always have a letter, so vehicles only have assigned numbers: first digit 6. ``desk.payments`` gives
+    requests' payments first digit 5; 7 to 9 are free.
 """
 
 from __future__ import annotations
@@ -46,6 +55,7 @@ from desk import billing
 from desk.errors import NotFound, ValidationError
 from desk.i18n import translator
 from desk.persian import normalize, to_persian_digits
+from desk.plates import looks_like_plate, parse_plate
 from desk.throttle import Throttle
 from desk.validators import national_id as validate_national_id
 from desk.validators import number as parse_number
@@ -74,6 +84,7 @@ __all__ = [
     "lookup_dues",
     "normalize_code",
     "parse_dues_csv",
+    "read_code",
 ]
 
 COLUMNS: Final = ("code", "national_id", "amount_rials", "period")
@@ -116,22 +127,30 @@ FILE_RANGE: Final = 10**7
 
 
 class DueKind(StrEnum):
-    """What a due is for: a property's renovation fee or a business's fee."""
+    """What a due is for: a property's renovation fee, a business's fee or a car's annual fee."""
 
     RENOVATION = "renovation"
     BUSINESS = "business"
+    VEHICLE = "vehicle"
 
     @property
     def label_key(self) -> str:
         return f"dues.kind.{self.value}"
 
     @property
-    def _direct_digit(self) -> int:
-        return 1 if self is DueKind.RENOVATION else 2
+    def _direct_digit(self) -> int | None:
+        return {DueKind.RENOVATION: 1, DueKind.BUSINESS: 2}.get(self)
 
     @property
     def _assigned_digit(self) -> int:
-        return 3 if self is DueKind.RENOVATION else 4
+        return {DueKind.RENOVATION: 3, DueKind.BUSINESS: 4, DueKind.VEHICLE: 6}[self]
+
+    def read(self, text: str) -> tuple[str, str]:
+        """A code of this kind as stored and its look-up key: a plate for vehicles, else ``normalize_code``."""
+        if self is DueKind.VEHICLE:
+            plate = parse_plate(text)
+            return plate.text, plate.key
+        return normalize_code(text)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -188,9 +207,28 @@ def file_number(kind: DueKind, code_key: str) -> int | None:
 
     None means the code gets a number of the assigned range on its first import (see the module's notes).
     """
-    if _DIRECT.fullmatch(code_key):
-        return kind._direct_digit * FILE_RANGE + int(code_key)
+    digit = kind._direct_digit
+    if digit is not None and _DIRECT.fullmatch(code_key):
+        return digit * FILE_RANGE + int(code_key)
     return None
+
+
+def read_code(text: str) -> tuple[str, tuple[str, ...]]:
+    """What a citizen typed at the code question: its written form and the keys to look it up by.
+
+    A text that looks like a plate (``desk.plates.looks_like_plate``) must be one (``ValidationError`` with the
+    plate's shape otherwise). Any other text is a property or business code, and also a plate when it reads as
+    one (``12B34567`` could be either), so both keys are looked up; the national ID still has to match.
+    """
+    if looks_like_plate(text):
+        plate = parse_plate(text)
+        return plate.text, (plate.key,)
+    written, key = normalize_code(text)
+    try:
+        plate = parse_plate(text)
+    except ValidationError:
+        return written, (key,)
+    return plate.text, (key, plate.key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,10 +334,16 @@ def _check_national_id(raw: str) -> str:
         raise ValidationError(key) from None
 
 
-def parse_dues_csv(data: bytes, progress: Callable[[int, int], None] | None = None) -> DuesFile:
+def parse_dues_csv(
+    data: bytes,
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    kind: DueKind = DueKind.RENOVATION,
+) -> DuesFile:
     """Check every row of a dues file (bytes as read from disk); never raises for what the file holds.
 
-    ``progress(done, total)`` is called now and then with the rows checked so far.
+    ``progress(done, total)`` is called now and then with the rows checked so far. ``kind`` decides how the
+    code column is read: plates for vehicles (``desk.plates``), property or business codes otherwise.
     """
     text = _decode(data)
     if text is None:
@@ -335,7 +379,7 @@ def parse_dues_csv(data: bytes, progress: Callable[[int, int], None] | None = No
         found: list[RowProblem] = []
         values: dict[str, Any] = {}
         checks: tuple[tuple[str, Callable[[str], Any]], ...] = (
-            ("code", normalize_code),
+            ("code", kind.read),
             ("national_id", _check_national_id),
             ("amount_rials", _check_amount),
             ("period", Period.parse),
@@ -500,15 +544,15 @@ class DuesView:
 async def lookup_dues(
     session: AsyncSession, organization_id: str, code_text: str, national_id: str
 ) -> DuesView:
-    """The dues of the code ``code_text`` at the organization, for the holder with ``national_id``.
+    """The dues of the code or plate ``code_text`` at the organization, for the holder with ``national_id``.
 
     The code and the national ID are normalized and checked first (``ValidationError``, not a miss). A code
     unknown to the organization, and a national ID that is not the holder's, both raise ``NotFound`` with the
     same key, so the answer never tells whether a code exists; callers count it with :func:`dues_throttle`.
     """
-    _code, key = normalize_code(code_text)
+    _code, keys = read_code(code_text)
     holder = validate_national_id(national_id)
-    found = await Dues(session).of_holder(organization_id, key, holder)
+    found = await Dues(session).of_holder(organization_id, keys, holder)
     if not found:
         raise NotFound("dues.lookup.not_found")
     views = [

@@ -349,7 +349,7 @@ class DuesImport(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     organization_id: str = Field(max_length=64, index=True)
-    kind: str = Field(max_length=16, description="'renovation' or 'business'")
+    kind: str = Field(max_length=16, description="'renovation', 'business' or 'vehicle'")
     file_name: str = Field(max_length=255)
     sha256: str = Field(max_length=64, description="of the file's bytes, to notice a file imported twice")
     rows: int = Field(description="dues written")
@@ -376,7 +376,7 @@ class Due(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     organization_id: str = Field(max_length=64)
-    kind: str = Field(max_length=16, description="'renovation' or 'business'")
+    kind: str = Field(max_length=16, description="'renovation', 'business' or 'vehicle'")
     property_or_business_code: str = Field(max_length=64, description="as the organization writes it")
     code_key: str = Field(max_length=64, description="the code without separators, what look-ups compare")
     national_id: str = Field(max_length=10, description="of the owner or the business holder")

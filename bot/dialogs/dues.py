@@ -1,4 +1,5 @@
-"""Dues look-up: organization (buttons), property or business code, national ID; then how to pay each unpaid due.
+"""Dues look-up: organization (buttons), property or business code or car plate, national ID; then how to pay each
+unpaid due.
 
 Look-ups that find nothing are throttled like tracking (``desk.dues.dues_throttle``): a code or a national ID
 refused by its format or checksum is not counted, a well-formed pair that matches no due is.
@@ -41,10 +42,11 @@ from catalog.loader import CatalogHolder
 from catalog.schema import Organization
 from config.settings import Settings
 from desk import payments
-from desk.dues import DuesView, normalize_code
+from desk.dues import DuesView, read_code
 from desk.errors import MizError, NotFound, Throttled, ValidationError
 from desk.guessing import look_up_dues
 from desk.persian import format_identifier, format_number, ltr
+from desk.plates import EXAMPLE as PLATE_EXAMPLE
 from desk.throttle import Limiter
 from storage.repositories import Citizens
 from storage.uow import unit_of_work
@@ -165,7 +167,10 @@ async def pick(
     await state.set_data({DuesKeys.ORG: org.id})
     await callback.message.answer(
         r.text(
-            "bot.dues.ask_code", org=org.name.get(r.lang), example=format_identifier(CODE_EXAMPLE, r.lang)
+            "bot.dues.ask_code",
+            org=org.name.get(r.lang),
+            example=format_identifier(CODE_EXAMPLE, r.lang),
+            plate=PLATE_EXAMPLE.shown(r.lang),
         ),
         reply_markup=cancel_keyboard(r),
     )
@@ -173,7 +178,7 @@ async def pick(
 
 async def code(message: Message, r: Renderer, state: FSMContext) -> None:
     try:
-        written, _key = normalize_code(message.text or "")
+        written, _keys = read_code(message.text or "")
     except ValidationError as error:
         await message.answer(r.text("bot.form.invalid", error=error.render(r.lang)))
         return

@@ -98,13 +98,16 @@ class Dues(Repository):
             stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return (await self.session.scalars(stmt)).first()
 
-    async def of_holder(self, organization_id: str, code_key: str, national_id: str) -> Sequence[Due]:
-        """The dues of one code (of any kind) whose holder has this national ID, oldest period first."""
+    async def of_holder(
+        self, organization_id: str, code_keys: Iterable[str], national_id: str
+    ) -> Sequence[Due]:
+        """The dues of one code (of any kind; any of ``code_keys``, the ways what was typed may be read) whose
+        holder has this national ID, oldest period first."""
         stmt = (
             select(Due)
             .where(
                 col(Due.organization_id) == organization_id,
-                col(Due.code_key) == code_key,
+                col(Due.code_key).in_(sorted(set(code_keys))),
                 col(Due.national_id) == national_id,
             )
             .order_by(col(Due.period_year), col(Due.period_number), col(Due.kind))

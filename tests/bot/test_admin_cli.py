@@ -349,3 +349,23 @@ def test_sms_costs_are_counted_per_organization(db: Path, capsys: pytest.Capture
 
     assert miz(["sms", "costs", "--since", "1405/13/01"]) == 1
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_vehicle_dues_are_imported_by_plate(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = HEADER + "۱۲ ب ۳۴۵ ایران ۶۷,0499370899,850000,1405\n67 345 ب 12,0499370899,600000,1404\n"
+    assert (
+        miz(["dues", "import", "--org", "falavarjan", "--kind", "vehicle", str(write(tmp_path, text))]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "«عوارض سالیانه خودرو»" in out
+    dues = rows(db, "SELECT kind, property_or_business_code, code_key, bill_id FROM due ORDER BY period_year")
+    assert [d[:3] for d in dues] == [("vehicle", "12 ب 345 ایران 67", "12ب34567")] * 2
+    assert {str(d[3])[0] for d in dues} == {"6"}
+
+    bad = HEADER + "12 ب 345 ایران 67,0499370899,850000,1405\n12-34-567,0499370899,1000,1405\n"
+    assert miz(["dues", "import", "--org", "falavarjan", "--kind", "vehicle", str(write(tmp_path, bad))]) == 1
+    err = capsys.readouterr().err
+    assert "row 3: this is not a car plate" in err
+    assert "ردیف ۳: این پلاک خودرو درست نیست" in err

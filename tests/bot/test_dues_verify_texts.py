@@ -24,6 +24,7 @@ from emulator.dialects import parse_bale_markdown, parse_html
 DOMAINS = ("dues", "certificates")
 CODE = [
     PROJECT_ROOT / "desk" / "dues.py",
+    PROJECT_ROOT / "desk" / "plates.py",
     PROJECT_ROOT / "desk" / "certificates.py",
     PROJECT_ROOT / "bot" / "admin_cli.py",
     PROJECT_ROOT / "bot" / "dialogs" / "dues.py",

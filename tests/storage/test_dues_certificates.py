@@ -68,13 +68,13 @@ async def test_dues_are_found_by_code_and_national_id(factory: Factory) -> None:
             ]
         )
     async with factory() as session:
-        dues = await Dues(session).of_holder("falavarjan", "1234567", "0499370899")
+        dues = await Dues(session).of_holder("falavarjan", ["1234567"], "0499370899")
         assert [(d.period_number, d.kind) for d in dues] == [
             (0, "business"),
             (0, "renovation"),
             (2, "renovation"),
         ]
-        assert await Dues(session).of_holder("falavarjan", "1234567", "0790419904") == []
+        assert await Dues(session).of_holder("falavarjan", ["1234567"], "0790419904") == []
         assert await Dues(session).count("falavarjan") == 4
         assert await Dues(session).count("falavarjan", "renovation", paid=False) == 3
 
