@@ -158,6 +158,7 @@ def _site_build(args: argparse.Namespace) -> int:
         telegram=args.telegram_bot,
         bale=args.bale_bot,
         track_url=args.track_url,
+        usage_url=args.usage_url,
     )
 
 
@@ -315,6 +316,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="the web tracking page's address, linked from every page and printed on the posters "
         "(default: MIZ_WEBHOOK_URL/track, where miz serve answers it; an empty value leaves it out)",
+    )
+    build.add_argument(
+        "--usage-url",
+        default=None,
+        help="a database URL (e.g. MIZ_DATABASE_URL's): each organization's poster lists its services most "
+        "requested in the last year; without it, the catalog's order",
     )
     build.set_defaults(handler=_site_build)
 

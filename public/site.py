@@ -99,7 +99,15 @@ class _Site:
     out: Path
     bots: Mapping[Platform, str]
     track_url: str | None = None
+    usage: Mapping[tuple[str, str], int] = field(default_factory=dict)
     written: list[Path] = field(default_factory=list)
+
+    def most_used(self, org: Organization) -> list[ResolvedService]:
+        """The organization's services, most requested first (``usage``); ties, and a build without figures,
+        keep the catalog's order (by category)."""
+        services = self.catalog.services_for(org.id)
+        order = {service.id: index for index, service in enumerate(services)}
+        return sorted(services, key=lambda s: (-self.usage.get((org.id, s.id), 0), order[s.id]))
 
     def write(self, page: _Page, template: str, **context: Any) -> None:
         t = translator(page.lang)
@@ -256,7 +264,7 @@ def _organization_pages(site: _Site, org: Organization, lang: str) -> None:
     site.write(
         _Page(lang, f"{org.id}/poster.html"),
         "poster_organization.html.j2",
-        services=[s.title.get(lang) for s in services[:POSTER_SERVICES]],
+        services=[s.title.get(lang) for s in site.most_used(org)[:POSTER_SERVICES]],
         links=org_links,
         **common,
     )
@@ -299,12 +307,14 @@ def build_site(
     langs: Iterable[str] = LANGUAGES,
     *,
     track_url: str | None = None,
+    usage: Mapping[tuple[str, str], int] | None = None,
 ) -> list[Path]:
     """Write the site of ``catalog`` into ``out`` (created; files of an earlier build are overwritten) and return
     the pages written. ``bots`` are the bots' usernames per platform; a missing one gets no link. ``track_url`` is
     the web tracking page's address (``https://miz.example.ir/track``), linked from every page and printed on the
-    posters; without it they speak of the bots' tracking only."""
-    site = _Site(catalog, out, {Platform(k): v for k, v in bots.items() if v}, track_url)
+    posters; without it they speak of the bots' tracking only. ``usage`` (requests per ``(organization id, service
+    id)``, from ``Requests.filed_per_service``) puts an organization's most used services on its poster."""
+    site = _Site(catalog, out, {Platform(k): v for k, v in bots.items() if v}, track_url, dict(usage or {}))
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(STATIC_DIR / "site.css", out / "site.css")
     fonts = out / "fonts"

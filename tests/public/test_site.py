@@ -159,6 +159,21 @@ def test_every_page_links_to_the_web_tracking_page_and_the_posters_print_its_add
         assert TRACK_URL in text
 
 
+def test_a_poster_lists_the_most_requested_services_first(shipped: Catalog, tmp_path: Path) -> None:
+    usage = {
+        ("falavarjan", "tree_cutting"): 40,
+        ("falavarjan", "debris_collection"): 12,
+        ("abrisham", "complaint"): 99,
+    }
+    build_site(shipped, tmp_path, {}, langs=["fa"], usage=usage)
+    items = re.findall(
+        r"<li>([^<]+)</li>", (tmp_path / "falavarjan" / "poster.html").read_text(encoding="utf-8")
+    )
+    assert items[:2] == ["مجوز قطع یا هرس درخت", "جمع‌آوری نخاله ساختمانی"]
+    first = shipped.services_for("falavarjan")[0].title.fa
+    assert items[2] == first, "then the catalog's order"
+
+
 def test_a_bot_without_a_username_gets_no_link(shipped: Catalog, tmp_path: Path) -> None:
     build_site(shipped, tmp_path, {"bale": BALE_BOT, "telegram": None}, langs=["fa"])
     page = read(tmp_path / "falavarjan" / "building_permit.html")
@@ -210,3 +225,52 @@ def test_every_site_text_exists_in_both_languages_with_the_same_placeholders() -
         used |= set(re.findall(r"""["'](site\.[a-z_.]+[a-z])["']""", path.read_text(encoding="utf-8")))
     dynamic = {key for key in used if key.endswith((".kind", ".doc.kind", ".messenger"))} | {"site.css"}
     assert used - dynamic - set(fa) == set()
+
+
+async def _database_with_requests(url: str, filed: dict[str, int]) -> None:
+    from datetime import UTC, date, datetime
+
+    from sqlmodel import SQLModel
+
+    from storage.db import create_engine, session_factory
+    from storage.models import Citizen, ServiceRequest
+    from storage.uow import unit_of_work
+
+    engine = create_engine(url)
+    async with engine.begin() as connection:
+        await connection.run_sync(SQLModel.metadata.create_all)
+    async with unit_of_work(session_factory(engine), write=True) as session:
+        citizen = Citizen(platform="bale", user_id=7_000_000_001, chat_id=7_000_000_001, first_name="x")
+        session.add(citizen)
+        await session.flush()
+        number = 200_000_000
+        for service, count in filed.items():
+            for _ in range(count):
+                number += 1
+                session.add(
+                    ServiceRequest(
+                        tracking_code=str(number),
+                        citizen_id=citizen.id,
+                        organization_id="falavarjan",
+                        service_id=service,
+                        service_version="x",
+                        status="submitted",
+                        deadline=date(2026, 12, 30),
+                        submitted_at=datetime.now(UTC),
+                    )
+                )
+    await engine.dispose()
+
+
+def test_miz_site_build_reads_the_most_used_services_from_the_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'miz.sqlite3'}"
+    asyncio.run(_database_with_requests(url, {"excavation_permit": 3, "tree_cutting": 1}))
+    code = main(["site", "build", str(tmp_path / "out"), "--usage-url", url, "--track-url", ""])
+    capsys.readouterr()
+    assert code == 0
+    poster = (tmp_path / "out" / "falavarjan" / "poster.html").read_text(encoding="utf-8")
+    assert re.findall(r"<li>([^<]+)</li>", poster)[:2] == ["صدور مجوز حفاری معابر", "مجوز قطع یا هرس درخت"]
