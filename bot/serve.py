@@ -302,7 +302,15 @@ async def _unsubscribe(miz: Miz) -> None:
             logger.info("%s: webhook deleted (no worker left)", spec.platform.value)
 
 
-async def serve(miz: Miz, *, host: str, port: int, base_url: str, routes: Iterable[RouteSetup] = ()) -> None:
+async def serve(
+    miz: Miz,
+    *,
+    host: str,
+    port: int,
+    base_url: str,
+    routes: Iterable[RouteSetup] = (),
+    reuse_port: bool = False,
+) -> None:
     """Serve ``miz`` (prepared) on ``host:port`` until :meth:`Miz.stop`: webhooks set, updates handled, the
     outbox and the scheduled jobs running; on stop, the order of the module docstring."""
     ledger, roll = _ledger_and_roll(miz)
@@ -311,7 +319,7 @@ async def serve(miz: Miz, *, host: str, port: int, base_url: str, routes: Iterab
     await runner.setup()
     async with miz.background():
         try:
-            await web.TCPSite(runner, host, port).start()
+            await web.TCPSite(runner, host, port, reuse_port=reuse_port or None).start()
             logger.info("miz serve: listening on %s:%d", host, port)
             await roll.beat()
             heart = asyncio.create_task(roll.run(), name="miz-serve-heartbeat")
@@ -359,7 +367,11 @@ def serve_bots() -> int:
         await miz.prepare()
         serving = asyncio.create_task(
             serve(
-                miz, host=settings.serve_host, port=settings.serve_port, base_url=settings.webhook_url or ""
+                miz,
+                host=settings.serve_host,
+                port=settings.serve_port,
+                base_url=settings.webhook_url or "",
+                reuse_port=settings.serve_reuse_port,
             )
         )
         try:
@@ -369,7 +381,13 @@ def serve_bots() -> int:
             stopped.cancel()
         finally:
             await miz.stop()
+        try:
             await serving
+        except OSError as error:  # the port is taken, or the address is not this machine's
+            logger.error(
+                "miz serve: cannot listen on %s:%d (%s)", settings.serve_host, settings.serve_port, error
+            )
+            return 1
         return 0
 
     return asyncio.run(main())

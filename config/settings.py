@@ -83,6 +83,11 @@ class Settings(BaseSettings):
         description="Address `miz serve` listens on (behind the reverse proxy; 0.0.0.0 inside a container)",
     )
     serve_port: int = Field(default=8080, ge=1, le=65535, description="Port `miz serve` listens on")
+    serve_reuse_port: bool = Field(
+        default=False,
+        description="Let several `miz serve` processes of one machine listen on the same port (SO_REUSEPORT: the "
+        "kernel spreads the connections among them), instead of one port each behind the reverse proxy",
+    )
     health_port: int | None = Field(
         default=None,
         ge=1,

@@ -55,6 +55,7 @@ TELEGRAM = Dialect(
         "privacy_mode": True,
         "max_pending_updates": None,
         "webhook_deliveries": 1,
+        "webhook_connections": 1,
     },
     parse_modes=frozenset({"html"}),
 )
@@ -84,6 +85,7 @@ BALE = Dialect(
         "privacy_mode": False,
         "max_pending_updates": 2000,
         "webhook_deliveries": 1,
+        "webhook_connections": 1,
     },
 )
 DIALECTS: dict[str, Dialect] = {"telegram": TELEGRAM, "bale": BALE}
