@@ -437,6 +437,7 @@ class Miz:
                 at=self.settings.digest_time,
                 escalate_after_days=self.settings.escalate_after_days,
                 weekly_reports=self.settings.weekly_reports,
+                inquiry_escalate_after_days=self.settings.inquiry_escalate_after_days,
             )
 
         jobs: list[Callable[[], Job]] = [digests]

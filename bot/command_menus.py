@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 CITIZEN_MENU: Final = ("start", "track", "verify", "sms", "help", "cancel")
 """The citizen's commands (``bot.handlers.commands``), in the menu's order; each described by
 ``bot.command.<name>``."""
-GROUP_MENU: Final = ("mine", "overdue", "open", "find", "report", "clerks", "help", "cancel")
+GROUP_MENU: Final = ("mine", "overdue", "open", "inquiries", "find", "report", "clerks", "help", "cancel")
 """The commands of an operator group (``bot.handlers.operator``) a tap can send as they are, described by
 ``operator.command.<name>`` (``/note`` is a reply to a card, ``/addclerk`` needs whom; ``/report`` is
 ``bot.handlers.reports``)."""

@@ -26,6 +26,7 @@ from bot.notifier import Notifier
 from catalog.loader import CatalogHolder
 from catalog.schema import OrganizationKind
 from desk.deadlines import DigestResult, OrgGroups, digests_queued, queue_digests
+from desk.inquiry_reminders import ESCALATE_AFTER_DAYS, queue_inquiry_reminders
 from desk.persian import TEHRAN
 from desk.report_digests import queue_report_digests
 from storage.uow import unit_of_work
@@ -68,6 +69,7 @@ class DigestScheduler:
         clock: Clock = _now,
         escalate_after_days: int = 3,
         weekly_reports: bool = True,
+        inquiry_escalate_after_days: int = ESCALATE_AFTER_DAYS,
         catch_up: timedelta | None = timedelta(hours=6),
         retry: timedelta = timedelta(minutes=5),
         max_wait: timedelta = timedelta(minutes=10),
@@ -84,6 +86,7 @@ class DigestScheduler:
         self.clock = clock
         self.escalate_after_days = escalate_after_days
         self.weekly_reports = weekly_reports
+        self.inquiry_escalate_after_days = inquiry_escalate_after_days
         self.catch_up = catch_up
         self.retry = retry
         self.max_wait = max_wait
@@ -136,6 +139,18 @@ class DigestScheduler:
                 found.governorate = entry
         return found
 
+    def _agencies(self, day: date) -> list[OrgGroups]:
+        """The agencies as the inquiries' reminders need them (their groups, and whether they work on ``day``)."""
+        catalog = self.catalogs.catalog
+        return [
+            OrgGroups(
+                organization_id=agency.id,
+                groups=catalog.operator_groups(agency.id),
+                is_working_day=catalog.calendar_for(agency.id).is_working_day(day),
+            )
+            for agency in catalog.agencies
+        ]
+
     async def run_once(self, day: date) -> DigestResult:
         """Queue the digests of ``day`` from the catalog in service, commit, and nudge the outbox sender."""
         orgs = self.organizations(day)
@@ -156,7 +171,16 @@ class DigestScheduler:
                 calendar_of=self.catalogs.catalog.calendar_for,
                 weekly=self.weekly_reports,
             )
-        if result.queued or reports:
+        async with unit_of_work(self.factory, write=True) as session:
+            reminders = await queue_inquiry_reminders(
+                session,
+                today=day,
+                organizations=[*orgs.organizations, *self._agencies(day)],
+                governorate=orgs.governorate,
+                escalate_after_days=self.inquiry_escalate_after_days,
+                names={**orgs.names, **{a.id: a.name.get("fa") for a in self.catalogs.catalog.agencies}},
+            )
+        if result.queued or reports or reminders.queued:
             self.outbox.notify()
         if result.unreachable:
             logger.warning("digest: requests due but no operator group at %s", ", ".join(result.unreachable))

@@ -111,6 +111,12 @@ class Settings(BaseSettings):
     escalate_after_days: int = Field(
         default=3, description="Requests overdue by more than this many days are escalated to the governorate"
     )
+    inquiry_escalate_after_days: int = Field(
+        default=5,
+        ge=0,
+        description="Inquiries to another agency overdue by more than this many days are escalated to the "
+        "governorate",
+    )
     answer_window_hours: float = Field(
         default=72,
         gt=0,

@@ -47,14 +47,7 @@ async def setup(tmp_path: Path) -> AsyncIterator[Setup]:
     async with running_emulator() as emu:
         for platform, token in TOKENS.items():
             emu.add_bot(token, platform.value, username=f"miz_{platform.value}_bot")
-        seed_operator_groups(emu, CATALOG, TOKENS)
-        for (
-            agency
-        ) in CATALOG.agencies:  # the agencies' groups too: the doctor checks every group of the catalog
-            for platform, token in TOKENS.items():
-                chat_id = CATALOG.operator_group(agency.id, platform)
-                if chat_id is not None:
-                    emu.state.add_group([emu.state.bots[token]], agency.id, [], [], chat_id=chat_id)
+        seed_operator_groups(emu, CATALOG, TOKENS)  # the agencies' groups too: the doctor checks them all
         emu.state.sms_gateway.credit = 50_000_000
         url = f"sqlite+aiosqlite:///{tmp_path / 'miz.sqlite3'}"
         await upgrade_async(url)

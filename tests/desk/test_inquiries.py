@@ -6,15 +6,17 @@ its inquiries and the outbox.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
 from desk import inquiries
 from desk.calendar import WorkCalendar
+from desk.deadlines import OrgGroups
 from desk.errors import NotFound, TransitionError, ValidationError
 from desk.handling import ActorRef, claim
 from desk.inquiries import Agency, InquiryState
+from desk.inquiry_reminders import InquiryReminders, queue_inquiry_reminders
 from desk.lifecycle import Actor, Status
 from desk.requests import track_view
 from storage.models import Document, Inquiry
@@ -338,3 +340,69 @@ async def test_a_group_lists_the_inquiries_it_asked_and_received(factory: Factor
     assert [item.id for item in asked] == [gas.id, registry.id]  # the earliest due first
     assert [item.id for item in received] == [registry.id]
     assert other == []
+
+
+# Reminders and escalation, with the morning's digest.
+
+ASKER_GROUPS = OrgGroups(ORG, GROUPS)
+REGISTRY_GROUPS = OrgGroups("registry", dict(REGISTRY.groups))
+GOVERNORATE = OrgGroups("governorate", {"telegram": -100_999})
+NAMES = {ORG: "شهرداری فلاورجان", "registry": "اداره ثبت اسناد", "governorate": "فرمانداری"}
+
+
+async def remind(factory: Factory, today: date, **kw) -> InquiryReminders:
+    async with unit_of_work(factory, write=True) as session:
+        return await queue_inquiry_reminders(
+            session,
+            today=today,
+            organizations=kw.pop("organizations", [ASKER_GROUPS, REGISTRY_GROUPS]),
+            governorate=GOVERNORATE,
+            escalate_after_days=kw.pop("escalate_after_days", 5),
+            names=NAMES,
+        )
+
+
+async def test_an_overdue_inquiry_is_listed_to_both_groups_and_later_escalated(factory: Factory) -> None:
+    request_id = await working(factory)
+    [sent] = await send(factory, request_id, REGISTRY)
+    assert sent.id is not None
+    assert (await remind(factory, sent.due_date)).queued == 0, "due today is not late yet"
+
+    late = await remind(factory, sent.due_date + timedelta(days=2))
+    assert late.reminded == (ORG, "registry")
+    assert late.escalated == ()
+    rows = [row for row in await outbox(factory) if row.payload.get("key") == "notify.inquiry.overdue"]
+    assert sorted(row.chat_id for row in rows) == sorted([*GROUPS.values(), *REGISTRY.groups.values()])
+    asked = next(row for row in rows if row.chat_id == GROUPS["telegram"])
+    assert "به اداره ثبت اسناد" in asked.payload["params"]["items"]
+    received = next(row for row in rows if row.chat_id == REGISTRY.groups["telegram"])
+    assert "از شهرداری فلاورجان" in received.payload["params"]["items"]
+    assert "۲ روز تأخیر" in received.payload["params"]["items"]
+    again = await remind(factory, sent.due_date + timedelta(days=2))
+    assert again.queued == 0, "once a day"
+
+    escalated = await remind(factory, sent.due_date + timedelta(days=6))
+    assert escalated.escalated == (sent.id,)
+    up = [row for row in await outbox(factory) if row.payload.get("key") == "notify.inquiry.escalation"]
+    assert [row.chat_id for row in up] == [-100_999]
+    assert "از شهرداری فلاورجان به اداره ثبت اسناد" in up[0].payload["params"]["items"]
+    notes = [event.text or "" for event in await all_events(factory, request_id) if not event.public]
+    assert sum("یادآوری" in note for note in notes) == 2, "one reminder event a day it was reminded"
+    assert sum("فرمانداری گزارش شد" in note for note in notes) == 1
+
+
+async def test_an_answered_inquiry_is_never_reminded(factory: Factory) -> None:
+    request_id = await working(factory)
+    [sent] = await send(factory, request_id, REGISTRY)
+    assert sent.id is not None
+    await answer(factory, sent.id, REGISTRY_STAFF)
+    result = await remind(factory, sent.due_date + timedelta(days=10))
+    assert result == InquiryReminders()
+
+
+async def test_no_reminder_on_a_groups_day_off(factory: Factory) -> None:
+    request_id = await working(factory)
+    [sent] = await send(factory, request_id, REGISTRY)
+    closed = OrgGroups("registry", dict(REGISTRY.groups), is_working_day=False)
+    result = await remind(factory, sent.due_date + timedelta(days=1), organizations=[ASKER_GROUPS, closed])
+    assert result.reminded == (ORG,)

@@ -3,11 +3,14 @@ office, which answers with a scan in its own group; an agency without a group is
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
 from bot.platforms import Platform
+from bot.scheduler import DigestScheduler
+from storage.repositories import Inquiries
 
 from .conftest import png  # type: ignore[import-not-found]
 from .test_desk import file_request  # type: ignore[import-not-found]
@@ -115,3 +118,47 @@ async def test_an_agency_without_a_group_is_answered_by_hand(world: Any, platfor
     await clerk.send("۵۵/آ ۱۴۰۵/۰۹/۱۵")
     await clerk.expect("پاسخ استعلام ثبت شد")
     await zahra.expect("پاسخ استعلام‌های درخواست شما رسید", timeout=10)
+
+
+async def test_an_overdue_inquiry_reaches_both_groups_in_the_morning_and_then_the_governorate(
+    world: Any, platform: Platform
+) -> None:
+    clerk, _zahra, card, _code = await claimed(world, platform)
+    registry = await world.clerk(platform, "registry")
+    inspector = await world.clerk(platform, "governorate")
+    await clerk.press(INQUIRE, message=card)
+    picker = await clerk.expect("از کدام دستگاه‌ها")
+    await clerk.press(REGISTRY, message=picker)
+    await clerk.press("ادامه ⬅️", message=picker)
+    await clerk.expect("متن استعلام را بنویسید")
+    await clerk.send("وضعیت ثبتی پلاک ۷۷؟")
+    documents = await clerk.expect("کدام مدارک درخواست پیوست شود")
+    await clerk.press("ادامه ⬅️", message=documents)
+    await clerk.expect("شمارهٔ نامهٔ صادره")
+    await clerk.press("📤 ارسال بدون شمارهٔ نامه")
+    await clerk.expect("استعلام فرستاده شد")
+    await registry.expect("وضعیت ثبتی پلاک ۷۷", timeout=10)
+
+    catalog = world.miz.catalogs.catalog
+    async with world.miz.factory() as session:
+        [inquiry] = await Inquiries(session).overdue(date(2100, 1, 1))
+    # Ten calendar days after the due date, on a day every office works (and not a month's first working day).
+    day = inquiry.due_date + timedelta(days=10)
+    while not all(
+        catalog.calendar_for(o).is_working_day(day) for o in ("falavarjan", "registry", "governorate")
+    ):
+        day += timedelta(days=1)
+    planner = DigestScheduler(world.miz.factory, world.miz.catalogs, world.miz.outbox, weekly_reports=False)
+    await planner.run_once(day)
+
+    asked = await clerk.expect("استعلام‌های دیرکرده", timeout=30)
+    assert f"به {REGISTRY}" in asked["text"]
+    received = await registry.expect("استعلام‌های دیرکرده", timeout=30)
+    assert "از شهرداری فلاورجان" in received["text"]
+    assert "لطفاً پاسخ دهید" in received["text"]
+    escalated = await inspector.expect("پاسخشان بسیار دیر شده است", timeout=30)
+    assert f"از شهرداری فلاورجان به {REGISTRY}" in escalated["text"]
+
+    await registry.send("/inquiries")
+    listed = await registry.expect("استعلام‌های باز")
+    assert "رسیده از شهرداری فلاورجان" in listed["text"]
