@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import json
 import logging
 import os
 import signal
@@ -50,7 +51,7 @@ from redis.exceptions import RedisError
 from bot.app import BotSpec, Miz
 from bot.dispatcher import START_BACKOFF, MizDispatcher
 from bot.session import parse_update
-from bot.update_ledger import MemoryLedger, RedisLedger, UpdateLedger
+from bot.update_ledger import MemoryLedger, Orphan, RedisLedger, UpdateLedger
 
 __all__ = [
     "DRAIN_SECONDS",
@@ -141,31 +142,43 @@ class WebhookReceiver:
                 "%s: a webhook delivery without the right secret header, refused", endpoint.spec.platform
             )
             raise web.HTTPUnauthorized()
+        body = await request.read()
         try:
-            raw = await request.json()
+            raw = json.loads(body)
         except ValueError:
             raise web.HTTPBadRequest(text="not JSON") from None
         update_id = raw.get("update_id") if isinstance(raw, dict) else None
         if not isinstance(update_id, int):
             raise web.HTTPBadRequest(text="no update_id")
         platform = endpoint.spec.platform.value
-        if not await self._ledger.first_time(platform, endpoint.bot.id, update_id):
+        if not await self._ledger.take(platform, endpoint.bot.id, update_id, body):
             logger.info("%s: update %s delivered again; already taken, dropped", platform, update_id)
             return web.json_response({})
-        update = parse_update(endpoint.bot, raw)
-        task = asyncio.create_task(
-            self._feed(endpoint.bot, update), name=f"miz-update-{platform}-{update_id}"
-        )
-        self._handling.add(task)
-        task.add_done_callback(self._handling.discard)
+        self._start(endpoint, raw)
         return web.json_response({})
 
-    async def _feed(self, bot: Bot, update: Any) -> None:
+    def adopt(self, orphans: Iterable[Orphan]) -> None:
+        """Handle the updates a dead worker had taken and not finished (:mod:`bot.update_ledger`)."""
+        for platform, raw in orphans:
+            endpoint = self._endpoints.get(platform)
+            if endpoint is not None and isinstance(raw, dict) and isinstance(raw.get("update_id"), int):
+                self._start(endpoint, raw)
+
+    def _start(self, endpoint: _Endpoint, raw: dict[str, Any]) -> None:
+        update = parse_update(endpoint.bot, raw)
+        name = f"miz-update-{endpoint.spec.platform.value}-{update.update_id}"
+        task = asyncio.create_task(self._feed(endpoint, update), name=name)
+        self._handling.add(task)
+        task.add_done_callback(self._handling.discard)
+
+    async def _feed(self, endpoint: _Endpoint, update: Any) -> None:
         try:
-            await self._dispatcher.feed_update(bot, update, **self._data)
+            await self._dispatcher.feed_update(endpoint.bot, update, **self._data)
         except Exception:
             # The error router answers the person; what still escapes is logged, as polling does.
             logger.exception("update %s failed outside the error handler", update.update_id)
+        finally:
+            await self._ledger.done(endpoint.spec.platform.value, endpoint.bot.id, update.update_id)
 
     @property
     def in_flight(self) -> int:
@@ -189,7 +202,7 @@ class WorkerRoll:
 
     def __init__(self, redis: Redis | None, *, key: str = "miz:serve:workers", beat: float = 10.0) -> None:
         self._redis = redis
-        self._key = key
+        self.key = key
         self._beat = beat
         self.stale = 3 * beat
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -197,22 +210,27 @@ class WorkerRoll:
     async def beat(self) -> None:
         """Say this worker is alive."""
         if self._redis is not None:
-            await self._redis.zadd(self._key, {self.name: time.time()})
+            await self._redis.zadd(self.key, {self.name: time.time()})
 
-    async def run(self) -> None:
-        """Beat every ``beat`` seconds until cancelled; a Redis outage only skips beats."""
+    async def run(self, ledger: UpdateLedger, receiver: WebhookReceiver) -> None:
+        """Beat every ``beat`` seconds until cancelled, and each time adopt the updates that workers gone silent
+        left in flight; a Redis outage only skips beats."""
         while True:
             with contextlib.suppress(RedisError, OSError):
                 await self.beat()
+                receiver.adopt(await ledger.adopt_orphans(self.key, time.time() - self.stale))
             await asyncio.sleep(self._beat)
 
     async def leave(self) -> bool:
-        """Say this worker is gone; True when no other worker is alive (or their liveness cannot be read)."""
+        """Say this worker is gone; True when no other worker is alive (or their liveness cannot be read).
+
+        Its heartbeat is set to the epoch rather than removed, so an update it could not finish in time is still
+        adopted by a worker, now or when the next one starts."""
         if self._redis is None:
             return True
         try:
-            await self._redis.zrem(self._key, self.name)
-            others: int = await self._redis.zcount(self._key, time.time() - self.stale, "+inf")
+            await self._redis.zadd(self.key, {self.name: 0})
+            others: int = await self._redis.zcount(self.key, time.time() - self.stale, "+inf")
         except (RedisError, OSError):
             return True
         return others == 0
@@ -221,7 +239,8 @@ class WorkerRoll:
 def _ledger_and_roll(miz: Miz) -> tuple[UpdateLedger, WorkerRoll]:
     redis = miz.redis
     if redis is not None:
-        return RedisLedger(redis), WorkerRoll(redis)
+        roll = WorkerRoll(redis)
+        return RedisLedger(redis, roll.name), roll
     logger.info("no MIZ_REDIS_URL: this worker dedupes updates in its own memory; run only one")
     return MemoryLedger(), WorkerRoll(None)
 
@@ -322,7 +341,7 @@ async def serve(
             await web.TCPSite(runner, host, port, reuse_port=reuse_port or None).start()
             logger.info("miz serve: listening on %s:%d", host, port)
             await roll.beat()
-            heart = asyncio.create_task(roll.run(), name="miz-serve-heartbeat")
+            heart = asyncio.create_task(roll.run(ledger, receiver), name="miz-serve-heartbeat")
             subscriptions = [
                 asyncio.create_task(_subscribe(miz, bot, spec, base_url), name=f"miz-webhook-{spec.platform}")
                 for bot, spec in zip(miz.bots, miz.specs, strict=True)
@@ -330,15 +349,30 @@ async def serve(
             try:
                 await miz.wait_for_stop()
             finally:
-                for task in (*subscriptions, heart):
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+                for task in subscriptions:
+                    await _cancelled(task)
+                await _stop_listening(runner, receiver)
+                await _cancelled(heart)
                 if await roll.leave():
                     await _unsubscribe(miz)
         finally:
-            await runner.cleanup()  # stops listening; requests in progress are answered
-            await receiver.drain()  # every update answered 200 is handled before the outbox stops
+            await _stop_listening(
+                runner, receiver
+            )  # when the site could not start (nothing left to do otherwise)
+
+
+async def _stop_listening(runner: web.AppRunner, receiver: WebhookReceiver) -> None:
+    """Stop listening (requests in progress are answered), then let every update answered 200 be handled, before
+    the outbox stops."""
+    if runner.server is not None:
+        await runner.cleanup()
+    await receiver.drain()
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def serve_bots() -> int:

@@ -1,0 +1,72 @@
+"""Each webhook update handled once across workers, and none lost when a worker dies with updates in flight
+(``bot.update_ledger``, issue #18): on the test Redis, with workers of their own names."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+
+from redis.asyncio import Redis
+
+from bot.update_ledger import MemoryLedger, RedisLedger
+
+
+def _raw(update_id: int) -> bytes:
+    return json.dumps({"update_id": update_id, "message": {"text": "سلام"}}, ensure_ascii=False).encode()
+
+
+def _workers(redis: Redis, prefix: str) -> dict[str, RedisLedger]:
+    return {name: RedisLedger(redis, f"{prefix}-{name}", prefix=f"{prefix}:update") for name in "abcd"}
+
+
+async def test_an_update_is_taken_by_the_first_worker_to_see_it_and_dropped_by_every_other(
+    redis: Redis,
+) -> None:
+    prefix = f"test-ledger-{uuid.uuid4().hex[:8]}"
+    workers = _workers(redis, prefix)
+    assert await workers["a"].take("telegram", 11, 501, _raw(501))
+    assert not await workers["b"].take("telegram", 11, 501, _raw(501)), "delivered again, to another worker"
+    assert not await workers["a"].take("telegram", 11, 501, _raw(501)), "delivered again, to the same worker"
+    assert await workers["b"].take("bale", 11, 501, _raw(501)), "another platform's update of the same id"
+    assert await workers["b"].take("telegram", 12, 501, _raw(501)), "another bot's"
+
+
+async def test_a_dead_workers_updates_in_flight_are_adopted_once_and_a_living_ones_never(
+    redis: Redis,
+) -> None:
+    prefix = f"test-ledger-{uuid.uuid4().hex[:8]}"
+    roll = f"{prefix}:workers"
+    workers = _workers(redis, prefix)
+    now = time.time()
+    await redis.zadd(
+        roll, {f"{prefix}-a": now - 100, f"{prefix}-b": now, f"{prefix}-c": now, f"{prefix}-d": now}
+    )
+    for update_id in (601, 602, 603):
+        assert await workers["a"].take("bale", 22, update_id, _raw(update_id))
+    await workers["a"].done("bale", 22, 602)  # handled before it died
+    assert await workers["d"].take("telegram", 11, 700, _raw(700))  # alive, busy with it
+
+    found = await asyncio.gather(*(workers[n].adopt_orphans(roll, now - 30) for n in "bc"))
+
+    adopted = [update for one in found for update in one]
+    assert sorted(update["update_id"] for _, update in adopted) == [601, 603], "each once, by one adopter"
+    assert all(platform == "bale" for platform, _ in adopted)
+    assert adopted[0][1]["message"]["text"] == "سلام", "the update whole, as it was delivered"
+    again = await asyncio.gather(*(workers[n].adopt_orphans(roll, now - 30) for n in "bcd"))
+    assert again == [[], [], []]
+
+    # A worker that stopped without finishing everything (its heartbeat set to the epoch) is adopted too.
+    adopter = next(n for n, one in zip("bc", found, strict=True) if one)
+    await redis.zadd(roll, {f"{prefix}-{adopter}": 0})
+    taken_over = await workers["d"].adopt_orphans(roll, time.time() - 30)
+    assert sorted(update["update_id"] for _, update in taken_over) == [601, 603]
+    await redis.delete(roll, *(RedisLedger.inflight_key(f"{prefix}-{n}") for n in "abcd"))
+
+
+async def test_one_worker_without_redis_drops_what_it_has_already_taken() -> None:
+    ledger = MemoryLedger(size=2)
+    assert await ledger.take("bale", 1, 1, b"{}")
+    assert not await ledger.take("bale", 1, 1, b"{}")
+    assert await ledger.adopt_orphans("workers", time.time()) == []
