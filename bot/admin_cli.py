@@ -1,9 +1,12 @@
-"""Admins' commands for dues and certificates: ``miz dues import``, ``miz certificate issue`` and ``revoke``.
+"""Admins' commands for money and certificates: ``miz dues import``, ``miz payments import``, ``miz certificate
+issue`` and ``revoke``.
 
 Every message is printed in English and in Persian (from ``locales/``), like ``miz catalog check``. A mistake of
 the admin's (a bad row, an unknown organization, a file that cannot be read, a database that is not upgraded) is
 one or a few clear lines and exit status 1, never a traceback. ``miz dues import`` checks the whole file before it
 writes anything and then writes everything in one transaction, so a file is imported entirely or not at all.
+``miz payments import`` refuses a report with an unreadable row the same way, and otherwise applies it in one
+transaction, listing the rows it skipped (``desk.settlements``).
 
 Large files show a progress line on stderr while rows are checked and written (plain ``\\r`` updates on a
 terminal, a few lines otherwise): no progress-bar library is needed for two counters.
@@ -27,7 +30,7 @@ from desk.errors import MizError
 from desk.i18n import translator
 from desk.persian import TEHRAN, format_jalali_datetime, format_number, to_persian_digits
 
-__all__ = ["PROGRESS_MIN_ROWS", "certificate_issue", "certificate_revoke", "dues_import"]
+__all__ = ["PROGRESS_MIN_ROWS", "certificate_issue", "certificate_revoke", "dues_import", "payments_import"]
 
 PROGRESS_MIN_ROWS = 2000
 """Files with fewer rows are checked and written too fast for a progress line to help."""
@@ -205,6 +208,73 @@ def dues_import(
     )
     if billing.sample:
         _say(out, "dues.cli.sample_code", org=org, code=lambda lang: _digits(billing.company_code, lang))
+    return 0
+
+
+def payments_import(
+    path: Path,
+    *,
+    imported_by: str | None = None,
+    url: str | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    """``miz payments import FILE.csv``: a bank's report of bills paid; returns the exit status.
+
+    0 when the report was applied (its skipped rows listed on stdout), 1 when nothing was applied.
+    """
+    from desk.settlements import apply_settlements, parse_settlement_csv
+
+    out = out or sys.stdout
+    err = err or sys.stderr
+    catalog = _load_catalog(err)
+    if catalog is None:
+        return 1
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        _say(err, "dues.cli.unreadable", path=str(path), error=exc.strerror or type(exc).__name__)
+        return 1
+    parsed = parse_settlement_csv(data)
+    if not parsed.ok:
+        for problem in parsed.problems:
+            print(problem.render(), file=err)
+        if parsed.bad_rows:
+            _say(err, "settlements.cli.rejected", bad=parsed.bad_rows, problems=len(parsed.problems))
+        return 1
+
+    def groups_of(org_id: str) -> dict[str, int]:
+        return catalog.operator_groups(org_id) if catalog.has_organization(org_id) else {}
+
+    async def work(session: Any) -> Any:
+        return await apply_settlements(
+            session,
+            parsed.rows,
+            file_name=path.name,
+            sha256=hashlib.sha256(data).hexdigest(),
+            imported_by=imported_by or _who(),
+            groups_of=groups_of,
+        )
+
+    done, summary = _database(err, url, work)
+    if not done:
+        return 1
+    if summary.previous_import_at is not None:
+        at: datetime = summary.previous_import_at
+        _say(out, "settlements.cli.same_file", at=lambda lang: format_jalali_datetime(at, lang))
+    for problem in summary.listed:
+        print(problem.render(), file=out)
+    _say(
+        out,
+        "settlements.cli.applied",
+        rows=len(parsed.rows),
+        applied=summary.applied,
+        dues=summary.count("due"),
+        requests=summary.count("request"),
+        total=summary.applied_rials,
+        duplicates=summary.count("duplicate"),
+        skipped=len(summary.listed) - summary.count("duplicate"),
+    )
     return 0
 
 

@@ -40,6 +40,12 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(host=args.host, port=args.port, directory=args.data)
 
 
+def _payments_import(args: argparse.Namespace) -> int:
+    from bot.admin_cli import payments_import
+
+    return payments_import(args.file, imported_by=args.by, url=args.url)
+
+
 def _dues_import(args: argparse.Namespace) -> int:
     from bot.admin_cli import dues_import
 
@@ -215,6 +221,19 @@ def build_parser() -> argparse.ArgumentParser:
     dues_import.add_argument("--url", default=None, help=url_help)
     dues_import.add_argument("file", type=Path, metavar="FILE.csv")
     dues_import.set_defaults(handler=_dues_import)
+
+    payments = commands.add_parser("payments", help="bills citizens paid at banks")
+    payments_commands = payments.add_subparsers(dest="payments_command", required=True, metavar="ACTION")
+    payments_import = payments_commands.add_parser(
+        "import",
+        help="apply a bank's report of bills paid (CSV: bill_id, payment_id, amount_rials, paid_on, "
+        "trace_number): the matching dues and requests' payments are marked paid, the rest listed; "
+        "a report with an unreadable row applies nothing, and the same report twice changes nothing",
+    )
+    payments_import.add_argument("--by", default=None, help="who imports (default: the login name)")
+    payments_import.add_argument("--url", default=None, help=url_help)
+    payments_import.add_argument("file", type=Path, metavar="FILE.csv")
+    payments_import.set_defaults(handler=_payments_import)
 
     certificate = commands.add_parser("certificate", help="issue and revoke verifiable certificates")
     certificate_commands = certificate.add_subparsers(

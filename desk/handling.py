@@ -400,6 +400,7 @@ async def _staff_move(
     event_text: str | None = None,
     amount_rials: int | None = None,
     certificate_notice: str | None = None,
+    sms_key: str | None = None,
 ) -> Change:
     """Move the request to ``target`` for a clerk, claiming it first when it is still only submitted.
 
@@ -458,7 +459,14 @@ async def _staff_move(
         public=True,
     )
     await _tell_citizen(
-        session, request, event, notice, text=text, amount_rials=amount_rials, certificate=certificate
+        session,
+        request,
+        event,
+        notice,
+        text=text,
+        amount_rials=amount_rials,
+        certificate=certificate,
+        sms_key=sms_key,
     )
     await _tell_groups(session, request, event, groups)
     code = certificate.verification_code if certificate is not None else None
@@ -636,7 +644,7 @@ async def payment_received(
     """The system resumes a request awaiting payment once its payment is confirmed (``desk.payments``).
 
     The citizen gets the receipt (``notify.citizen.paid``: the amount and ``reference``, the bank's or the
-    wallet's transaction id, which is also the event's text); the cards are redrawn.
+    wallet's transaction id, which is also the event's text) and the SMS ``sms.paid``; the cards are redrawn.
     """
     return await _staff_move(
         session,
@@ -648,6 +656,7 @@ async def payment_received(
         text=reference,
         notice="notify.citizen.paid",
         amount_rials=amount_rials,
+        sms_key="sms.paid",
     )
 
 

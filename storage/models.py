@@ -41,6 +41,8 @@ __all__ = [
     "RequestEvent",
     "RequestIdentifier",
     "ServiceRequest",
+    "Settlement",
+    "SettlementImport",
     "SurveyAnswer",
 ]
 
@@ -461,6 +463,54 @@ class Payment(SQLModel, table=True):
     provider_transaction_id: str | None = Field(default=None, max_length=128)
     paid_at: datetime | None = _utc_column(nullable=True)
     created_at: datetime = _created()
+
+
+class SettlementImport(SQLModel, table=True):
+    """One bank report of bills paid that an admin imported (``miz payments import``), and what it did."""
+
+    __tablename__ = "settlement_import"
+
+    id: int | None = Field(default=None, primary_key=True)
+    file_name: str = Field(max_length=255)
+    sha256: str = Field(max_length=64, description="of the file's bytes, to notice a report imported twice")
+    rows: int = Field(description="payments the report holds")
+    applied: int = Field(default=0, description="rows that marked a due or a request's payment paid")
+    duplicates: int = Field(default=0, description="rows already imported, or twice in the report")
+    mismatches: int = Field(default=0, description="rows listed and skipped: nothing payable matches them")
+    imported_by: str = Field(max_length=64)
+    at: datetime = _created()
+
+
+class Settlement(SQLModel, table=True):
+    """A bill a bank reported paid (``desk.settlements``): one per trace number and bill ID, so a report imported
+    again changes nothing. It names the due or the request's payment it paid (``outcome`` says which, or
+    ``already_paid`` when that was paid before, by the wallet or another bank, for the finance office to refund).
+    """
+
+    __tablename__ = "settlement"
+    __table_args__ = (
+        UniqueConstraint("trace_number", "bill_id"),
+        CheckConstraint("amount_rials > 0", name="amount_positive"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    import_id: int = Field(foreign_key="settlement_import.id", index=True)
+    trace_number: str = Field(max_length=32, description="the bank's trace number (شماره پیگیری)")
+    bill_id: str = Field(max_length=13)
+    payment_id: str = Field(max_length=13)
+    amount_rials: int = Field(sa_type=BigInteger)
+    paid_on: date = Field(description="the day the bank took the money, as its report says")
+    outcome: str = Field(max_length=16, description="'due', 'request' or 'already_paid'")
+    due_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("due.id", ondelete="SET NULL"), nullable=True, index=True),
+    )
+    paid_payment_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("payment.id", ondelete="SET NULL"), nullable=True, index=True),
+        description="the request's payment it paid",
+    )
+    recorded_at: datetime = _created()
 
 
 class Inquiry(SQLModel, table=True):

@@ -98,6 +98,15 @@ class Dues(Repository):
             stmt = stmt.with_for_update().execution_options(populate_existing=True)
         return (await self.session.scalars(stmt)).first()
 
+    async def by_bill(self, bill_id: str, payment_id: str | None = None) -> Sequence[Due]:
+        """The dues with this bill ID (and payment ID), oldest period first, locked for this transaction."""
+        stmt = select(Due).where(col(Due.bill_id) == bill_id)
+        if payment_id is not None:
+            stmt = stmt.where(col(Due.payment_id) == payment_id)
+        stmt = stmt.order_by(col(Due.period_year), col(Due.period_number), col(Due.id))
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        return (await self.session.scalars(stmt)).all()
+
     async def of_holder(
         self, organization_id: str, code_keys: Iterable[str], national_id: str
     ) -> Sequence[Due]:

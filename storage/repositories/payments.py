@@ -33,6 +33,13 @@ class Payments(Repository):
             stmt = stmt.with_for_update()
         return (await self.session.scalars(stmt)).first()
 
+    async def of_requests_by_bill(self, bill_id: str, payment_id: str | None = None) -> Sequence[Payment]:
+        """Requests' payments with this bill ID (and payment ID), newest first."""
+        stmt = select(Payment).where(col(Payment.bill_id) == bill_id, col(Payment.request_id).is_not(None))
+        if payment_id is not None:
+            stmt = stmt.where(col(Payment.payment_id) == payment_id)
+        return (await self.session.scalars(stmt.order_by(col(Payment.id).desc()))).all()
+
     async def of_request(self, request_id: int) -> Sequence[Payment]:
         """Every payment of a request, oldest first."""
         stmt = select(Payment).where(col(Payment.request_id) == request_id).order_by(col(Payment.id))

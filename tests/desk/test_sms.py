@@ -26,6 +26,7 @@ SMS_KEYS = (
     "sms.status",
     "sms.needs_info",
     "sms.awaiting_payment",
+    "sms.paid",
     "sms.completed",
     "sms.rejected",
     "sms.blocked",

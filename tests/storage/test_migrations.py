@@ -35,6 +35,8 @@ TABLES = {
     "request_event",
     "request_identifier",
     "service_request",
+    "settlement",
+    "settlement_import",
     "survey_answer",
 }
 
