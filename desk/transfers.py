@@ -44,7 +44,7 @@ from desk.sms import queue_request_sms
 from desk.tracking import format_tracking_code
 from storage.columns import utcnow
 from storage.models import RequestEvent, ServiceRequest
-from storage.repositories import Citizens, Events, Requests
+from storage.repositories import Citizens, Events, Inquiries, Requests
 
 __all__ = [
     "TRANSFERABLE",
@@ -231,6 +231,8 @@ async def transfer(
         # A complaint stays about whom it accuses; any other request is now about where it is handled.
         request.about_organization_id = to
     request.organization_id = to
+    # Its open inquiries go with it: their answers reach the organization now handling it (desk.inquiries).
+    await Inquiries(session).move_open(request.id, to)
     request.status = Status.SUBMITTED.value
     request.assignee_platform = request.assignee_user_id = None
     request.deadline = deadline
