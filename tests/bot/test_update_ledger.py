@@ -70,3 +70,51 @@ async def test_one_worker_without_redis_drops_what_it_has_already_taken() -> Non
     assert await ledger.take("bale", 1, 1, b"{}")
     assert not await ledger.take("bale", 1, 1, b"{}")
     assert await ledger.adopt_orphans("workers", time.time()) == []
+
+
+async def test_a_starting_worker_handles_what_a_dead_worker_left_in_flight(redis: Redis) -> None:
+    from typing import Any
+
+    from aiogram import Bot
+
+    from bot.app import BotSpec
+    from bot.platforms import Platform
+    from bot.serve import WebhookReceiver, WorkerRoll, _Endpoint, webhook_secrets
+
+    class Dispatcher:
+        """Stands in for Miz's: records what it is fed."""
+
+        def __init__(self) -> None:
+            self.fed: list[int] = []
+
+        async def feed_update(self, bot: Bot, update: Any, **kwargs: Any) -> None:
+            self.fed.append(update.update_id)
+
+    prefix = f"test-ledger-{uuid.uuid4().hex[:8]}"
+    spec = BotSpec(Platform.BALE, "2200000002:TEST-LEDGER-bbbbbbbbbbbbbbbbbbbbbbbbbbb", "http://127.0.0.1:9")
+    bot = Bot(spec.token)
+    roll = WorkerRoll(redis, key=f"{prefix}:workers", beat=0.05)
+    dead = RedisLedger(redis, f"{prefix}-dead", prefix=f"{prefix}:update")
+    await redis.zadd(roll.key, {f"{prefix}-dead": 0})  # stopped (or silent) before it finished
+    raw = {"update_id": 801, "message": {"message_id": 1, "date": 1, "chat": {"id": 5, "type": "private"}}}
+    assert await dead.take("bale", bot.id, 801, json.dumps(raw).encode())
+    living = RedisLedger(redis, roll.name, prefix=f"{prefix}:update")
+    dispatcher = Dispatcher()
+    receiver = WebhookReceiver(dispatcher, [_Endpoint(bot, spec, webhook_secrets(spec))], living, {})  # type: ignore[arg-type]
+
+    heart = asyncio.create_task(roll.run(living, receiver))
+    try:
+        for _ in range(100):
+            if dispatcher.fed:
+                break
+            await asyncio.sleep(0.05)
+        await receiver.drain()
+    finally:
+        heart.cancel()
+        await asyncio.gather(heart, return_exceptions=True)
+        await bot.session.close()
+
+    assert dispatcher.fed == [801], "handled once, by the living worker"
+    assert await redis.hlen(RedisLedger.inflight_key(roll.name)) == 0, "and struck off once handled"
+    assert not await living.take("bale", bot.id, 801, b"{}"), "a late delivery of it is still dropped"
+    await redis.delete(roll.key)
