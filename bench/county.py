@@ -34,6 +34,7 @@ from sqlmodel import SQLModel
 
 from catalog.index import Catalog
 from desk.tracking import damm_check_digit
+from storage.repositories.service_versions import definition_sha256
 
 __all__ = ["Generated", "Shape", "citizen_of", "describe", "generate", "national_id_of", "tracking_code_of"]
 
@@ -108,6 +109,8 @@ class _Services:
 
     def __init__(self, catalog: Catalog, organizations: Sequence[str]) -> None:
         self.by_org: dict[str, list[_Service]] = {}
+        self.version_ids: dict[str, int] = {}
+        """Each distinct definition's row id in ``service_version``, by its SHA-256."""
         for org_id in organizations:
             entries = []
             for service in catalog.services_for(org_id):
@@ -119,8 +122,15 @@ class _Services:
                         nid_fields.append(form_field.id)
                     else:
                         answers[form_field.id] = False if kind == "yes_no" else "1"
-                snapshot = json.dumps(service.model_dump(mode="json"))
-                entries.append(_Service(service.id, service.version, snapshot, tuple(nid_fields), answers))
+                definition = service.model_dump(mode="json")
+                snapshot = json.dumps(definition)
+                sha256 = definition_sha256(definition)
+                version_id = self.version_ids.setdefault(sha256, len(self.version_ids) + 1)
+                entries.append(
+                    _Service(
+                        service.id, service.version, snapshot, sha256, version_id, tuple(nid_fields), answers
+                    )
+                )
             self.by_org[org_id] = entries
 
     def pick(self, org_id: str, n: int, *, naming_national_id: bool) -> _Service:
@@ -136,6 +146,8 @@ class _Service:
     id: str
     version: str
     snapshot: str
+    sha256: str
+    version_id: int
     nid_fields: tuple[str, ...]
     answers: dict[str, Any]
 
@@ -162,6 +174,27 @@ async def generate(engine: AsyncEngine, catalog: Catalog, shape: Shape, *, today
             }
 
     await _insert(engine, tables["citizen"], citizen_rows())
+    versioned = "service_version" in tables  # each distinct definition stored once (migration 0018)
+    if versioned:
+        stored: dict[int, _Service] = {}
+        for entries in services.by_org.values():
+            for entry in entries:
+                stored.setdefault(entry.version_id, entry)
+        await _insert(
+            engine,
+            tables["service_version"],
+            (
+                {
+                    "id": version_id,
+                    "sha256": entry.sha256,
+                    "service_id": entry.id,
+                    "version": entry.version,
+                    "definition": entry.snapshot,
+                    "created_at": now - _YEARS,
+                }
+                for version_id, entry in sorted(stored.items())
+            ),
+        )
 
     per_org_open: dict[str, int] = dict.fromkeys(shape.organizations, 0)
     per_org_count: dict[str, int] = dict.fromkeys(shape.organizations, 0)
@@ -188,7 +221,11 @@ async def generate(engine: AsyncEngine, catalog: Catalog, shape: Shape, *, today
                 "about_organization_id": org_id,
                 "service_id": service.id,
                 "service_version": service.version,
-                "service_snapshot": service.snapshot,
+                **(
+                    {"service_version_id": service.version_id}
+                    if versioned
+                    else {"service_snapshot": service.snapshot}
+                ),
                 "answers": json.dumps(answers),
                 "created_at": created,
                 "updated_at": created,
@@ -270,7 +307,9 @@ async def generate(engine: AsyncEngine, catalog: Catalog, shape: Shape, *, today
                 }
 
     await _insert(engine, tables["outbox_message"], outbox_rows())
-    await _after_explicit_ids(engine, ("citizen", "service_request"))
+    await _after_explicit_ids(
+        engine, ("citizen", "service_request", *(("service_version",) if versioned else ()))
+    )
     return describe(shape)
 
 

@@ -47,8 +47,16 @@ from desk.validators import national_id as validate_national_id
 from desk.verification import mobile_answers, phone_to_offer, record_shared_phone
 from storage.columns import utcnow
 from storage.errors import TrackingCodeTakenError
-from storage.models import Citizen, Document, RequestEvent, RequestIdentifier, ServiceRequest
-from storage.repositories import OPEN_INQUIRY_STATES, Citizens, Events, Inquiries, Outbox, Requests
+from storage.models import Citizen, Document, RequestEvent, RequestIdentifier, ServiceRequest, ServiceVersion
+from storage.repositories import (
+    OPEN_INQUIRY_STATES,
+    Citizens,
+    Events,
+    Inquiries,
+    Outbox,
+    Requests,
+    ServiceVersions,
+)
 
 __all__ = [
     "CONFIRMATION_HOLD",
@@ -281,7 +289,7 @@ def _check_complete(submission: Submission) -> None:
 
 
 def _build(
-    submission: Submission, citizen_id: int, tracking_code: str, deadline: date
+    submission: Submission, citizen_id: int, tracking_code: str, deadline: date, version: ServiceVersion
 ) -> tuple[ServiceRequest, list[RequestEvent], list[Document], list[RequestIdentifier]]:
     # Fresh objects on every attempt: a failed insert's savepoint rollback expunges the previous ones.
     now = utcnow()
@@ -294,7 +302,8 @@ def _build(
         about_organization_id=submission.organization_id,
         service_id=submission.service_id,
         service_version=submission.service_version,
-        service_snapshot=dict(submission.service_snapshot),
+        service_version_id=version.id,
+        definition=version,
         answers=dict(submission.answers),
         status=Status.SUBMITTED.value,
         deadline=deadline,
@@ -334,16 +343,24 @@ def _build(
 async def _add_with_fresh_code(
     requests: Requests, submission: Submission, citizen_id: int, deadline: date
 ) -> tuple[ServiceRequest, bool]:
-    """Add the request under a new random code, drawing again when the code is taken (see ``TRACKING_CODE_ATTEMPTS``)."""
+    """Add the request under a new random code, drawing again when the code is taken (see ``TRACKING_CODE_ATTEMPTS``).
+
+    The service definition is stored once for every request filed under it (``ServiceVersions``), before the
+    request's savepoint, so a retry with another code finds it there."""
+    version = await ServiceVersions(requests.session).get_or_create(
+        submission.service_id, submission.service_version, submission.service_snapshot
+    )
     for _ in range(TRACKING_CODE_ATTEMPTS - 1):
         request, events, documents, identifiers = _build(
-            submission, citizen_id, new_tracking_code(), deadline
+            submission, citizen_id, new_tracking_code(), deadline, version
         )
         try:
             return await requests.add(request, events=events, documents=documents, identifiers=identifiers)
         except TrackingCodeTakenError:
             continue
-    request, events, documents, identifiers = _build(submission, citizen_id, new_tracking_code(), deadline)
+    request, events, documents, identifiers = _build(
+        submission, citizen_id, new_tracking_code(), deadline, version
+    )
     return await requests.add(request, events=events, documents=documents, identifiers=identifiers)
 
 

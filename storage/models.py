@@ -12,7 +12,8 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, CheckConstraint, Column, ForeignKey, Index, Integer, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy.orm import relationship
+from sqlmodel import Field, Relationship, SQLModel
 
 from storage.columns import UTCDateTime, utcnow
 
@@ -41,6 +42,7 @@ __all__ = [
     "RequestEvent",
     "RequestIdentifier",
     "ServiceRequest",
+    "ServiceVersion",
     "Settlement",
     "SettlementImport",
     "SurveyAnswer",
@@ -88,11 +90,26 @@ class Citizen(SQLModel, table=True):
     created_at: datetime = _created()
 
 
+class ServiceVersion(SQLModel, table=True):
+    """A service definition as requests were filed under it, stored once: keyed by the SHA-256 of its canonical
+    JSON (``storage.repositories.service_versions.definition_sha256``), so every request filed under the same
+    definition names one row instead of carrying its own copy (about 13 KB each with the shipped catalog)."""
+
+    __tablename__ = "service_version"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(max_length=64, unique=True)
+    service_id: str = Field(max_length=64)
+    version: str = Field(max_length=64, description="the catalog's version string of the service")
+    definition: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    created_at: datetime = _created()
+
+
 class ServiceRequest(SQLModel, table=True):
     """A citizen's request for a service, followed by its tracking code (کد رهگیری).
 
-    ``service_snapshot`` is the resolved service definition the request was filed under, so later catalog
-    edits never change what an old request asked for.
+    ``service_snapshot`` is the resolved service definition the request was filed under (its ``ServiceVersion``,
+    loaded with it), so later catalog edits never change what an old request asked for.
     """
 
     __tablename__ = "service_request"
@@ -118,7 +135,14 @@ class ServiceRequest(SQLModel, table=True):
     )
     service_id: str = Field(max_length=64)
     service_version: str = Field(max_length=64)
-    service_snapshot: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    service_version_id: int | None = Field(
+        default=None,
+        sa_column=Column(Integer, ForeignKey("service_version.id"), nullable=True, index=True),
+        description="the definition it was filed under; None only for a request built without one (tests)",
+    )
+    definition: ServiceVersion | None = Relationship(
+        sa_relationship=relationship(ServiceVersion, lazy="selectin")
+    )
     answers: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     status: str = Field(max_length=32)
     assignee_platform: str | None = Field(default=None, max_length=16)
@@ -134,6 +158,11 @@ class ServiceRequest(SQLModel, table=True):
         unique=True,
         description="sent with the citizen's submit: a double tap files once",
     )
+
+    @property
+    def service_snapshot(self) -> dict[str, Any]:
+        """The service definition the request was filed under (empty when it has none)."""
+        return self.definition.definition if self.definition is not None else {}
 
 
 class RequestIdentifier(SQLModel, table=True):

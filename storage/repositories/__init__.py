@@ -17,6 +17,7 @@ from storage.repositories.outbox import Outbox
 from storage.repositories.payments import Payments
 from storage.repositories.reports import ReportQueries
 from storage.repositories.requests import OPEN_STATUSES, Events, Listed, Requests
+from storage.repositories.service_versions import ServiceVersions
 from storage.repositories.settlements import Settlements
 from storage.repositories.surveys import SurveyAnswers
 
@@ -37,6 +38,7 @@ __all__ = [
     "ReportQueries",
     "Repository",
     "Requests",
+    "ServiceVersions",
     "Settlements",
     "SurveyAnswers",
 ]

@@ -8,12 +8,13 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, func
+from sqlalchemy import join as sa_join
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from storage.errors import TrackingCodeTakenError
-from storage.models import Document, RequestEvent, RequestIdentifier, ServiceRequest
+from storage.models import Document, RequestEvent, RequestIdentifier, ServiceRequest, ServiceVersion
 from storage.repositories.base import Repository
 
 __all__ = ["OPEN_STATUSES", "Events", "Listed", "Requests"]
@@ -58,14 +59,21 @@ class Listed:
 
 
 def _listed() -> Select[Any]:
-    """The columns of ``Listed``, in its order."""
+    """The columns of ``Listed``, in its order (the title from the definition the request was filed under)."""
     return sa_select(
         col(ServiceRequest.id),
         col(ServiceRequest.tracking_code),
         col(ServiceRequest.service_id),
         col(ServiceRequest.status),
         col(ServiceRequest.deadline),
-        col(ServiceRequest.service_snapshot)["title"].label("title"),
+        col(ServiceVersion.definition)["title"].label("title"),
+    ).select_from(
+        sa_join(
+            ServiceRequest,
+            ServiceVersion,
+            col(ServiceRequest.service_version_id) == col(ServiceVersion.id),
+            isouter=True,
+        )
     )
 
 

@@ -21,7 +21,7 @@ from catalog.loader import CatalogHolder
 from config.settings import PROJECT_ROOT
 from desk.persian import TEHRAN
 from storage.models import OutboxMessage, ServiceRequest
-from storage.repositories import Citizens, Requests
+from storage.repositories import Citizens, Requests, ServiceVersions
 from storage.uow import unit_of_work
 
 Factory = async_sessionmaker[AsyncSession]
@@ -82,7 +82,9 @@ async def overdue_request(
                 organization_id=org,
                 service_id="renovation_fee",
                 service_version="v1",
-                service_snapshot={"title": {"fa": "پرداخت عوارض نوسازی"}},
+                definition=await ServiceVersions(session).get_or_create(
+                    "renovation_fee", "v1", {"title": {"fa": "پرداخت عوارض نوسازی"}}
+                ),
                 status="submitted",
                 deadline=deadline,
             )

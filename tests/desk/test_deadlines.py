@@ -33,7 +33,7 @@ from desk.deadlines import (
 from desk.persian import format_jalali_date, format_number
 from desk.tracking import format_tracking_code
 from storage.models import OutboxMessage, ServiceRequest
-from storage.repositories import Citizens, Requests
+from storage.repositories import Citizens, Requests, ServiceVersions
 from storage.uow import unit_of_work
 
 Factory = async_sessionmaker[AsyncSession]
@@ -78,7 +78,7 @@ async def file(
                 organization_id=org,
                 service_id="renovation_fee",
                 service_version="v1",
-                service_snapshot=snapshot,
+                definition=await ServiceVersions(session).get_or_create("renovation_fee", "v1", snapshot),
                 status=status,
                 deadline=deadline,
             )

@@ -16,6 +16,7 @@ from desk.requests import track_view
 from desk.retention import NOTICE_KEY, apply_retention, months_before, plan_retention
 from storage.files import DocumentStore
 from storage.models import Citizen, Document, RequestEvent, ServiceRequest
+from storage.repositories import ServiceVersions
 from storage.uow import unit_of_work
 
 NOW = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
@@ -48,7 +49,9 @@ async def add_request(
             organization_id="falavarjan",
             service_id="renovation_fee",
             service_version="1405.1",
-            service_snapshot={"title": {"fa": "عوارض نوسازی", "en": "Renovation fee"}},
+            definition=await ServiceVersions(session).get_or_create(
+                "renovation_fee", "1405.1", {"title": {"fa": "عوارض نوسازی", "en": "Renovation fee"}}
+            ),
             status="completed" if closed else "in_progress",
             submitted_at=NOW - timedelta(days=500),
             closed_at=NOW - timedelta(days=closed_days_ago) if closed_days_ago is not None else None,

@@ -24,6 +24,7 @@ from storage.db import create_engine, session_factory
 from storage.files import DocumentStore
 from storage.migrate import head_revision, upgrade_async
 from storage.models import Citizen, Document, RequestEvent, ServiceRequest
+from storage.repositories import ServiceVersions
 from storage.uow import unit_of_work
 from tests.conftest import PG_URL, postgres_unreachable, skip_or_fail
 
@@ -67,7 +68,9 @@ async def fill(place: Installation) -> dict[str, bytes]:
                     organization_id="falavarjan",
                     service_id="renovation_fee",
                     service_version="1405.1",
-                    service_snapshot={"title": {"fa": "عوارض نوسازی"}},
+                    definition=await ServiceVersions(session).get_or_create(
+                        "renovation_fee", "1405.1", {"title": {"fa": "عوارض نوسازی"}}
+                    ),
                     answers={"national_id": "0499370899"},
                     status="submitted",
                 )

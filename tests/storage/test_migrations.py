@@ -10,13 +10,14 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import event, inspect, text
+from sqlalchemy import event, inspect, select, text
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 from bot.cli import main as miz
-from storage.db import create_engine
+from storage.db import create_engine, session_factory
 from storage.migrate import alembic_config, head_revision, upgrade, upgrade_async, upgrade_command
+from storage.models import ServiceRequest
 
 TABLES = {
     "alembic_version",
@@ -35,6 +36,7 @@ TABLES = {
     "request_event",
     "request_identifier",
     "service_request",
+    "service_version",
     "settlement",
     "settlement_import",
     "survey_answer",
@@ -216,3 +218,65 @@ async def test_requests_filed_before_0011_are_found_by_the_national_ids_they_ans
         (2, "national_id", "0013542419"),
         (2, "national_id", "0499370899"),
     ]
+
+
+async def test_0018_stores_each_distinct_service_definition_once_and_keeps_every_request_whole(
+    database,
+) -> None:
+    """Requests filed under the same definition share one ``service_version`` row; each reads back the definition it
+    was filed under; their events and documents survive the move (no table is rebuilt under foreign keys)."""
+    permit = {
+        "id": "permit",
+        "title": {"fa": "پروانه ساختمانی", "en": "Building permit"},
+        "duration_days": 10,
+    }
+    # The same definition serialized with its keys in another order is the same definition.
+    reordered = json.dumps(dict(reversed(list(permit.items()))), ensure_ascii=False)
+    fee = {"id": "renovation_fee", "title": {"fa": "عوارض نوسازی"}, "duration_days": 3}
+    snapshots = [json.dumps(permit, ensure_ascii=False), reordered, json.dumps(fee, ensure_ascii=False)]
+    engine = database.engine()
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_upgrade_to, "0017")
+            await connection.execute(
+                text(
+                    "INSERT INTO citizen (id, platform, user_id, chat_id, locale, phone_verified, sms_enabled,"
+                    " created_at) VALUES (1, 'bale', 5, 5, 'fa', false, false, CURRENT_TIMESTAMP)"
+                )
+            )
+            for n, snapshot in enumerate(snapshots, start=1):
+                await connection.execute(
+                    text(
+                        "INSERT INTO service_request (id, tracking_code, citizen_id, organization_id, service_id,"
+                        " service_version, service_snapshot, answers, status, created_at, updated_at)"
+                        " VALUES (:id, :code, 1, 'falavarjan', :service, '1405.1', :snapshot, '{}', 'submitted',"
+                        " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                    ),
+                    {"id": n, "code": str(n), "service": json.loads(snapshot)["id"], "snapshot": snapshot},
+                )
+                await connection.execute(
+                    text(
+                        "INSERT INTO request_event (request_id, at, actor_kind, to_status, public)"
+                        " VALUES (:id, CURRENT_TIMESTAMP, 'citizen', 'submitted', true)"
+                    ),
+                    {"id": n},
+                )
+        await upgrade_async(engine)
+        async with engine.connect() as connection:
+            versions = (
+                await connection.execute(text("SELECT id, service_id FROM service_version ORDER BY id"))
+            ).all()
+            links = (
+                await connection.execute(
+                    text("SELECT id, service_version_id FROM service_request ORDER BY id")
+                )
+            ).all()
+            events = (await connection.execute(text("SELECT count(*) FROM request_event"))).scalar_one()
+        async with session_factory(engine)() as session:
+            requests = (await session.scalars(select(ServiceRequest).order_by(ServiceRequest.id))).all()  # type: ignore[arg-type]
+    finally:
+        await engine.dispose()
+    assert [service for _, service in versions] == ["permit", "renovation_fee"]
+    assert [version for _, version in links] == [versions[0][0], versions[0][0], versions[1][0]]
+    assert events == 3, "every request keeps its history"
+    assert [r.service_snapshot for r in requests] == [permit, permit, fee]

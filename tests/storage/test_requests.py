@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.errors import TrackingCodeTakenError
-from storage.models import Citizen, Document, RequestEvent, ServiceRequest
-from storage.repositories import Citizens, Events, GroupMessages, Requests
+from storage.models import Citizen, Document, RequestEvent, ServiceRequest, ServiceVersion
+from storage.repositories import Citizens, Events, GroupMessages, Requests, ServiceVersions
 from storage.uow import unit_of_work
 
 SNAPSHOT = {
@@ -79,12 +79,17 @@ async def test_phone_locale_and_sms_choice_are_kept(
             await Citizens(session).set_phone(found, "+989131234567", verified=True)
 
 
+async def stored_definition(session: AsyncSession) -> ServiceVersion:
+    """``SNAPSHOT`` as a stored service definition, the one row every request filed under it shares."""
+    return await ServiceVersions(session).get_or_create("renovation_fee", "1405.1", SNAPSHOT)
+
+
 async def test_a_request_is_filed_with_its_events_and_documents(
     factory: async_sessionmaker[AsyncSession], citizen: Citizen, make_request
 ) -> None:
     async with unit_of_work(factory) as session:
         request, created = await Requests(session).add(
-            make_request(citizen.id, tracking_code="405123457", service_snapshot=SNAPSHOT),
+            make_request(citizen.id, tracking_code="405123457", definition=await stored_definition(session)),
             events=[RequestEvent(actor_kind="citizen", actor_id="bale:7000000123", to_status="submitted")],
             documents=[
                 Document(
@@ -121,7 +126,9 @@ async def test_the_snapshot_and_answers_round_trip_with_persian_text(
     }
     async with unit_of_work(factory) as session:
         await Requests(session).add(
-            make_request(citizen.id, tracking_code="77", service_snapshot=SNAPSHOT, answers=answers)
+            make_request(
+                citizen.id, tracking_code="77", definition=await stored_definition(session), answers=answers
+            )
         )
     async with factory() as session:
         found = await Requests(session).by_tracking_code("77")
@@ -310,3 +317,27 @@ async def test_a_clerks_reply_to_a_card_finds_its_request(
             await GroupMessages(session).link(
                 platform="bale", chat_id=5000000001, message_id=17, request_id=request.id or 0, kind="relay"
             )
+
+
+async def test_a_definition_is_stored_once_however_its_keys_are_ordered(
+    factory: async_sessionmaker[AsyncSession], citizen: Citizen, make_request
+) -> None:
+    async with unit_of_work(factory) as session:
+        first = await stored_definition(session)
+        again = await ServiceVersions(session).get_or_create(
+            "renovation_fee", "1405.1", dict(reversed(list(SNAPSHOT.items())))
+        )
+        other = await ServiceVersions(session).get_or_create(
+            "renovation_fee", "1405.2", {**SNAPSHOT, "fee": 1}
+        )
+        for code in ("501", "502"):
+            await Requests(session).add(make_request(citizen.id, tracking_code=code, definition=first))
+    assert again.id == first.id
+    assert other.id != first.id
+    async with factory() as session:
+        stored = await session.scalar(select(func.count()).select_from(ServiceVersion))
+        found = await Requests(session).by_tracking_code("502")
+    assert stored == 2
+    assert found is not None
+    assert found.service_version_id == first.id
+    assert found.service_snapshot == SNAPSHOT
