@@ -82,6 +82,7 @@ __all__ = [
     "file_number",
     "import_dues",
     "lookup_dues",
+    "names_a_plate",
     "normalize_code",
     "parse_dues_csv",
     "read_code",
@@ -332,6 +333,14 @@ def _check_national_id(raw: str) -> str:
             else "dues.row.national_id"
         )
         raise ValidationError(key) from None
+
+
+def names_a_plate(written: str) -> bool:
+    """Whether ``written`` (the first item :func:`read_code` gives) is a car plate, so answers say "plate"."""
+    try:
+        return parse_plate(written).text == written
+    except ValidationError:
+        return False
 
 
 def parse_dues_csv(

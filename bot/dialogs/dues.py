@@ -42,7 +42,7 @@ from catalog.loader import CatalogHolder
 from catalog.schema import Organization
 from config.settings import Settings
 from desk import payments
-from desk.dues import DuesView, read_code
+from desk.dues import DuesView, names_a_plate, read_code
 from desk.errors import MizError, NotFound, Throttled, ValidationError
 from desk.guessing import look_up_dues
 from desk.persian import format_identifier, format_number, ltr
@@ -80,10 +80,12 @@ def _org_keyboard(r: Renderer, catalog: Catalog, page: int) -> InlineKeyboardMar
     return paged(r, choices, page, lambda p: DuesOrgPage(page=p))
 
 
-def render_dues(r: Renderer, view: DuesView, org: Organization, code: str) -> str:
-    """The unpaid dues with their IDs (ASCII digits, so any bank app accepts a pasted copy) and how to pay."""
+def render_dues(r: Renderer, view: DuesView, org: Organization, code: str, *, plate: bool = False) -> str:
+    """The unpaid dues with their IDs (ASCII digits, so any bank app accepts a pasted copy) and how to pay;
+    ``plate`` when ``code`` is a car's plate."""
     return r.template(
         "dues.j2",
+        title="bot.dues.title_plate" if plate else "bot.dues.title",
         org=org.name.get(r.lang),
         code=code,
         dues=[
@@ -207,6 +209,7 @@ async def national_id(
         await message.answer(r.text("bot.dues.org_gone"), reply_markup=main_menu(r))
         return
     user_id = message.from_user.id if message.from_user else 0
+    plate = names_a_plate(code_text)
     try:
         async with session_factory() as session:
             view = await look_up_dues(
@@ -226,15 +229,15 @@ async def national_id(
         return
     except NotFound:
         await state.clear()
-        await message.answer(
-            r.text("bot.dues.not_found", org=org.name.get(r.lang)), reply_markup=main_menu(r)
-        )
+        key = "bot.dues.not_found_plate" if plate else "bot.dues.not_found"
+        await message.answer(r.text(key, org=org.name.get(r.lang)), reply_markup=main_menu(r))
         return
     await state.clear()
     if not view.unpaid:
-        text = r.text("bot.dues.all_paid", org=org.name.get(r.lang), count=r.digits(view.paid_count))
+        key = "bot.dues.all_paid_plate" if plate else "bot.dues.all_paid"
+        text = r.text(key, org=org.name.get(r.lang), count=r.digits(view.paid_count))
     else:
-        text = render_dues(r, view, org, format_identifier(code_text, r.lang))
+        text = render_dues(r, view, org, format_identifier(code_text, r.lang), plate=plate)
     await message.answer(text, reply_markup=main_menu(r))
     if view.unpaid and _wallet(platform, settings):
         prompt = (

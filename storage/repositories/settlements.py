@@ -44,7 +44,6 @@ class Settlements(Repository):
         return found & wanted
 
     async def add(self, settlement: Settlement) -> Settlement:
-        """Record one bill a bank reported paid."""
+        """Record one bill a bank reported paid (written with the next flush)."""
         self.session.add(settlement)
-        await self.session.flush()
         return settlement

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from desk.billing import is_valid_pair
-from desk.dues import DueKind, Period, import_dues, lookup_dues, parse_dues_csv, read_code
+from desk.dues import DueKind, Period, import_dues, lookup_dues, names_a_plate, parse_dues_csv, read_code
 from desk.errors import NotFound, ValidationError
 from storage.models import Due
 from storage.uow import unit_of_work
@@ -106,6 +106,12 @@ async def test_another_owner_or_a_wrong_plate_finds_nothing(factory: Factory) ->
         with pytest.raises(ValidationError) as error:
             await lookup_dues(session, "falavarjan", "12 ب 3456", "0499370899")
         assert error.value.key == "dues.plate.shape"  # refused before the database: not a miss
+
+
+def test_answers_know_a_plate_from_a_code() -> None:
+    assert names_a_plate("12 ب 345 ایران 67")
+    assert not names_a_plate("12-34-567")
+    assert not names_a_plate("12B34567")  # a code as written; read_code writes the plate form for it
 
 
 def test_the_code_question_reads_codes_and_plates() -> None:

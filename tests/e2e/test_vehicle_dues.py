@@ -61,12 +61,12 @@ async def test_a_citizen_finds_their_cars_dues_by_plate(world: Any, platform: Pl
     text = found["text"]
     assert "عوارض سالیانه خودرو" in text
     assert "۸۵۰٬۰۰۰ ریال" in text
-    assert "\u2066۱۲ ب ۳۴۵ ایران ۶۷\u2069" in text  # the plate as mounted, isolated left to right
+    assert "🚗 پلاک: \u2066۱۲ ب ۳۴۵ ایران ۶۷\u2069" in text  # the plate as mounted, isolated left to right
     assert VEHICLE_BILL in text
 
     await ask_dues(zahra, "12 ب 345 67")
     await zahra.send("0790419904")  # someone else's national ID
-    await zahra.expect("پیدا نشد")
+    await zahra.expect("بدهی‌ای با این پلاک و کد ملی")
 
 
 async def test_a_bale_citizen_pays_their_cars_dues_in_the_wallet(world: Any) -> None:
