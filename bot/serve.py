@@ -165,7 +165,17 @@ class WebhookReceiver:
                 self._start(endpoint, raw)
 
     def _start(self, endpoint: _Endpoint, raw: dict[str, Any]) -> None:
-        update = parse_update(endpoint.bot, raw)
+        platform, update_id = endpoint.spec.platform.value, int(raw["update_id"])
+        try:
+            update = parse_update(endpoint.bot, raw)
+        except Exception as error:  # never expected (unparseable updates become bare ones): drop it, noted
+            logger.error(
+                "%s: update %s cannot be read (%s); dropped", platform, update_id, type(error).__name__
+            )
+            task = asyncio.create_task(self._ledger.done(platform, endpoint.bot.id, update_id))
+            self._handling.add(task)
+            task.add_done_callback(self._handling.discard)
+            return
         name = f"miz-update-{endpoint.spec.platform.value}-{update.update_id}"
         task = asyncio.create_task(self._feed(endpoint, update), name=name)
         self._handling.add(task)
@@ -216,9 +226,13 @@ class WorkerRoll:
         """Beat every ``beat`` seconds until cancelled, and each time adopt the updates that workers gone silent
         left in flight; a Redis outage only skips beats."""
         while True:
-            with contextlib.suppress(RedisError, OSError):
+            try:
                 await self.beat()
                 receiver.adopt(await ledger.adopt_orphans(self.key, time.time() - self.stale))
+            except (RedisError, OSError):
+                pass  # Redis is down: the next beat tries again
+            except Exception:
+                logger.exception("serve: adopting other workers' updates failed; the heartbeat goes on")
             await asyncio.sleep(self._beat)
 
     async def leave(self) -> bool:
