@@ -525,9 +525,10 @@ async def reply(
     act = InquiryAct(str(data.get("act")))
     text = message.text or message.caption or ""
     files = [{**f, "platform": actor.platform} for f in _files_of(message)]
-    if act is InquiryAct.ANSWER and data.get("by_hand"):
+    if act is InquiryAct.ANSWER:
+        # Offices number their letters: the answer's number and date are asked for next (or skipped).
         if not text.strip() and not files:
-            await message.reply(r.text("op.inquiry.prompt.by_hand", clerk="", number=r.digits(inquiry_id)))
+            await message.reply(r.text("op.inquiry.ask_answer_again"))
             return
         await state.set_state(InquiryStates.answer_letter)
         await state.update_data({"text": text, "files": files})
@@ -598,7 +599,7 @@ async def answer_letter(
     session_factory: async_sessionmaker[AsyncSession],
     outbox: Notifier,
 ) -> None:
-    """The incoming letter's number and date of an answer recorded by hand: the answer is recorded."""
+    """The answer letter's number and date (the agency's, or the incoming one recorded by hand): the answer goes."""
     try:
         number, dated = inquiries.parse_letter(message.text or "", _today())
     except MizError as error:
@@ -621,10 +622,14 @@ async def _record(
     data = await state.get_data()
     await state.clear()
     inquiry_id = int(data.get("inq", 0))
+    by_hand = bool(data.get("by_hand"))
     catalog = catalogs.catalog
     try:
         async with session_factory() as session:
-            found = await inquiries.get_for_asker(session, inquiry_id, org.id)
+            if by_hand:
+                found = await inquiries.get_for_asker(session, inquiry_id, org.id)
+            else:
+                found = await inquiries.get_for_agency(session, inquiry_id, org.id)
         await _run(
             session_factory,
             outbox,
@@ -637,14 +642,14 @@ async def _record(
                 files=list(data.get("files", [])),
                 letter_number=letter_given[0] if letter_given else None,
                 letter_date=letter_given[1] if letter_given else None,
-                asking_groups=catalog.operator_groups(org.id),
-                by_hand=True,
+                asking_groups=catalog.operator_groups(found.asking_organization_id),
+                by_hand=by_hand,
             ),
         )
     except MizError as error:
         await _reply(message, r.text("op.invalid", error=error.render(r.lang)))
         return
-    await _reply(message, r.text("op.inquiry.done.by_hand"))
+    await _reply(message, r.text("op.inquiry.done.by_hand" if by_hand else "op.inquiry.done.answer"))
 
 
 async def record_now(
@@ -658,7 +663,7 @@ async def record_now(
     session_factory: async_sessionmaker[AsyncSession],
     outbox: Notifier,
 ) -> None:
-    """The answer recorded by hand without an incoming letter number."""
+    """The answer without a letter number."""
     data = await state.get_data()
     if data.get("inq") != callback_data.inq:
         await callback.answer(r.plain("op.inquiry.stale"), show_alert=True)

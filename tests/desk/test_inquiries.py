@@ -21,7 +21,7 @@ from desk.lifecycle import Actor, Status
 from desk.requests import track_view
 from desk.transfers import transfer
 from storage.models import Document, Inquiry
-from storage.repositories import Inquiries, Requests
+from storage.repositories import Citizens, Inquiries, Requests
 from storage.uow import unit_of_work
 from tests.desk.test_handling import (
     CLERK,
@@ -437,3 +437,22 @@ async def test_a_transferred_request_takes_its_open_inquiries_to_its_new_organiz
         assert (await inquiries.get_for_asker(session, registry.id, "ghahderijan")).id == registry.id
         with pytest.raises(NotFound):
             await inquiries.get_for_asker(session, registry.id, ORG)
+
+
+async def test_a_citizen_with_sms_on_gets_one_sms_when_the_answers_are_in(factory: Factory) -> None:
+    request_id = await working(factory)
+    async with unit_of_work(factory, write=True) as session:
+        request = await Requests(session).get(request_id)
+        assert request is not None
+        citizen = await Citizens(session).get(request.citizen_id)
+        assert citizen is not None
+        citizen.phone, citizen.phone_verified, citizen.sms_enabled = "09123456789", True, True
+        session.add(citizen)
+    registry, gas = await send(factory, request_id, REGISTRY, GAS)
+    assert registry.id is not None
+    assert gas.id is not None
+    await answer(factory, registry.id, REGISTRY_STAFF)
+    await answer(factory, gas.id, CLERK, "ندارد", name="اداره گاز", by_hand=True)
+    sms = [row for row in await outbox(factory) if row.channel == "sms"]
+    # One when it began to wait (its new status), one when both answers were in; none for the first answer.
+    assert [row.payload["key"] for row in sms] == ["sms.status", "sms.answers_in"]

@@ -3,6 +3,7 @@ office, which answers with a scan in its own group; an agency without a group is
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from typing import Any
 
@@ -32,6 +33,18 @@ async def claimed(world: Any, platform: Platform) -> tuple[Any, Any, dict[str, A
     card = await clerk.expect("در حال بررسی", timeout=10)
     await zahra.expect("بررسی درخواست شما را آغاز کرد", timeout=10)
     return clerk, zahra, card, code
+
+
+async def _photo_in(person: Any, caption: str, timeout: float = 30) -> dict[str, Any]:  # noqa: ASYNC109
+    """The bot's photo with ``caption`` in the person's chat, waiting for the outbox (a group's pace is rationed)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        for message in await person.transcript():
+            if message.get("outgoing") and "photo" in message and caption in (message.get("caption") or ""):
+                return dict(message)
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"no photo captioned {caption!r}")
+        await asyncio.sleep(0.2)
 
 
 async def test_the_registry_answers_in_its_group_and_the_request_returns_to_the_queue(
@@ -73,6 +86,8 @@ async def test_the_registry_answers_in_its_group_and_the_request_returns_to_the_
     await registry.press("✅ پاسخ", message=asked)
     await registry.expect("پاسخ استعلام شمارهٔ")
     await registry.send_photo(png(), caption="پلاک در بازداشت نیست.")
+    await registry.expect("شمارهٔ نامهٔ پاسخ")
+    await registry.send("۹۸۷/ث ۱۴۰۵/۰۹/۱۶")
     await registry.expect("پاسخ فرستاده شد")
 
     # A group's messages are rationed (20 a minute on Telegram): the answer and its scan may take a while.
@@ -80,8 +95,11 @@ async def test_the_registry_answers_in_its_group_and_the_request_returns_to_the_
     assert REGISTRY in answered["text"]
     assert answered.get("reply_to_message_id") == card["message_id"], "under the request's card"
     assert "درخواست به کارتابل برگشت" in answered["text"], "the last answer: the request is back"
+    assert "۹۸۷/ث" in answered["text"], "with the answer letter's number"
     told = await zahra.expect("پاسخ استعلام‌های درخواست شما رسید", timeout=10)
     assert "در حال بررسی" in told["text"]
+    scan = await _photo_in(clerk, "پلاک در بازداشت نیست")
+    assert scan["message_id"] > answered["message_id"], "the scan itself follows the answer"
 
     await zahra.press("🔎 پیگیری درخواست")
     await zahra.expect("کد رهگیری درخواست")
