@@ -93,6 +93,7 @@ def _shown_webhook(url: str) -> str:
 
 def _check_catalog(settings: Settings) -> tuple[Catalog | None, list[Finding]]:
     from catalog.loader import check_catalog
+    from catalog.samples import sample_marks
 
     catalog, problems = check_catalog(settings.catalog_dir, settings.cache_dir)
     if catalog is None:
@@ -113,13 +114,16 @@ def _check_catalog(settings: Settings) -> tuple[Catalog | None, list[Finding]]:
     everyone = [*catalog.organizations, *catalog.agencies]
     organizations = [org.id for org in everyone if org.sample]
     codes = [org.id for org in everyone if org.billing is not None and org.billing.sample]
-    if organizations or codes:
+    marks = sample_marks(
+        settings.catalog_dir
+    )  # every mark: contacts, officials and tariffs too (miz catalog check)
+    if marks:
         findings.append(
             Finding(
                 Level.WARNING,
                 "ops.doctor.catalog.samples",
                 {
-                    "count": len(organizations) + len(codes),
+                    "count": len(marks),
                     "organizations": ", ".join(organizations) or "-",
                     "codes": ", ".join(codes) or "-",
                 },
