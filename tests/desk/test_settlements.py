@@ -10,13 +10,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from desk import billing
 from desk.dues import DueKind, import_dues, parse_dues_csv
+from desk.handling import resume
 from desk.lifecycle import Status
+from desk.payments import WALLET, record_payment
 from desk.settlements import Outcome, SettlementSummary, apply_settlements, parse_settlement_csv
 from storage.models import Due, OutboxMessage, Settlement, SettlementImport
 from storage.repositories import Citizens
 from storage.uow import unit_of_work
 
-from .test_handling import GROUPS, outbox, stored  # type: ignore[import-not-found]
+from .test_handling import GROUPS, clerk_acts, outbox, stored  # type: ignore[import-not-found]
 from .test_payments import ask, claimed, payments_of  # type: ignore[import-not-found]
 
 Factory = async_sessionmaker[AsyncSession]
@@ -206,3 +208,32 @@ async def test_a_request_awaiting_payment_goes_back_to_the_clerks_and_the_citize
     again = await settle(factory, report(f"{payment.bill_id},{payment.payment_id},30000,1405/09/14,987654"))
     assert outcomes(again) == [(2, Outcome.DUPLICATE)]
     assert len(await outbox(factory)) == len(rows)
+
+
+async def test_a_request_paid_in_the_wallet_or_asked_again_is_listed_not_moved(factory: Factory) -> None:
+    request_id = await claimed(factory)
+    await ask(factory, request_id, 30_000)
+    (first,) = await payments_of(factory, request_id)
+    await clerk_acts(factory, resume, request_id, seen=Status.AWAITING_PAYMENT)
+    await ask(factory, request_id, 40_000)  # the clerk asks again: the 30,000 asked first is void
+    second = next(p for p in await payments_of(factory, request_id) if p.id != first.id)
+    async with unit_of_work(factory, write=True) as session:  # the wallet takes the new amount
+        assert await record_payment(session, second, "WALLET-1", 40_000, channel=WALLET, groups=GROUPS)
+    before = len(await outbox(factory))
+    summary = await settle(
+        factory,
+        report(
+            f"{first.bill_id},{first.payment_id},30000,1405/09/14,T1",  # paid at a bank after it was void
+            f"{second.bill_id},{second.payment_id},40000,1405/09/14,T2",  # paid at a bank too
+        ),
+    )
+    assert outcomes(summary) == [(2, Outcome.NOT_ASKED), (3, Outcome.ALREADY_PAID)]
+    assert len(await outbox(factory)) == before  # nobody is told anything
+    assert (await stored(factory, request_id)).status == Status.IN_PROGRESS.value
+    async with factory() as session:
+        (recorded,) = (await session.scalars(select(Settlement))).all()
+    assert (recorded.trace_number, recorded.outcome, recorded.paid_payment_id) == (
+        "T2",
+        "already_paid",
+        second.id,
+    )
