@@ -65,6 +65,9 @@ async def test_forged_inquiry_buttons_are_refused_and_change_nothing(
     # A bystander in the agency's group is no staff of it.
     stranger = await world.stranger_in_group(platform, "registry")
     assert "برای شما نیست" in await forge(stranger, f"inq:{number}:answer")
+    await stranger.send("/inquiries")
+    refused = await stranger.expect("فقط کارشناسان")
+    assert "آیا پلاک" not in refused["text"], "nor can they list the agency's inquiries"
 
     async with world.miz.factory() as session:
         after = await Inquiries(session).get(number or 0)
