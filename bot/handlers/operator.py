@@ -51,7 +51,17 @@ __all__ = ["OperatorStates", "router"]
 
 logger = logging.getLogger(__name__)
 
-CLERK_COMMANDS = ("addclerk", "removeclerk", "clerks", "open", "mine", "overdue", "find", "transfer", "inquiries")
+CLERK_COMMANDS = (
+    "addclerk",
+    "removeclerk",
+    "clerks",
+    "open",
+    "mine",
+    "overdue",
+    "find",
+    "transfer",
+    "inquiries",
+)
 """The commands only the group's clerks may use; anyone else is told they are not one."""
 
 T = TypeVar("T")
