@@ -174,6 +174,19 @@ def test_a_poster_lists_the_most_requested_services_first(shipped: Catalog, tmp_
     assert items[2] == first, "then the catalog's order"
 
 
+def test_an_organizations_website_is_linked(shipped: Catalog) -> None:
+    from desk.i18n import translator
+    from public.site import _place, environment
+
+    org = shipped.organization("falavarjan")
+    org = org.model_copy(
+        update={"contact": org.contact.model_copy(update={"website": "https://falavarjan.ir"})}
+    )
+    t = translator("fa")
+    html = environment().get_template("_place.html.j2").render(t=t, org={"place": _place(t, org, "fa")})
+    assert 'href="https://falavarjan.ir"' in html
+
+
 def test_a_bot_without_a_username_gets_no_link(shipped: Catalog, tmp_path: Path) -> None:
     build_site(shipped, tmp_path, {"bale": BALE_BOT, "telegram": None}, langs=["fa"])
     page = read(tmp_path / "falavarjan" / "building_permit.html")
