@@ -7,7 +7,7 @@ from collections.abc import Collection, Container, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, update
+from sqlalchemy import and_, delete, func, update
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
@@ -90,24 +90,31 @@ class Outbox(Repository):
         Commit right after claiming, so the lease is visible to other senders.
         """
         now = now or utcnow()
-        due = or_(
+        # Two look-ups, one per way of being due, each served by the (status, next_attempt_at) index. As one OR,
+        # SQLite without statistics walked the channel's index over every row ever sent and sorted them (828 ms
+        # at 2,000,000 rows).
+        ways = (
             and_(col(OutboxMessage.status) == "pending", col(OutboxMessage.next_attempt_at) <= now),
             and_(col(OutboxMessage.status) == "sending", col(OutboxMessage.locked_until) <= now),
         )
-        if channel is not None:
-            due = and_(col(OutboxMessage.channel) == channel, due)
-        if platform is not None:
-            due = and_(col(OutboxMessage.platform) == platform, due)
-        stmt = (
-            select(OutboxMessage)
-            .where(due)
-            .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
-            .limit(limit)
-            .execution_options(populate_existing=True)
-        )
-        if await self._dialect() == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
-        claimed = (await self.session.scalars(stmt)).all()
+        for_update = await self._dialect() == "postgresql"
+        found: list[OutboxMessage] = []
+        for due in ways:
+            if channel is not None:
+                due = and_(due, col(OutboxMessage.channel) == channel)
+            if platform is not None:
+                due = and_(due, col(OutboxMessage.platform) == platform)
+            stmt = (
+                select(OutboxMessage)
+                .where(due)
+                .order_by(col(OutboxMessage.next_attempt_at), col(OutboxMessage.id))
+                .limit(limit)
+                .execution_options(populate_existing=True)
+            )
+            if for_update:
+                stmt = stmt.with_for_update(skip_locked=True)
+            found.extend((await self.session.scalars(stmt)).all())
+        claimed = sorted(found, key=lambda m: (m.next_attempt_at, m.id or 0))[:limit]
         for message in claimed:
             message.status = "sending"
             message.locked_until = now + lease
