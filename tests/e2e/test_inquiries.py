@@ -180,3 +180,36 @@ async def test_an_overdue_inquiry_reaches_both_groups_in_the_morning_and_then_th
     await registry.send("/inquiries")
     listed = await registry.expect("استعلام‌های باز")
     assert "رسیده از شهرداری فلاورجان" in listed["text"]
+
+
+async def test_the_agency_asks_for_more_and_the_clerk_replies_under_it(
+    world: Any, platform: Platform
+) -> None:
+    clerk, _zahra, card, _code = await claimed(world, platform)
+    registry = await world.clerk(platform, "registry")
+    await clerk.press(INQUIRE, message=card)
+    picker = await clerk.expect("از کدام دستگاه‌ها")
+    await clerk.press(REGISTRY, message=picker)
+    await clerk.press("ادامه ⬅️", message=picker)
+    await clerk.expect("متن استعلام را بنویسید")
+    await clerk.send("مالکیت پلاک ۹؟")
+    documents = await clerk.expect("کدام مدارک درخواست پیوست شود")
+    await clerk.press("ادامه ⬅️", message=documents)
+    await clerk.expect("شمارهٔ نامهٔ صادره")
+    await clerk.press("📤 ارسال بدون شمارهٔ نامه")
+    asked = await registry.expect("مالکیت پلاک ۹", timeout=10)
+
+    await registry.press("❓ اطلاعات بیشتر", message=asked)
+    await registry.expect("چه اطلاعاتی")
+    await registry.send("شمارهٔ پلاک فرعی را بفرستید.")
+    await registry.expect("پرسش شما برای سازمان درخواست‌کننده فرستاده شد")
+    question = await clerk.expect("شمارهٔ پلاک فرعی را بفرستید", timeout=30)
+    assert question.get("reply_to_message_id") == card["message_id"], "under the request's card"
+
+    await clerk.press("✍️ پاسخ به دستگاه", message=question)
+    await clerk.expect("پاسخ پرسش دستگاه")
+    await clerk.send("فرعی ۱۲")
+    await clerk.expect("پاسخ شما برای دستگاه فرستاده شد")
+    back = await registry.expect("فرعی ۱۲", timeout=30)
+    assert back.get("reply_to_message_id") == asked["message_id"], "under the inquiry's card"
+    assert "✅ پاسخ" in buttons(back), "and the agency can answer from there"
