@@ -334,13 +334,24 @@ class _Loader:
         self.check_duplicates(
             county.file, ((("county", "districts", i, "id"), d.id) for i, d in enumerate(districts))
         )
+        self.check_duplicates(
+            county.file,
+            (
+                (("county", "districts", i, "rural_districts", j, "id"), r.id)
+                for i, d in enumerate(districts)
+                for j, r in enumerate(d.rural_districts)
+            ),
+        )
         categories = county.model.categories
         self.check_duplicates(
             county.file, ((("categories", i, "id"), c.id) for i, c in enumerate(categories))
         )
 
     def check_organizations(
-        self, organizations: list[_Loaded[Organization]], districts: list[str] | None
+        self,
+        organizations: list[_Loaded[Organization]],
+        districts: list[str] | None,
+        rural_districts: dict[str, list[str]] | None = None,
     ) -> None:
         seen: dict[str, Path] = {}
         groups: dict[tuple[Platform, int], str] = {}
@@ -361,6 +372,7 @@ class _Loader:
                     value=org.district,
                     allowed=", ".join(districts),
                 )
+            self.check_rural_district(loaded, rural_districts)
             for platform in Platform:
                 chat_id = org.operator_groups.get(platform)
                 if chat_id is None:
@@ -490,6 +502,24 @@ class _Loader:
                 file, (((*prefix, "form", i, "choices", j, "id"), c.id) for j, c in enumerate(choices))
             )
 
+    def check_rural_district(
+        self, loaded: _Loaded[Organization], rural_districts: dict[str, list[str]] | None
+    ) -> None:
+        """A dehyari's rural district must be one of its own district's (unchecked while county.yaml is broken)."""
+        org = loaded.model
+        if org.rural_district is None or rural_districts is None or org.district not in rural_districts:
+            return
+        allowed = rural_districts[org.district]
+        if org.rural_district not in allowed:
+            self.report(
+                loaded.file,
+                ("rural_district",),
+                "catalog.unknown_rural_district",
+                value=org.rural_district,
+                district=org.district,
+                allowed=", ".join(allowed) or "-",
+            )
+
     def county_ids(
         self, county_path: Path, county: CountyFile | None
     ) -> tuple[list[str] | None, list[str] | None]:
@@ -534,7 +564,12 @@ class _Loader:
         loaded_orgs = self.parse_folder(_ORGANIZATIONS, Organization)
         organizations: dict[str, Organization] | None = None
         if loaded_orgs is not None:
-            self.check_organizations(loaded_orgs, districts)
+            rural = (
+                {d.id: [r.id for r in d.rural_districts] for d in county_model.county.districts}
+                if county_model is not None
+                else None
+            )
+            self.check_organizations(loaded_orgs, districts, rural)
             organizations = {}
             for loaded_org in loaded_orgs:
                 organizations.setdefault(loaded_org.model.id, loaded_org.model)

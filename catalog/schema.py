@@ -245,11 +245,19 @@ class FieldType(StrEnum):
 # county.yaml
 
 
+class RuralDistrict(_Model):
+    """A rural district (دهستان) of a district: a dehyari names the one its village belongs to."""
+
+    id: Id
+    name: Text
+
+
 class District(_Model):
     """A district (بخش) of the county; every organization belongs to one."""
 
     id: Id
     name: Text
+    rural_districts: list[RuralDistrict] = []
 
 
 class County(_Model):
@@ -401,6 +409,18 @@ class Billing(_Model):
     sample: bool = False
 
 
+class Source(_Model):
+    """Where an organization's existence and status were found, so a county admin can check them again.
+
+    ``sample: true`` while the sources only make it likely (a village named in a decree, with no public trace
+    of its dehyari): ``miz catalog check`` warns on it like on every other unconfirmed value.
+    """
+
+    note: Text
+    urls: list[_NonEmpty] = []
+    sample: bool = False
+
+
 class Organization(_Model):
     """A municipality, a dehyari or the governorate: the unit a citizen files requests with; or an agency, which
     only answers the inquiries they send it (``answer_days``: its usual deadline, in its working days)."""
@@ -410,6 +430,9 @@ class Organization(_Model):
     name: Text
     place: Text
     district: Id
+    rural_district: Id | None = None
+    """A dehyari's rural district (دهستان), one of its district's ``rural_districts`` in county.yaml."""
+    source: Source | None = None
     sample: bool = False
     popularity: int = 0
     contact: Contact

@@ -143,6 +143,37 @@ def test_unknown_district(run_check, catalog_dir):
     assert "unknown district 'west'" in row
 
 
+def test_rural_district_must_belong_to_the_organizations_district(run_check, catalog_dir):
+    catalog_dir.edit(
+        "county.yaml",
+        "    - {id: east, name: {fa: بخش شرقی}}",
+        "    - id: east\n      name: {fa: بخش شرقی}\n      rural_districts:\n"
+        "        - {id: hills, name: {fa: دهستان تپه‌ها}}\n"
+        "        - {id: river, name: {fa: دهستان رود}}",
+    )
+    catalog_dir.edit("organizations/village.yaml", "district: east", "district: east\nrural_district: hills")
+    code, out = run_check(catalog_dir.root)
+    assert code == 0, out
+
+    catalog_dir.edit("organizations/village.yaml", "rural_district: hills", "rural_district: lake")
+    line = catalog_dir.line_of("organizations/village.yaml", "rural_district:")
+    row = expect(run_check, catalog_dir, "organizations/village.yaml", line, "rural_district")
+    assert "unknown rural district 'lake' in district 'east'" in row
+    assert "hills, river" in row
+
+
+def test_duplicate_rural_district_id(run_check, catalog_dir):
+    catalog_dir.edit(
+        "county.yaml",
+        "    - {id: east, name: {fa: بخش شرقی}}",
+        "    - id: east\n      name: {fa: بخش شرقی}\n      rural_districts:\n"
+        "        - {id: hills, name: {fa: دهستان تپه‌ها}}\n"
+        "        - {id: hills, name: {fa: دهستان دیگر}}",
+    )
+    line = catalog_dir.line_of("county.yaml", "دهستان دیگر")
+    expect(run_check, catalog_dir, "county.yaml", line, "county.districts[1].rural_districts[1].id")
+
+
 def test_form_field_of_unknown_type(run_check, catalog_dir):
     catalog_dir.edit("services/certificate.yaml", "type: text", "type: signature")
     line = catalog_dir.line_of("services/certificate.yaml", "type: signature")

@@ -35,6 +35,20 @@ def test_each_sample_mark_is_a_warning_with_its_line_and_the_check_passes(run_ch
     assert "۳ مقدار هنوز نمونه است" in out
 
 
+def test_an_unconfirmed_source_is_a_warning(run_check, catalog_dir):
+    catalog_dir.edit(
+        "organizations/village.yaml",
+        "sample: true\n",
+        "source:\n  note: {fa: نام روستا در مصوبهٔ تقسیمات کشوری آمده است}\n"
+        "  urls: [https://rc.majlis.ir/fa/law/show/828429]\n  sample: true\n",
+    )
+    code, out = run_check(catalog_dir.root)
+    assert code == 0, out
+    line = catalog_dir.line_of("organizations/village.yaml", "  sample: true")
+    assert f"{catalog_dir.root / 'organizations' / 'village.yaml'}:{line}: source: sample value" in out
+    assert len(warnings(out)) == 1
+
+
 def test_strict_fails_while_sample_values_remain(catalog_dir, capsys: pytest.CaptureFixture[str]):
     assert check(catalog_dir.root, strict=True) == 1
     assert "--strict: 1 value(s) still marked as samples" in capsys.readouterr().out

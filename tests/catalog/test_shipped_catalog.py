@@ -37,7 +37,12 @@ def test_shipped_catalog_passes_the_check(run_check):
 def test_county_districts_and_categories(shipped):
     assert shipped.county.name.fa == "شهرستان فلاورجان"
     assert shipped.county.province.fa == "استان اصفهان"
-    assert [d.id for d in shipped.county.districts] == ["central", "pirbakran"]
+    assert [d.id for d in shipped.county.districts] == ["central", "pirbakran", "ghahderijan"]
+    assert {d.id: [r.id for r in d.rural_districts] for d in shipped.county.districts} == {
+        "central": ["abrisham", "ashtarjan"],
+        "pirbakran": ["garkan_shomali", "sohr_firuzan"],
+        "ghahderijan": ["golestan", "zazeran"],
+    }
     assert [(c.id, c.title.fa) for c in shipped.categories] == [
         ("urban_planning", "شهرسازی و ساختمان"),
         ("fees", "عوارض و پرداخت"),
@@ -62,10 +67,22 @@ def test_organizations_of_the_county(shipped):
 
 def test_only_invented_villages_are_samples(shipped):
     for org in shipped.organizations:
-        if org.kind is OrganizationKind.DEHYARI and org.id != "oshtorjan":
-            assert org.sample, f"{org.id} is an invented village and must be marked sample: true"
-        if org.kind is not OrganizationKind.DEHYARI or org.id == "oshtorjan":
-            assert not org.sample, org.id
+        invented = org.id.startswith("sample_")
+        assert org.sample == invented, f"{org.id}: sample: true marks exactly the invented villages"
+
+
+def test_every_real_dehyari_says_where_it_was_found(shipped):
+    """The county's villages come from public sources, each named; an unconfirmed dehyari stays marked."""
+    real = [o for o in shipped.organizations if o.kind is OrganizationKind.DEHYARI and not o.sample]
+    sourced = [o for o in real if o.source is not None]
+    assert len(sourced) >= 14
+    for org in sourced:
+        assert org.source is not None
+        assert org.source.urls, org.id
+        assert org.rural_district is not None, org.id
+        assert org.contact.phone is None, f"{org.id}: no invented phone"
+        assert org.contact.location is None, f"{org.id}: no invented map point"
+        assert org.contact.sample is True, org.id
 
 
 def test_every_organization_has_groups_on_both_platforms_and_a_clerk(shipped):
