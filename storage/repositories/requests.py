@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, case, func
-from sqlalchemy import join as sa_join
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -58,23 +57,20 @@ class Listed:
         )
 
 
-def _listed() -> Select[Any]:
-    """The columns of ``Listed``, in its order (the title from the definition the request was filed under)."""
+ListedSelect = Select[int | None, str, str, str, date | None, int | None]
+"""A query of ``_listed()``'s columns (filtered, ordered and paged by the caller)."""
+
+
+def _listed() -> ListedSelect:
+    """The columns of ``Listed`` but the title, in its order, and the service version to read the title from."""
     return sa_select(
         col(ServiceRequest.id),
         col(ServiceRequest.tracking_code),
         col(ServiceRequest.service_id),
         col(ServiceRequest.status),
         col(ServiceRequest.deadline),
-        col(ServiceVersion.definition)["title"].label("title"),
-    ).select_from(
-        sa_join(
-            ServiceRequest,
-            ServiceVersion,
-            col(ServiceRequest.service_version_id) == col(ServiceVersion.id),
-            isouter=True,
-        )
-    )
+        col(ServiceRequest.service_version_id),
+    ).select_from(ServiceRequest)
 
 
 class Requests(Repository):
@@ -241,7 +237,7 @@ class Requests(Repository):
             .order_by(col(ServiceRequest.created_at).desc(), col(ServiceRequest.id).desc())
             .limit(limit)
         )
-        found = [Listed(*row) for row in await self.session.execute(stmt)]
+        found = await self._titled(stmt)
         if len(found) < limit:
             return found, len(found)
         count = (
@@ -277,7 +273,7 @@ class Requests(Repository):
             .offset(offset)
             .limit(limit)
         )
-        return [Listed(*row) for row in await self.session.execute(stmt)]
+        return await self._titled(stmt)
 
     async def open_by_organization(self, today: date) -> dict[str, tuple[int, int]]:
         """Each organization's open requests and, of them, the overdue (deadline before ``today``): one grouped
@@ -322,7 +318,7 @@ class Requests(Repository):
             .order_by(col(ServiceRequest.deadline), col(ServiceRequest.id))
             .limit(limit)
         )
-        return [Listed(*row) for row in await self.session.execute(stmt)]
+        return await self._titled(stmt)
 
     async def count_due_by(self, day: date, *, organization_id: str | None = None) -> dict[str, int]:
         """How many open requests of each organization (or of ``organization_id``) have a deadline on ``day`` or
@@ -363,6 +359,28 @@ class Requests(Repository):
         if organization_id is not None:
             stmt = stmt.where(col(ServiceRequest.organization_id) == organization_id)
         return {row[0]: row[1] for row in (await self.session.execute(stmt)).all()}
+
+    async def _titled(self, stmt: ListedSelect) -> list[Listed]:
+        """The rows of ``stmt`` (a ``_listed()`` page) as ``Listed``, each with its service's title as filed.
+
+        The titles are read afterwards, for the page's few service versions: joined into the list's query,
+        PostgreSQL unpacked a whole definition (about 13 KB of compressed JSON) for every row it sorted,
+        before the page's limit (45 ms of a 54 ms ``/open`` at 910 open requests).
+        """
+        rows = (await self.session.execute(stmt)).all()
+        versions = {row.service_version_id for row in rows if row.service_version_id is not None}
+        titles: dict[int, Mapping[str, Any] | None] = {}
+        if versions:
+            found = await self.session.execute(
+                sa_select(col(ServiceVersion.id), col(ServiceVersion.definition)["title"]).where(
+                    col(ServiceVersion.id).in_(versions)
+                )
+            )
+            titles = dict(found.all())
+        return [
+            Listed(cast(int, id_), code, service, status, deadline, titles.get(version) if version else None)
+            for id_, code, service, status, deadline, version in rows
+        ]
 
 
 def _work_conditions(
