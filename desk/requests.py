@@ -77,6 +77,7 @@ __all__ = [
     "Waiting",
     "confirmation_keys",
     "file_request",
+    "missing_answers",
     "queue_confirmation",
     "settle_confirmation",
     "split_code_and_tail",
@@ -274,6 +275,17 @@ def _answered(value: Any) -> bool:
     if isinstance(value, Mapping | list):
         return bool(value)
     return True
+
+
+def missing_answers(snapshot: Mapping[str, Any], answers: Mapping[str, Any]) -> list[str]:
+    """The ids of the required questions of a service definition that ``answers`` leave unanswered, in the
+    form's order: none for a request as filed, but a request transferred to another service keeps the answers
+    it was filed with, and its clerk asks the citizen for these ("needs info")."""
+    return [
+        form_field["id"]
+        for form_field in snapshot.get("form") or ()
+        if form_field.get("required", True) and not _answered(answers.get(form_field["id"]))
+    ]
 
 
 def _check_complete(submission: Submission) -> None:

@@ -18,6 +18,14 @@ is told who handles it now and why. Rules (the story is in docs/ARCHITECTURE.md,
   and an SMS like any status notice; the old groups' cards are redrawn as "transferred"; the new groups get the
   card.
 
+A request filed under the wrong service (a complaint that is really a permit question, or a service its
+organization does not offer) moves with a chosen service too (``service_id``): to any organization offering that
+service, its own included. It keeps its tracking code, answers and documents as filed; it is handled under the
+new service's definition as the catalog gives it now (stored as for a new filing, ``service_version``), with the
+new service's duration; the event names both definitions; the new service's required questions the old answers
+leave open are listed on the card (``desk.requests.missing_answers``) for the clerk to ask with "needs info".
+An anonymous complaint never changes service: under any other service the citizen would lose its anonymity.
+
 Dedupe keys: ``event:<id>:citizen``, ``event:<id>:sms``, ``event:<id>:card:<platform>`` (the new groups),
 ``event:<id>:moved:<platform>`` (the old groups).
 """
@@ -25,9 +33,9 @@ Dedupe keys: ``event:<id>:citizen``, ``event:<id>:sms``, ``event:<id>:card:<plat
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,7 +52,7 @@ from desk.sms import queue_request_sms
 from desk.tracking import format_tracking_code
 from storage.columns import utcnow
 from storage.models import RequestEvent, ServiceRequest
-from storage.repositories import Citizens, Events, Inquiries, Requests
+from storage.repositories import Citizens, Events, Inquiries, Requests, ServiceVersions
 
 __all__ = [
     "TRANSFERABLE",
@@ -66,11 +74,14 @@ _STAFF: Final = frozenset({Actor.CLERK, Actor.SUPERVISOR})
 @dataclass(frozen=True, slots=True)
 class Destination:
     """An organization offering a service, as the catalog says: the service's duration there in working days,
-    and its working calendar (the new deadline is counted in both)."""
+    and its working calendar (the new deadline is counted in both); with the service's catalog version and
+    definition there, which a request moved to another service is handled under from then on."""
 
     organization_id: str
     duration_days: int
     calendar: WorkCalendar
+    version: str = ""
+    definition: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Directory(Protocol):
@@ -95,6 +106,8 @@ class Transfer:
     to_organization_id: str
     deadline: date
     event_id: int
+    from_service_id: str = ""
+    to_service_id: str = ""
 
 
 async def _readable(session: AsyncSession, request_id: int, actor: ActorRef, *, lock: bool) -> ServiceRequest:
@@ -116,12 +129,26 @@ def _accused(request: ServiceRequest) -> str | None:
     return request.about_organization_id
 
 
-def _allowed(request: ServiceRequest, directory: Directory) -> dict[str, Destination]:
-    """Where ``request`` may go: the organizations offering its service, but not its handler nor its accused."""
-    barred = {request.organization_id, _accused(request)}
+def _new_service(request: ServiceRequest, service_id: str | None) -> str | None:
+    """The service a transfer moves ``request`` to, when it is another one; ``ValidationError`` for an
+    anonymous complaint, which keeps its service."""
+    if service_id is None or service_id == request.service_id:
+        return None
+    if is_anonymous_complaint(request.service_id, request.answers):
+        raise ValidationError("desk.transfer.anonymous_service")
+    return service_id
+
+
+def _allowed(
+    request: ServiceRequest, directory: Directory, service_id: str | None = None
+) -> dict[str, Destination]:
+    """Where ``request`` may go: the organizations offering its service (or ``service_id``), but never its
+    accused, nor its handler unless the service changes."""
+    new_service = _new_service(request, service_id)
+    barred = {_accused(request)} if new_service else {request.organization_id, _accused(request)}
     return {
         org_id: destination
-        for org_id, destination in directory.destinations(request.service_id).items()
+        for org_id, destination in directory.destinations(new_service or request.service_id).items()
         if org_id not in barred
     }
 
@@ -134,29 +161,37 @@ def _check_status(request: ServiceRequest) -> Status:
 
 
 async def destinations_for(
-    session: AsyncSession, request_id: int, actor: ActorRef, directory: Directory
+    session: AsyncSession,
+    request_id: int,
+    actor: ActorRef,
+    directory: Directory,
+    service_id: str | None = None,
 ) -> list[str]:
-    """The organizations ``actor`` may transfer the request to (the picker's buttons), in the directory's order.
+    """The organizations ``actor`` may transfer the request to (the picker's buttons), in the directory's order,
+    keeping its service or moving it to ``service_id``.
 
     Raises ``NotFound`` for a request the actor may not see, ``TransitionError("desk.transfer.status")`` when it
-    cannot be transferred now, and ``ValidationError("desk.transfer.nowhere")`` when no other organization offers
-    its service.
+    cannot be transferred now, ``ValidationError("desk.transfer.anonymous_service")`` for an anonymous complaint
+    and another service, and ``ValidationError("desk.transfer.nowhere")`` when no organization may receive it.
     """
     request = await _readable(session, request_id, actor, lock=False)
     _check_status(request)
-    allowed = list(_allowed(request, directory))
+    allowed = list(_allowed(request, directory, service_id))
     if not allowed:
         raise ValidationError("desk.transfer.nowhere")
     return allowed
 
 
-def check_destination(request: ServiceRequest, to: str, directory: Directory) -> Destination:
-    """The destination ``to`` if ``request`` may go there; ``ValidationError`` saying why not otherwise."""
-    if to == request.organization_id:
+def check_destination(
+    request: ServiceRequest, to: str, directory: Directory, service_id: str | None = None
+) -> Destination:
+    """The destination ``to`` (offering ``service_id``, or the request's own service) if ``request`` may go
+    there; ``ValidationError`` saying why not otherwise."""
+    if to == request.organization_id and _new_service(request, service_id) is None:
         raise ValidationError("desk.transfer.same")
     if to == _accused(request):
         raise ValidationError("desk.transfer.accused")
-    destination = _allowed(request, directory).get(to)
+    destination = _allowed(request, directory, service_id).get(to)
     if destination is None:
         raise ValidationError("desk.transfer.not_offered")
     return destination
@@ -170,12 +205,13 @@ async def check_transfer(
     *,
     seen_status: Status,
     directory: Directory,
+    service_id: str | None = None,
 ) -> None:
     """Refuse at once a transfer that cannot happen (before the clerk types a reason): the same checks as
     :func:`transfer`, nothing written."""
     request = await _readable(session, request_id, actor, lock=False)
     _check_seen(request, seen_status)
-    check_destination(request, to, directory)
+    check_destination(request, to, directory, service_id)
 
 
 def _check_seen(request: ServiceRequest, seen_status: Status) -> None:
@@ -194,21 +230,24 @@ async def transfer(
     seen_status: Status,
     directory: Directory,
     today: date | None = None,
+    service_id: str | None = None,
 ) -> Transfer:
-    """Move the request to organization ``to`` for ``reason`` (required; the citizen reads it).
+    """Move the request to organization ``to`` for ``reason`` (required; the citizen reads it), and to service
+    ``service_id`` when it is given and another one (``to`` may then be the organization handling it now).
 
     Everything is checked before anything is written: ``NotFound`` (not the actor's to see),
     ``TransitionError`` (``desk.transfer.status``: waiting on someone or finished; ``desk.handling.changed``:
-    the card was old), ``ValidationError`` (``desk.transfer.same``, ``.accused``, ``.not_offered``, or the
-    reason's ``desk.text.*``). ``today`` is the county's date (now in Tehran when not given).
+    the card was old), ``ValidationError`` (``desk.transfer.same``, ``.accused``, ``.not_offered``,
+    ``.anonymous_service``, or the reason's ``desk.text.*``). ``today`` is the county's date (now in Tehran when not given).
     """
     text = clean_text(reason, required=True)
     assert text is not None  # a required text is never blank
     request = await _readable(session, request_id, actor, lock=True)
     _check_seen(request, seen_status)
-    destination = check_destination(request, to, directory)
+    destination = check_destination(request, to, directory, service_id)
     assert request.id is not None
-    origin = request.organization_id
+    origin, old_service = request.organization_id, request.service_id
+    moved = await _move_service(session, request, service_id, destination)
     today = today or datetime.now(TEHRAN).date()
     deadline = destination.calendar.add_working_days(today, destination.duration_days)
 
@@ -225,6 +264,8 @@ async def transfer(
             public=True,
             from_organization_id=origin,
             to_organization_id=to,
+            from_service_version_id=moved[0] if moved else None,
+            to_service_version_id=moved[1] if moved else None,
         )
     )
     if request.service_id != COMPLAINT_SERVICE:
@@ -240,7 +281,8 @@ async def transfer(
     session.add(request)
 
     await _tell_citizen(session, request, event, text)
-    await _draw_cards(session, request, event, directory.groups(origin), kind="moved")
+    if origin != to:
+        await _draw_cards(session, request, event, directory.groups(origin), kind="moved")
     await _draw_cards(session, request, event, directory.groups(to), kind="card")
     assert event.id is not None
     return Transfer(
@@ -250,7 +292,28 @@ async def transfer(
         to_organization_id=to,
         deadline=deadline,
         event_id=event.id,
+        from_service_id=old_service,
+        to_service_id=request.service_id,
     )
+
+
+async def _move_service(
+    session: AsyncSession, request: ServiceRequest, service_id: str | None, destination: Destination
+) -> tuple[int | None, int] | None:
+    """Put ``request`` under service ``service_id`` as ``destination`` offers it (its definition stored once, as
+    for a new filing), when that is another service; the old and new definitions' ids, or None."""
+    if _new_service(request, service_id) is None or service_id is None:
+        return None
+    version = await ServiceVersions(session).get_or_create(
+        service_id, destination.version, destination.definition
+    )
+    assert version.id is not None
+    old = request.service_version_id
+    request.service_id = service_id
+    request.service_version = destination.version
+    request.service_version_id = version.id
+    request.definition = version
+    return old, version.id
 
 
 async def _tell_citizen(

@@ -238,6 +238,12 @@ class RequestEvent(SQLModel, table=True):
     to_organization_id: str | None = Field(
         default=None, max_length=64, description="a transfer: the organization that handles the request now"
     )
+    from_service_version_id: int | None = Field(
+        default=None, description="a transfer to another service: the definition it was handled under before"
+    )
+    to_service_version_id: int | None = Field(
+        default=None, description="a transfer to another service: the definition it is handled under now"
+    )
 
 
 class GroupMessage(SQLModel, table=True):

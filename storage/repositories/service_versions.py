@@ -50,3 +50,7 @@ class ServiceVersions(Repository):
     async def _by_sha256(self, sha256: str) -> ServiceVersion | None:
         stmt = select(ServiceVersion).where(col(ServiceVersion.sha256) == sha256)
         return (await self.session.scalars(stmt)).first()
+
+    async def get(self, version_id: int) -> ServiceVersion | None:
+        """A stored definition by its id (the ones a transfer to another service names)."""
+        return await self.session.get(ServiceVersion, version_id)
