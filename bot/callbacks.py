@@ -90,10 +90,12 @@ class MenuOpen(CallbackData, prefix="menu"):
 
 
 class OrgPage(CallbackData, prefix="orgs"):
-    """A page of the list of organizations (``complaint``: the list that leads to the complaint form)."""
+    """A page of the list of organizations (``complaint``: the list that leads to the complaint form); with a
+    ``district``, a page of that district's dehyaris (a long list is grouped so the towns come first)."""
 
     page: Index = 0
     complaint: bool = False
+    district: str = ""
 
 
 class OrgPick(CallbackData, prefix="org"):

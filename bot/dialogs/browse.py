@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -36,7 +37,7 @@ from bot.render import Renderer, cut
 from bot.states import ORG_KEY, QUERY_KEY, Browse, Form
 from catalog.index import Catalog, NotInCatalogError
 from catalog.loader import CatalogHolder
-from catalog.schema import DESK_KINDS, Category, Organization, ResolvedService
+from catalog.schema import DESK_KINDS, Category, Organization, OrganizationKind, ResolvedService
 from desk.access import COMPLAINT_SERVICE
 
 __all__ = ["open_link", "router"]
@@ -70,34 +71,81 @@ def _find_service(catalog: Catalog, org_id: str, service_id: str) -> ResolvedSer
 
 
 def _org_choices(r: Renderer, catalog: Catalog, *, complaint: bool = False) -> list[Choice]:
-    if complaint:
-        return [
-            Choice(org.name.get(r.lang), ComplaintOrg(org=org.id))
-            for org in catalog.organizations
-            if _find_service(catalog, org.id, COMPLAINT_SERVICE) is not None
-        ]
+    """Every organization a citizen may pick, most popular first: the flat list before any grouping."""
     return [
-        Choice(org.name.get(r.lang), OrgPick(org=org.id))
+        _org_choice(r, org, complaint=complaint)
         for org in catalog.organizations
-        if catalog.services_for(org.id)
+        if (
+            _find_service(catalog, org.id, COMPLAINT_SERVICE) is not None
+            if complaint
+            else bool(catalog.services_for(org.id))
+        )
     ]
 
 
+def _org_choice(r: Renderer, org: Organization, *, complaint: bool) -> Choice:
+    data = ComplaintOrg(org=org.id) if complaint else OrgPick(org=org.id)
+    return Choice(org.name.get(r.lang), data)
+
+
+def _grouped_choices(
+    r: Renderer, catalog: Catalog, *, complaint: bool, district: str
+) -> tuple[list[Choice], bool]:
+    """The choices of one level of the picker, and whether it is a district's dehyaris.
+
+    A list that fits on one page stays flat. A longer one shows the towns (and the governorate) first, then one
+    button per district leading to its dehyaris, so a citizen of a town never pages past the villages and a
+    villager pages only through their own district's. A district that is not the county's (a forged or
+    outdated button) shows the first level.
+    """
+    flat = _org_choices(r, catalog, complaint=complaint)
+    if len(flat) <= PAGE_SIZE:
+        return flat, False
+    by_id = {org.id: org for org in catalog.organizations}
+    picked = {c.data.org: c for c in flat if isinstance(c.data, OrgPick | ComplaintOrg)}
+    villages: dict[str, list[Choice]] = {}
+    for org_id, choice in picked.items():
+        org = by_id[org_id]
+        if org.kind is OrganizationKind.DEHYARI:
+            villages.setdefault(org.district, []).append(choice)
+    if district in villages:
+        return villages[district], True
+    towns = [c for org_id, c in picked.items() if by_id[org_id].kind is not OrganizationKind.DEHYARI]
+    groups = [
+        Choice(
+            r.plain(
+                "bot.browse.district_dehyaris",
+                district=d.name.get(r.lang),
+                count=r.digits(len(villages[d.id])),
+            ),
+            OrgPage(complaint=complaint, district=d.id),
+        )
+        for d in catalog.county.districts
+        if d.id in villages
+    ]
+    return towns + groups, False
+
+
 def _org_list(
-    r: Renderer, catalog: Catalog, page: int, *, complaint: bool
+    r: Renderer, catalog: Catalog, page: int, *, complaint: bool, district: str = ""
 ) -> tuple[str, InlineKeyboardMarkup]:
     """The text and keyboard of one page of organizations, the same for every citizen: built once per catalog."""
 
-    choices = catalog.derived(
-        ("org_choices", r.lang, complaint), lambda: _org_choices(r, catalog, complaint=complaint)
+    if district not in {d.id for d in catalog.county.districts}:
+        district = ""  # a forged district adds no cache entry either
+    choices, in_district = catalog.derived(
+        ("org_choices", r.lang, complaint, district),
+        lambda: _grouped_choices(r, catalog, complaint=complaint, district=district),
     )
+    shown = district if in_district else ""
     page = min(max(page, 0), max(0, (len(choices) - 1) // PAGE_SIZE))  # a forged page adds no cache entry
 
     def build() -> tuple[str, InlineKeyboardMarkup]:
-        markup = paged(r, choices, page, lambda p: OrgPage(page=p, complaint=complaint))
+        back = OrgPage(complaint=complaint) if in_district else None
+        markup = paged(r, choices, page, lambda p: OrgPage(page=p, complaint=complaint, district=shown), back)
         return r.text("bot.complaint.choose_org" if complaint else "bot.browse.choose_org"), markup
 
-    return catalog.derived(("org_list", r.platform, r.lang, page, complaint), build)
+    return catalog.derived(("org_list", r.platform, r.lang, page, complaint, shown), build)
 
 
 async def _send_card(
@@ -131,11 +179,16 @@ async def _send_card(
 
 
 async def _show(callback: CallbackQuery, text: str, markup: InlineKeyboardMarkup) -> None:
-    """Replace the pressed message's text and buttons (paging and drilling down stay in one message)."""
+    """Replace the pressed message's text and buttons (paging and drilling down stay in one message); a press
+    that changes nothing (a second tap, or a forged button for the list already shown) is no error."""
     await callback.answer()
     message = callback.message
     if isinstance(message, Message):
-        await message.edit_text(text, reply_markup=markup)
+        try:
+            await message.edit_text(text, reply_markup=markup)
+        except TelegramBadRequest as error:
+            if "not modified" not in str(error):
+                raise
     elif message is not None:
         await callback.bot.send_message(message.chat.id, text, reply_markup=markup)  # type: ignore[union-attr]
 
@@ -229,7 +282,13 @@ async def open_complaint(message: Message, r: Renderer, catalogs: CatalogHolder,
 async def org_page(
     callback: CallbackQuery, callback_data: OrgPage, r: Renderer, catalogs: CatalogHolder
 ) -> None:
-    text, markup = _org_list(r, catalogs.catalog, callback_data.page, complaint=callback_data.complaint)
+    text, markup = _org_list(
+        r,
+        catalogs.catalog,
+        callback_data.page,
+        complaint=callback_data.complaint,
+        district=callback_data.district,
+    )
     await _show(callback, text, markup)
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.platforms import Platform
+from tests.e2e.pickers import labels, pick_organization
 
 PERSIAN_DIGITS = set("۰۱۲۳۴۵۶۷۸۹")
 
@@ -73,15 +74,74 @@ async def test_a_dehyari_offers_village_services(world: Any, platform: Platform)
     await ali.expect("میز خدمت")
     await ali.press("🗂 خدمات و ثبت درخواست")
     await ali.expect("شهر یا روستای خود")
-    orgs = await _all_org_names(ali)
-    assert "دهیاری اشترجان" in orgs
-    await _press_on_any_page(ali, "دهیاری اشترجان")
+    await pick_organization(ali, "دهیاری اشترجان")
     categories = await ali.expect("گروه خدمت را انتخاب کنید")
     await ali.press(next(b["text"] for row in categories["buttons"] for b in row if "شهرسازی" in b["text"]))
     services = await ali.expect("خدمت مورد نظر")
     titles = [b["text"] for row in services["buttons"] for b in row]
     assert any("روستا" in t for t in titles)
     assert "صدور پروانه ساختمانی" not in titles, "the municipal permit is not offered by a dehyari"
+
+
+async def test_the_villages_wait_behind_their_district_so_the_towns_come_first(
+    world: Any, platform: Platform
+) -> None:
+    ali = await world.citizen(platform, name="علی")
+    await ali.send("/start")
+    await ali.expect("میز خدمت")
+    await ali.press("🗂 خدمات و ثبت درخواست")
+    first = await ali.expect("شهر یا روستای خود")
+    towns: list[str] = []
+    while True:
+        shown = labels(ali.last_message)
+        towns += [b for b in shown if not b.startswith(("بعدی", "›", "↩"))]
+        following = [b for b in shown if b.startswith("بعدی")]
+        if not following:
+            break
+        await ali.press(following[0])
+        assert (await ali.expect("شهر یا روستای خود"))["message_id"] == first["message_id"]
+    assert "شهرداری فلاورجان" in towns
+    assert not [t for t in towns if t.startswith("دهیاری")], "no village among the towns"
+    groups = [t for t in towns if t.startswith("🏡")]
+    assert len(groups) == 3, groups
+    central = next(g for g in groups if "بخش مرکزی" in g)
+    assert "(۱۵)" in central, "the count, in Persian digits"
+
+    await ali.press(central)
+    villages = await ali.expect("شهر یا روستای خود")
+    page_one = labels(villages)
+    assert "دهیاری اشترجان" in page_one
+    assert not [b for b in page_one if b.startswith("شهرداری")], "only the district's villages"
+    await ali.press(next(b for b in page_one if b.startswith("بعدی")))
+    page_two = labels(await ali.expect("شهر یا روستای خود"))
+    shown = {b for b in page_one + page_two if b.startswith("دهیاری")}
+    assert {"دهیاری کروج", "دهیاری جوجیل", "دهیاری هویه"} <= shown
+    assert "دهیاری قلعه‌امیر" not in shown, "Qaleh Amir is in the Ghahderijan District"
+    assert len(shown) == 15
+
+    await ali.press(next(b for b in page_two if b.startswith("↩")))  # back: the towns, not the main menu
+    back = await ali.expect("شهر یا روستای خود")
+    assert "شهرداری فلاورجان" in labels(back)
+    await pick_organization(ali, "دهیاری قلعه‌امیر")
+    await ali.expect("دهیاری قلعه‌امیر")
+
+
+async def test_a_forged_district_or_page_of_villages_shows_a_real_list(
+    world: Any, platform: Platform
+) -> None:
+    ali = await world.citizen(platform, name="علی")
+    await ali.send("/start")
+    await ali.expect("میز خدمت")
+    await ali.press("🗂 خدمات و ثبت درخواست")
+    picker = await ali.expect("شهر یا روستای خود")
+    await ali.press(data="orgs:1:0:nowhere", message=picker, forged=True, wait_answer=5)
+    towns = await ali.expect("شهر یا روستای خود")
+    assert any(b.startswith("🏡") for b in labels(towns)), "an unknown district: the towns' page asked for"
+    await ali.press(data="orgs:99:0:central", message=picker, forged=True, wait_answer=5)
+    last = labels(await ali.expect("شهر یا روستای خود"))
+    assert "دهیاری اشترجان" not in last, "a page past the end: the district's last page"
+    assert any(b.startswith("دهیاری") for b in last)
+    assert not any(b.startswith("بعدی") for b in last)
 
 
 async def test_typing_finds_a_service_whatever_the_keyboard(world: Any, platform: Platform) -> None:
@@ -142,36 +202,6 @@ async def test_the_chosen_organization_survives_a_restart(world: Any, platform: 
     await zahra.send("عدم خلاف")
     found = await zahra.expect("پیدا شد")
     assert "فلاورجان" in found["text"]
-
-
-async def _all_org_names(person: Any) -> list[str]:
-    names: list[str] = []
-    while True:
-        message = person.last_message
-        buttons = [b["text"] for row in message["buttons"] for b in row]
-        names += [b for b in buttons if not b.startswith(("بعدی", "›", "↩"))]
-        if not any(b.startswith("بعدی") for b in buttons):
-            break
-        await person.press(next(b for b in buttons if b.startswith("بعدی")))
-        await person.expect("شهر یا روستای خود")
-    while any(b["text"].startswith("›") for row in person.last_message["buttons"] for b in row):
-        await person.press(
-            next(
-                b["text"] for row in person.last_message["buttons"] for b in row if b["text"].startswith("›")
-            )
-        )
-        await person.expect("شهر یا روستای خود")
-    return names
-
-
-async def _press_on_any_page(person: Any, label: str) -> None:
-    while True:
-        buttons = [b["text"] for row in person.last_message["buttons"] for b in row]
-        if label in buttons:
-            await person.press(label)
-            return
-        await person.press(next(b for b in buttons if b.startswith("بعدی")))
-        await person.expect("شهر یا روستای خود")
 
 
 async def open_falavarjan(person: Any) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from bot.platforms import Platform
 from desk.tracking import format_tracking_code
+from tests.e2e.pickers import pick_organization
 
 from .conftest import PDF  # type: ignore[import-not-found]
 
@@ -54,10 +55,7 @@ async def open_card_in_english(
     assert menu(changed) == MENU
     await person.press("🗂 Services & requests")
     await person.expect("Pick your city or village")
-    while org not in buttons(person.last_message):
-        await person.press("Next ›")
-        await person.expect("Pick your city or village")
-    await person.press(org)
+    await pick_organization(person, org, "Pick your city or village")
     await person.expect("Pick a category")
     await person.send(service_words)
     await person.expect("Services matching")

@@ -13,6 +13,7 @@ from bot.platforms import Platform
 from desk.tracking import format_tracking_code
 from storage.db import create_engine
 from storage.models import Document, RequestEvent, ServiceRequest
+from tests.e2e.pickers import pick_organization
 
 from .conftest import PDF, png  # type: ignore[import-not-found]
 
@@ -29,10 +30,7 @@ async def open_card(person: Any, org: str, service_words: str, service_title: st
     await person.expect("میز خدمت")
     await person.press("🗂 خدمات و ثبت درخواست")
     await person.expect("شهر یا روستای خود")
-    while org not in buttons(person.last_message):
-        await person.press(next(b for b in buttons(person.last_message) if b.startswith("بعدی")))
-        await person.expect("شهر یا روستای خود")
-    await person.press(org)
+    await pick_organization(person, org)
     await person.expect("گروه خدمت")
     await person.send(service_words)
     await person.expect("پیدا شد")
