@@ -292,6 +292,12 @@ class InquiryRecordNow(CallbackData, prefix="inqnow"):
     inq: RowId
 
 
+class InquiryAnswerDone(CallbackData, prefix="inqdone"):
+    """The answer to inquiry ``inq`` (its texts and files, sent one message at a time) is complete."""
+
+    inq: RowId
+
+
 class ListPage(CallbackData, prefix="worklist"):
     """A page of a clerk's work list (``/open``, ``/mine``, ``/overdue``), counted from 0.
 

@@ -1,7 +1,7 @@
 """The inquiry card an agency's group gets, drawn by the outbox sender from the database when it is sent.
 
 It shows what the agency needs and nothing more of the citizen: who asks, the service, the question, the due
-date, the letter, and the documents the clerk chose (as replies under it); never the citizen's name, national ID,
+date, the letter, and the documents the clerk chose and the new files they sent (as replies under it); never the citizen's name, national ID,
 phone or tracking code. It is drawn only in a group of the agency the inquiry was sent to.
 """
 
@@ -82,6 +82,27 @@ def card_text(r: Renderer, inquiry: Inquiry, snapshot: Mapping[str, Any], asker:
     )
 
 
+async def _send_kept(
+    bot: Bot,
+    store: DocumentStore,
+    platform: str,
+    chat_id: int,
+    item: Mapping[str, Any],
+    caption: str,
+    reply_to: int,
+) -> None:
+    """A file a clerk sent with the inquiry: by its file id on its own messenger, else read from the store."""
+    file: Any = (
+        item["platform_file_id"]
+        if item.get("platform") == platform
+        else BufferedInputFile(
+            store.read(str(item["stored_path"])), filename=str(item["stored_path"]).rsplit("/", 1)[-1]
+        )
+    )
+    send = bot.send_photo if item.get("kind") == "photo" else bot.send_document
+    await send(chat_id, file, caption=caption, reply_to_message_id=reply_to)
+
+
 def inquiry_drawer(
     factory: async_sessionmaker[AsyncSession], store: DocumentStore, catalogs: CatalogHolder
 ) -> Callable[[Bot, OutboxMessage], Awaitable[Message | None]]:
@@ -106,7 +127,7 @@ def inquiry_drawer(
             attached = set(inquiry.document_ids)
             documents = [d for d in await Requests(session).documents(request.id or 0) if d.id in attached]
         asker = org_label(catalogs.catalog, inquiry.asking_organization_id)
-        text = card_text(r, inquiry, request.service_snapshot, asker, len(documents))
+        text = card_text(r, inquiry, request.service_snapshot, asker, len(documents) + len(inquiry.files))
         sent = await bot.send_message(row.chat_id, text, reply_markup=agency_buttons(r, inquiry_id))
         async with unit_of_work(factory, write=True) as session:
             await GroupMessages(session).link(
@@ -131,6 +152,9 @@ def inquiry_drawer(
             )
             send = bot.send_photo if document.kind == "photo" else bot.send_document
             await send(row.chat_id, file, caption=caption, reply_to_message_id=sent.message_id)
+        for n, item in enumerate(inquiry.files, start=1):
+            caption = r.plain("op.inquiry.file_caption", n=r.digits(n), number=r.digits(inquiry_id))
+            await _send_kept(bot, store, row.platform, row.chat_id, item, caption, sent.message_id)
         return sent
 
     return draw

@@ -57,6 +57,7 @@ from storage.models import Inquiry, ServiceRequest
 from storage.repositories import OPEN_INQUIRY_STATES, GroupMessages, Inquiries, Requests
 
 __all__ = [
+    "FILES_MAX",
     "INQUIRY_PREFIX",
     "LETTER_MAX",
     "Agency",
@@ -79,6 +80,9 @@ __all__ = [
 
 INQUIRY_PREFIX: Final = "inq"
 """Callback data of an inquiry's buttons: ``inq:<inquiry id>:<act>`` (``bot.callbacks.InquiryButton``)."""
+FILES_MAX: Final = 10
+"""Most new files a clerk sends with an inquiry, and most files of one answer (a group's messages are rationed:
+each file is one more message in the other group)."""
 LETTER_MAX: Final = 64
 """Longest letter number a clerk may type (offices write e.g. ``۱۲۳۴/ش/۱۴۰۵``)."""
 
@@ -139,6 +143,7 @@ async def send_inquiries(
     question: str,
     *,
     document_ids: Sequence[int] = (),
+    files: Sequence[Mapping[str, Any]] = (),
     letter_number: str | None = None,
     letter_date: date | None = None,
     seen_status: Status,
@@ -148,13 +153,15 @@ async def send_inquiries(
 ) -> list[Inquiry]:
     """Send ``question`` about the request to each of ``agencies`` (see the module's rules).
 
-    Refused: no agency, the asking organization itself, an empty or long question, a document that is not the
-    request's, a request that is not being worked on (``in_progress``, or ``waiting_external`` for more
+    ``files`` are new files the clerk sent with it, already kept in the document store (``bot.documents``); they go
+    to the agency with the chosen documents. Refused: no agency, the asking organization itself, an empty or long
+    question, a document that is not the request's, more than ``FILES_MAX`` new files, a request that is not being worked on (``in_progress``, or ``waiting_external`` for more
     inquiries; a new one is claimed first).
     """
     text = clean_text(question, required=True)
     assert text is not None
     number = _letter(letter_number)
+    _check_files(files)
     request = await _load(session, request_id)
     _check_staff(request, actor)
     current = _check_seen(request, seen_status)
@@ -201,6 +208,7 @@ async def send_inquiries(
                 agency_id=agency.id,
                 question=text,
                 document_ids=chosen,
+                files=[dict(item) for item in files],
                 asked_by=actor.actor_id or Actor.SYSTEM.value,
                 due_date=calendar.add_working_days(today, agency.days),
                 letter_number=number,
@@ -229,6 +237,11 @@ async def send_inquiries(
             )
         sent.append(inquiry)
     return sent
+
+
+def _check_files(files: Sequence[Mapping[str, Any]]) -> None:
+    if len(files) > FILES_MAX:
+        raise ValidationError("desk.inquiry.too_many_files", limit=FILES_MAX)
 
 
 @dataclass(frozen=True, slots=True)
@@ -504,8 +517,10 @@ async def answer(
     by_hand: bool = False,
 ) -> Change | None:
     """The agency's answer (``by_hand``: recorded by the asking clerk from a letter); a Change when the request
-    went back to the clerks (the last answer), else None. An answer needs a text or a file."""
+    went back to the clerks (the last answer), else None. An answer needs a text or a file, and has at most
+    ``FILES_MAX`` files."""
     value = clean_text(text, required=not files)
+    _check_files(files)
     inquiry, request = await _locked(session, inquiry_id)
     if by_hand:
         _check_asker(inquiry, request, actor)

@@ -554,8 +554,10 @@ class Inquiry(SQLModel, table=True):
     The request stays ``waiting_external`` while any of its inquiries is ``open`` or ``need_more`` (the agency
     asked the clerk for more); ``answered`` and ``not_ours`` close it. ``document_ids`` are the request's
     documents the clerk chose to attach: the agency sees those and nothing else of the citizen. ``thread`` keeps
-    the exchanges of "need more" (``[{"kind": "need_more"|"more", "text", "by", "at"}]``); ``answer_files`` the
-    files of the answer as they were sent (``[{"platform", "chat_id", "message_id", "kind"}]``).
+    the exchanges of "need more" (``[{"kind": "need_more"|"more", "text", "by", "at"}]``). ``files`` are the new
+    files the clerk sent with the question and ``answer_files`` those of the answer, each kept in the document
+    store (``[{"platform", "chat_id", "message_id", "platform_file_id", "stored_path", "sha256", "size", "mime",
+    "kind"}]``; answers recorded before migration 0019 have only the first three and ``kind``).
     """
 
     __tablename__ = "inquiry"
@@ -571,6 +573,7 @@ class Inquiry(SQLModel, table=True):
     agency_id: str = Field(max_length=64, description="the catalog id of the agency (or organization) asked")
     question: str
     document_ids: list[int] = Field(default_factory=list, sa_type=JSON)
+    files: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     asked_by: str = Field(max_length=64, description="'platform:user id' of the clerk who sent it")
     asked_at: datetime = _created()
     due_date: date

@@ -1,9 +1,10 @@
 """Inquiries in the operator groups: the asking clerk's dialog from a card, the agency's answers, ``/inquiries``.
 
 The asking clerk presses "🏢 inquiry" on a card, ticks the agencies (the service's usual ones first), writes the
-question, ticks the request's documents to attach, and types the letter number and date or sends without. An
-agency's group gets the inquiry card (``bot.inquiry_cards``) and answers with its buttons: "answer" (a text, or a
-photo or file with a caption), "need more" (a question back, which the asking clerk answers with the button under
+question, ticks the request's documents to attach and may send new files (photos or PDFs, kept in the document
+store like a citizen's), and types the letter number and date or sends without. An agency's group gets the inquiry
+card (``bot.inquiry_cards``) and answers with its buttons: "answer" (texts and files, one message at a time, until
+"done"), "need more" (a question back, which the asking clerk answers with the button under
 it), "not ours" (a reason). For an agency without a group the clerk records the answer by hand from the card.
 
 Who may press what is decided by ``IsClerk`` (the group's own staff) and again by ``desk.inquiries`` (the agency
@@ -13,12 +14,14 @@ the clerk's own conversation state in that group, so two clerks can write inquir
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -34,12 +37,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.callbacks import (
     CardAction,
     InquiryAgency,
+    InquiryAnswerDone,
     InquiryButton,
     InquiryDocument,
     InquiryRecord,
     InquiryRecordNow,
     InquiryStep,
 )
+from bot.documents import receive_file
 from bot.filters import IsClerk
 from bot.inquiry_cards import agency_of
 from bot.notifier import Notifier
@@ -49,11 +54,12 @@ from bot.transfers import org_label
 from catalog.loader import CatalogHolder
 from catalog.schema import Clerk, Organization
 from desk import inquiries
-from desk.errors import MizError
+from desk.errors import MizError, ValidationError
 from desk.handling import ActorRef
 from desk.inquiries import InquiryAct
 from desk.lifecycle import Status
 from desk.persian import TEHRAN, format_jalali_date
+from storage.files import KINDS, DocumentStore
 from storage.models import Inquiry
 from storage.uow import unit_of_work
 
@@ -96,10 +102,14 @@ def router() -> Router:
     r.callback_query.register(button, InquiryButton.filter(), clerk)
     r.callback_query.register(record_pick, InquiryRecord.filter(), clerk)
     r.callback_query.register(record_now, InquiryRecordNow.filter(), InquiryStates.answer_letter, clerk)
+    r.callback_query.register(answer_done, InquiryAnswerDone.filter(), InquiryStates.reply, clerk)
     r.callback_query.register(
         stale,
         F.data.func(
-            lambda data: str(data).split(":", 1)[0] in {"inqto", "inqdoc", "inqgo", "inqrec", "inqnow", "inq"}
+            lambda data: (
+                str(data).split(":", 1)[0]
+                in {"inqto", "inqdoc", "inqgo", "inqrec", "inqnow", "inqdone", "inq"}
+            )
         ),
     )
     r.message.register(cancel, Command("cancel"), InquiryStates.question)
@@ -107,8 +117,9 @@ def router() -> Router:
     r.message.register(cancel, Command("cancel"), InquiryStates.reply)
     r.message.register(cancel, Command("cancel"), InquiryStates.answer_letter)
     r.message.register(question, InquiryStates.question, F.text, clerk)
+    r.message.register(attach, InquiryStates.documents, clerk)
     r.message.register(letter, InquiryStates.letter, F.text, clerk)
-    r.message.register(reply, InquiryStates.reply, F.text | F.photo | F.document, clerk)
+    r.message.register(reply, InquiryStates.reply, clerk)
     r.message.register(answer_letter, InquiryStates.answer_letter, F.text, clerk)
     r.message.register(list_open, Command("inquiries"), clerk)
     return r
@@ -313,7 +324,7 @@ async def _ask_letter(message: Where, r: Renderer, request_id: int) -> None:
 
 
 async def question(message: Message, r: Renderer, state: FSMContext) -> None:
-    """The question: next the documents to attach, when the request has any, else the letter."""
+    """The question: next the request's documents to tick and new files to send (then the letter)."""
     text = (message.text or "").strip()
     if not text:
         await message.reply(r.text("op.inquiry.ask_question_again"))
@@ -322,14 +333,68 @@ async def question(message: Message, r: Renderer, state: FSMContext) -> None:
     data = await state.get_data()
     request_id = int(data["req"])
     documents = list(data.get("documents", []))
-    if documents:
-        await state.set_state(InquiryStates.documents)
-        await message.answer(
-            r.text("op.inquiry.ask_documents"), reply_markup=_document_markup(r, request_id, documents, [])
-        )
+    await state.set_state(InquiryStates.documents)
+    await message.answer(
+        r.text("op.inquiry.ask_documents" if documents else "op.inquiry.ask_files"),
+        reply_markup=_document_markup(r, request_id, documents, []),
+    )
+
+
+_locks: weakref.WeakValueDictionary[tuple[int, int], asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+def _lock_of(message: Message) -> asyncio.Lock:
+    """One clerk's lock in one group: the parts of an album arrive as updates handled at once, and each adds its
+    file to the same conversation state (read, then written back), so they take turns. Kept while held."""
+    key = (message.chat.id, message.from_user.id if message.from_user else 0)
+    lock = _locks.get(key)
+    if lock is None:
+        lock = asyncio.Lock()
+        _locks[key] = lock
+    return lock
+
+
+async def _keep_file(
+    message: Message, bot: Bot, store: DocumentStore, actor: ActorRef, r: Renderer, kept: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """The message's photo or PDF kept in the document store, with where it was sent (to copy it on, where it
+    can be); None, with the clerk told why (a sticker, a file too large, one too many), when it is refused."""
+    try:
+        if len(kept) >= inquiries.FILES_MAX:
+            raise ValidationError("desk.inquiry.too_many_files", limit=inquiries.FILES_MAX)
+        stored = await receive_file(message, bot, store, KINDS)
+    except ValidationError as error:
+        await message.reply(r.text("op.invalid", error=error.render(r.lang)))
+        return None
+    return {
+        **stored,
+        "platform": actor.platform,
+        "chat_id": message.chat.id,
+        "message_id": message.message_id,
+    }
+
+
+async def attach(
+    message: Message, bot: Bot, actor: ActorRef, r: Renderer, state: FSMContext, documents: DocumentStore
+) -> None:
+    """A new photo or PDF sent while the request's documents are being ticked: kept, to go with the inquiry."""
+    if not (message.photo or message.document):
+        await message.reply(r.text("op.inquiry.not_a_file"))
         return
-    await state.set_state(InquiryStates.letter)
-    await _ask_letter(message, r, request_id)
+    async with _lock_of(message):
+        data = await state.get_data()
+        files = list(data.get("files", []))
+        kept = await _keep_file(message, bot, documents, actor, r, files)
+        if kept is None:
+            return
+        files.append(kept)
+        await state.update_data({"files": files})
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [_button(r.plain("op.inquiry.next"), InquiryStep(req=int(data["req"]), step="letter").pack())]
+        ]
+    )
+    await message.answer(r.text("op.inquiry.file_received", count=r.digits(len(files))), reply_markup=markup)
 
 
 async def letter(
@@ -377,6 +442,7 @@ async def _send(
                 agencies,
                 str(data.get("question", "")),
                 document_ids=[int(d) for d in data.get("attach", [])],
+                files=list(data.get("files", [])),
                 letter_number=letter_given[0] if letter_given else None,
                 letter_date=letter_given[1] if letter_given else None,
                 seen_status=Status(str(data["seen"])),
@@ -498,19 +564,9 @@ async def record_pick(
     )
 
 
-def _files_of(message: Message) -> list[dict[str, Any]]:
-    """A photo or file sent as an answer, as ``desk.inquiries`` stores it (to copy it on, where it can be)."""
-    if message.photo:
-        kind = "photo"
-    elif message.document:
-        kind = "document"
-    else:
-        return []
-    return [{"platform": "", "chat_id": message.chat.id, "message_id": message.message_id, "kind": kind}]
-
-
 async def reply(
     message: Message,
+    bot: Bot,
     org: Organization,
     actor: ActorRef,
     r: Renderer,
@@ -518,27 +574,17 @@ async def reply(
     state: FSMContext,
     session_factory: async_sessionmaker[AsyncSession],
     outbox: Notifier,
+    documents: DocumentStore,
 ) -> None:
-    """The text (or photo or file with a caption) an inquiry's button asked for."""
+    """The text an inquiry's button asked for; for an answer, each of its texts and files until "done"."""
     data = await state.get_data()
     inquiry_id = int(data.get("inq", 0))
     act = InquiryAct(str(data.get("act")))
-    text = message.text or message.caption or ""
-    files = [{**f, "platform": actor.platform} for f in _files_of(message)]
     if act is InquiryAct.ANSWER:
-        # Offices number their letters: the answer's number and date are asked for next (or skipped).
-        if not text.strip() and not files:
-            await message.reply(r.text("op.inquiry.ask_answer_again"))
-            return
-        await state.set_state(InquiryStates.answer_letter)
-        await state.update_data({"text": text, "files": files})
-        markup = InlineKeyboardMarkup(
-            inline_keyboard=[
-                [_button(r.plain("op.inquiry.record_without"), InquiryRecordNow(inq=inquiry_id).pack())]
-            ]
-        )
-        await message.answer(r.text("op.inquiry.ask_answer_letter"), reply_markup=markup)
+        await _gather(message, bot, actor, r, state, documents, inquiry_id)
         return
+    text = message.text or message.caption or ""  # a blank one (a sticker) is refused by desk, to write again
+    files: list[dict[str, Any]] = []
     try:
         async with session_factory() as session:
             found = await _inquiry_for(session, act, inquiry_id, org.id)
@@ -551,6 +597,65 @@ async def reply(
         return
     await state.clear()
     await message.reply(r.text(f"op.inquiry.done.{act.value}"))
+
+
+async def _gather(
+    message: Message,
+    bot: Bot,
+    actor: ActorRef,
+    r: Renderer,
+    state: FSMContext,
+    store: DocumentStore,
+    inquiry_id: int,
+) -> None:
+    """One message of an answer: its text (or a file's caption) and its photo or PDF, kept until "done"."""
+    text = (message.text or message.caption or "").strip()
+    if not (text or message.photo or message.document):
+        await message.reply(r.text("op.inquiry.ask_answer_again"))
+        return
+    async with _lock_of(message):
+        data = await state.get_data()
+        texts, files = list(data.get("texts", [])), list(data.get("files", []))
+        if message.photo or message.document:
+            kept = await _keep_file(message, bot, store, actor, r, files)
+            if kept is None:
+                return  # its caption goes with it: the clerk sends the file again, or another
+            files.append(kept)
+        if text:
+            texts.append(text)
+        await state.update_data({"texts": texts, "files": files})
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [_button(r.plain("op.inquiry.answer_done"), InquiryAnswerDone(inq=inquiry_id).pack())]
+        ]
+    )
+    await message.answer(
+        r.text("op.inquiry.answer_received", texts=r.digits(len(texts)), files=r.digits(len(files))),
+        reply_markup=markup,
+    )
+
+
+async def answer_done(
+    callback: CallbackQuery, callback_data: InquiryAnswerDone, r: Renderer, state: FSMContext
+) -> None:
+    """ "done" under an answer: its letter's number and date are asked for next (offices number their letters)."""
+    data = await state.get_data()
+    if data.get("inq") != callback_data.inq or data.get("act") != InquiryAct.ANSWER.value:
+        await callback.answer(r.plain("op.inquiry.stale"), show_alert=True)
+        return
+    texts, files = list(data.get("texts", [])), list(data.get("files", []))
+    if not texts and not files:
+        await callback.answer(r.plain("op.inquiry.answer_empty"), show_alert=True)
+        return
+    await state.set_state(InquiryStates.answer_letter)
+    await state.update_data({"text": "\n\n".join(texts), "files": files})
+    await callback.answer()
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [_button(r.plain("op.inquiry.record_without"), InquiryRecordNow(inq=callback_data.inq).pack())]
+        ]
+    )
+    await _reply(callback.message, r.text("op.inquiry.ask_answer_letter"), markup)
 
 
 async def _inquiry_for(session: AsyncSession, act: InquiryAct, inquiry_id: int, org_id: str) -> Inquiry:

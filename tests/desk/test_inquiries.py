@@ -194,6 +194,72 @@ async def test_an_answer_with_a_file_is_copied_to_the_asking_group_on_the_same_m
     assert (await inquiry(factory, sent.id)).answer_files == [scan]
 
 
+def kept(message_id: int, kind: str = "photo", platform: str = "telegram") -> dict[str, object]:
+    """A file as the bot keeps it: where it was sent, and where it lies in the document store."""
+    return {
+        "platform": platform,
+        "chat_id": -100_555,
+        "message_id": message_id,
+        "platform_file_id": f"file-{message_id}",
+        "stored_path": f"ab/cd/{message_id:064d}.{'jpg' if kind == 'photo' else 'pdf'}",
+        "sha256": f"{message_id:064d}",
+        "size": 100,
+        "mime": "image/jpeg" if kind == "photo" else "application/pdf",
+        "kind": kind,
+    }
+
+
+async def test_new_files_the_clerk_sends_are_listed_on_every_inquiry_sent(factory: Factory) -> None:
+    request_id = await working(factory)
+    new = [kept(71), kept(72, "pdf")]
+    registry, gas = await send(factory, request_id, REGISTRY, GAS, files=new)
+    assert registry.id is not None
+    assert (await inquiry(factory, registry.id)).files == new
+    assert gas.id is not None
+    assert (await inquiry(factory, gas.id)).files == new, "the agency answered by hand reads them on paper"
+
+
+async def test_more_new_files_than_allowed_are_refused_and_nothing_is_sent(factory: Factory) -> None:
+    request_id = await working(factory)
+    with pytest.raises(ValidationError) as refused:
+        await send(factory, request_id, REGISTRY, files=[kept(n) for n in range(inquiries.FILES_MAX + 1)])
+    assert refused.value.key == "desk.inquiry.too_many_files"
+    assert (await stored(factory, request_id)).status == Status.IN_PROGRESS
+    async with factory() as session:
+        assert await Inquiries(session).of_request(request_id) == []
+
+
+async def test_an_answer_of_several_files_keeps_them_all_and_copies_each_under_the_answer(
+    factory: Factory,
+) -> None:
+    request_id = await working(factory)
+    [sent] = await send(factory, request_id, REGISTRY)
+    assert sent.id is not None
+    files = [kept(81), kept(82, "pdf"), kept(83, platform="bale")]
+    await answer(factory, sent.id, REGISTRY_STAFF, "پلاک آزاد است.\n\nنقشه پیوست است.", files=files)
+    recorded = await inquiry(factory, sent.id)
+    assert recorded.answer_files == files
+    assert recorded.answer_text == "پلاک آزاد است.\n\nنقشه پیوست است."
+    copies = [row for row in await outbox(factory) if row.payload.get("type") == "copy"]
+    # Each file is copied to the asking group on its own messenger, in the order sent.
+    assert [(row.platform, row.payload["message_id"]) for row in copies] == [
+        ("bale", 83),
+        ("telegram", 81),
+        ("telegram", 82),
+    ]
+
+
+async def test_an_answer_of_too_many_files_is_refused_and_the_inquiry_stays_open(factory: Factory) -> None:
+    request_id = await working(factory)
+    [sent] = await send(factory, request_id, REGISTRY)
+    assert sent.id is not None
+    with pytest.raises(ValidationError):
+        await answer(
+            factory, sent.id, REGISTRY_STAFF, None, files=[kept(n) for n in range(inquiries.FILES_MAX + 1)]
+        )
+    assert (await inquiry(factory, sent.id)).state == InquiryState.OPEN
+
+
 async def test_need_more_waits_for_the_clerk_and_the_reply_goes_back_to_the_agency(factory: Factory) -> None:
     request_id = await working(factory)
     [sent] = await send(factory, request_id, REGISTRY)

@@ -1,5 +1,6 @@
 """Inquiries between organizations, end to end in both dialects (issue #16): a clerk asks the land registry
-office, which answers with a scan in its own group; an agency without a group is answered by hand."""
+office with a document of the request and a new file of their own, and the office answers with a text and two
+files in its own group; an agency without a group is answered by hand."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from bot.platforms import Platform
 from bot.scheduler import DigestScheduler
 from storage.repositories import Inquiries
 
-from .conftest import png  # type: ignore[import-not-found]
+from .conftest import PDF, png  # type: ignore[import-not-found]
 from .test_desk import file_request  # type: ignore[import-not-found]
 from .test_request import buttons  # type: ignore[import-not-found]
 
@@ -35,15 +36,21 @@ async def claimed(world: Any, platform: Platform) -> tuple[Any, Any, dict[str, A
     return clerk, zahra, card, code
 
 
-async def _photo_in(person: Any, caption: str, timeout: float = 30) -> dict[str, Any]:  # noqa: ASYNC109
-    """The bot's photo with ``caption`` in the person's chat, waiting for the outbox (a group's pace is rationed)."""
+async def _photo_in(
+    person: Any,
+    caption: str,
+    timeout: float = 30,  # noqa: ASYNC109
+    kind: str = "photo",
+) -> dict[str, Any]:
+    """The bot's photo (or other ``kind`` of file) with ``caption`` in the person's chat, waiting for the outbox
+    (a group's pace is rationed)."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         for message in await person.transcript():
-            if message.get("outgoing") and "photo" in message and caption in (message.get("caption") or ""):
+            if message.get("outgoing") and kind in message and caption in (message.get("caption") or ""):
                 return dict(message)
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"no photo captioned {caption!r}")
+            raise AssertionError(f"no {kind} captioned {caption!r}")
         await asyncio.sleep(0.2)
 
 
@@ -66,7 +73,11 @@ async def test_the_registry_answers_in_its_group_and_the_request_returns_to_the_
     await clerk.press("مدرک ۱: پویش سند", message=documents)
     documents = await clerk.expect("کدام مدارک درخواست پیوست شود")
     assert "✅ مدرک ۱: پویش سند" in buttons(documents)
-    await clerk.press("ادامه ⬅️", message=documents)
+    await clerk.send_sticker()
+    await clerk.expect("استیکر، متن و پیام‌های دیگر پیوست نمی‌شوند")
+    await clerk.send_document(PDF, filename="map.pdf", mime_type="application/pdf")
+    kept = await clerk.expect("پیوست دریافت شد (تا اینجا ۱ فایل تازه)", timeout=10)
+    await clerk.press("ادامه ⬅️", message=kept)
     await clerk.expect("شمارهٔ نامهٔ صادره")
     await clerk.send("۱۲۳۴/ش ۱۴۰۵/۰۹/۱۴")
     sent = await clerk.expect("استعلام فرستاده شد")
@@ -81,11 +92,22 @@ async def test_the_registry_answers_in_its_group_and_the_request_returns_to_the_
     assert "زهرا" not in asked["text"], "never the citizen's name"
     assert "۰۴۹۹۳۷۰۸۹۹" not in asked["text"]
     assert buttons(asked) == ["✅ پاسخ", "❓ اطلاعات بیشتر", "↩️ مربوط به ما نیست"]
+    assert "مدارک پیوست: ۲" in asked["text"], (
+        "two files attached: the request's document and the clerk's new one"
+    )
     await registry.expect("پویش سند · استعلام شمارهٔ")  # the one document attached, under the card
+    new_file = await _photo_in(registry, "پیوست ۱ · استعلام شمارهٔ", kind="document")
+    assert new_file.get("reply_to_message_id") == asked["message_id"], "the clerk's new file, under the card"
 
     await registry.press("✅ پاسخ", message=asked)
     await registry.expect("پاسخ استعلام شمارهٔ")
-    await registry.send_photo(png(), caption="پلاک در بازداشت نیست.")
+    await registry.send("پلاک در بازداشت نیست.")
+    await registry.expect("۱ متن و ۰ فایل")
+    await registry.send_photo(png(), caption="نقشهٔ پلاک")
+    await registry.expect("۲ متن و ۱ فایل", timeout=10)
+    await registry.send_document(PDF, filename="answer.pdf", caption="نامهٔ پاسخ", mime_type="application/pdf")
+    received = await registry.expect("۳ متن و ۲ فایل", timeout=10)
+    await registry.press("✅ پایان پاسخ", message=received)
     await registry.expect("شمارهٔ نامهٔ پاسخ")
     await registry.send("۹۸۷/ث ۱۴۰۵/۰۹/۱۶")
     await registry.expect("پاسخ فرستاده شد")
@@ -98,8 +120,9 @@ async def test_the_registry_answers_in_its_group_and_the_request_returns_to_the_
     assert "۹۸۷/ث" in answered["text"], "with the answer letter's number"
     told = await zahra.expect("پاسخ استعلام‌های درخواست شما رسید", timeout=10)
     assert "در حال بررسی" in told["text"]
-    scan = await _photo_in(clerk, "پلاک در بازداشت نیست")
-    assert scan["message_id"] > answered["message_id"], "the scan itself follows the answer"
+    scan = await _photo_in(clerk, "نقشهٔ پلاک")
+    letter = await _photo_in(clerk, "نامهٔ پاسخ", kind="document")
+    assert answered["message_id"] < scan["message_id"] < letter["message_id"], "both files follow the answer"
 
     await zahra.press("🔎 پیگیری درخواست")
     await zahra.expect("کد رهگیری درخواست")
@@ -132,6 +155,8 @@ async def test_an_agency_without_a_group_is_answered_by_hand(world: Any, platfor
     await clerk.press(buttons(pick)[0], message=pick)
     await clerk.expect("متن پاسخ استعلام شمارهٔ")
     await clerk.send("انشعابی از ملک نمی‌گذرد.")
+    received = await clerk.expect("۱ متن و ۰ فایل")
+    await clerk.press("✅ پایان پاسخ", message=received)
     await clerk.expect("شمارهٔ نامهٔ پاسخ")
     await clerk.send("۵۵/آ ۱۴۰۵/۰۹/۱۵")
     await clerk.expect("پاسخ استعلام ثبت شد")
