@@ -557,7 +557,7 @@ class Inquiry(SQLModel, table=True):
     the exchanges of "need more" (``[{"kind": "need_more"|"more", "text", "by", "at"}]``). ``files`` are the new
     files the clerk sent with the question and ``answer_files`` those of the answer, each kept in the document
     store (``[{"platform", "chat_id", "message_id", "platform_file_id", "stored_path", "sha256", "size", "mime",
-    "kind"}]``; answers recorded before migration 0019 have only the first three and ``kind``).
+    "kind"}]``; answers recorded before migration 0020 have only the first three and ``kind``).
     """
 
     __tablename__ = "inquiry"
