@@ -67,6 +67,9 @@ __all__ = [
     "SmsSwitch",
     "TransferPage",
     "TransferPick",
+    "TransferService",
+    "TransferServicePick",
+    "TransferServices",
 ]
 
 RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
@@ -249,6 +252,34 @@ class TransferPage(CallbackData, prefix="xferpage"):
     req: RowId
     seen: Status
     page: Index
+
+
+class TransferServices(CallbackData, prefix="xfersvcs"):
+    """A page of the services request ``req`` may be moved to ("🔀 another service" in the transfer picker)."""
+
+    req: RowId
+    seen: Status
+    page: Index
+
+
+class TransferService(CallbackData, prefix="xfersvc"):
+    """A page of the organizations offering service number ``svc`` (its place in ``bot.transfers.service_choices``:
+    a service id would not fit the 64 bytes of a button with the organization's and the status)."""
+
+    req: RowId
+    seen: Status
+    svc: Index
+    page: Index
+
+
+class TransferServicePick(CallbackData, prefix="xfers"):
+    """A clerk picked organization ``org`` to receive request ``req`` under service number ``svc``; ``desk``
+    checks the organization, the service and the status again (a forged one is refused there)."""
+
+    req: RowId
+    org: str = Field(max_length=24, pattern=r"^[a-z][a-z0-9_]*$")
+    seen: Status
+    svc: Index
 
 
 class InquiryButton(CallbackData, prefix="inq"):

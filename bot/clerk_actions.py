@@ -41,6 +41,8 @@ class ActionCall:
     bale_invoice: bool = False
     transfer_to: str = ""
     directory: transfers.Directory | None = None
+    transfer_service: str | None = None
+    """The service a transfer moves the request to, when the clerk chose another one."""
 
 
 UseCase = Callable[[AsyncSession, ActionCall], Awaitable[handling.Change | transfers.Transfer]]
@@ -103,6 +105,7 @@ def _transfer(session: AsyncSession, call: ActionCall) -> Awaitable[transfers.Tr
         call.text,
         seen_status=call.seen_status,
         directory=call.directory,
+        service_id=call.transfer_service,
     )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -46,11 +46,11 @@ from desk.persian import (
     visible,
 )
 from desk.privacy import mask_mobile, mask_national_id
-from desk.requests import Title
+from desk.requests import Title, missing_answers
 from desk.tracking import format_tracking_code, is_well_formed, normalize_tracking_code
 from storage.files import DocumentStore
 from storage.models import Citizen, OutboxMessage, RequestEvent, ServiceRequest, SurveyAnswer
-from storage.repositories import Citizens, Events, GroupMessages, Requests, SurveyAnswers
+from storage.repositories import Citizens, Events, GroupMessages, Requests, ServiceVersions, SurveyAnswers
 from storage.uow import unit_of_work
 
 __all__ = ["card_drawer", "render_card", "request_history"]
@@ -91,19 +91,26 @@ def render_card(
     rating: SurveyAnswer | None = None,
     moved_from: str | None = None,
     about_hidden: bool = True,
+    earlier: Sequence[Mapping[str, Any]] = (),
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The card's text and action buttons for ``request`` as it is now; ``about`` names the organization it is
     about when another one handles it (an anonymous complaint, in the governorate's group); ``rating`` is the
     citizen's score and comment, shown once they arrive; ``moved_from`` names the organization that transferred
     the request here (its reason is the card's last text). ``about_hidden`` says the organization ``about`` names
     cannot see the request (an anonymous complaint); a named complaint transferred elsewhere can be seen there.
+    ``earlier`` are the definitions it was handled under before a transfer moved it to another service (oldest
+    first): the card says what it was filed as, shows the answers to their questions too, and lists the new
+    service's required questions still unanswered.
 
     The text always fits one message: when it would not, its longest parts (answers, the last message, the
     citizen's name, ...) are cut with a marker, and a line points to ``/open CODE``, which shows them whole.
     Names and typed text are shown without bidi overrides or invisible marks (``desk.persian.visible``).
     """
     status = Status(request.status)
-    form = [FormField.model_validate(field) for field in request.service_snapshot.get("form", [])]
+    form = _answered_form(request, earlier)
+    open_questions = set(missing_answers(request.service_snapshot, request.answers))
+    missing = [field.label.get(r.lang) for field in form if field.id in open_questions]
+    filed_as = Title.of(earlier[0]).text(r.lang) if earlier else None
     national_id = _first_of(request, FieldType.NATIONAL_ID)
     phone = (citizen.phone if citizen else None) or _first_of(request, FieldType.MOBILE)
     unknown = r.plain("op.card.unknown")
@@ -126,6 +133,8 @@ def render_card(
             about=about,
             about_key="op.card.about" if about_hidden else "op.card.about_named",
             moved_from=moved_from,
+            filed_as=filed_as,
+            missing=r.plain("bot.list.sep").join(missing),
             status=r.plain(status.label_key),
             assignee=cut(assignee, cap, marker),
             deadline=format_jalali_date(request.deadline, r.lang) if request.deadline else unknown,
@@ -162,6 +171,48 @@ def render_card(
 
 
 _CLOSED = {Status.COMPLETED, Status.REJECTED, Status.WITHDRAWN}
+
+
+def _answered_form(request: ServiceRequest, earlier: Sequence[Mapping[str, Any]]) -> list[FormField]:
+    """The questions of the request's service, then those of the services it was filed under before that its
+    answers still hold (a transfer to another service keeps the answers as filed)."""
+    form = [FormField.model_validate(field) for field in request.service_snapshot.get("form", [])]
+    seen = {field.id for field in form}
+    for definition in earlier:
+        for raw in definition.get("form") or ():
+            if raw.get("id") not in seen and request.answers.get(raw.get("id")) is not None:
+                form.append(FormField.model_validate(raw))
+                seen.add(raw["id"])
+    return form
+
+
+async def _definitions(
+    session: AsyncSession, history: Sequence[RequestEvent]
+) -> dict[int, Mapping[str, Any]]:
+    """The service definitions named by the history's transfers to another service, by id."""
+    ids = [
+        version_id
+        for event in history
+        for version_id in (event.from_service_version_id, event.to_service_version_id)
+        if version_id is not None
+    ]
+    found: dict[int, Mapping[str, Any]] = {}
+    for version_id in dict.fromkeys(ids):
+        version = await ServiceVersions(session).get(version_id)
+        if version is not None:
+            found[version_id] = version.definition
+    return found
+
+
+def _earlier(
+    history: Sequence[RequestEvent], definitions: Mapping[int, Mapping[str, Any]]
+) -> list[Mapping[str, Any]]:
+    """The definitions the request was handled under before each transfer to another service, oldest first."""
+    return [
+        definitions[event.from_service_version_id]
+        for event in history
+        if event.from_service_version_id is not None and event.from_service_version_id in definitions
+    ]
 
 
 def _citizen_name(citizen: Citizen | None) -> str | None:
@@ -212,9 +263,11 @@ def card_drawer(
             links = await GroupMessages(session).of_request(request_id, kind="card")
             history = await Events(session).history(request_id, public_only=False)
             rating = await SurveyAnswers(session).of_request(request_id)
+            definitions = await _definitions(session, history)
         card = next((g for g in links if g.platform == row.platform and g.chat_id == row.chat_id), None)
         clerk = _clerk_name(clerks, request)
         last = next((e.text for e in reversed(history) if e.text), None)
+        earlier = _earlier(history, definitions)
         text, markup = render_card(
             r,
             request,
@@ -227,6 +280,7 @@ def card_drawer(
             rating=rating,
             moved_from=_moved_from(catalogs, request, history),
             about_hidden=is_anonymous_complaint(request.service_id, request.answers),
+            earlier=earlier,
         )
         if access is Access.READ:
             markup = None
@@ -251,7 +305,9 @@ def card_drawer(
         per_slot, shown = Counter(d.slot for d in documents), Counter[str]()
         for document in documents:
             shown[document.slot] += 1
-            caption = _caption(r, request, document.slot, shown[document.slot], per_slot[document.slot])
+            caption = _caption(
+                r, request, document.slot, shown[document.slot], per_slot[document.slot], earlier
+            )
             same_platform = document.platform == row.platform
             file: Any = (
                 document.platform_file_id
@@ -309,7 +365,8 @@ async def request_history(
             return []
         citizen = await Citizens(session).get(request.citizen_id)
         history = await Events(session).history(request.id, public_only=False)
-    form = [FormField.model_validate(field) for field in request.service_snapshot.get("form", [])]
+        definitions = await _definitions(session, history)
+    form = _answered_form(request, _earlier(history, definitions))
     national_id = _first_of(request, FieldType.NATIONAL_ID)
     phone = (citizen.phone if citizen else None) or _first_of(request, FieldType.MOBILE)
     unknown = r.plain("op.card.unknown")
@@ -345,7 +402,14 @@ async def request_history(
     ]
     items.append((r.text("op.history.events"), ""))
     for event in history:
-        if event.to_organization_id is not None:
+        if event.from_service_version_id is not None and event.to_service_version_id is not None:
+            what = r.plain(
+                "op.history.transferred_service",
+                old=Title.of(definitions.get(event.from_service_version_id, {})).text(r.lang),
+                new=Title.of(definitions.get(event.to_service_version_id, {})).text(r.lang),
+                org=org_names(event.to_organization_id or ""),
+            )
+        elif event.to_organization_id is not None:
             what = r.plain(
                 "op.history.transferred",
                 origin=org_names(event.from_organization_id or ""),
@@ -377,10 +441,17 @@ def _clerk_behind(clerks: ClerkRegistry, request: ServiceRequest, actor_id: str 
     return clerk.name.get("fa") if clerk is not None else None
 
 
-def _caption(r: Renderer, request: ServiceRequest, slot: str, nth: int = 1, files: int = 1) -> str:
+def _caption(
+    r: Renderer,
+    request: ServiceRequest,
+    slot: str,
+    nth: int = 1,
+    files: int = 1,
+    earlier: Sequence[Mapping[str, Any]] = (),
+) -> str:
     """A document's caption under the card: its title (cut when it would not fit a caption) and the code; the
     ``nth`` of a document's ``files`` when it has several (the pages of a deed)."""
-    title = _slot_title(request, slot, r.lang)
+    title = _slot_title(request, slot, r.lang, earlier)
     if files > 1:
         title = r.plain("op.document.nth", title=title, n=r.digits(nth), files=r.digits(files))
     code = format_tracking_code(request.tracking_code, r.lang)
@@ -466,8 +537,15 @@ def _org_name(catalogs: CatalogHolder, organization_id: str) -> str:
         return organization_id
 
 
-def _slot_title(request: ServiceRequest, slot: str, lang: str) -> str:
-    for doc in request.service_snapshot.get("documents", []):
+def _slot_title(
+    request: ServiceRequest, slot: str, lang: str, earlier: Sequence[Mapping[str, Any]] = ()
+) -> str:
+    """A document's title in the request's service, or in the one it was filed under (a transfer to another
+    service keeps the documents as filed); its slot id when neither names it."""
+    for doc in [
+        *request.service_snapshot.get("documents", []),
+        *(d for e in earlier for d in e.get("documents") or ()),
+    ]:
         if doc.get("id") == slot:
             title = doc.get("title") or {}
             return str(title.get(lang) or title.get("fa") or slot) if isinstance(title, dict) else str(title)

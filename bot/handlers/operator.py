@@ -23,7 +23,15 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.callbacks import CardAction, ListPage, TransferPage, TransferPick
+from bot.callbacks import (
+    CardAction,
+    ListPage,
+    TransferPage,
+    TransferPick,
+    TransferService,
+    TransferServicePick,
+    TransferServices,
+)
 from bot.clerk_actions import CLERK_ACTIONS, ActionCall
 from bot.clerks import ClerkRegistry
 from bot.filters import IsClerk
@@ -31,14 +39,22 @@ from bot.notifier import Notifier
 from bot.operator_cards import request_history
 from bot.platforms import GROUP_CHAT_TYPES, Platform
 from bot.render import Renderer
-from bot.transfers import CatalogDirectory, org_label, picker
+from bot.transfers import (
+    CatalogDirectory,
+    org_label,
+    picker,
+    service_choices,
+    service_label,
+    service_org_picker,
+    service_picker,
+)
 from catalog.loader import CatalogHolder
 from catalog.schema import Clerk, Organization
 from config.settings import Settings
 from desk import handling, transfers
 from desk.bridge import Copied, clerk_message
 from desk.certificates import format_certificate_code
-from desk.errors import MizError, NotFound
+from desk.errors import MizError, NotFound, ValidationError
 from desk.lifecycle import Status
 from desk.persian import TEHRAN, format_jalali_date, format_number, normalize_identifier
 from desk.requests import Title
@@ -86,8 +102,14 @@ def router() -> Router:
     r.callback_query.register(refuse_card_action, ListPage.filter())
     r.callback_query.register(transfer_page, TransferPage.filter(), clerk)
     r.callback_query.register(transfer_pick, TransferPick.filter(), clerk)
+    r.callback_query.register(transfer_services, TransferServices.filter(), clerk)
+    r.callback_query.register(transfer_service, TransferService.filter(), clerk)
+    r.callback_query.register(transfer_service_pick, TransferServicePick.filter(), clerk)
     r.callback_query.register(refuse_card_action, TransferPage.filter())
     r.callback_query.register(refuse_card_action, TransferPick.filter())
+    r.callback_query.register(refuse_card_action, TransferServices.filter())
+    r.callback_query.register(refuse_card_action, TransferService.filter())
+    r.callback_query.register(refuse_card_action, TransferServicePick.filter())
     r.message.register(cancel_text, OperatorStates.text, Command("cancel"))
     r.message.register(action_text, OperatorStates.text, F.text, clerk)
     r.message.register(drop_text, OperatorStates.text, F.text)
@@ -159,13 +181,26 @@ async def _open_picker(
     directory = CatalogDirectory(catalogs.catalog)
     try:
         async with session_factory() as session:
-            targets = await transfers.destinations_for(session, request_id, actor, directory)
+            targets = await _destinations(session, request_id, actor, directory)
     except MizError as error:
         await callback.answer(error.render(r.lang), show_alert=True)
         return
     await callback.answer()
     markup = picker(r, catalogs.catalog, request_id, seen, targets, 0)
     await message.answer(r.text("op.transfer.pick", clerk=clerk.name.get("fa")), reply_markup=markup)
+
+
+async def _destinations(
+    session: AsyncSession, request_id: int, actor: handling.ActorRef, directory: CatalogDirectory
+) -> list[str]:
+    """The organizations of the picker: none when no other one offers the request's service, which leaves the
+    clerk "another service" (a request filed under the wrong service may be the reason)."""
+    try:
+        return await transfers.destinations_for(session, request_id, actor, directory)
+    except ValidationError as error:
+        if error.key != "desk.transfer.nowhere":
+            raise
+        return []
 
 
 async def transfer_page(
@@ -182,7 +217,7 @@ async def transfer_page(
     directory = CatalogDirectory(catalogs.catalog)
     try:
         async with session_factory() as session:
-            targets = await transfers.destinations_for(session, callback_data.req, actor, directory)
+            targets = await _destinations(session, callback_data.req, actor, directory)
     except MizError as error:
         await callback.answer(error.render(r.lang), show_alert=True)
         return
@@ -226,6 +261,124 @@ async def transfer_pick(
     await callback.answer()
     org_name = org_label(catalogs.catalog, callback_data.org)
     await message.answer(r.text("op.prompt.transfer", clerk=clerk.name.get("fa"), org=org_name))
+
+
+async def transfer_services(
+    callback: CallbackQuery,
+    callback_data: TransferServices,
+    actor: handling.ActorRef,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """ "🔀 another service", or another page of it: the catalog's services by category (the request is read
+    again first, so a forged request id shows nothing)."""
+    message = callback.message
+    assert message is not None
+    try:
+        async with session_factory() as session:
+            await _destinations(session, callback_data.req, actor, CatalogDirectory(catalogs.catalog))
+    except MizError as error:
+        await callback.answer(error.render(r.lang), show_alert=True)
+        return
+    await callback.answer()
+    markup = service_picker(r, catalogs.catalog, callback_data.req, callback_data.seen, callback_data.page)
+    if isinstance(message, Message):
+        await message.edit_text(r.text("op.transfer.pick_service"), reply_markup=markup)
+
+
+def _chosen_service(catalogs: CatalogHolder, number: int) -> str:
+    """The id of the service a button names by its place in the picker; ``ValidationError`` for a forged one."""
+    choices = service_choices(catalogs.catalog)
+    if number >= len(choices):
+        raise ValidationError("desk.transfer.not_offered")
+    return choices[number].id
+
+
+async def transfer_service(
+    callback: CallbackQuery,
+    callback_data: TransferService,
+    actor: handling.ActorRef,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """The clerk chose a service: the organizations offering it (``desk`` says which may receive the request)."""
+    message = callback.message
+    assert message is not None
+    directory = CatalogDirectory(catalogs.catalog)
+    try:
+        service_id = _chosen_service(catalogs, callback_data.svc)
+        async with session_factory() as session:
+            targets = await transfers.destinations_for(
+                session, callback_data.req, actor, directory, service_id
+            )
+    except MizError as error:
+        await callback.answer(error.render(r.lang), show_alert=True)
+        return
+    await callback.answer()
+    markup = service_org_picker(
+        r,
+        catalogs.catalog,
+        callback_data.req,
+        callback_data.seen,
+        callback_data.svc,
+        targets,
+        callback_data.page,
+    )
+    if isinstance(message, Message):
+        text = r.text("op.transfer.pick_service_org", service=service_label(catalogs.catalog, service_id))
+        await message.edit_text(text, reply_markup=markup)
+
+
+async def transfer_service_pick(
+    callback: CallbackQuery,
+    callback_data: TransferServicePick,
+    clerk: Clerk,
+    actor: handling.ActorRef,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    state: FSMContext,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """The clerk picked an organization for the chosen service: refused at once if it cannot receive the request
+    under it, else ask the reason."""
+    message = callback.message
+    assert message is not None
+    try:
+        service_id = _chosen_service(catalogs, callback_data.svc)
+        async with session_factory() as session:
+            await transfers.check_transfer(
+                session,
+                callback_data.req,
+                actor,
+                callback_data.org,
+                seen_status=callback_data.seen,
+                directory=CatalogDirectory(catalogs.catalog),
+                service_id=service_id,
+            )
+    except MizError as error:
+        await callback.answer(error.render(r.lang), show_alert=True)
+        return
+    await state.set_state(OperatorStates.text)
+    await state.update_data(
+        {
+            "req": callback_data.req,
+            "act": "transfer",
+            "seen": callback_data.seen,
+            "to": callback_data.org,
+            "svc": service_id,
+        }
+    )
+    await callback.answer()
+    await message.answer(
+        r.text(
+            "op.prompt.transfer_service",
+            clerk=clerk.name.get("fa"),
+            org=org_label(catalogs.catalog, callback_data.org),
+            service=service_label(catalogs.catalog, service_id),
+        )
+    )
 
 
 async def refuse_card_action(callback: CallbackQuery, r: Renderer, platform: Platform) -> None:
@@ -272,7 +425,10 @@ async def action_text(
     call = _call(catalogs, settings, org, actor, request_id, Status(str(data.get("seen"))), text)
     if action.picks_organization:
         call = replace(
-            call, transfer_to=str(data.get("to", "")), directory=CatalogDirectory(catalogs.catalog)
+            call,
+            transfer_to=str(data.get("to", "")),
+            directory=CatalogDirectory(catalogs.catalog),
+            transfer_service=str(data["svc"]) if data.get("svc") else None,
         )
     try:
         change = await _run(session_factory, outbox, lambda s: action.run(s, call))
@@ -454,7 +610,7 @@ async def transfer_command(
             if request is None or request.id is None:
                 await message.reply(r.text("op.list.empty.find"))
                 return
-            targets = await transfers.destinations_for(session, request.id, actor, directory)
+            targets = await _destinations(session, request.id, actor, directory)
     except MizError as error:
         await message.reply(r.text("op.invalid", error=error.render(r.lang)))
         return

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bot.callbacks import TransferPage, TransferPick
+from bot.callbacks import TransferPage, TransferPick, TransferService, TransferServicePick, TransferServices
 from bot.platforms import Platform
 from bot.render import Renderer
-from bot.transfers import PICKER_PAGE, CatalogDirectory, picker
+from bot.transfers import PICKER_PAGE, CatalogDirectory, picker, service_choices, service_picker
 from catalog import load_catalog
 from catalog.schema import OrganizationKind
 from config.settings import PROJECT_ROOT
@@ -41,10 +41,34 @@ def test_the_picker_pages_the_organizations_and_each_button_names_request_target
     assert TransferPick.unpack(picks[0].callback_data or "") == TransferPick(
         req=42, org=targets[0], seen=Status.IN_PROGRESS
     )
-    nav = first.inline_keyboard[-1]
+    nav, other = first.inline_keyboard[-2:]
     assert [TransferPage.unpack(b.callback_data or "").page for b in nav] == [1]
+    assert [b.text for b in other] == ["🔀 خدمت دیگر"]
+    assert TransferServices.unpack(other[0].callback_data or "") == TransferServices(
+        req=42, seen=Status.IN_PROGRESS, page=0
+    )
 
     last = picker(r, CATALOG, 42, Status.IN_PROGRESS, targets, 1)
     picks = [b for row in last.inline_keyboard for b in row if b.callback_data.startswith("xfer:")]
     assert [TransferPick.unpack(b.callback_data or "").org for b in picks] == targets[PICKER_PAGE:]
-    assert [TransferPage.unpack(b.callback_data or "").page for b in last.inline_keyboard[-1]] == [0]
+    assert [TransferPage.unpack(b.callback_data or "").page for b in last.inline_keyboard[-2]] == [0]
+
+
+def test_the_service_picker_lists_every_service_once_by_category_and_its_buttons_fit() -> None:
+    r = Renderer(Platform.TELEGRAM, "fa")
+    choices = service_choices(CATALOG)
+    order = [category.id for category in CATALOG.categories]
+    assert [order.index(s.category) for s in choices] == sorted(order.index(s.category) for s in choices)
+    listed: list[TransferService] = []
+    for page in range(-(-len(choices) // PICKER_PAGE)):
+        markup = service_picker(r, CATALOG, 42, Status.SUBMITTED, page)
+        listed += [
+            TransferService.unpack(b.callback_data or "")
+            for row in markup.inline_keyboard
+            for b in row
+            if (b.callback_data or "").startswith("xfersvc:")
+        ]
+    assert [choices[item.svc].id for item in listed] == [s.id for s in choices]
+    longest = max((org.id for org in CATALOG.organizations), key=len)
+    pick = TransferServicePick(req=10**12, org=longest, seen=Status.IN_PROGRESS, svc=len(choices) - 1)
+    assert len(pick.pack().encode()) <= 64, "a button's data is at most 64 bytes"

@@ -43,8 +43,8 @@ async def test_a_request_moves_to_the_right_municipality_keeping_its_code(
 
     await falavarjan.press(TRANSFER, message=card)
     picker = await falavarjan.expect("کدام سازمان")
-    assert buttons(picker) == ["شهرداری قهدریجان"], (
-        "only the organizations offering the service, not this one"
+    assert buttons(picker) == ["شهرداری قهدریجان", "🔀 خدمت دیگر"], (
+        "only the organizations offering the service, not this one, and the way to another service"
     )
     await falavarjan.press("شهرداری قهدریجان", message=picker)
     await falavarjan.expect("چرا این درخواست به شهرداری قهدریجان می‌رود")

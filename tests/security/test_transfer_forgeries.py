@@ -3,9 +3,13 @@ the organization an anonymous complaint accuses, and a second tap are all refuse
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.platforms import Platform
+from bot.transfers import service_choices
+from catalog import load_catalog
 from desk.lifecycle import Status
 from tests.e2e.test_desk import file_complaint, file_request
 from tests.security.conftest import World
@@ -83,3 +87,36 @@ async def test_an_anonymous_complaint_cannot_be_sent_to_the_accused_nor_moved_tw
     assert "دربارهٔ: شهرداری فلاورجان (این سازمان شکایت را نمی‌بیند)" in card["text"]
     assert "شکایت ناشناس" in await forge(baharan, f"xfer:{complaint.id}:falavarjan:submitted")
     assert (await stored(world, code=complaint.tracking_code)).organization_id == "baharan"
+
+
+async def test_forged_service_transfers_are_refused_and_move_nothing(
+    world: World, platform: Platform, catalog_dir: Path
+) -> None:
+    zahra, code = await file_request(world, platform)
+    owner = await world.clerk(platform, "falavarjan")
+    await card_of_when_drawn(owner, code)
+    request = await stored(world, code=code)
+    catalog = load_catalog(catalog_dir)
+    choices = service_choices(catalog)
+    baharan = {service.id for service in catalog.services_for("baharan")}
+    # A service Baharan does not offer (a dehyari's): the button names it by its place in the picker.
+    n = next(i for i, service in enumerate(choices) if service.id not in baharan)
+
+    # Its own clerk cannot send it to an organization that does not offer the chosen service, nor name a service
+    # past the end of the list.
+    assert "این خدمت را ارائه نمی‌دهد" in await forge(owner, f"xfers:{request.id}:baharan:submitted:{n}")
+    assert "این خدمت را ارائه نمی‌دهد" in await forge(owner, f"xfers:{request.id}:ghahderijan:submitted:9999")
+    # Another organization's clerk cannot list the services, their organizations, or pick one for this request.
+    forger = await world.clerk(platform, "baharan")
+    for data in (
+        f"xfersvcs:{request.id}:submitted:0",
+        f"xfersvc:{request.id}:submitted:{n}:0",
+        f"xfers:{request.id}:ghahderijan:submitted:{n}",
+    ):
+        assert "پیدا نشد" in await forge(forger, data), data
+
+    after = await stored(world, code=code)
+    assert (after.organization_id, after.service_id) == ("falavarjan", request.service_id)
+    assert not [
+        m for m in await zahra.transcript() if m.get("outgoing") and "فرستاده شد" in m.get("text", "")
+    ]
