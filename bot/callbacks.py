@@ -297,6 +297,13 @@ class InquiryAgency(CallbackData, prefix="inqto"):
     org: str = Field(max_length=24, pattern=r"^[a-z][a-z0-9_]*$")
 
 
+class InquiryPage(CallbackData, prefix="inqpg"):
+    """A page of the organizations a clerk may ask about request ``req``, counted from 0."""
+
+    req: RowId
+    page: Index
+
+
 class InquiryDocument(CallbackData, prefix="inqdoc"):
     """A clerk ticks (or unticks) the request's document ``doc`` to attach to the inquiry of request ``req``."""
 

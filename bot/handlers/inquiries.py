@@ -40,6 +40,7 @@ from bot.callbacks import (
     InquiryAnswerDone,
     InquiryButton,
     InquiryDocument,
+    InquiryPage,
     InquiryRecord,
     InquiryRecordNow,
     InquiryStep,
@@ -73,7 +74,8 @@ Where = Message | InaccessibleMessage | None
 """Where to answer: a message of the group (a pressed button's may be inaccessible, then nothing is sent)."""
 
 PICKER_MAX = 16
-"""Most organizations offered as buttons (the service's usual ones and the agencies come first)."""
+"""Most organizations offered as buttons on one page of the picker (the service's usual ones and the agencies come
+first; the municipalities, dehyaris and the governorate on the next pages)."""
 
 
 class InquiryStates(StatesGroup):
@@ -97,6 +99,7 @@ def router() -> Router:
     r.callback_query.register(start, CardAction.filter(F.act == "inquire"), clerk)
     r.callback_query.register(record_start, CardAction.filter(F.act == "record_answer"), clerk)
     r.callback_query.register(tick_agency, InquiryAgency.filter(), InquiryStates.agencies, clerk)
+    r.callback_query.register(turn_page, InquiryPage.filter(), InquiryStates.agencies, clerk)
     r.callback_query.register(tick_document, InquiryDocument.filter(), InquiryStates.documents, clerk)
     r.callback_query.register(step, InquiryStep.filter(), clerk)
     r.callback_query.register(button, InquiryButton.filter(), clerk)
@@ -108,7 +111,7 @@ def router() -> Router:
         F.data.func(
             lambda data: (
                 str(data).split(":", 1)[0]
-                in {"inqto", "inqdoc", "inqgo", "inqrec", "inqnow", "inqdone", "inq"}
+                in {"inqto", "inqpg", "inqdoc", "inqgo", "inqrec", "inqnow", "inqdone", "inq"}
             )
         ),
     )
@@ -155,17 +158,35 @@ async def _reply(message: Where, text: str, markup: InlineKeyboardMarkup | None 
 # The asking clerk's dialog.
 
 
+def _pages(targets: list[str]) -> int:
+    return max(1, -(-len(targets) // PICKER_MAX))
+
+
 def _agency_markup(
-    r: Renderer, catalogs: CatalogHolder, request_id: int, targets: list[str], picked: list[str]
+    r: Renderer,
+    catalogs: CatalogHolder,
+    request_id: int,
+    targets: list[str],
+    picked: list[str],
+    page: int = 0,
 ) -> InlineKeyboardMarkup:
+    """A page of the organizations to tick (those ticked on other pages stay ticked), with the way to the others."""
+    shown = targets[page * PICKER_MAX : (page + 1) * PICKER_MAX]
     buttons = [
         _button(
             ("✅ " if org_id in picked else "") + org_label(catalogs.catalog, org_id),
             InquiryAgency(req=request_id, org=org_id).pack(),
         )
-        for org_id in targets
+        for org_id in shown
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    nav: list[InlineKeyboardButton] = []
+    if page > 0:
+        nav.append(_button(r.plain("bot.nav.prev"), InquiryPage(req=request_id, page=page - 1).pack()))
+    if page + 1 < _pages(targets):
+        nav.append(_button(r.plain("bot.nav.next"), InquiryPage(req=request_id, page=page + 1).pack()))
+    if nav:
+        rows.append(nav)
     rows.append(
         [
             _button(r.plain("op.inquiry.next"), InquiryStep(req=request_id, step="question").pack()),
@@ -212,7 +233,7 @@ async def start(
     except MizError as error:
         await _alert(callback, r, error)
         return
-    targets = [o.id for o in catalogs.catalog.inquiry_targets(org.id, asking.service_id)][:PICKER_MAX]
+    targets = [o.id for o in catalogs.catalog.inquiry_targets(org.id, asking.service_id)]
     await state.set_state(InquiryStates.agencies)
     await state.set_data(
         {
@@ -249,8 +270,34 @@ async def tick_agency(
     await state.update_data({"picked": picked})
     await callback.answer()
     if isinstance(callback.message, Message):
+        page = int(data.get("page", 0))
         await callback.message.edit_reply_markup(
-            reply_markup=_agency_markup(r, catalogs, callback_data.req, targets, picked)
+            reply_markup=_agency_markup(r, catalogs, callback_data.req, targets, picked, page)
+        )
+
+
+async def turn_page(
+    callback: CallbackQuery,
+    callback_data: InquiryPage,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    state: FSMContext,
+) -> None:
+    """Another page of the organizations to ask; a forged page number shows the nearest real one."""
+    data = await state.get_data()
+    if data.get("req") != callback_data.req:
+        await callback.answer(r.plain("op.inquiry.stale"), show_alert=True)
+        return
+    targets = list(data.get("targets", []))
+    page = min(callback_data.page, _pages(targets) - 1)
+    await callback.answer()
+    if page == int(data.get("page", 0)):
+        return  # nothing to redraw (a messenger refuses an edit that changes nothing)
+    await state.update_data({"page": page})
+    if isinstance(callback.message, Message):
+        picked = list(data.get("picked", []))
+        await callback.message.edit_reply_markup(
+            reply_markup=_agency_markup(r, catalogs, callback_data.req, targets, picked, page)
         )
 
 

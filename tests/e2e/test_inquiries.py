@@ -238,3 +238,50 @@ async def test_the_agency_asks_for_more_and_the_clerk_replies_under_it(
     back = await registry.expect("فرعی ۱۲", timeout=30)
     assert back.get("reply_to_message_id") == asked["message_id"], "under the inquiry's card"
     assert "✅ پاسخ" in buttons(back), "and the agency can answer from there"
+
+
+def picker_request(picker: dict[str, Any]) -> int:
+    """The request id the picker's buttons carry (``inqto:<id>:<org>``)."""
+    for row in picker.get("buttons", []):
+        for button in row:
+            data = str(button.get("callback_data") or "")
+            if data.startswith("inqto:"):
+                return int(data.split(":")[1])
+    raise AssertionError("no organization's button")
+
+
+async def test_the_picker_pages_on_to_the_governorate_which_gets_the_inquiry(
+    world: Any, platform: Platform
+) -> None:
+    clerk, _zahra, card, _code = await claimed(world, platform)
+    inspector = await world.clerk(platform, "governorate")
+    await clerk.press(INQUIRE, message=card)
+    picker = await clerk.expect("از کدام دستگاه‌ها")
+    assert "فرمانداری فلاورجان" not in buttons(picker), "the agencies come first"
+    assert "بعدی ‹" in buttons(picker)
+    await clerk.press(REGISTRY, message=picker)
+    picker = await clerk.expect("از کدام دستگاه‌ها")
+    await clerk.press("بعدی ‹", message=picker)
+    picker = await clerk.expect("از کدام دستگاه‌ها")  # the same message, its second page
+    assert "✅ " + REGISTRY not in buttons(picker), "the first page's agencies are not on the second"
+    # A modified client asking for a page far past the end is shown the last one, no error.
+    await clerk.press(data=f"inqpg:{picker_request(picker)}:99", message=picker, wait_answer=5, forged=True)
+    assert not (clerk.last_answer or {}).get("text")
+    picker = await clerk.expect("از کدام دستگاه‌ها")
+    assert "بعدی ‹" not in buttons(picker), "the governorate is on the last page"
+    assert "› قبلی" in buttons(picker)
+    await clerk.press("فرمانداری فلاورجان", message=picker)
+    picker = await clerk.expect("از کدام دستگاه‌ها")
+    assert "✅ فرمانداری فلاورجان" in buttons(picker), "ticked, and the page stays"
+    await clerk.press("ادامه ⬅️", message=picker)
+    await clerk.expect("متن استعلام را بنویسید")
+    await clerk.send("آیا این ملک در طرح تعریض جاده است؟")
+    documents = await clerk.expect("کدام مدارک درخواست پیوست شود")
+    await clerk.press("ادامه ⬅️", message=documents)
+    await clerk.expect("شمارهٔ نامهٔ صادره")
+    await clerk.press("📤 ارسال بدون شمارهٔ نامه")
+    sent = await clerk.expect("استعلام فرستاده شد")
+    assert REGISTRY in sent["text"], "the agency ticked on the first page goes too"
+    assert "فرمانداری فلاورجان" in sent["text"]
+    asked = await inspector.expect("طرح تعریض جاده", timeout=10)
+    assert "شهرداری فلاورجان" in asked["text"]
