@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -20,6 +20,7 @@ from emulator.client import EmulatorClient
 
 __all__ = [
     "ECHO_DATA",
+    "MIZ_DISTRICT",
     "MIZ_ORG",
     "Actor",
     "Kind",
@@ -34,6 +35,12 @@ Choose = str | Callable[[Message | None], str]
 
 MIZ_ORG = "دهیاری اشترجان"
 """The organization every simulated citizen files with (a dehyari, possibly on a later page)."""
+
+MIZ_DISTRICT = "central"
+"""Its district: the picker lists the county's dehyaris behind one 🏡 button per district."""
+
+VILLAGES = "🏡"
+"""How a district's button of dehyaris starts."""
 
 ECHO_DATA = "echo"
 """The callback data of the echo bot's single inline button."""
@@ -74,6 +81,10 @@ def _next_page(message: Message | None) -> str:
     return next(label for label in _labels(message) if label.startswith("بعدی"))
 
 
+def _villages(message: Message | None) -> str:
+    return next(label for label in _labels(message) if label.startswith(VILLAGES) and "مرکزی" in label)
+
+
 def _lighting(message: Message | None) -> str:
     return next(label for label in _labels(message) if "روشنایی" in label)
 
@@ -84,6 +95,13 @@ def miz_journey() -> list[Step]:
     return [
         Step(Kind.TEXT, "/start", ("میز خدمت",)),
         Step(Kind.REPLY, "🗂 خدمات و ثبت درخواست", (orgs,)),
+        Step(
+            Kind.BUTTON,
+            _next_page,
+            (orgs,),
+            repeat_while=lambda m: not any(label.startswith(VILLAGES) for label in _labels(m)),
+        ),
+        Step(Kind.BUTTON, _villages, (orgs,)),
         Step(Kind.BUTTON, _next_page, (orgs,), repeat_while=lambda m: MIZ_ORG not in _labels(m)),
         Step(Kind.BUTTON, MIZ_ORG, ("گروه خدمت",)),
         Step(Kind.TEXT, "گزارش", ("پیدا شد",)),
@@ -104,9 +122,10 @@ def echo_journey(kinds: list[Kind]) -> list[Step]:
     return [Step(kind, values[kind]) for kind in kinds]
 
 
-def expand_kinds(steps: list[Step], repeats: int) -> list[Kind]:
-    """The kinds of the actions of ``steps`` when each ``repeat_while`` step runs ``repeats`` times."""
-    return [s.kind for s in steps for _ in range(repeats if s.repeat_while else 1)]
+def expand_kinds(steps: list[Step], repeats: Sequence[int]) -> list[Kind]:
+    """The kinds of the actions of ``steps`` when the n-th ``repeat_while`` step runs ``repeats[n]`` times."""
+    counts = iter(repeats)
+    return [s.kind for s in steps for _ in range(next(counts) if s.repeat_while else 1)]
 
 
 @dataclass

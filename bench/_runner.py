@@ -26,7 +26,7 @@ from aiogram import Bot, Dispatcher
 
 from bench._citizens import TOKENS, DriveSpec, citizens_main
 from bench._echo import echo_bot, echo_dispatcher
-from bench._journey import MIZ_ORG, Kind, expand_kinds, miz_journey
+from bench._journey import MIZ_DISTRICT, MIZ_ORG, VILLAGES, Kind, expand_kinds, miz_journey
 from bench._measure import ApiCounter, PeakRss, SqlCounter, percentile, rss_mb
 from emulator.dialects import DialectName
 
@@ -366,15 +366,23 @@ def _switch(api: ApiCounter, sql: SqlCounter | None = None) -> Callable[[bool], 
     return switch
 
 
-def _org_pages() -> int:
-    """How many times a citizen presses "next" before the organization shows (as the browse dialog pages)."""
+def _org_pages() -> tuple[int, int]:
+    """How many times a citizen presses "next" before the district's 🏡 button shows among the towns, then
+    before the organization shows among the district's dehyaris (as the browse dialog groups and pages them)."""
+    from bot.dialogs.browse import grouped_choices
     from bot.keyboards import PAGE_SIZE
+    from bot.platforms import Platform
+    from bot.render import Renderer
     from catalog.loader import load_catalog
     from config.settings import PROJECT_ROOT
 
     catalog = load_catalog(PROJECT_ROOT / "catalog" / "data")
-    names = [o.name.get("fa") for o in catalog.organizations if catalog.services_for(o.id)]
-    return names.index(MIZ_ORG) // PAGE_SIZE
+    r = Renderer.get(Platform.TELEGRAM, "fa")
+    towns, _ = grouped_choices(r, catalog, complaint=False, district="")
+    villages, _ = grouped_choices(r, catalog, complaint=False, district=MIZ_DISTRICT)
+    first_group = next(n for n, choice in enumerate(towns) if choice.label.startswith(VILLAGES))
+    org = next(n for n, choice in enumerate(villages) if choice.label == MIZ_ORG)
+    return first_group // PAGE_SIZE, org // PAGE_SIZE
 
 
 async def run_benchmark(config: BenchConfig) -> Report:

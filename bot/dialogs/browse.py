@@ -88,7 +88,7 @@ def _org_choice(r: Renderer, org: Organization, *, complaint: bool) -> Choice:
     return Choice(org.name.get(r.lang), data)
 
 
-def _grouped_choices(
+def grouped_choices(
     r: Renderer, catalog: Catalog, *, complaint: bool, district: str
 ) -> tuple[list[Choice], bool]:
     """The choices of one level of the picker, and whether it is a district's dehyaris.
@@ -135,7 +135,7 @@ def _org_list(
         district = ""  # a forged district adds no cache entry either
     choices, in_district = catalog.derived(
         ("org_choices", r.lang, complaint, district),
-        lambda: _grouped_choices(r, catalog, complaint=complaint, district=district),
+        lambda: grouped_choices(r, catalog, complaint=complaint, district=district),
     )
     shown = district if in_district else ""
     page = min(max(page, 0), max(0, (len(choices) - 1) // PAGE_SIZE))  # a forged page adds no cache entry

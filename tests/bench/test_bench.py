@@ -22,8 +22,9 @@ FIGURES = (
 )
 
 
-async def test_two_citizens_report_every_figure_for_miz_and_echo() -> None:
-    report = await run_benchmark(BenchConfig(citizens=2, warmup=False))
+async def test_two_citizens_report_every_figure_for_miz_and_echo_and_at_a_human_pace() -> None:
+    """One run of the whole benchmark (each costs seconds): the full-speed figures, then the paced ones."""
+    report = await run_benchmark(BenchConfig(citizens=2, warmup=False, paced=0.02))
 
     figures = report.as_dict()
     for phase in ("miz", "echo"):
@@ -39,25 +40,20 @@ async def test_two_citizens_report_every_figure_for_miz_and_echo() -> None:
     for label in ("updates/s", "p50 ms", "p95 ms", "p99 ms", "peak RSS MB", "Miz/echo", "Targets"):
         assert label in table
 
-
-def test_refuses_zero_citizens(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--citizens", "0"]) == 2
-    assert "at least 1" in capsys.readouterr().err
-
-
-async def test_the_paced_run_reports_latency_at_a_human_pace_and_reads_the_target_there() -> None:
-    report = await run_benchmark(BenchConfig(citizens=2, warmup=False, paced=0.02))
-
     assert report.paced_miz is not None
     assert report.paced_echo is not None
     assert report.paced_miz.actions == report.paced_echo.actions == report.miz.actions
     assert report.paced_miz.p95_ms > 0
-    figures = report.as_dict()
     assert {"miz_paced", "echo_paced"} <= set(figures)
     (latency_target,) = [name for name in report.targets_met if name.startswith("p95")]
     assert "0.02 s pauses" in latency_target
     assert report.targets_met[latency_target] is (report.paced_miz.p95_ms < 100)
-    assert "At a human pace" in format_report(report)
+    assert "At a human pace" in table
+
+
+def test_refuses_zero_citizens(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--citizens", "0"]) == 2
+    assert "at least 1" in capsys.readouterr().err
 
 
 def test_refuses_a_negative_pace(capsys: pytest.CaptureFixture[str]) -> None:
