@@ -49,7 +49,7 @@ from desk.handling import (
 from desk.i18n import translator
 from desk.lifecycle import Actor, Status, check_transition
 from desk.notifications import Button, enqueue_chat, enqueue_copy, text_payload
-from desk.persian import visible
+from desk.persian import format_number, visible
 from desk.requests import Title
 from desk.validators import jalali_date
 from storage.columns import utcnow
@@ -118,6 +118,11 @@ class Agency:
 
 def _fa(key: str, **params: Any) -> str:
     return translator(GROUP_LANG)(key, **params)
+
+
+def _attached(count: int) -> str:
+    """How many files went with a question or an answer, for the clerks' history (the files are on the inquiry)."""
+    return _fa("desk.inquiry.event.files", count=format_number(count, GROUP_LANG)) if count else ""
 
 
 def _letter(number: str | None) -> str | None:
@@ -222,7 +227,8 @@ async def send_inquiries(
             actor_kind=actor.kind,
             actor_id=actor.actor_id,
             to_status=None,
-            text=_fa("desk.inquiry.event.question", number=inquiry.id, agency=agency.name, text=text),
+            text=_fa("desk.inquiry.event.question", number=inquiry.id, agency=agency.name, text=text)
+            + _attached(len(chosen) + len(files)),
             public=False,
         )
         for platform, chat_id in sorted(agency.groups.items()):
@@ -450,7 +456,7 @@ async def _close(
         actor_kind=actor.kind,
         actor_id=actor.actor_id,
         to_status=None,
-        text=_fa(key, number=inquiry.id, agency=agency_name, text=text),
+        text=_fa(key, number=inquiry.id, agency=agency_name, text=text) + _attached(len(files)),
         public=False,
     )
     public = await _record(

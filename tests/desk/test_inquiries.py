@@ -217,6 +217,8 @@ async def test_new_files_the_clerk_sends_are_listed_on_every_inquiry_sent(factor
     assert (await inquiry(factory, registry.id)).files == new
     assert gas.id is not None
     assert (await inquiry(factory, gas.id)).files == new, "the agency answered by hand reads them on paper"
+    internal = [event.text or "" for event in await all_events(factory, request_id) if not event.public]
+    assert sum("(📎 ۲ پیوست)" in text for text in internal) == 2, "the clerks' history counts them"
 
 
 async def test_more_new_files_than_allowed_are_refused_and_nothing_is_sent(factory: Factory) -> None:
@@ -239,6 +241,8 @@ async def test_an_answer_of_several_files_keeps_them_all_and_copies_each_under_t
     await answer(factory, sent.id, REGISTRY_STAFF, "پلاک آزاد است.\n\nنقشه پیوست است.", files=files)
     recorded = await inquiry(factory, sent.id)
     assert recorded.answer_files == files
+    internal = [event.text or "" for event in await all_events(factory, request_id) if not event.public]
+    assert any("پلاک آزاد است." in text and "(📎 ۳ پیوست)" in text for text in internal)
     assert recorded.answer_text == "پلاک آزاد است.\n\nنقشه پیوست است."
     copies = [row for row in await outbox(factory) if row.payload.get("type") == "copy"]
     # Each file is copied to the asking group on its own messenger, in the order sent.
