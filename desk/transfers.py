@@ -247,6 +247,7 @@ async def transfer(
     destination = check_destination(request, to, directory, service_id)
     assert request.id is not None
     origin, old_service = request.organization_id, request.service_id
+    old_title = Title.of(request.service_snapshot)
     moved = await _move_service(session, request, service_id, destination)
     today = today or datetime.now(TEHRAN).date()
     deadline = destination.calendar.add_working_days(today, destination.duration_days)
@@ -280,7 +281,7 @@ async def transfer(
     request.updated_at = now
     session.add(request)
 
-    await _tell_citizen(session, request, event, text)
+    await _tell_citizen(session, request, event, text, filed_as=old_title if moved else None)
     if origin != to:
         await _draw_cards(session, request, event, directory.groups(origin), kind="moved")
     await _draw_cards(session, request, event, directory.groups(to), kind="card")
@@ -317,9 +318,15 @@ async def _move_service(
 
 
 async def _tell_citizen(
-    session: AsyncSession, request: ServiceRequest, event: RequestEvent, reason: str
+    session: AsyncSession,
+    request: ServiceRequest,
+    event: RequestEvent,
+    reason: str,
+    *,
+    filed_as: Title | None = None,
 ) -> None:
-    """The citizen's message (and SMS): who handles the request now, why, the same code and the new deadline."""
+    """The citizen's message (and SMS): who handles the request now, why, the same code and the new deadline;
+    and, when it moved to another service (``filed_as`` the old one's title), under which service now."""
     citizen = await Citizens(session).get(request.citizen_id)
     assert citizen is not None
     assert request.id is not None
@@ -330,6 +337,8 @@ async def _tell_citizen(
         "org": request.organization_id,
         "text": reason,
     }
+    if filed_as is not None:
+        params["old"] = filed_as.text(lang)
     dates = {"deadline": request.deadline} if request.deadline is not None else {}
     await enqueue_chat(
         session,
@@ -337,7 +346,11 @@ async def _tell_citizen(
         chat_id=citizen.chat_id,
         organization_id=request.organization_id,
         payload=text_payload(
-            "notify.citizen.transferred", lang, params=params, dates=dates, buttons=answer_buttons(request.id)
+            "notify.citizen.transferred_service" if filed_as is not None else "notify.citizen.transferred",
+            lang,
+            params=params,
+            dates=dates,
+            buttons=answer_buttons(request.id),
         ),
         dedupe_key=f"event:{event.id}:citizen",
         request_id=request.id,

@@ -114,6 +114,12 @@ async def test_the_request_keeps_its_code_and_answers_under_the_new_service_with
     assert new is not None
     assert (old.service_id, new.service_id) == ("complaint", "building_permit")
     assert new.id == after.service_version_id
+    told = [r for r in await outbox(factory) if r.dedupe_key == f"event:{done.event_id}:citizen"]
+    assert [r.payload["key"] for r in told] == ["notify.citizen.transferred_service"]
+    assert (told[0].payload["params"]["old"], told[0].payload["params"]["title"]) == (
+        "ثبت شکایت",
+        "پروانهٔ ساختمانی",
+    )
 
 
 async def test_the_same_organization_may_take_it_under_another_service(factory: Factory) -> None:

@@ -67,9 +67,11 @@ async def test_a_request_moves_to_the_right_service_keeping_its_code_and_answers
     await falavarjan.send("درخواست پلاک ثبتی است و با شهرداری قهدریجان")
     await falavarjan.expect("درخواست منتقل شد")
 
-    told = await zahra.expect("فرستاده شد", timeout=10)
+    told = await zahra.expect("از این پس با خدمت", timeout=10)
     assert persian(code[:4]) in told["text"], "the same tracking code"
     assert "شهرداری قهدریجان" in told["text"]
+    assert "با خدمت «آزمون همه پرسش‌ها» ثبت کرده بودید" in told["text"], "she is told the service changed"
+    assert "«آزمون پلاک ثبتی»" in told["text"]
 
     new = await ghahderijan.expect("آزمون پلاک ثبتی", timeout=10)
     assert "ثبت‌شده با خدمت «آزمون همه پرسش‌ها»" in new["text"]
