@@ -101,6 +101,12 @@ async def test_the_registry_answers_in_its_group_and_the_request_returns_to_the_
 
     await registry.press("✅ پاسخ", message=asked)
     await registry.expect("پاسخ استعلام شمارهٔ")
+    await registry.send_sticker()
+    await registry.expect("پاسخ خالی است")
+    store = world.miz.dispatcher["documents"]
+    store.max_bytes = 1024 * 1024  # a file of one and a half megabytes is too large here
+    await registry.send_document(PDF + b"0" * 1_500_000, filename="big.pdf", mime_type="application/pdf")
+    await registry.expect("حداکثر ۱ مگابایت", timeout=10)
     await registry.send("پلاک در بازداشت نیست.")
     await registry.expect("۱ متن و ۰ فایل")
     await registry.send_photo(png(), caption="نقشهٔ پلاک")
