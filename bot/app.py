@@ -47,7 +47,7 @@ from bot.filters import route_by_state, route_callbacks_by_prefix, run_filters_i
 from bot.fsm import DatabaseStorage, make_fsm_storage
 from bot.handlers import commands, errors, fallback, inquiries, operator, reports, start
 from bot.health import Readiness, setup_health, side_server
-from bot.inquiry_cards import inquiry_drawer
+from bot.inquiry_cards import answer_file_sender, inquiry_drawer
 from bot.locale_store import CitizenLocales
 from bot.log_context import JsonFormatter
 from bot.metrics import setup_metrics
@@ -370,6 +370,7 @@ class Miz:
         handlers: dict[str, PayloadHandler] = {
             "card": card_drawer(self.factory, self.clerks, documents, self.catalogs),
             "inquiry": inquiry_drawer(self.factory, documents, self.catalogs),
+            "inquiry_file": answer_file_sender(self.factory, documents, self.catalogs),
             REPORT_PAYLOAD: reports.report_sender(self.factory, self.catalogs, self.clerks),
         }
         provider_token = self.settings.bale_provider_token

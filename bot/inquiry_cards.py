@@ -29,7 +29,7 @@ from storage.repositories import Inquiries, Requests
 from storage.repositories.groups import GroupMessages, inquiry_card_kind
 from storage.uow import unit_of_work
 
-__all__ = ["agency_buttons", "agency_of", "inquiry_drawer"]
+__all__ = ["agency_buttons", "agency_of", "answer_file_sender", "inquiry_drawer"]
 
 logger = logging.getLogger(__name__)
 
@@ -158,3 +158,35 @@ def inquiry_drawer(
         return sent
 
     return draw
+
+
+def answer_file_sender(
+    factory: async_sessionmaker[AsyncSession], store: DocumentStore, catalogs: CatalogHolder
+) -> Callable[[Bot, OutboxMessage], Awaitable[Message | None]]:
+    """The outbox handler of ``inquiry_file`` rows: a file of an answer, sent from the document store to an asking
+    group on the other messenger (where it cannot be copied), only in a group of the organization that asked."""
+
+    async def send(bot: Bot, row: OutboxMessage) -> Message | None:
+        assert row.platform is not None
+        assert row.chat_id is not None
+        inquiry_id, index = int(row.payload["inquiry_id"]), int(row.payload["index"])
+        async with factory() as session:
+            inquiry = await Inquiries(session).get(inquiry_id)
+        group = catalogs.catalog.organization_by_group(row.platform, row.chat_id)
+        if inquiry is None or index >= len(inquiry.answer_files):
+            return None
+        if group is None or group.id != inquiry.asking_organization_id:
+            logger.warning(
+                "refused to send inquiry %s's file in chat %s:%s", inquiry_id, row.platform, row.chat_id
+            )
+            return None
+        r = Renderer.get(Platform(row.platform), "fa")
+        caption = r.plain("op.inquiry.file_caption", n=r.digits(index + 1), number=r.digits(inquiry_id))
+        file: Any = BufferedInputFile(
+            store.read(str(inquiry.answer_files[index]["stored_path"])),
+            filename=str(inquiry.answer_files[index]["stored_path"]).rsplit("/", 1)[-1],
+        )
+        sender = bot.send_photo if inquiry.answer_files[index].get("kind") == "photo" else bot.send_document
+        return await sender(row.chat_id, file, caption=caption)
+
+    return send

@@ -378,9 +378,12 @@ async def _relay(
     organization_id: str,
     buttons: list[list[Button]] | None = None,
     files: Sequence[Mapping[str, Any]] = (),
+    files_of: int | None = None,
 ) -> None:
-    """Send ``key`` to each of ``groups`` (replying to the message ``reply_to`` names there), then copy the
-    ``files`` sent on the same messenger under it (a file cannot be copied from one messenger to another)."""
+    """Send ``key`` to each of ``groups`` (replying to the message ``reply_to`` names there), then the ``files``
+    under it: copied when sent on the same messenger; on the other one (a message cannot be copied from one
+    messenger to another) sent from the document store by ``bot.inquiry_cards`` when kept there, as ``files_of``
+    (the inquiry whose answer they are) tells it."""
     assert request.id is not None
     # Only the request's own groups link the message to it (a reply there reaches the request); an agency's
     # group never gets a way to the request or the citizen.
@@ -410,6 +413,18 @@ async def _relay(
                 from_chat_id=int(file["chat_id"]),
                 message_id=int(file["message_id"]),
                 dedupe_key=f"{dedupe}:{platform}:file:{index}",
+                request_id=linked,
+            )
+        for index, file in enumerate(files):
+            if file.get("platform") == platform or not file.get("stored_path") or files_of is None:
+                continue
+            await enqueue_chat(
+                session,
+                platform=platform,
+                chat_id=chat_id,
+                organization_id=organization_id,
+                payload={"type": "inquiry_file", "inquiry_id": files_of, "index": index},
+                dedupe_key=f"{dedupe}:{platform}:stored:{index}",
                 request_id=linked,
             )
 
@@ -490,6 +505,7 @@ async def _close(
         reply_to=await _cards_of(session, request.id),
         organization_id=request.organization_id,
         files=files,
+        files_of=inquiry.id,
     )
     if not last:
         await _tell_groups(session, request, public, asking_groups)

@@ -251,6 +251,15 @@ async def test_an_answer_of_several_files_keeps_them_all_and_copies_each_under_t
         ("telegram", 81),
         ("telegram", 82),
     ]
+    # On the other messenger, where a message cannot be copied, each file is sent from the document store.
+    stored_files = [row for row in await outbox(factory) if row.payload.get("type") == "inquiry_file"]
+    assert sorted(
+        (row.platform, row.payload["inquiry_id"], row.payload["index"]) for row in stored_files
+    ) == [
+        ("bale", sent.id, 0),
+        ("bale", sent.id, 1),
+        ("telegram", sent.id, 2),
+    ]
 
 
 async def test_an_answer_of_too_many_files_is_refused_and_the_inquiry_stays_open(factory: Factory) -> None:

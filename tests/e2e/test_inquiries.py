@@ -129,6 +129,12 @@ async def test_the_registry_answers_in_its_group_and_the_request_returns_to_the_
     scan = await _photo_in(clerk, "نقشهٔ پلاک")
     letter = await _photo_in(clerk, "نامهٔ پاسخ", kind="document")
     assert answered["message_id"] < scan["message_id"] < letter["message_id"], "both files follow the answer"
+    # The asking municipality's group on the other messenger gets both files from the document store.
+    other = await world.clerk(
+        Platform.BALE if platform is Platform.TELEGRAM else Platform.TELEGRAM, "falavarjan"
+    )
+    await _photo_in(other, "پیوست ۱ · استعلام شمارهٔ")
+    await _photo_in(other, "پیوست ۲ · استعلام شمارهٔ", kind="document")
 
     await zahra.press("🔎 پیگیری درخواست")
     await zahra.expect("کد رهگیری درخواست")
