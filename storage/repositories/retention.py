@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlmodel import col, select
 
-from storage.models import Document, ServiceRequest
+from storage.models import Document, Inquiry, ServiceRequest
 from storage.repositories.base import Repository
 
 __all__ = ["ExpiredDocument", "Retention"]
@@ -63,7 +63,26 @@ class Retention(Repository):
             .where(col(Document.stored_path).in_(paths), col(Document.request_id).not_in(request_ids))
             .distinct()
         )
-        return set((await self.session.scalars(stmt)).all())
+        kept = set((await self.session.scalars(stmt)).all())
+        return kept | (set(paths) & await self._inquiry_paths(request_ids))
+
+    async def _inquiry_paths(self, request_ids: Collection[int]) -> set[str]:
+        """The stored files that inquiries of other requests name: the clerk's new files and the agency's answer.
+
+        They are kept in the inquiry's JSON, not as documents; an inquiry with files is rare enough (a clerk's
+        action, not a citizen's) to read them all here, once per retention batch.
+        """
+        rows = await self.session.execute(
+            select(col(Inquiry.files), col(Inquiry.answer_files)).where(
+                col(Inquiry.request_id).not_in(request_ids)
+            )
+        )
+        return {
+            str(file["stored_path"])
+            for files, answer_files in rows
+            for file in [*(files or []), *(answer_files or [])]
+            if isinstance(file, dict) and file.get("stored_path")
+        }
 
     async def remove_documents(self, request_ids: Sequence[int]) -> int:
         """Delete the document rows of ``request_ids``; how many went."""

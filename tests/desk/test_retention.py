@@ -15,7 +15,7 @@ from desk.notices import notice_text
 from desk.requests import track_view
 from desk.retention import NOTICE_KEY, apply_retention, months_before, plan_retention
 from storage.files import DocumentStore
-from storage.models import Citizen, Document, RequestEvent, ServiceRequest
+from storage.models import Citizen, Document, Inquiry, RequestEvent, ServiceRequest
 from storage.repositories import ServiceVersions
 from storage.uow import unit_of_work
 
@@ -175,3 +175,32 @@ def test_miz_retention_dry_run_then_for_real(
     assert not [p for p in store.root.rglob("*") if p.is_file()]
     assert miz(["retention"]) == 0
     assert "removed 0 documents" in capsys.readouterr().out
+
+
+async def test_a_file_an_open_requests_inquiry_names_stays_when_an_old_request_with_the_same_file_is_cleared(
+    factory: async_sessionmaker[AsyncSession], store: DocumentStore
+) -> None:
+    """The store keeps a file sent twice once: a form an agency sent back with its answer on an open request is the
+    same file as an old request's document, and clearing the old one must not take it from the inquiry."""
+    old = await add_request(factory, store, "100000011", closed_days_ago=400, content=PDF + b"form")
+    still_open = await add_request(factory, store, "100000012", closed_days_ago=None, content=PDF + b"other")
+    form = store.store(PDF + b"form")
+    async with unit_of_work(factory, write=True) as session:
+        session.add(
+            Inquiry(
+                request_id=still_open,
+                asking_organization_id="falavarjan",
+                agency_id="registry",
+                question="?",
+                asked_by="bale:7200000001",
+                due_date=NOW.date(),
+                state="answered",
+                answer_files=[{"stored_path": form.stored_path, "kind": form.kind}],
+            )
+        )
+
+    done = await apply_retention(factory, store, months=6, now=NOW)
+
+    assert (done.requests, done.documents, done.files) == (1, 1, 0), "the inquiry still names the file"
+    assert await documents_of(factory, old) == 0
+    assert (store.root / form.stored_path).read_bytes() == PDF + b"form"
