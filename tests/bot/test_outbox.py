@@ -653,7 +653,7 @@ async def test_without_shared_limits_a_second_sender_idles_and_takes_over_when_t
     locker = functools.partial(try_lock, engine)
     first, second = make_sender(factory, bots, locker=locker), make_sender(factory, bots, locker=locker)
     first_task = asyncio.create_task(first.run())
-    await eventually(lambda: bool(first._sending))  # it holds both platforms' locks
+    await eventually(lambda: set(first._sending) == set(bots))  # it holds both platforms' locks
     second_task = asyncio.create_task(second.run())
     for n in range(1, 11):
         await queue(factory, 300 + n, note(n), f"one{n}", platform="telegram" if n % 2 else "bale")
