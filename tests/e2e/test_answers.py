@@ -54,8 +54,12 @@ async def extra_documents(world: Any, code: str) -> list[str]:
 
 
 async def bot_photos_after(person: Any, message: dict[str, Any], count: int) -> list[dict[str, Any]]:
-    """The first ``count`` photos the bot posted in the chat after ``message``, waiting up to 10 s for them."""
-    for _ in range(100):
+    """The first ``count`` photos the bot posted in the chat after ``message``, waiting up to 30 s for them.
+
+    In a Telegram group the outbox keeps to Telegram's 20 messages a minute, so an album's photos after the card's
+    other messages may take more than ten seconds to arrive.
+    """
+    for _ in range(300):
         later = [
             m
             for m in await person.transcript()
