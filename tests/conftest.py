@@ -30,6 +30,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 
+import bot  # noqa: F401  (imports aiogram as Miz does, types built on first use: bot/aiogram_import.py)
 import storage.models  # noqa: F401  (registers the tables)
 from storage.db import create_engine, session_factory
 
