@@ -175,6 +175,7 @@ def retention(
         out,
         "ops.retention.would_remove" if dry_run else "ops.retention.removed",
         documents=summary.documents,
+        inquiry_files=summary.inquiry_files,
         requests=summary.requests,
         months=months,
         cutoff=lambda lang: cutoff.date().isoformat() if lang == "en" else format_jalali_date(cutoff, lang),

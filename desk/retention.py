@@ -3,13 +3,17 @@
 A county keeps citizens' deeds, ID cards and permits only as long as it needs them. With
 ``MIZ_RETENTION_MONTHS`` set (0, the default, keeps everything), ``miz retention`` removes the documents of every
 request closed (completed, rejected or withdrawn) more than that many months ago: their rows and, once no other
-request names the same stored file (the store keeps a file sent twice once), the file itself. The request, its
-answers and its history stay, and the history gains a public notice (``desk.retention.removed``), so the citizen
+request or inquiry names the same stored file (the store keeps a file sent twice once), the file itself. The request,
+its answers and its history stay, and the history gains a public notice (``desk.retention.removed``), so the citizen
 tracking it and the clerk opening it read "documents removed after N months" where the files used to be, instead of
 a file that no longer opens.
 
-Requests are handled a batch at a time, each batch in its own transaction, and a request without documents is
-never picked: running it again removes nothing more and writes no second notice. Files are unlinked after their
+The files of the request's inquiries go the same way: the clerk's new files and the agency's answer files leave the
+inquiry's lists and, on the same terms, the store; the clerks' history says so (``desk.retention.inquiry_files``, not
+public: a citizen never sees an inquiry's files).
+
+Requests are handled a batch at a time, each batch in its own transaction, and a request without documents or
+inquiry files is never picked: running it again removes nothing more and writes no second notice. Files are unlinked after their
 batch commits; a crash in between leaves a few files without rows (kept, never broken), never a row without its
 file.
 """
@@ -29,13 +33,23 @@ from desk.notices import make_notice
 from storage.columns import utcnow
 from storage.files import DocumentStore
 from storage.models import RequestEvent
-from storage.repositories.retention import ExpiredDocument, Retention
+from storage.repositories.retention import ExpiredDocument, ExpiredInquiryFile, Retention
 from storage.uow import unit_of_work
 
-__all__ = ["NOTICE_KEY", "RetentionSummary", "apply_retention", "months_before", "plan_retention"]
+__all__ = [
+    "INQUIRY_NOTICE_KEY",
+    "NOTICE_KEY",
+    "RetentionSummary",
+    "apply_retention",
+    "months_before",
+    "plan_retention",
+]
 
 NOTICE_KEY = "desk.retention.removed"
 """The history's notice on a request whose documents were removed."""
+
+INQUIRY_NOTICE_KEY = "desk.retention.inquiry_files"
+"""The clerks' notice on a request whose inquiries' files were removed."""
 
 BATCH = 500
 """Requests per transaction: short enough that the bot's own writes never wait long behind one."""
@@ -43,21 +57,26 @@ BATCH = 500
 
 @dataclass(frozen=True, slots=True)
 class RetentionSummary:
-    """What retention removes (``--dry-run``) or removed: documents of how many requests, the files and bytes freed."""
+    """What retention removes (``--dry-run``) or removed: the documents and inquiry files of how many requests, the
+    stored files and bytes freed."""
 
     cutoff: datetime
     requests: int = 0
     documents: int = 0
     files: int = 0
     bytes: int = 0
+    inquiry_files: int = 0
 
-    def plus(self, requests: int, documents: int, files: int, size: int) -> RetentionSummary:
+    def plus(
+        self, requests: int, documents: int, files: int, size: int, inquiry_files: int = 0
+    ) -> RetentionSummary:
         return RetentionSummary(
             self.cutoff,
             self.requests + requests,
             self.documents + documents,
             self.files + files,
             self.bytes + size,
+            self.inquiry_files + inquiry_files,
         )
 
 
@@ -70,10 +89,13 @@ def months_before(moment: datetime, months: int) -> datetime:
 
 
 async def _freed(
-    retention: Retention, documents: list[ExpiredDocument], request_ids: list[int]
+    retention: Retention,
+    documents: list[ExpiredDocument],
+    inquiry_files: list[ExpiredInquiryFile],
+    request_ids: list[int],
 ) -> dict[str, int]:
-    """The stored files (path: size) no document outside ``request_ids`` names: what removing them frees."""
-    sizes = {d.stored_path: d.size for d in documents}
+    """The stored files (path: size) no document or inquiry outside ``request_ids`` names: what removing them frees."""
+    sizes = {f.stored_path: f.size for f in inquiry_files} | {d.stored_path: d.size for d in documents}
     kept = await retention.paths_kept_by_others(sizes.keys(), request_ids)
     return {path: size for path, size in sizes.items() if path not in kept}
 
@@ -93,8 +115,11 @@ async def plan_retention(
         retention = Retention(session)
         while batch := await retention.requests_closed_before(summary.cutoff, after_id=after, limit=BATCH):
             documents = await retention.documents_of(batch)
-            freed = await _freed(retention, documents, batch)
-            summary = summary.plus(len(batch), len(documents), len(freed), sum(freed.values()))
+            inquiry_files = await retention.inquiry_files_of(batch)
+            freed = await _freed(retention, documents, inquiry_files, batch)
+            summary = summary.plus(
+                len(batch), len(documents), len(freed), sum(freed.values()), len(inquiry_files)
+            )
             after = batch[-1]
     return summary
 
@@ -111,6 +136,7 @@ async def apply_retention(
         raise ValueError("retention needs a positive number of months")
     summary = RetentionSummary(months_before(now or utcnow(), months))
     notice = make_notice(NOTICE_KEY, months=months)
+    inquiry_notice = make_notice(INQUIRY_NOTICE_KEY, months=months)
     while True:
         async with unit_of_work(factory, write=True) as session:
             retention = Retention(session)
@@ -118,14 +144,27 @@ async def apply_retention(
             if not batch:
                 break
             documents = await retention.documents_of(batch)
-            freed = await _freed(retention, documents, batch)
+            inquiry_files = await retention.inquiry_files_of(batch)
+            freed = await _freed(retention, documents, inquiry_files, batch)
             await retention.remove_documents(batch)
-            for request_id in batch:
+            await retention.remove_inquiry_files(batch)
+            for request_id in sorted({d.request_id for d in documents}):
                 session.add(
                     RequestEvent(
                         request_id=request_id, actor_kind=Actor.SYSTEM.value, notice=notice, public=True
                     )
                 )
+            for request_id in sorted({f.request_id for f in inquiry_files}):
+                session.add(
+                    RequestEvent(
+                        request_id=request_id,
+                        actor_kind=Actor.SYSTEM.value,
+                        notice=inquiry_notice,
+                        public=False,
+                    )
+                )
         await asyncio.to_thread(_remove_files, store, freed)
-        summary = summary.plus(len(batch), len(documents), len(freed), sum(freed.values()))
+        summary = summary.plus(
+            len(batch), len(documents), len(freed), sum(freed.values()), len(inquiry_files)
+        )
     return summary

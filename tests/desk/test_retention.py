@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.cli import main as miz
 from desk.notices import notice_text
 from desk.requests import track_view
-from desk.retention import NOTICE_KEY, apply_retention, months_before, plan_retention
+from desk.retention import INQUIRY_NOTICE_KEY, NOTICE_KEY, apply_retention, months_before, plan_retention
 from storage.files import DocumentStore
 from storage.models import Citizen, Document, Inquiry, RequestEvent, ServiceRequest
 from storage.repositories import ServiceVersions
@@ -162,15 +162,15 @@ def test_miz_retention_dry_run_then_for_real(
     monkeypatch.setenv("MIZ_RETENTION_MONTHS", "12")
     assert miz(["retention", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "would remove 1 documents of 1 requests closed more than 12 months ago" in out
+    assert "would remove 1 documents and 0 inquiry files of 1 requests closed more than 12 months ago" in out
     assert "<function" not in out
     assert "Nothing was removed" in out
-    assert "۱ مدرک از ۱ درخواستِ بسته‌شده در بیش از ۱۲ ماه پیش" in out
+    assert "۱ مدرک و ۰ پروندهٔ استعلام از ۱ درخواستِ بسته‌شده در بیش از ۱۲ ماه پیش" in out
     assert [p for p in store.root.rglob("*") if p.is_file()], "a dry run removes nothing"
 
     assert miz(["retention"]) == 0
     out = capsys.readouterr().out
-    assert "removed 1 documents of 1 requests" in out
+    assert "removed 1 documents and 0 inquiry files of 1 requests" in out
     assert "حذف شد" in out
     assert not [p for p in store.root.rglob("*") if p.is_file()]
     assert miz(["retention"]) == 0
@@ -204,3 +204,123 @@ async def test_a_file_an_open_requests_inquiry_names_stays_when_an_old_request_w
     assert (done.requests, done.documents, done.files) == (1, 1, 0), "the inquiry still names the file"
     assert await documents_of(factory, old) == 0
     assert (store.root / form.stored_path).read_bytes() == PDF + b"form"
+
+
+def kept_file(store: DocumentStore, content: bytes, **extra: object) -> dict[str, object]:
+    """An inquiry's file list entry as ``desk.inquiries`` keeps it: where it was sent, and where the store has it."""
+    stored = store.store(content)
+    return {
+        "platform": "bale",
+        "chat_id": -100,
+        "message_id": 1,
+        "platform_file_id": "f",
+        "stored_path": stored.stored_path,
+        "sha256": stored.sha256,
+        "size": stored.size,
+        "mime": stored.mime,
+        "kind": stored.kind,
+        **extra,
+    }
+
+
+async def test_an_old_requests_inquiry_files_go_but_a_kept_requests_identical_file_stays(
+    factory: async_sessionmaker[AsyncSession], store: DocumentStore
+) -> None:
+    """The clerk's new files and the agency's answer files of an old request's inquiry leave the store like its
+    documents; the one that is also a document of a request still kept (the store holds it once) stays, and the
+    clerks' history says what went."""
+    old = await add_request(factory, store, "100000021", closed_days_ago=400, content=PDF + b"deed")
+    kept = await add_request(factory, store, "100000022", closed_days_ago=30, content=PDF + b"site plan")
+    # Before migration 0020 an answer's file was only a message in the group: nothing in the store to remove.
+    messenger_only = {"platform": "bale", "chat_id": -100, "message_id": 9, "kind": "photo"}
+    async with unit_of_work(factory, write=True) as session:
+        inquiry = Inquiry(
+            request_id=old,
+            asking_organization_id="falavarjan",
+            agency_id="registry",
+            question="?",
+            asked_by="bale:7200000001",
+            due_date=NOW.date(),
+            state="answered",
+            files=[kept_file(store, PDF + b"clerk's letter")],
+            answer_files=[
+                kept_file(store, PDF + b"site plan"),
+                kept_file(store, PDF + b"answer"),
+                messenger_only,
+            ],
+        )
+        session.add(inquiry)
+        await session.flush()
+        inquiry_id = inquiry.id
+    freed = len(PDF + b"deed") + len(PDF + b"clerk's letter") + len(PDF + b"answer")
+
+    planned = await plan_retention(factory, months=6, now=NOW)
+    assert (planned.requests, planned.documents, planned.inquiry_files, planned.files, planned.bytes) == (
+        1,
+        1,
+        3,
+        3,
+        freed,
+    ), "the kept request's site plan is not freed"
+    assert len([p for p in store.root.rglob("*") if p.is_file()]) == 4, "a dry run removes nothing"
+
+    done = await apply_retention(factory, store, months=6, now=NOW)
+
+    assert (done.requests, done.documents, done.inquiry_files, done.files, done.bytes) == (1, 1, 3, 3, freed)
+    remaining = sorted(p.read_bytes() for p in store.root.rglob("*") if p.is_file())
+    assert remaining == [PDF + b"site plan"]
+    assert await documents_of(factory, kept) == 1
+    async with factory() as session:
+        inquiry = await session.get(Inquiry, inquiry_id)
+        assert inquiry is not None
+        assert (inquiry.files, inquiry.answer_files) == ([], [messenger_only])
+        notices = (
+            await session.execute(
+                select(RequestEvent.notice, RequestEvent.public).where(  # type: ignore[call-overload]
+                    RequestEvent.request_id == old,
+                    RequestEvent.notice.is_not(None),  # type: ignore[union-attr]
+                )
+            )
+        ).all()
+    assert sorted((n["key"], public) for n, public in notices) == [
+        (INQUIRY_NOTICE_KEY, False),
+        (NOTICE_KEY, True),
+    ]
+    assert notice_text({"key": INQUIRY_NOTICE_KEY, "months": 6}, "fa").startswith("پرونده‌های استعلام‌ها")
+
+    again = await apply_retention(factory, store, months=6, now=NOW)
+    assert (again.requests, again.inquiry_files, again.files) == (0, 0, 0), (
+        "a second run removes nothing more"
+    )
+
+
+async def test_a_request_whose_only_files_are_its_inquirys_is_cleared_and_told_to_clerks_only(
+    factory: async_sessionmaker[AsyncSession], store: DocumentStore
+) -> None:
+    old = await add_request(factory, store, "100000031", closed_days_ago=400, content=PDF + b"deed")
+    await apply_retention(factory, store, months=6, now=NOW)
+    async with unit_of_work(factory, write=True) as session:
+        session.add(
+            Inquiry(
+                request_id=old,
+                asking_organization_id="falavarjan",
+                agency_id="registry",
+                question="?",
+                asked_by="bale:7200000001",
+                due_date=NOW.date(),
+                state="answered",
+                answer_files=[kept_file(store, PDF + b"late answer")],
+            )
+        )
+
+    done = await apply_retention(factory, store, months=6, now=NOW)
+
+    assert (done.requests, done.documents, done.inquiry_files, done.files) == (1, 0, 1, 1)
+    assert not [p for p in store.root.rglob("*") if p.is_file()]
+    async with factory() as session:
+        request = await session.get(ServiceRequest, old)
+        assert request is not None
+        view = await track_view(session, request)
+    assert [entry.notice["key"] for entry in view.history if entry.notice] == [NOTICE_KEY], (
+        "the citizen reads no word of inquiries"
+    )
