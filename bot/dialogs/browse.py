@@ -20,6 +20,7 @@ from bot.callbacks import (
     ComplaintOrg,
     FaqOpen,
     FoundPage,
+    MenuOpen,
     OrgPage,
     OrgPick,
     PlaceOpen,
@@ -126,6 +127,27 @@ def grouped_choices(
     return towns + groups, False
 
 
+def _one_screen(r: Renderer, choices: list[Choice]) -> InlineKeyboardMarkup | None:
+    """The grouped picker's first level on one screen, or None when it has no villages' groups or is too long.
+
+    A villager must see their district's button without paging past the towns (a newcomer does not guess that
+    "next" leads to the villages), so the towns go two to a row and each district's villages get a row of
+    their own; that stays within a screen's worth of rows for the county (9 towns and 3 districts: 8 rows).
+    """
+    groups = [c for c in choices if isinstance(c.data, OrgPage)]
+    towns = [c for c in choices if not isinstance(c.data, OrgPage)]
+    if not groups or (len(towns) + 1) // 2 + len(groups) > PAGE_SIZE:
+        return None
+
+    def button(choice: Choice) -> InlineKeyboardButton:
+        return InlineKeyboardButton(text=choice.label, callback_data=choice.data.pack())
+
+    rows = [[button(c) for c in towns[start : start + 2]] for start in range(0, len(towns), 2)]
+    rows += [[button(c)] for c in groups]
+    rows.append([InlineKeyboardButton(text=r.plain("bot.nav.back"), callback_data=MenuOpen().pack())])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
 def _org_list(
     r: Renderer, catalog: Catalog, page: int, *, complaint: bool, district: str = ""
 ) -> tuple[str, InlineKeyboardMarkup]:
@@ -142,7 +164,11 @@ def _org_list(
 
     def build() -> tuple[str, InlineKeyboardMarkup]:
         back = OrgPage(complaint=complaint) if in_district else None
-        markup = paged(r, choices, page, lambda p: OrgPage(page=p, complaint=complaint, district=shown), back)
+        markup = _one_screen(r, choices) if not in_district else None
+        if markup is None:
+            markup = paged(
+                r, choices, page, lambda p: OrgPage(page=p, complaint=complaint, district=shown), back
+            )
         return r.text("bot.complaint.choose_org" if complaint else "bot.browse.choose_org"), markup
 
     return catalog.derived(("org_list", r.platform, r.lang, page, complaint, shown), build)
