@@ -231,7 +231,9 @@ class RequestSummary:
 @dataclass(frozen=True, slots=True)
 class HistoryEntry:
     """A public step of a request's history: when, the status it moved to (None for a note), and its text;
-    ``transferred_to`` names the organization a transfer handed it to (``desk.transfers``)."""
+    ``transferred_to`` names the organization a transfer handed it to (``desk.transfers``), ``transferred_from``
+    the one that handed it over, and ``service`` the service it is handled under from then on when the transfer
+    changed its service (None for every other step)."""
 
     at: datetime
     to_status: Status | None
@@ -239,6 +241,21 @@ class HistoryEntry:
     notice: dict[str, Any] | None = None
     """Miz's own words instead of ``text`` (``desk.notices``): shown in the reader's language."""
     transferred_to: str | None = None
+    transferred_from: str | None = None
+    service: Title | None = None
+
+    @property
+    def transfer_key(self) -> str | None:
+        """The locale text naming this step when it is a transfer (its parameters ``org``, where it went, and
+        ``service``, the new service's title), None for any other step. A transfer recorded before the service
+        could change, or one that kept it, names the organization alone."""
+        if self.transferred_to is None:
+            return None
+        if self.service is None:
+            return "bot.track.transferred"
+        if self.transferred_to == self.transferred_from:
+            return "bot.track.service_changed"
+        return "bot.track.transferred_service"
 
 
 @dataclass(frozen=True, slots=True)
@@ -681,11 +698,22 @@ async def track(
     return await track_view(session, request)
 
 
+async def _services_moved_to(session: AsyncSession, events: Sequence[RequestEvent]) -> dict[int, Title]:
+    """The titles of the services the history's transfers moved the request to, by definition id."""
+    titles: dict[int, Title] = {}
+    for version_id in dict.fromkeys(e.to_service_version_id for e in events if e.to_service_version_id):
+        version = await ServiceVersions(session).get(version_id)
+        if version is not None:
+            titles[version_id] = Title.of(version.definition)
+    return titles
+
+
 async def track_view(session: AsyncSession, request: ServiceRequest) -> TrackView:
     """What following ``request`` shows: where it stands and its public history (the caller checked who asks)."""
     assert request.id is not None
     events = await Events(session).history(request.id, public_only=True)
     inquiries = await Inquiries(session).of_request(request.id)
+    services = await _services_moved_to(session, events)
     return TrackView(
         tracking_code=request.tracking_code,
         organization_id=request.organization_id,
@@ -701,6 +729,8 @@ async def track_view(session: AsyncSession, request: ServiceRequest) -> TrackVie
                 text=event.text,
                 notice=event.notice,
                 transferred_to=event.to_organization_id,
+                transferred_from=event.from_organization_id,
+                service=services.get(event.to_service_version_id) if event.to_service_version_id else None,
             )
             for event in events
         ),

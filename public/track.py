@@ -32,7 +32,7 @@ from desk.i18n import LANGUAGES, translator
 from desk.lifecycle import Status
 from desk.notices import notice_text
 from desk.persian import format_jalali_date, normalize_identifier
-from desk.requests import TrackView
+from desk.requests import HistoryEntry, TrackView
 from desk.throttle import Limiter
 from desk.tracking import format_tracking_code
 from public.site import FONTS_DIR, STATIC_DIR, environment
@@ -120,10 +120,14 @@ def _view(tracking: Tracking, view: TrackView, lang: str) -> dict[str, Any]:
     """What the page shows of a request: the bot's tracking answer, nothing more."""
     t = translator(lang)
 
-    def step(to_status: Status | None, transferred_to: str | None) -> str:
-        if transferred_to is not None:
-            return t("bot.track.transferred", org=tracking.name(transferred_to, lang))
-        return t(Status(to_status).label_key) if to_status else ""
+    def step(event: HistoryEntry) -> str:
+        if event.transferred_to is not None and event.transfer_key is not None:
+            return t(
+                event.transfer_key,
+                org=tracking.name(event.transferred_to, lang),
+                service=event.service.text(lang) if event.service else "",
+            )
+        return t(Status(event.to_status).label_key) if event.to_status else ""
 
     return {
         "code": format_tracking_code(view.tracking_code, lang),
@@ -144,7 +148,7 @@ def _view(tracking: Tracking, view: TrackView, lang: str) -> dict[str, Any]:
         "history": [
             {
                 "date": format_jalali_date(event.at, lang),
-                "step": step(event.to_status, event.transferred_to),
+                "step": step(event),
                 "text": notice_text(event.notice, lang) if event.notice else event.text or "",
             }
             for event in view.history

@@ -101,9 +101,14 @@ def track_context(r: Renderer, view: TrackView, catalogs: CatalogHolder) -> dict
 
 
 def _step(r: Renderer, event: HistoryEntry, catalogs: CatalogHolder) -> str:
-    """What a step of the history did: a transfer names where the request went, any other its new status."""
-    if event.transferred_to is not None:
-        return r.plain("bot.track.transferred", org=org_name(catalogs, event.transferred_to, r.lang))
+    """What a step of the history did: a transfer names where the request went (and under which service, when
+    that changed), any other its new status."""
+    if event.transferred_to is not None and event.transfer_key is not None:
+        return r.plain(
+            event.transfer_key,
+            org=org_name(catalogs, event.transferred_to, r.lang),
+            service=event.service.text(r.lang) if event.service else "",
+        )
     return r.plain(Status(event.to_status).label_key) if event.to_status else ""
 
 

@@ -13,8 +13,9 @@ import pytest
 from desk.calendar import WEEKDAYS, WorkCalendar
 from desk.errors import NotFound, ValidationError
 from desk.handling import ActorRef
+from desk.i18n import translator
 from desk.lifecycle import Status
-from desk.requests import missing_answers
+from desk.requests import HistoryEntry, missing_answers, track
 from desk.transfers import Destination, destinations_for, transfer
 from storage.repositories import Events, Requests, ServiceVersions
 from storage.uow import unit_of_work
@@ -142,6 +143,39 @@ async def test_the_same_organization_may_take_it_under_another_service(factory: 
     }
     assert f"event:{done.event_id}:card:telegram" in cards
     assert not any(":moved:" in key for key in cards), "its own group keeps the card, redrawn"
+
+
+async def tracked_step(factory: Factory, request_id: int, lang: str) -> str:
+    """The last step of the request's public history as its citizen reads it (the bot and the web page alike)."""
+    async with factory() as session:
+        code = (await stored(factory, request_id)).tracking_code
+        view = await track(session, code, platform="telegram", user_id=1001)
+    step: HistoryEntry = view.history[-1]
+    assert step.transfer_key is not None
+    org = {"falavarjan": "Falavarjan", "ghahderijan": "Ghahderijan"}[step.transferred_to or ""]
+    return translator(lang)(
+        step.transfer_key, org=org, service=step.service.text(lang) if step.service else ""
+    )
+
+
+async def test_tracking_history_names_the_new_service_of_a_transfer(factory: Factory) -> None:
+    request_id = await file(factory, NAMED_COMPLAINT, ANSWERS)
+    await move(factory, request_id, "ghahderijan")
+    assert (
+        await tracked_step(factory, request_id, "fa") == "↪️ منتقل‌شده به Ghahderijan، خدمت: «پروانهٔ ساختمانی»"
+    )
+    # No English title in this definition: the Persian one is what there is.
+    assert (
+        await tracked_step(factory, request_id, "en")
+        == "↪️ transferred to Ghahderijan, service: “پروانهٔ ساختمانی”"
+    )
+
+
+async def test_tracking_history_names_the_new_service_within_the_same_organization(factory: Factory) -> None:
+    request_id = await file(factory, NAMED_COMPLAINT, ANSWERS)
+    await move(factory, request_id, "falavarjan")
+    assert await tracked_step(factory, request_id, "fa") == "🔀 از این پس رسیدگی با خدمت «پروانهٔ ساختمانی»"
+    assert await tracked_step(factory, request_id, "en") == "🔀 handled as “پروانهٔ ساختمانی” from now on"
 
 
 async def test_a_service_the_target_does_not_offer_is_refused(factory: Factory) -> None:

@@ -83,3 +83,11 @@ async def test_a_request_moves_to_the_right_service_keeping_its_code_and_answers
     await ghahderijan.send(f"/open {code}")
     whole = await ghahderijan.expect("پروندهٔ درخواست")
     assert "ثبت‌شده با «آزمون همه پرسش‌ها»، منتقل به «آزمون پلاک ثبتی» در شهرداری قهدریجان" in whole["text"]
+
+    await zahra.press("🔎 پیگیری درخواست")
+    await zahra.expect("کد رهگیری درخواست")
+    await zahra.send(code)
+    tracked = await zahra.expect("وضعیت")
+    assert "منتقل‌شده به شهرداری قهدریجان، خدمت: «آزمون پلاک ثبتی»" in tracked["text"], (
+        "her history names the service it is handled under now"
+    )
