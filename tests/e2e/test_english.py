@@ -104,7 +104,7 @@ async def test_english_service_card_has_english_headings_and_latin_digits(
     assert JALALI_DATE.search(duration), duration
     assert not PERSIAN_DIGITS.search(duration)
     assert buttons(card) == ["📝 File a request", "❔ FAQ", "📍 Map", "↩️ Other services"]
-    assert "Where to go: Falavarjan Municipality, Falavarjan, Imam Khomeini Street" in text
+    assert "Office: Falavarjan Municipality, Falavarjan, Imam Khomeini Street" in text
     assert "Opening hours: Saturday to Wednesday" in text
     assert "Phone: 03137422020" in text, "the office's phone in Latin digits"
     await zahra.press("📍 Map")

@@ -32,8 +32,10 @@ async def test_a_service_needing_a_visit_says_where_and_when_and_sends_the_map(
     zahra = await world.citizen(platform)
     card = await _card(zahra, "صدور پروانه ساختمانی")
     text = card["text"]
-    assert "محل مراجعه:" in text
-    assert "خیابان امام خمینی" in text, "the office's address"
+    assert text.count("محل مراجعه:") == 1, (
+        "where in the office to go, said once; the office's address is its own line"
+    )
+    assert "نشانی دفتر: شهرداری فلاورجان، فلاورجان، خیابان امام خمینی" in text
     assert "ساعت کار:" in text
     assert "شنبه تا چهارشنبه" in text
     assert "۰۳۱۳۷۴۲۲۰۲۰" in text, "the office's phone, in Persian digits"
@@ -55,6 +57,7 @@ async def test_an_online_service_has_no_map_button(world: Any, platform: Platfor
     zahra = await world.citizen(platform)
     card = await _card(zahra, "محاسبه زیربنای مجاز در طبقات")
     assert "محل مراجعه:" not in card["text"]
+    assert "نشانی دفتر:" not in card["text"]
     assert "📍 نقشه" not in [b["text"] for row in card["buttons"] for b in row]
 
 
