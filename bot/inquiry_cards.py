@@ -38,10 +38,17 @@ QUESTION_SHOWN = 3000
 
 
 def agency_of(catalogs: CatalogHolder, organization_id: str) -> Agency:
-    """The agency (or organization) ``organization_id`` as ``desk.inquiries`` needs it: name, deadline, groups."""
+    """The agency (or organization) ``organization_id`` as ``desk.inquiries`` needs it: name, deadline, groups, and
+    its own working calendar (the county's with its own weekend and holidays, ``Catalog.calendar_for``)."""
     catalog = catalogs.catalog
     org = catalog.organization(organization_id)
-    return Agency(org.id, org.name.get("fa"), org.inquiry_days, catalog.operator_groups(org.id))
+    return Agency(
+        org.id,
+        org.name.get("fa"),
+        org.inquiry_days,
+        catalog.operator_groups(org.id),
+        catalog.calendar_for(org.id),
+    )
 
 
 def agency_buttons(r: Renderer, inquiry_id: int) -> InlineKeyboardMarkup:

@@ -4,7 +4,8 @@ Rules (the story is in docs/ARCHITECTURE.md, "Inquiries between organizations"):
 
 * A clerk of the organization handling a request sends an inquiry to one or more agencies (or other
   organizations) from its card: the question, the request's documents they chose, an optional letter number and
-  date. Each inquiry is due ``days`` working days later by the asking organization's calendar. The first one
+  date. Each inquiry is due ``days`` working days later by the calendar of the agency asked (its own weekend and
+  holidays when the catalog gives them, the county's otherwise): the days it is given are days it works. The first one
   moves the request to ``waiting_external`` (the citizen is told whom it waits for); later ones add to it.
 * The agency's staff (its group) see only the inquiries sent to their agency, and of the request only the
   question, the documents attached, the service's title and who asks: never the citizen's name, national ID or
@@ -108,12 +109,14 @@ class InquiryAct(enum.StrEnum):
 @dataclass(frozen=True, slots=True)
 class Agency:
     """An agency (or organization) asked, as the bot reads it from the catalog: its id, its Persian name, the
-    working days it is given to answer, and its groups (empty when it has none: answered by hand)."""
+    working days it is given to answer, its groups (empty when it has none: answered by hand), and its working
+    calendar, in which those days are counted."""
 
     id: str
     name: str
     days: int
     groups: Mapping[str, int]
+    calendar: WorkCalendar
 
 
 def _fa(key: str, **params: Any) -> str:
@@ -153,7 +156,6 @@ async def send_inquiries(
     letter_date: date | None = None,
     seen_status: Status,
     groups: Mapping[str, int],
-    calendar: WorkCalendar,
     today: date,
 ) -> list[Inquiry]:
     """Send ``question`` about the request to each of ``agencies`` (see the module's rules).
@@ -215,7 +217,7 @@ async def send_inquiries(
                 document_ids=chosen,
                 files=[dict(item) for item in files],
                 asked_by=actor.actor_id or Actor.SYSTEM.value,
-                due_date=calendar.add_working_days(today, agency.days),
+                due_date=agency.calendar.add_working_days(today, agency.days),
                 letter_number=number,
                 letter_date=letter_date if number is not None else None,
             )

@@ -494,7 +494,6 @@ async def _send(
                 letter_date=letter_given[1] if letter_given else None,
                 seen_status=Status(str(data["seen"])),
                 groups=catalog.operator_groups(org.id),
-                calendar=catalog.calendar_for(org.id),
                 today=_today(),
             ),
         )

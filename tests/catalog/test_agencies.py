@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+
+from bot.inquiry_cards import agency_of
 from catalog import Platform, load_catalog
+from catalog.loader import CatalogHolder
 from catalog.schema import INQUIRY_DAYS_DEFAULT
 from tests.catalog.test_problems import expect
 
@@ -109,3 +113,20 @@ def test_the_shipped_agencies_are_all_marked_samples_until_confirmed():
     assert all(agency.sample for agency in catalog.agencies)
     assert catalog.operator_group("registry", "bale") is not None
     assert catalog.operator_group("water", "bale") is None
+
+
+def test_an_agency_is_asked_by_its_own_calendar_when_it_has_one_and_the_countys_otherwise(catalog_dir):
+    with_agencies(catalog_dir).edit(
+        "organizations/gas.yaml",
+        "answer_days: 3\n",
+        "answer_days: 3\ncalendar:\n  weekend: [friday]\n  holidays:\n    - {date: 1405-01-05, name: {fa: تعطیلی اداره}}\n",
+    )
+    catalog = load_catalog(catalog_dir.root)
+    holder = CatalogHolder(catalog_dir.root, catalog)
+    gas, registry = agency_of(holder, "gas"), agency_of(holder, "registry")
+    thursday, nowruz, own_holiday = date(2026, 3, 19), date(2026, 3, 21), date(2026, 3, 25)
+    assert gas.calendar.is_working_day(thursday), "its own weekend replaces the county's"
+    assert not gas.calendar.is_working_day(nowruz), "the county's holidays still close it"
+    assert not gas.calendar.is_working_day(own_holiday)
+    assert not registry.calendar.is_working_day(thursday), "no calendar of its own: the county's"
+    assert registry.calendar.is_working_day(own_holiday)

@@ -36,8 +36,9 @@ from tests.desk.test_handling import (
 )
 from tests.desk.test_transfers import Directory as TransferDirectory
 
-REGISTRY = Agency("registry", "اداره ثبت اسناد", 10, {"telegram": -100_901, "bale": 9901})
-GAS = Agency("gas", "اداره گاز", 3, {})
+WEEKEND = WorkCalendar.from_names(["thursday", "friday"], [])
+REGISTRY = Agency("registry", "اداره ثبت اسناد", 10, {"telegram": -100_901, "bale": 9901}, WEEKEND)
+GAS = Agency("gas", "اداره گاز", 3, {}, WEEKEND)
 REGISTRY_STAFF = ActorRef(Actor.CLERK, "telegram", 901, "کارشناس ثبت", organization_id="registry")
 GAS_STAFF = ActorRef(Actor.CLERK, "bale", 902, "کارشناس گاز", organization_id="gas")
 OTHER_ORG_CLERK = ActorRef(Actor.CLERK, "telegram", 777, "غریبه", organization_id="imanshahr")
@@ -76,7 +77,6 @@ async def send(factory: Factory, request_id: int, *agencies: Agency, seen: Statu
             kw.pop("question", "آیا پلاک ۱۲۳ بازداشت است؟"),
             seen_status=seen,
             groups=GROUPS,
-            calendar=WorkCalendar.from_names(["thursday", "friday"], []),
             today=TODAY,
             **kw,
         )
@@ -125,6 +125,19 @@ async def test_sending_moves_the_request_to_waiting_and_gives_each_agency_a_due_
     citizen = [row for row in rows if row.payload.get("key") == "notify.citizen.waiting_external"]
     assert len(citizen) == 1
     assert "اداره ثبت اسناد، اداره گاز" in citizen[0].payload["params"]["text"]
+
+
+async def test_an_agency_is_given_working_days_of_its_own_calendar_not_the_askers(factory: Factory) -> None:
+    # The electricity office works on Thursdays (its weekend is Friday alone) and is closed on Saturday 4 and
+    # Sunday 5 April for holidays of its own; the municipality asking keeps Thursday and Friday off.
+    own = WorkCalendar.from_names(["friday"], [date(2026, 4, 4), date(2026, 4, 5)])
+    electricity = Agency("electricity", "اداره برق", 3, {}, own)
+    request_id = await working(factory)
+    sent, registry = await send(factory, request_id, electricity, REGISTRY)
+    # Its three working days from Wednesday 1 April: Thursday 2, Monday 6, Tuesday 7. By the municipality's
+    # calendar they would have been Saturday 4, Sunday 5 and Monday 6.
+    assert sent.due_date == date(2026, 4, 7)
+    assert registry.due_date == date(2026, 4, 15), "each agency by its own calendar"
 
 
 async def test_the_public_history_says_sent_and_answered_never_the_contents(factory: Factory) -> None:
@@ -365,7 +378,7 @@ async def test_a_second_answer_is_refused_and_changes_nothing(factory: Factory) 
     ("agencies", "kwargs", "error"),
     [
         ((), {}, ValidationError),
-        ((Agency(ORG, "خود شهرداری", 5, {}),), {}, ValidationError),
+        ((Agency(ORG, "خود شهرداری", 5, {}, WEEKEND),), {}, ValidationError),
         ((REGISTRY,), {"question": "  "}, ValidationError),
         ((REGISTRY,), {"document_ids": [999]}, NotFound),
         ((REGISTRY,), {"letter_number": "۱" * 65}, ValidationError),

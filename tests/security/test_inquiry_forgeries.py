@@ -41,7 +41,6 @@ async def test_forged_inquiry_buttons_are_refused_and_change_nothing(
             "آیا پلاک بازداشت است؟",
             seen_status=Status.IN_PROGRESS,
             groups=groups,
-            calendar=catalog.calendar_for("falavarjan"),
             today=datetime.now(TEHRAN).date(),
         )
     world.miz.outbox.notify()
