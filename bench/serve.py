@@ -2,13 +2,14 @@
 once: throughput, and how many replies were lost or came twice.
 
 Each run gets a fresh PostgreSQL database (created on the server of ``--postgres``, migrated, dropped afterwards)
-and an emptied Redis database (``--redis``: **the bench empties it**, give it one of its own). The emulator runs in
-this process with both bots; their webhooks are delivered on ``--connections`` connections at once (as Telegram
-does, up to a webhook's ``max_connections``), and the workers are ``miz serve`` processes sharing one port
-(``MIZ_SERVE_REUSE_PORT``: the kernel spreads the connections among them, as a reverse proxy would). Every citizen
-sends ``--messages`` commands (``/help``), one after the other, each once the previous one was answered; the
-citizens alternate between Telegram and Bale. After the run every chat's transcript is read: a command with no
-answer is lost, an answer beyond what one command gets (measured first, by a warm-up citizen) is a duplicate.
+and an emptied Redis database (``--redis``: **the bench empties it**, give it one of its own; ``--without-redis``
+runs one worker without it). The emulator runs in this process with both bots; their webhooks are delivered on
+``--connections`` connections at once (as Telegram does, up to a webhook's ``max_connections``), and the workers
+are ``miz serve`` processes sharing one port (``MIZ_SERVE_REUSE_PORT``: the kernel spreads the connections among
+them, as a reverse proxy would). Every citizen sends ``--messages`` commands (``/help``), one after the other,
+each once the previous one was answered; the citizens alternate between Telegram and Bale. After the run every
+chat's transcript is read: a command with no answer is lost, an answer beyond what one command gets (measured
+first, by a warm-up citizen) is a duplicate.
 
 On a 2-core machine the workers, PostgreSQL, Redis, the emulator and the citizens share the same two cores, so more
 workers cannot go faster there; the core count is printed with the figures.
@@ -90,7 +91,7 @@ async def _fresh_database(postgres: str) -> AsyncIterator[str]:
 
 
 async def _start_workers(
-    count: int, emu: RunningEmulator, database: str, redis: str, port: int, data: Path
+    count: int, emu: RunningEmulator, database: str, redis: str | None, port: int, data: Path
 ) -> list[asyncio.subprocess.Process]:
     env = {name: value for name, value in os.environ.items() if not name.startswith("MIZ_")}
     env.update(
@@ -100,7 +101,6 @@ async def _start_workers(
         MIZ_BALE_TOKEN=TOKENS["bale"],
         MIZ_BALE_API_BASE=emu.base_url,
         MIZ_DATABASE_URL=database,
-        MIZ_REDIS_URL=redis,
         MIZ_FILES_DIR=str(data / "files"),
         MIZ_WEBHOOK_URL=f"http://127.0.0.1:{port}",
         MIZ_SERVE_PORT=str(port),
@@ -108,6 +108,8 @@ async def _start_workers(
         MIZ_FLOOD_BURST="10000",
         MIZ_WEEKLY_REPORTS="false",
     )
+    if redis is not None:
+        env["MIZ_REDIS_URL"] = redis
     return [
         await asyncio.create_subprocess_exec(
             sys.executable,
@@ -212,17 +214,18 @@ async def run_one(
     citizens: int,
     messages: int,
     postgres: str,
-    redis: str,
+    redis: str | None,
     connections: int = 8,
     timeout: float = 60.0,  # noqa: ASYNC109 (a citizen's longest wait for an answer)
     settle: float = 1.0,
 ) -> ServeBenchResult:
-    """One run with ``workers`` ``miz serve`` processes."""
-    client = Redis.from_url(redis)
-    try:
-        await client.flushdb()
-    finally:
-        await client.aclose()
+    """One run with ``workers`` ``miz serve`` processes (one only when ``redis`` is None: without Redis)."""
+    if redis is not None:
+        client = Redis.from_url(redis)
+        try:
+            await client.flushdb()
+        finally:
+            await client.aclose()
     port = _free_port()
     with tempfile.TemporaryDirectory(prefix="miz-bench-serve-") as folder:
         async with _fresh_database(postgres) as database, running_emulator() as emu:
@@ -263,7 +266,7 @@ async def run_serve_benchmark(
     citizens: int,
     messages: int,
     postgres: str,
-    redis: str,
+    redis: str | None,
     connections: int = 8,
 ) -> list[ServeBenchResult]:
     """One run per worker count, one after the other."""
@@ -311,15 +314,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="redis://127.0.0.1:6379/14",
         help="a Redis database the bench may EMPTY (default: db 14)",
     )
+    parser.add_argument(
+        "--without-redis",
+        action="store_true",
+        help="one worker without MIZ_REDIS_URL (its updates in flight kept in the database)",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
+    if args.without_redis and (args.workers or [1]) != [1]:
+        parser.error("--without-redis runs one worker: several need Redis")
     results = asyncio.run(
         run_serve_benchmark(
-            args.workers or [1, 3],
+            [1] if args.without_redis else args.workers or [1, 3],
             citizens=args.citizens,
             messages=args.messages,
             postgres=args.postgres,
-            redis=args.redis,
+            redis=None if args.without_redis else args.redis,
             connections=args.connections,
         )
     )

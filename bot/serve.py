@@ -51,7 +51,7 @@ from redis.exceptions import RedisError
 from bot.app import BotSpec, Miz
 from bot.dispatcher import START_BACKOFF, MizDispatcher
 from bot.session import parse_update
-from bot.update_ledger import MemoryLedger, Orphan, RedisLedger, UpdateLedger
+from bot.update_ledger import DatabaseLedger, Orphan, RedisLedger, UpdateLedger
 
 __all__ = [
     "DRAIN_SECONDS",
@@ -255,8 +255,8 @@ def _ledger_and_roll(miz: Miz) -> tuple[UpdateLedger, WorkerRoll]:
     if redis is not None:
         roll = WorkerRoll(redis)
         return RedisLedger(redis, roll.name), roll
-    logger.info("no MIZ_REDIS_URL: this worker dedupes updates in its own memory; run only one")
-    return MemoryLedger(), WorkerRoll(None)
+    logger.info("no MIZ_REDIS_URL: this worker keeps its updates in flight in the database; run only one")
+    return DatabaseLedger(miz.factory), WorkerRoll(None)
 
 
 def create_web_app(

@@ -13,6 +13,8 @@ same script also files the update, whole, under the worker's name (``miz:serve:i
 handled (:meth:`RedisLedger.done`). A worker whose heartbeat stopped (``bot.serve.WorkerRoll``: killed hard, its
 machine lost) leaves its in-flight updates behind; another worker adopts them, atomically, so one adopter handles
 each (:meth:`RedisLedger.adopt_orphans`). An update it had half handled may then be answered twice; none is lost.
+Without Redis, :class:`DatabaseLedger` keeps that copy in the database (``webhook_update``), written before the
+answer and deleted once handled, and a worker that starts replays what a dead process left there.
 
 A ledger that cannot be read (Redis down) lets the update through: a rare double answer is better than a citizen's
 message lost, and handling needs Redis too, so the citizen is then told the service is busy.
@@ -23,12 +25,18 @@ from __future__ import annotations
 import json
 import logging
 from collections import OrderedDict
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-__all__ = ["KEEP_SECONDS", "MemoryLedger", "Orphan", "RedisLedger", "UpdateLedger"]
+from bot.worker import dead_owners, lease_owner
+from storage.repositories import WebhookUpdates
+from storage.uow import unit_of_work
+
+__all__ = ["KEEP_SECONDS", "DatabaseLedger", "MemoryLedger", "Orphan", "RedisLedger", "UpdateLedger"]
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +86,85 @@ class MemoryLedger:
 
     async def adopt_orphans(self, workers_key: str, stale_before: float) -> list[Orphan]:
         return []
+
+
+class DatabaseLedger:
+    """One worker without Redis: the update ids it has seen in its memory (:class:`MemoryLedger`), and each update
+    in flight in the database (``webhook_update``), written before the webhook is answered and deleted once the
+    update is handled, so a process killed in between (SIGKILL, power loss) loses nothing.
+
+    :meth:`adopt_orphans` takes over the rows of processes that are not running: those of this machine whose pid
+    is gone, and every other machine's (a container restarted is another machine to :func:`bot.worker.lease_owner`;
+    without Redis only one worker runs). It is called when the worker starts and at every heartbeat.
+
+    Answering only once the update is handled would keep the messenger's copy instead, but it holds the delivery
+    connection for the whole handling: an album's first part waits for the next parts (``AlbumCollector``), which
+    Telegram sends on the connections still free and Bale, one at a time, only after it; and a handler slower than
+    the proxy's or the messenger's timeout would have its update delivered again.
+    """
+
+    def __init__(
+        self, factory: async_sessionmaker[AsyncSession], *, owner: str | None = None, size: int = 100_000
+    ) -> None:
+        self._factory = factory
+        self.owner = owner or lease_owner()
+        self._seen = MemoryLedger(size)
+
+    async def take(self, platform: str, bot_id: int, update_id: int, raw: bytes) -> bool:
+        if not await self._seen.take(platform, bot_id, update_id, raw):
+            return False
+        try:
+            async with unit_of_work(self._factory, write=True) as session:
+                return await WebhookUpdates(session).take(
+                    platform, bot_id, update_id, raw.decode("utf-8", "replace"), self.owner
+                )
+        except Exception as error:  # the database is down: handling needs it too, and will say so
+            logger.warning(
+                "update %s of %s: not kept in the database (%s); handling it",
+                update_id,
+                platform,
+                type(error).__name__,
+            )
+            return True
+
+    async def done(self, platform: str, bot_id: int, update_id: int) -> None:
+        try:
+            async with unit_of_work(self._factory, write=True) as session:
+                await WebhookUpdates(session).done(platform, bot_id, update_id)
+        except Exception as error:
+            logger.warning(
+                "update %s of %s: not struck off in the database (%s)",
+                update_id,
+                platform,
+                type(error).__name__,
+            )
+
+    async def adopt_orphans(self, workers_key: str, stale_before: float) -> list[Orphan]:
+        try:
+            async with unit_of_work(self._factory, write=True) as session:
+                updates = WebhookUpdates(session)
+                moved = await updates.adopt(_not_running(await updates.owners(), self.owner), self.owner)
+        except Exception as error:
+            logger.warning("updates left in flight by a dead process: not read (%s)", type(error).__name__)
+            return []
+        adopted: list[Orphan] = []
+        for platform, body in moved:
+            try:
+                raw = json.loads(body)
+            except ValueError:
+                logger.error("an update of %s left in flight could not be read; dropped", platform)
+                continue
+            adopted.append((platform, raw))
+        if moved:
+            logger.warning("replaying %d updates a dead process had taken and not handled", len(moved))
+        return adopted
+
+
+def _not_running(owners: Sequence[str], me: str) -> list[str]:
+    """The owners among ``owners`` that are not a running process of this machine (nor ``me``)."""
+    machine = me.split(":", 1)[0]
+    dead = set(dead_owners(owners))
+    return [owner for owner in owners if owner != me and (owner in dead or owner.split(":", 1)[0] != machine)]
 
 
 _TAKE = """

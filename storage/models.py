@@ -46,6 +46,7 @@ __all__ = [
     "Settlement",
     "SettlementImport",
     "SurveyAnswer",
+    "WebhookUpdate",
 ]
 
 
@@ -589,3 +590,24 @@ class Inquiry(SQLModel, table=True):
     answer_letter_date: date | None = None
     reminded_on: date | None = Field(default=None, description="the last day it was listed as overdue")
     escalated_at: datetime | None = _utc_column(nullable=True)
+
+
+class WebhookUpdate(SQLModel, table=True):
+    """An update ``miz serve`` has answered 200 for and not yet handled, kept whole, when there is no Redis.
+
+    The messenger does not deliver an update again once it was answered, so a worker that dies before handling it
+    would lose it: the row is written before the answer and deleted once the update is handled, and a worker that
+    starts replays the rows that a dead process left (``bot.update_ledger.DatabaseLedger``). With Redis the same
+    copy is kept there instead.
+    """
+
+    __tablename__ = "webhook_update"
+
+    platform: str = Field(primary_key=True, max_length=16)
+    bot_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    update_id: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    body: str = Field(description="the update as the messenger delivered it (JSON)")
+    owner: str = Field(
+        max_length=64, index=True, description="the process handling it (bot.worker.lease_owner)"
+    )
+    taken_at: datetime = _created()

@@ -20,6 +20,7 @@ from storage.repositories.requests import OPEN_STATUSES, Events, Listed, Request
 from storage.repositories.service_versions import ServiceVersions
 from storage.repositories.settlements import Settlements
 from storage.repositories.surveys import SurveyAnswers
+from storage.repositories.webhook_updates import WebhookUpdates
 
 __all__ = [
     "OPEN_INQUIRY_STATES",
@@ -41,4 +42,5 @@ __all__ = [
     "ServiceVersions",
     "Settlements",
     "SurveyAnswers",
+    "WebhookUpdates",
 ]

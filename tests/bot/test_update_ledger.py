@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 import uuid
 
 from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.update_ledger import MemoryLedger, RedisLedger
+from bot.update_ledger import DatabaseLedger, MemoryLedger, RedisLedger
+from bot.worker import lease_owner
 
 
 def _raw(update_id: int) -> bytes:
@@ -70,6 +73,32 @@ async def test_one_worker_without_redis_drops_what_it_has_already_taken() -> Non
     assert await ledger.take("bale", 1, 1, b"{}")
     assert not await ledger.take("bale", 1, 1, b"{}")
     assert await ledger.adopt_orphans("workers", time.time()) == []
+
+
+async def test_without_redis_an_update_in_flight_is_kept_in_the_database_and_replayed_once(
+    factory: async_sessionmaker[AsyncSession],
+) -> None:
+    machine = lease_owner().split(":")[0]
+    dead = DatabaseLedger(factory, owner="0123456789abcdef:4242:0badcafe")  # a process of a machine gone
+    for update_id in (901, 902, 903):
+        assert await dead.take("bale", 22, update_id, _raw(update_id))
+    assert not await dead.take("bale", 22, 901, _raw(901)), "delivered again while in flight"
+    await dead.done("bale", 22, 902)  # handled before it died
+    me = DatabaseLedger(factory)
+    alive = DatabaseLedger(factory, owner=f"{machine}:{os.getppid()}:feedf00d")  # a running process of ours
+    assert await alive.take("telegram", 11, 904, _raw(904))
+    assert not await me.take("bale", 22, 903, _raw(903)), "another process's update in flight"
+
+    found = await asyncio.gather(me.adopt_orphans("", time.time()), alive.adopt_orphans("", time.time()))
+
+    replayed = [update["update_id"] for one in found for _, update in one]
+    assert sorted(replayed) == [901, 903], "the dead process's updates once, never a living one's"
+    assert next(one for one in found if one)[0] == ("bale", json.loads(_raw(901)))
+    assert await me.adopt_orphans("", time.time()) == []
+    for ledger in (me, alive):
+        for platform, bot_id, update_id in (("bale", 22, 901), ("bale", 22, 903), ("telegram", 11, 904)):
+            await ledger.done(platform, bot_id, update_id)
+    assert await DatabaseLedger(factory).adopt_orphans("", time.time()) == [], "handled: struck off"
 
 
 async def test_a_starting_worker_handles_what_a_dead_worker_left_in_flight(redis: Redis) -> None:

@@ -40,6 +40,7 @@ TABLES = {
     "settlement",
     "settlement_import",
     "survey_answer",
+    "webhook_update",
 }
 
 
