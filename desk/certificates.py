@@ -77,6 +77,7 @@ __all__ = [
     "issue_for_request",
     "new_certificate_code",
     "normalize_certificate_code",
+    "property_of",
     "revoke_certificate",
     "verify_certificate",
 ]
@@ -328,15 +329,19 @@ def _answer_text(value: Any) -> str:
     return str(value).strip()
 
 
-def _property_of(request: ServiceRequest, field_id: str | None) -> str:
-    """``<question>: <answer>`` of the property question, or the request's tracking code when there is none."""
+def property_of(request: ServiceRequest, field_id: str | None) -> str:
+    """What a certificate of ``request`` says of its property: the answer to the property question ``field_id``,
+    or the request's tracking code when there is none.
+
+    The answer alone, as an admin's ``--property`` is: the certificate's own line already says "property", and
+    the question's label glued before it read "property: address of the property: …" (in Persian even to an
+    English reader).
+    """
     form = request.service_snapshot.get("form") or []
     question = next((item for item in form if item.get("id") == field_id), None) if field_id else None
     answer = _answer_text(request.answers.get(field_id)) if question is not None and field_id else ""
-    if question is not None and answer:
-        label = question.get("label") or {}
-        shown = f"{label.get('fa')}: {answer}" if isinstance(label, Mapping) and label.get("fa") else answer
-        return shown[:PROPERTY_MAX]
+    if answer:
+        return answer[:PROPERTY_MAX]
     code = format_tracking_code(request.tracking_code, "fa")
     return translator("fa")("certificate.property.request", code=code)
 
@@ -350,7 +355,7 @@ async def issue_for_request(
     valid one is returned (a revoked one is not replaced here, and None is returned). The holder is the answer
     to ``holder_field`` (the citizen's messenger name only for a request filed before services had to ask it),
     the national ID the answer to ``national_id_field``, the
-    property ``<question>: <answer>`` of ``property_field`` (else the tracking code); ``today`` (the local date)
+    property the answer to ``property_field`` (:func:`property_of`); ``today`` (the local date)
     is the day of issue, and ``valid_days`` later it expires. Raises ``ValidationError`` as
     :func:`issue_certificate` does (a blank name, a malformed national ID).
     """
@@ -375,7 +380,7 @@ async def issue_for_request(
         type=str(spec.get("type")),
         holder_name=holder,
         holder_national_id=_answer_text(request.answers.get(str(spec.get("national_id_field")))),
-        property=_property_of(request, spec.get("property_field")),
+        property=property_of(request, spec.get("property_field")),
         issued_on=today,
         valid_until=today + timedelta(days=int(valid_days)) if valid_days else None,
         request_id=request.id,

@@ -1,7 +1,7 @@
 """Every shipped service's titles, prompts and review lines read well in Persian and English: no word is said
 twice where a text meets a title, an organization or a question's label ("ثبت درخواست درخواست …"), a prompt
-does not say the same thing twice, a question is never followed by a colon, and a city's card does not speak of
-villages."""
+does not say the same thing twice, a question is never followed by a colon, a city's card does not speak of
+villages, and a verified certificate says each line's label once."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from bot.cards import service_card
+from bot.dialogs.verify import render_certificate
 from bot.forms import question
 from bot.platforms import Platform
 from bot.render import Renderer
@@ -21,7 +22,9 @@ from catalog import load_catalog
 from catalog.index import Catalog
 from catalog.schema import OrganizationKind, ResolvedService
 from config.settings import PROJECT_ROOT
+from desk.certificates import CertificateView, VerifyStatus, property_of
 from desk.i18n import LOCALES_DIR
+from storage.models import ServiceRequest, ServiceVersion
 
 LANGS = ["fa", "en"]
 WORD = re.compile(r"[^\W_]+(?:\u200c[^\W_]+)*")
@@ -142,3 +145,40 @@ def test_a_citys_cards_do_not_speak_of_villages_nor_a_villages_of_the_municipali
             card = service_card(r, service, org, catalog.calendar_for(org.id), date(2026, 12, 5))
             for phrase in foreign.get(org.kind, ()):
                 assert phrase not in card, f"{org.id}/{service.id}: {phrase}"
+
+
+class _Catalogs:
+    """The shipped catalog where the bot's renderers want a ``CatalogHolder``."""
+
+    catalog = shipped()
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_a_certificate_names_its_property_once(lang: str) -> None:
+    """The verification of every certificate a shipped service issues, filled in from a request's answers: no
+    line's value says its label again (it read "🏠 ملک: نشانی ملک: …", the property question's label after the
+    line's)."""
+    r = Renderer(Platform.TELEGRAM, lang)
+    found = []
+    for service in offered():
+        if service.certificate is None or service.certificate.property_field is None:
+            continue
+        request = ServiceRequest(
+            tracking_code="123456789018",
+            answers={service.certificate.property_field: "فلاورجان، خیابان امام، پلاک ۵"},
+        )
+        request.definition = ServiceVersion(definition=service.model_dump(mode="json"))
+        view = CertificateView(
+            VerifyStatus.VALID,
+            "K7QM2XPD9HRK",
+            type=service.certificate.type,
+            holder="ز*** ا****",
+            property=property_of(request, service.certificate.property_field),
+            organization_id=service.organization_id,
+            issued_on=date(2026, 12, 5),
+        )
+        for line in render_certificate(r, view, _Catalogs()).splitlines():  # type: ignore[arg-type]
+            label, colon, value = line.partition(":")
+            if colon and set(words(label)) & set(words(value)):
+                found.append(f"{service.organization_id}/{service.id}: {line}")
+    assert not found, "\n".join(found)

@@ -73,5 +73,5 @@ async def test_a_permit_names_the_owner_asked_for_and_the_propertys_address(
     masked = mask_name("مریم رضایی")
     assert (masked if platform is Platform.TELEGRAM else masked.replace("*", "∗")) in shown, shown
     assert mask_name("Zizi") not in shown, "the messenger's name is not the holder"
-    assert "نشانی ملک: فلاورجان، خیابان امام، کوچه ۱۲، پلاک ۵" in shown
+    assert "🏠 ملک: فلاورجان، خیابان امام، کوچه ۱۲، پلاک ۵" in shown, "the property named once"
     assert not re.search(r"\d+\.\d+, \d+", shown), "no raw coordinates"
