@@ -149,9 +149,33 @@ def sheba(raw: str) -> str:
     return value
 
 
+_UNITS: Final = frozenset(
+    {"متر", "مترمربع", "م", "م2", "مربع", "طبقه", "عدد", "درخت", "اصله", "نفر", "واحد", "ریال",
+     "m", "m2", "sqm", "meter", "meters", "metre", "metres", "squaremeters", "squaremetres",
+     "floor", "floors", "tree", "trees", "rial", "rials"}
+)  # fmt: skip
+"""Words a person may type after a number ('۲۵۰ متر', '3 floors'): the units the catalog's questions ask in."""
+
+_TOMAN: Final = frozenset({"تومان", "تومن", "toman", "tomans"})
+"""A tenth of the rial amounts Miz asks for: refused with a word on rials, never silently multiplied."""
+
+_NUMBER_WITH_UNIT = re.compile(r"(?P<number>.*\d)\s*(?P<unit>[^\d]+2?)")
+
+
 def number(raw: str) -> int:
-    """A whole non-negative number, with any digits and thousands separators ('۱٬۲۵۰٬۰۰۰', '1,250,000')."""
-    value = _NUMBER_SEPARATORS.sub("", normalize(raw))
+    """A whole non-negative number, with any digits and thousands separators ('۱٬۲۵۰٬۰۰۰', '1,250,000').
+
+    A unit typed after it ('۲۵۰ متر', '۲۵۰ مترمربع', '250 m²', '۳ طبقه') is dropped; an amount in tomans is
+    refused with a request for rials.
+    """
+    value = normalize(raw)
+    if with_unit := _NUMBER_WITH_UNIT.fullmatch(value):
+        unit = _NUMBER_SEPARATORS.sub("", with_unit["unit"]).lower()
+        if unit in _TOMAN:
+            raise ValidationError("desk.number.toman")
+        if unit in _UNITS:
+            value = with_unit["number"]
+    value = _NUMBER_SEPARATORS.sub("", value)
     if _MINUS.match(value) and _DIGITS.fullmatch(value[1:]):
         raise ValidationError("desk.number.negative")
     if not _DIGITS.fullmatch(value):

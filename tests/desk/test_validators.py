@@ -161,6 +161,22 @@ class TestNumber:
     def test_accepted(self, raw: str, expected: int) -> None:
         assert v.number(raw) == expected
 
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [("۲۵۰ متر", 250), ("۲۵۰متر", 250), ("۲۵۰ متر مربع", 250), ("۲۵۰ متر‌مربع", 250), ("250 m²", 250),
+         ("250㎡", 250), ("250 M2", 250), ("۳ طبقه", 3), ("۱۲۰٬۰۰۰ ریال", 120000), ("12 trees", 12)],
+    )  # fmt: skip
+    def test_a_unit_after_the_number_is_dropped(self, raw: str, expected: int) -> None:
+        assert v.number(raw) == expected
+
+    @pytest.mark.parametrize("raw", ["۱۲۰ تومان", "120 toman", "۱۲۰ تومن"])
+    def test_tomans_are_refused_with_a_word_on_rials(self, raw: str) -> None:
+        assert error_key(v.number, raw) == "desk.number.toman"
+
+    @pytest.mark.parametrize("raw", ["۲۵۰ کیلو", "متر ۲۵۰", "۲۵۰ متر ۳۰", "250 m2 approx"])
+    def test_other_words_are_still_refused(self, raw: str) -> None:
+        assert error_key(v.number, raw) == "desk.number.format"
+
     def test_negative(self) -> None:
         assert error_key(v.number, "-5") == "desk.number.negative"
         assert error_key(v.number, "−۵") == "desk.number.negative"
