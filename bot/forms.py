@@ -22,7 +22,7 @@ from desk.errors import ValidationError
 from desk.i18n import LANGUAGES, translator
 from desk.persian import format_jalali_date, format_jalali_typed, format_number, label_for, tehran_today
 from desk.tracking import format_tracking_code
-from desk.validators import mobile, validate_field
+from desk.validators import coordinates, mobile, validate_field
 
 __all__ = [
     "NAV_KEYS",
@@ -136,9 +136,14 @@ def read_answer(message: Message, field: FormField) -> Any:
     ``ValidationError`` when it is none."""
     kind = field.type
     if kind is FieldType.LOCATION:
-        if message.location is None:
+        if message.location is not None:
+            return {"latitude": message.location.latitude, "longitude": message.location.longitude}
+        if not message.text:
             raise ValidationError("bot.form.need_location")
-        return {"latitude": message.location.latitude, "longitude": message.location.longitude}
+        point = coordinates(
+            message.text
+        )  # a desktop messenger cannot share a location: a map link or numbers
+        return {"latitude": point.latitude, "longitude": point.longitude}
     if kind is FieldType.MOBILE and message.contact is not None:
         return mobile(message.contact.phone_number)
     if kind in (FieldType.CHOICE, FieldType.YES_NO):

@@ -30,9 +30,11 @@ __all__ = [
     "NUMBER_MAX",
     "TEXT_MAX",
     "TYPED_FIELD_KINDS",
+    "Coordinates",
     "DateRule",
     "DateWhen",
     "FieldValue",
+    "coordinates",
     "jalali_date",
     "legal_id",
     "long_text",
@@ -184,6 +186,48 @@ def number(raw: str) -> int:
     if result > NUMBER_MAX:
         raise ValidationError("desk.number.too_large")
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class Coordinates:
+    """A point on the map: latitude and longitude in degrees."""
+
+    latitude: float
+    longitude: float
+
+
+_COORDINATE = r"(-?\d{1,3}(?:\.\d+)?)"
+_COORDINATE_PAIRS: Final = (
+    # Map links: Google (@lat,lon / q=lat,lon / ll=), OpenStreetMap (mlat=…&mlon=…), Balad and Neshan
+    # (latitude=…&longitude=…), geo: URIs; then two numbers typed by hand ('32.555, 51.510').
+    re.compile(
+        rf"(?:latitude|lat|mlat)=\s*{_COORDINATE}.*?(?:longitude|lng|lon|mlon)=\s*{_COORDINATE}", re.I
+    ),
+    re.compile(rf"(?:[@/=:]|^){_COORDINATE},\s*{_COORDINATE}(?:[,/&?z]|$)"),
+    re.compile(rf"^{_COORDINATE}\s*[,\s]\s*{_COORDINATE}$"),
+)
+_IRAN_LATITUDES: Final = (24.0, 40.5)
+_IRAN_LONGITUDES: Final = (43.5, 63.5)
+
+
+def coordinates(raw: str) -> Coordinates:
+    """A point typed as two numbers ('۳۲٫۵۵۵، ۵۱٫۵۱۰') or pasted as a map link that carries it (Google Maps,
+    OpenStreetMap, Balad, Neshan, ``geo:``), for a citizen whose messenger cannot share a location (a desktop).
+
+    Persian digits and the Persian decimal separator are read; a pair given longitude first is put in order,
+    since in Iran the two never overlap; a point outside Iran is refused, as is a short link without numbers.
+    """
+    value = normalize(raw).replace("٫", ".").replace("،", ",")
+    for pattern in _COORDINATE_PAIRS:
+        if found := pattern.search(value):
+            first, second = float(found[1]), float(found[2])
+            for latitude, longitude in ((first, second), (second, first)):
+                if _IRAN_LATITUDES[0] <= latitude <= _IRAN_LATITUDES[1] and (
+                    _IRAN_LONGITUDES[0] <= longitude <= _IRAN_LONGITUDES[1]
+                ):
+                    return Coordinates(latitude=latitude, longitude=longitude)
+            raise ValidationError("desk.location.outside_iran")
+    raise ValidationError("desk.location.format")
 
 
 def jalali_date(raw: str, today: date | None = None) -> date:

@@ -365,3 +365,26 @@ class TestMessages:
 
     def test_english_message_is_english(self) -> None:
         assert translator("en")("desk.mobile.format").startswith("This mobile number")
+
+
+class TestCoordinates:
+    @pytest.mark.parametrize(
+        "raw",
+        ["32.5555, 51.5102", "۳۲٫۵۵۵۵، ۵۱٫۵۱۰۲", "32.5555 51.5102", "51.5102, 32.5555",
+         "https://www.google.com/maps/@32.5555,51.5102,17z", "https://maps.google.com/?q=32.5555,51.5102",
+         "https://www.openstreetmap.org/?mlat=32.5555&mlon=51.5102#map=17/32.5555/51.5102",
+         "https://balad.ir/location?latitude=32.5555&longitude=51.5102&zoom=16",
+         "https://neshan.org/maps/@32.5555,51.5102,16z,0p", "geo:32.5555,51.5102"],
+    )  # fmt: skip
+    def test_numbers_and_map_links_give_the_point(self, raw: str) -> None:
+        assert v.coordinates(raw) == v.Coordinates(latitude=32.5555, longitude=51.5102)
+
+    @pytest.mark.parametrize(
+        "raw", ["اینجا", "https://nshn.ir/abc", "https://maps.app.goo.gl/x7Kq2", "32.5555"]
+    )
+    def test_no_point_to_read(self, raw: str) -> None:
+        assert error_key(v.coordinates, raw) == "desk.location.format"
+
+    @pytest.mark.parametrize("raw", ["48.85, 2.35", "0, 0", "-32.5, 51.5"])
+    def test_a_point_outside_iran(self, raw: str) -> None:
+        assert error_key(v.coordinates, raw) == "desk.location.outside_iran"

@@ -137,6 +137,32 @@ async def test_municipal_request_from_start_to_tracking_code(world: Any, platfor
     assert "صدور پروانه ساختمانی" in status["text"]
 
 
+async def test_a_citizen_on_a_computer_gives_the_place_as_a_map_link(world: Any, platform: Platform) -> None:
+    """A desktop messenger has no location button that works: a pasted map link or typed numbers do instead."""
+    ali = await world.citizen(platform, name="علی")
+    await open_card(ali, "دهیاری اشترجان", "گزارش", "گزارش مشکلات شهری و روستایی")
+    await ali.press("📝 ثبت درخواست")
+    await ali.expect("یکی از گزینه‌ها")
+    await ali.press(next(b for b in buttons(ali.last_message) if "روشنایی" in b))
+    await ali.expect("پرسش ۲ از ۴")
+    await ali.send("چراغ کوچه خاموش است")
+    question = await ali.expect("پرسش ۳ از ۴")
+    assert "پیوند نقشه" in question["text"], "the question says what to do without the button"
+    await ali.send("https://maps.app.goo.gl/x7Kq2")  # a short link carries no numbers
+    await ali.expect("پیوند نقشه‌ای که مختصات در آن است")
+    await ali.send("۵۱٫۵۱۰۲، ۱۲٫۰")  # neither order is a point in Iran
+    await ali.expect("این نقطه در ایران نیست")
+    await ali.send("https://www.google.com/maps/@32.5555,51.5102,17z")
+    await ali.expect("یکی از گزینه‌ها")
+    await ali.press("بله")
+    await ali.expect("مدرک ۱ از ۱")
+    await ali.press("⏭ رد کردن")
+    review = await ali.expect("بازبینی درخواست")
+    assert "۳۲٫۵۵۵۵۰" in review["text"] or "32.55550" in review["text"], review["text"]
+    await ali.press("✅ ثبت نهایی")
+    await ali.expect("کد رهگیری")
+
+
 async def test_dehyari_problem_report_with_buttons_and_location(world: Any, platform: Platform) -> None:
     ali = await world.citizen(platform, name="علی")
     await open_card(ali, "دهیاری اشترجان", "گزارش", "گزارش مشکلات شهری و روستایی")
