@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from aiogram.fsm.state import State
-from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
+from aiogram.fsm.storage.base import DEFAULT_DESTINY, BaseStorage, DefaultKeyBuilder, StateType, StorageKey
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.repositories import ConversationStates
 from storage.uow import unit_of_work
 
-__all__ = ["DatabaseStorage", "make_fsm_storage", "storage_key"]
+__all__ = ["DatabaseStorage", "RedisKeys", "make_fsm_storage", "storage_key"]
 
 
 def storage_key(key: StorageKey) -> str:
@@ -112,10 +112,25 @@ class DatabaseStorage(BaseStorage):
         self._cache = {key: value for key, value in self._cache.items() if key in self._dirty}
 
 
+class RedisKeys(DefaultKeyBuilder):
+    """aiogram's Redis keys for the conversations, and a second destiny's (a form set aside, ``bot.dialogs.form``)
+    with the destiny added: aiogram's default builder refuses any destiny but the default one, and the one that
+    takes them adds the destiny to every key, which would orphan every conversation stored before."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._with_destiny = DefaultKeyBuilder(with_destiny=True)
+
+    def build(self, key: StorageKey, part: Literal["data", "state", "lock"] | None = None) -> str:
+        if key.destiny != DEFAULT_DESTINY:
+            return self._with_destiny.build(key, part)
+        return super().build(key, part)
+
+
 def make_fsm_storage(redis_url: str | None, factory: async_sessionmaker[AsyncSession]) -> BaseStorage:
     """Redis when configured (several workers share it), otherwise the database."""
     if redis_url:
         from aiogram.fsm.storage.redis import RedisStorage
 
-        return RedisStorage.from_url(redis_url)
+        return RedisStorage.from_url(redis_url, key_builder=RedisKeys())
     return DatabaseStorage(factory)

@@ -6,11 +6,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiogram.fsm.storage.base import StorageKey
+from redis.asyncio import Redis
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.fsm import DatabaseStorage
+from bot.fsm import DatabaseStorage, make_fsm_storage
 from storage.repositories import ConversationStates
+from tests.conftest import REDIS_URL
 
 KEY = StorageKey(bot_id=1, chat_id=42, user_id=42)
 
@@ -91,3 +93,24 @@ async def test_data_read_from_the_storage_cannot_change_what_it_holds(storage: D
     data = await storage.get_data(KEY)
     data["answers"]["name"] = "changed by a handler without set_data"
     assert (await storage.get_data(KEY))["answers"]["name"] == "علی"
+
+
+async def test_with_redis_a_form_set_aside_is_kept_beside_the_conversation_and_old_keys_stay_readable(
+    redis: Redis,
+) -> None:
+    storage = make_fsm_storage(REDIS_URL, async_sessionmaker())
+    key = StorageKey(bot_id=1, chat_id=9_100_042, user_id=9_100_042)
+    parked = StorageKey(bot_id=1, chat_id=9_100_042, user_id=9_100_042, destiny="parked_form")
+    try:
+        await storage.set_state(key, "Form:answering")
+        await storage.set_data(
+            parked, {"data": {"service": "building-permit"}}
+        )  # was refused with ValueError
+
+        assert await storage.get_data(parked) == {"data": {"service": "building-permit"}}
+        assert await storage.get_state(key) == "Form:answering", "the conversation is untouched"
+        assert await redis.get("fsm:9100042:9100042:state") == b"Form:answering", "the key stored before"
+    finally:
+        await storage.set_state(key, None)
+        await storage.set_data(parked, {})
+        await storage.close()
