@@ -249,7 +249,9 @@ def create_dispatcher(
     dp.update.outer_middleware(
         FloodControl(burst=settings.flood_burst, quiet_seconds=settings.flood_quiet_seconds)
     )
-    dp.update.outer_middleware(AlbumCollector())
+    dp.update.outer_middleware(
+        AlbumCollector(redis=fsm_storage.redis if isinstance(fsm_storage, RedisStorage) else None)
+    )
     dp.include_routers(
         errors.router(platforms, settings.locale),
         reports.router(),

@@ -13,11 +13,14 @@ from typing import Any, Protocol
 from aiogram import BaseMiddleware, Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import Message, TelegramObject, Update
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from bot.platforms import Platform
 from bot.render import Renderer
 
 __all__ = [
+    "ALBUM_KEEP_SECONDS",
     "ALBUM_KEY",
     "AlbumCollector",
     "ContextMiddleware",
@@ -88,23 +91,59 @@ class AlbumCollector(BaseMiddleware):
     to the handlers with every part under ``data["album"]`` (:data:`ALBUM_KEY`, in the order sent); the other
     parts' updates end here. Both platforms send an album's parts together, one after the other, and updates
     are handled concurrently, so the wait is short. Only private chats: a clerk's album in a group is relayed
-    part by part as before. Albums are kept in this process, as conversations are (one process polls a bot).
+    part by part as before.
+
+    With ``redis`` the parts are gathered there, so an album whose parts reach different ``miz serve`` workers is
+    still one message: each part is filed under the album's key, and the update that filed the first one leads.
+    Its update id is what is written down as the leader, so when its worker dies and another adopts the update
+    (``bot.update_ledger``), that one leads in its place, with the parts already filed; once gathered, the parts
+    are kept under the leader's update id until it has been handled. Without Redis (one worker), or while Redis
+    cannot be reached, the parts are gathered in this process.
     """
 
-    def __init__(self, quiet: float = 0.5) -> None:
+    def __init__(self, quiet: float = 0.5, redis: Redis | None = None, *, prefix: str = "miz:album") -> None:
         self.quiet = quiet
+        self._redis = redis
+        self._prefix = prefix
         self._albums: dict[tuple[int, int, str], list[Message]] = {}
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         message = event.message if isinstance(event, Update) else None
         if message is None or message.media_group_id is None or message.chat.type != "private":
             return await handler(event, data)
+        update_id = event.update_id if isinstance(event, Update) else 0
         bot: Bot = data["bot"]
         key = (bot.id, message.chat.id, message.media_group_id)
+        shared = None
+        if self._redis is not None:
+            shared = _SharedAlbum(
+                self._redis, f"{self._prefix}:{bot.id}:{message.chat.id}:{message.media_group_id}"
+            )
+            try:
+                parts = await shared.gather(bot, update_id, message, self.quiet)
+            except (RedisError, OSError) as error:
+                logger.warning(
+                    "album: Redis cannot be reached (%s); gathered in this worker", type(error).__name__
+                )
+                shared = None
+                parts = await self._gather_here(key, message)
+        else:
+            parts = await self._gather_here(key, message)
+        if parts is None:
+            return None  # the album's leading update hands it on whole
+        data[ALBUM_KEY] = sorted(parts, key=lambda part: part.message_id)
+        try:
+            return await handler(event, data)
+        finally:
+            if shared is not None:
+                await shared.forget(update_id)
+
+    async def _gather_here(self, key: tuple[int, int, str], message: Message) -> list[Message] | None:
+        """This process's parts of the album, once quiet (for the update of its first part); None for the others."""
         parts = self._albums.get(key)
         if parts is not None:
             parts.append(message)
-            return None  # the album's first update hands it on whole
+            return None
         parts = self._albums[key] = [message]
         try:
             seen = 0
@@ -113,8 +152,88 @@ class AlbumCollector(BaseMiddleware):
                 await asyncio.sleep(self.quiet)
         finally:
             del self._albums[key]
-        data[ALBUM_KEY] = sorted(parts, key=lambda part: part.message_id)
-        return await handler(event, data)
+        return parts
+
+
+ALBUM_KEEP_SECONDS = 3600
+"""How long an album's parts are kept in Redis: longer than a dead worker's updates take to be adopted."""
+
+_FILE_PART = """
+if redis.call('EXISTS', KEYS[3]) == 1 then
+    return 2
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+local lead = redis.call('GET', KEYS[2])
+if not lead then
+    redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
+    return 1
+end
+if lead == ARGV[3] then
+    return 1
+end
+return 0
+"""
+"""File one part; 1 when its update leads the album, 0 when another does, 2 when it led and has gathered already."""
+
+_TAKE_PARTS = """
+if redis.call('GET', KEYS[2]) == ARGV[1] then
+    if redis.call('EXISTS', KEYS[1]) == 1 then
+        redis.call('RENAME', KEYS[1], KEYS[3])
+        redis.call('EXPIRE', KEYS[3], ARGV[2])
+    end
+    redis.call('DEL', KEYS[2])
+end
+return redis.call('HVALS', KEYS[3])
+"""
+"""The leader takes every part filed, under its own update id; a part coming later starts an album of its own."""
+
+
+class _SharedAlbum:
+    """One album's parts in Redis, under ``base``: ``:parts`` (message id -> message), ``:lead`` (the leading
+    update's id) and ``:taken:<update id>`` (the parts the leader took)."""
+
+    def __init__(self, redis: Redis, base: str) -> None:
+        self._redis = redis
+        self._base = base
+
+    def _taken(self, update_id: int) -> str:
+        return f"{self._base}:taken:{update_id}"
+
+    async def gather(self, bot: Bot, update_id: int, message: Message, quiet: float) -> list[Message] | None:
+        """Every part, once no part has come for ``quiet`` seconds, for the leading update; None for the others."""
+        parts, lead = f"{self._base}:parts", f"{self._base}:lead"
+        role = await self._redis.eval(
+            _FILE_PART,
+            3,
+            parts,
+            lead,
+            self._taken(update_id),
+            message.message_id,
+            message.model_dump_json(by_alias=True, exclude_none=True),
+            update_id,
+            ALBUM_KEEP_SECONDS,
+        )
+        if int(role) == 0:
+            return None
+        if int(role) == 1:
+            seen, filed = 0, 1
+            while seen < filed:
+                seen = filed
+                await asyncio.sleep(quiet)
+                filed = int(await self._redis.hlen(parts))
+        found = await self._redis.eval(
+            _TAKE_PARTS, 3, parts, lead, self._taken(update_id), update_id, ALBUM_KEEP_SECONDS
+        )
+        gathered = [Message.model_validate_json(raw, context={"bot": bot}) for raw in found or []]
+        return gathered or [message]
+
+    async def forget(self, update_id: int) -> None:
+        """The album has been handled: its parts go."""
+        try:
+            await self._redis.delete(self._taken(update_id))
+        except (RedisError, OSError) as error:
+            logger.warning("album: parts not cleared in Redis (%s); they expire", type(error).__name__)
 
 
 class ContextMiddleware(BaseMiddleware):
