@@ -32,9 +32,9 @@ from bot.render import CAPTION_LIMIT, TEXT_LIMIT, Renderer, cut, fit
 from catalog.index import NotInCatalogError
 from catalog.loader import CatalogHolder
 from catalog.schema import FieldType, FormField, OrganizationKind
-from desk.access import Access, check_handles, group_access, is_anonymous_complaint
-from desk.errors import NotFound
-from desk.lifecycle import Actor, Status, is_public
+from desk.access import Access, group_access, is_anonymous_complaint
+from desk.handling import find_handled_by_code
+from desk.lifecycle import Actor, Status
 from desk.notices import notice_text
 from desk.persian import (
     TEHRAN,
@@ -42,12 +42,11 @@ from desk.persian import (
     format_identifier,
     format_jalali_date,
     format_jalali_datetime,
-    normalize_identifier,
     visible,
 )
 from desk.privacy import mask_mobile, mask_national_id
 from desk.requests import Title, missing_answers
-from desk.tracking import format_tracking_code, is_well_formed, normalize_tracking_code
+from desk.tracking import format_tracking_code, is_well_formed
 from storage.files import DocumentStore
 from storage.models import Citizen, OutboxMessage, RequestEvent, ServiceRequest, SurveyAnswer
 from storage.repositories import Citizens, Events, GroupMessages, Requests, ServiceVersions, SurveyAnswers
@@ -352,16 +351,11 @@ async def request_history(
     no request this organization handles (``desk.access.check_handles``; the governorate's oversight reading of
     a card does not extend to the whole file). ``org_names`` names the organizations of a transfer.
     """
-    code = normalize_identifier(typed_code)
-    if not is_well_formed(code):
+    if not is_well_formed(typed_code):
         return []
     async with factory() as session:
-        request = await Requests(session).by_tracking_code(normalize_tracking_code(code))
-        if request is None or request.id is None or not is_public(Status(request.status)):
-            return []
-        try:
-            check_handles(request, organization_id)
-        except NotFound:
+        request = await find_handled_by_code(session, organization_id, typed_code)
+        if request is None or request.id is None:
             return []
         citizen = await Citizens(session).get(request.citizen_id)
         history = await Events(session).history(request.id, public_only=False)

@@ -13,7 +13,7 @@ Rules (the story is in docs/ARCHITECTURE.md):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
@@ -29,7 +29,7 @@ from desk.notifications import Button, answer_buttons, enqueue_card, enqueue_cha
 from desk.persian import TEHRAN, format_number, visible
 from desk.requests import NATIONAL_ID, PLATFORMS, Title
 from desk.sms import queue_request_sms, sms_key_for
-from desk.tracking import format_tracking_code
+from desk.tracking import format_tracking_code, tracking_code_readings
 from desk.validators import LONG_TEXT_MAX
 from storage.columns import utcnow
 from storage.models import Certificate, Citizen, RequestEvent, ServiceRequest
@@ -53,6 +53,7 @@ __all__ = [
     "complete",
     "find_by_code",
     "find_by_national_id",
+    "find_handled_by_code",
     "payment_received",
     "reject",
     "resume",
@@ -772,16 +773,54 @@ async def show_card(
     return access
 
 
-async def find_by_code(session: AsyncSession, actor: ActorRef, tracking_code: str) -> ServiceRequest | None:
-    """The filed request with this (normalized) tracking code, if ``actor`` may see it; None otherwise."""
-    request = await Requests(session).by_tracking_code(tracking_code)
-    if request is None or not is_public(Status(request.status)):
-        return None
-    try:
-        view_of(request, actor)
-    except NotFound:
-        return None
-    return request
+async def find_by_code(session: AsyncSession, actor: ActorRef, code_text: str) -> ServiceRequest | None:
+    """The filed request the tracking code ``code_text`` names, if ``actor`` may see it (``view_of``); None
+    otherwise (``/find CODE``, ``/transfer CODE``). See :func:`_by_code_readings` for how the code is read."""
+
+    def may_see(request: ServiceRequest) -> bool:
+        try:
+            view_of(request, actor)
+        except NotFound:
+            return False
+        return True
+
+    return await _by_code_readings(session, code_text, may_see)
+
+
+async def find_handled_by_code(
+    session: AsyncSession, organization_id: str, code_text: str
+) -> ServiceRequest | None:
+    """The filed request the tracking code ``code_text`` names, if ``organization_id`` handles it
+    (``check_handles``: the whole file of ``/open CODE``, which the governorate's oversight does not extend to);
+    None otherwise. See :func:`_by_code_readings` for how the code is read."""
+
+    def handles(request: ServiceRequest) -> bool:
+        try:
+            check_handles(request, organization_id)
+        except NotFound:
+            return False
+        return True
+
+    return await _by_code_readings(session, code_text, handles)
+
+
+async def _by_code_readings(
+    session: AsyncSession, code_text: str, allowed: Callable[[ServiceRequest], bool]
+) -> ServiceRequest | None:
+    """The first filed request ``allowed`` for the asker among the readings of ``code_text``.
+
+    The code is read as a citizen's is (``desk.tracking.tracking_code_readings``: Persian digits, dashes and
+    spaces; its groups typed in the reverse order an app drew them tried both ways), and raises the same
+    ``ValidationError`` for a malformed or mistyped code. A reading naming a request the asker may not see is
+    passed over exactly like one naming none, so the second reading finds only the asker's own organization's
+    request and tells nothing of anyone else's; the code as typed comes first when both are the asker's.
+    """
+    requests = Requests(session)
+    for code in tracking_code_readings(code_text):
+        request = await requests.by_tracking_code(code)
+        if request is not None and is_public(Status(request.status)) and allowed(request):
+            return request
+    return None
 
 
 async def find_by_national_id(

@@ -58,7 +58,7 @@ from desk.errors import MizError, NotFound, ValidationError
 from desk.lifecycle import Status
 from desk.persian import TEHRAN, format_jalali_date, format_number, normalize_identifier
 from desk.requests import Title
-from desk.tracking import format_tracking_code, is_well_formed, normalize_tracking_code
+from desk.tracking import format_tracking_code, is_well_formed
 from desk.worklists import PAGE_SIZE, ListKind, WorkPage, work_page
 from storage.repositories import GroupMessages, Listed
 from storage.uow import unit_of_work
@@ -571,11 +571,12 @@ async def find(
     outbox: Notifier,
 ) -> None:
     """``/find CODE`` or ``/find NATIONAL_ID``: the requests found, and a fresh card when there is just one."""
-    query = normalize_identifier(command.args or "")
+    typed = command.args or ""
+    query = normalize_identifier(typed)
     today = datetime.now(TEHRAN).date()
     async with session_factory() as session:
-        if is_well_formed(query):
-            request = await handling.find_by_code(session, actor, normalize_tracking_code(query))
+        if is_well_formed(typed):
+            request = await handling.find_by_code(session, actor, typed)
             found = handling.Found((Listed.of(request),), 1) if request is not None else handling.Found((), 0)
         elif query.isdigit() and len(query) == 10:
             found = await handling.find_by_national_id(session, actor, query)
@@ -599,14 +600,14 @@ async def transfer_command(
     """``/transfer CODE``: the organization picker for a request found by its code. It is how the governorate,
     whose cards of other organizations' requests have no buttons, sends one where it belongs; a clerk may use it
     for their own organization's requests too. ``desk.transfers`` decides who may transfer what."""
-    query = normalize_identifier(command.args or "")
-    if not is_well_formed(query):
+    typed = command.args or ""
+    if not is_well_formed(typed):
         await message.reply(r.text("op.transfer.usage"))
         return
     directory = CatalogDirectory(catalogs.catalog)
     try:
         async with session_factory() as session:
-            request = await handling.find_by_code(session, actor, normalize_tracking_code(query))
+            request = await handling.find_by_code(session, actor, typed)
             if request is None or request.id is None:
                 await message.reply(r.text("op.list.empty.find"))
                 return

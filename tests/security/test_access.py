@@ -15,6 +15,7 @@ from sqlmodel import col, select
 
 from bot.platforms import Platform
 from desk.lifecycle import Status
+from desk.persian import to_persian_digits
 from storage.models import ServiceRequest
 from tests.e2e.test_desk import card_of, file_complaint, file_request
 from tests.security.conftest import World
@@ -104,6 +105,30 @@ async def test_a_clerk_cannot_draw_or_claim_another_organizations_request(
     await forger.expect("پیدا نشد")
     assert (await stored(world, code=code)).status == Status.SUBMITTED.value
     assert not [m for m in await zahra.transcript() if m.get("outgoing") and "بهاران" in m.get("text", "")]
+
+
+async def test_a_code_pasted_in_reversed_groups_finds_the_clerks_own_request_and_nothing_elsewhere(
+    world: World, platform: Platform
+) -> None:
+    """A clerk pastes a code from a right-to-left chat, its groups reversed ('۹۰۱۲-۵۶۷۸-۱۲۳۴'): ``/find`` and
+    ``/open`` read it back as citizens' tracking does, for the organization handling it only."""
+    _zahra, code = await file_request(world, platform)
+    owner = await world.clerk(platform, "falavarjan")
+    await card_of_when_drawn(owner, code)
+    pasted = "-".join(reversed([to_persian_digits(code[i : i + 4]) for i in range(0, 12, 4)]))
+
+    await owner.send(f"/find {pasted}")
+    found = await owner.expect("نتیجه جست‌وجو")
+    assert "آزمون همه پرسش‌ها" in found["text"]
+    await owner.send(f"/open {pasted}")
+    await owner.expect("پروندهٔ درخواست")
+
+    forger = await world.clerk(platform, "baharan")
+    await forger.send(f"/find {pasted}")
+    await forger.expect("پیدا نشد")
+    await forger.send(f"/open {pasted}")
+    await forger.expect("پیدا نشد")
+    assert not [t for t in await drawn_in(forger) if "آزمون" in t or "زهرا" in t]
 
 
 async def test_request_ids_in_buttons_lead_nowhere_when_counted(world: World, platform: Platform) -> None:

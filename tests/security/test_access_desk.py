@@ -21,7 +21,9 @@ from desk.deadlines import OrgGroups, queue_digests
 from desk.errors import NotFound, ValidationError
 from desk.handling import ActorRef
 from desk.lifecycle import Actor, Status
+from desk.persian import to_persian_digits
 from desk.requests import Submission, submit_request
+from desk.tracking import damm_check_digit, is_well_formed
 from storage.models import OutboxMessage, ServiceRequest
 from storage.uow import unit_of_work
 
@@ -206,3 +208,61 @@ async def test_anonymous_complaints_filed_under_the_accused_before_are_moved_to_
 def test_a_clerk_without_an_organization_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="organization_id"):
         ActorRef(Actor.CLERK, "telegram", 5, None)
+
+
+def _reversible_code() -> tuple[str, str]:
+    """A tracking code whose groups in reverse order make another valid code: (as filed, reversed)."""
+    for n in range(10_000_000_000, 10_000_100_000):
+        code = str(n) + damm_check_digit(str(n))
+        flipped = code[8:] + code[4:8] + code[:4]
+        if flipped != code and flipped[0] != "0" and is_well_formed(flipped):
+            return code, flipped
+    raise AssertionError("no reversible code")
+
+
+async def _filed_with(factory: Factory, code: str, organization_id: str) -> int:
+    request_id = await file(factory, ORDINARY, {})
+    async with unit_of_work(factory, write=True) as session:
+        stored = await session.get(ServiceRequest, request_id)
+        assert stored is not None
+        stored.tracking_code, stored.organization_id = code, organization_id
+        session.add(stored)
+    return request_id
+
+
+async def test_a_clerks_code_typed_in_reversed_groups_finds_only_their_own_organizations_request(
+    factory: Factory,
+) -> None:
+    """``/find``, ``/transfer`` and ``/open`` read a code pasted with its groups reversed as citizens' tracking
+    does: the reading naming the clerk's own organization's request wins, and another organization's request is
+    never found by either reading."""
+    code, flipped = _reversible_code()
+    ours = await _filed_with(factory, code, ACCUSED)
+    # The right-to-left paste of Falavarjan's code: as typed, it reads Baharan's request's code.
+    pasted = "-".join(reversed([to_persian_digits(code[i : i + 4]) for i in range(0, 12, 4)]))
+    ghahderijan_clerk = ActorRef(Actor.CLERK, "telegram", 701, "مینا", organization_id="ghahderijan")
+
+    async def found_by(actor: ActorRef) -> int | None:
+        async with factory() as session:
+            request = await handling.find_by_code(session, actor, pasted)
+        return request.id if request is not None else None
+
+    async def opened_by(organization_id: str) -> int | None:
+        async with factory() as session:
+            request = await handling.find_handled_by_code(session, organization_id, pasted)
+        return request.id if request is not None else None
+
+    assert await found_by(FALAVARJAN_CLERK) == ours
+    assert await opened_by(ACCUSED) == ours
+    assert await found_by(BAHARAN_CLERK) is None
+    assert await opened_by("baharan") is None
+
+    theirs = await _filed_with(factory, flipped, "baharan")
+    assert await found_by(FALAVARJAN_CLERK) == ours, "the asker's own reading wins over the code as typed"
+    assert await found_by(BAHARAN_CLERK) == theirs
+    assert await opened_by("baharan") == theirs
+    assert await found_by(ghahderijan_clerk) is None, "a foreign code finds nothing"
+    assert await opened_by("ghahderijan") is None
+    async with factory() as session:
+        with pytest.raises(ValidationError):
+            await handling.find_by_code(session, FALAVARJAN_CLERK, code[:-1] + str((int(code[-1]) + 1) % 10))
