@@ -32,6 +32,7 @@ from bot.cluster_jobs import ClusterJobs, Job, PeriodicTask
 from bot.dialogs import (
     answers,
     browse,
+    completion,
     dues,
     fees,
     followup,
@@ -262,6 +263,7 @@ def create_dispatcher(
         start.router(),
         answers.reply_router(),
         form.router(),
+        completion.router(),
         verify_phone.router(),
         followup.router(),
         dues.router(),

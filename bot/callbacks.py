@@ -21,7 +21,7 @@ from pydantic import AfterValidator, Field
 from bot.clerk_actions import CLERK_ACTIONS
 from desk.inquiries import InquiryAct
 from desk.lifecycle import Status
-from desk.notifications import ANSWER_PREFIX
+from desk.notifications import ANSWER_PREFIX, COMPLETE_PREFIX
 from desk.worklists import ListKind
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "CategoryPage",
     "CategoryPick",
     "ComplaintOrg",
+    "CompleteAnswers",
     "DuesOrgPage",
     "DuesOrgPick",
     "DuesPay",
@@ -349,6 +350,13 @@ class ListPage(CallbackData, prefix="worklist"):
 class AnswerOrg(CallbackData, prefix=ANSWER_PREFIX):
     """The citizen answers the organization's message about request ``req`` ("✍️ answer"): whose request it is
     is checked again in ``desk.bridge.own_request``."""
+
+    req: RowId
+
+
+class CompleteAnswers(CallbackData, prefix=COMPLETE_PREFIX):
+    """The citizen completes the answers request ``req``'s new service still needs ("✍️ complete the missing
+    answers"): whose request it is, and what is missing, is checked again in ``desk.completion``."""
 
     req: RowId
 

@@ -12,10 +12,13 @@ from pydantic import ValidationError as ModelError
 
 __all__ = [
     "ANSWER_KEY",
+    "COMPLETION_KEY",
     "ORG_KEY",
     "QUERY_KEY",
     "Answering",
     "Browse",
+    "Completing",
+    "CompletionData",
     "Dues",
     "DuesKeys",
     "FeeKeys",
@@ -48,6 +51,13 @@ class Answering(StatesGroup):
     """The citizen pressed "✍️ answer" on a message from the organization: their next message answers it."""
 
     writing = State()
+
+
+class Completing(StatesGroup):
+    """The citizen pressed "✍️ complete the missing answers": the questions a move to another service left open,
+    one at a time (:class:`CompletionData`)."""
+
+    answering = State()
 
 
 class Track(StatesGroup):
@@ -89,6 +99,9 @@ ORG_KEY = "org"
 
 ANSWER_KEY = "answer_req"
 """FSM data key: the request the citizen is answering (``Answering.writing``)."""
+
+COMPLETION_KEY = "completion"
+"""FSM data key: the missing answers being completed (``Completing.answering``, :class:`CompletionData`)."""
 
 QUERY_KEY = "search"
 """FSM data key: the citizen's last typed search that found something, for paging through its results."""
@@ -208,3 +221,29 @@ class PhoneKeys:
     """The number (``09xxxxxxxxx``) the code was sent to."""
     REQUEST = "vreq"
     """The request the number came with: its organization pays for the SMS."""
+
+
+class CompletionData(BaseModel):
+    """The missing answers a citizen is completing: which request, under which service definition, the questions
+    asked (ids, in the form's order), the one asked now and the answers given so far. Checked again by
+    ``desk.completion`` when stored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    req: int = Field(ge=1)
+    ver: str
+    fields: list[str] = Field(min_length=1)
+    step: int = Field(default=0, ge=0)
+    answers: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def read(cls, stored: Mapping[str, Any]) -> CompletionData | None:
+        """The data kept under :data:`COMPLETION_KEY`; None when it is missing or unreadable."""
+        try:
+            data = cls.model_validate(stored.get(COMPLETION_KEY))
+        except ModelError:
+            return None
+        return data if data.step < len(data.fields) else None
+
+    def stored(self) -> dict[str, Any]:
+        return {COMPLETION_KEY: self.model_dump(mode="json")}

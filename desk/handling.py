@@ -25,9 +25,16 @@ from desk.certificates import CertificateType, format_certificate_code, issue_fo
 from desk.errors import NotFound, TransitionError, ValidationError
 from desk.i18n import LANGUAGES
 from desk.lifecycle import Actor, Status, allowed_targets, check_transition, is_final, is_open, is_public
-from desk.notifications import Button, answer_buttons, enqueue_card, enqueue_chat, text_payload
+from desk.notifications import (
+    Button,
+    answer_buttons,
+    complete_button,
+    enqueue_card,
+    enqueue_chat,
+    text_payload,
+)
 from desk.persian import TEHRAN, format_number, visible
-from desk.requests import NATIONAL_ID, PLATFORMS, Title
+from desk.requests import NATIONAL_ID, PLATFORMS, Title, missing_answers
 from desk.sms import queue_request_sms, sms_key_for
 from desk.tracking import format_tracking_code, tracking_code_readings
 from desk.validators import LONG_TEXT_MAX
@@ -316,10 +323,14 @@ async def _tell_citizen(
 
 
 def _notice_buttons(request: ServiceRequest, status: Status) -> list[list[Button]]:
-    """The buttons of the citizen's notice: "✍️ answer" on every one, and a rejection can be objected to at once
-    (the objection form, ``bot.dialogs.followup``, which only the request's citizen may open)."""
+    """The buttons of the citizen's notice: "✍️ answer" on every one; a request for information about a request
+    whose service changed, with required questions unanswered, also offers those questions (``desk.completion``);
+    and a rejection can be objected to at once (the objection form, ``bot.dialogs.followup``, which only the
+    request's citizen may open)."""
     assert request.id is not None
     buttons = answer_buttons(request.id)
+    if status is Status.NEEDS_INFO and missing_answers(request.service_snapshot, request.answers):
+        buttons.append(complete_button(request.id))
     if status is Status.REJECTED:
         buttons.append([{"label": "notify.object", "data": f"object:{request.id}"}])
     return buttons

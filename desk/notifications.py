@@ -50,8 +50,10 @@ from storage.repositories import Outbox
 
 __all__ = [
     "ANSWER_PREFIX",
+    "COMPLETE_PREFIX",
     "Button",
     "answer_buttons",
+    "complete_button",
     "enqueue_card",
     "enqueue_chat",
     "enqueue_copy",
@@ -71,6 +73,17 @@ pressed)."""
 def answer_buttons(request_id: int) -> list[list[Button]]:
     """The keyboard of every message from the organization to a citizen about a request: "✍️ answer"."""
     return [[{"label": "notify.answer", "data": f"{ANSWER_PREFIX}:{request_id}"}]]
+
+
+COMPLETE_PREFIX: Final = "fill"
+"""Callback data of the "complete the missing answers" button: ``fill:<request id>`` (checked in
+``desk.completion`` when pressed)."""
+
+
+def complete_button(request_id: int) -> list[Button]:
+    """The button row that opens the questions a request's new service still needs answered
+    (``desk.completion``)."""
+    return [{"label": "notify.complete_answers", "data": f"{COMPLETE_PREFIX}:{request_id}"}]
 
 
 def text_payload(

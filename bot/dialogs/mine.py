@@ -22,7 +22,7 @@ from aiogram.types import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.callbacks import MineOpen, MinePage, SmsOffer
+from bot.callbacks import CompleteAnswers, MineOpen, MinePage, SmsOffer
 from bot.dialogs.track import org_name, track_context
 from bot.forms import answer_text
 from bot.handlers.start import menu_labels
@@ -38,7 +38,7 @@ from desk.lifecycle import Status
 from desk.mine import MinePage as Page
 from desk.mine import OwnRequest, my_request, my_requests_page
 from desk.persian import format_jalali_date, format_number
-from desk.requests import Title
+from desk.requests import Title, missing_answers
 from desk.tracking import format_tracking_code
 from storage.files import DocumentStore
 
@@ -225,7 +225,18 @@ def render_own_request(r: Renderer, own: OwnRequest, catalogs: CatalogHolder) ->
 
 
 def _own_markup(r: Renderer, own: OwnRequest, page: int, *, sms: bool) -> InlineKeyboardMarkup:
+    """SMS updates when they can be had; the questions a move to another service left unanswered, while it is
+    open (``bot.dialogs.completion``); back to the list."""
     rows: list[list[InlineKeyboardButton]] = []
+    if own.is_open and missing_answers(own.request.service_snapshot, own.answers):
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=r.plain("notify.complete_answers"),
+                    callback_data=CompleteAnswers(req=own.request_id).pack(),
+                )
+            ]
+        )
     if sms:
         rows.append(
             [
