@@ -164,10 +164,12 @@ class FoundPage(CallbackData, prefix="anyq"):
 
 
 class ServiceOrgs(CallbackData, prefix="svcorgs"):
-    """A page of the organizations that offer service ``svc``: the citizen picks theirs to see its card."""
+    """A page of the organizations that offer service ``svc``: the citizen picks theirs to see its card; with a
+    ``district``, a page of that district's dehyaris offering it (grouped as :class:`OrgPage`'s list)."""
 
     svc: str
     page: Index = 0
+    district: str = ""
 
 
 class FaqOpen(CallbackData, prefix="faq"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -11,6 +12,7 @@ from aiogram import F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import StateFilter
+from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
@@ -71,10 +73,10 @@ def _find_service(catalog: Catalog, org_id: str, service_id: str) -> ResolvedSer
         return None
 
 
-def _org_choices(r: Renderer, catalog: Catalog, *, complaint: bool = False) -> list[Choice]:
+def _pickable(catalog: Catalog, *, complaint: bool = False) -> list[Organization]:
     """Every organization a citizen may pick, most popular first: the flat list before any grouping."""
     return [
-        _org_choice(r, org, complaint=complaint)
+        org
         for org in catalog.organizations
         if (
             _find_service(catalog, org.id, COMPLAINT_SERVICE) is not None
@@ -92,26 +94,40 @@ def _org_choice(r: Renderer, org: Organization, *, complaint: bool) -> Choice:
 def grouped_choices(
     r: Renderer, catalog: Catalog, *, complaint: bool, district: str
 ) -> tuple[list[Choice], bool]:
-    """The choices of one level of the picker, and whether it is a district's dehyaris.
+    """The choices of one level of the picker, and whether it is a district's dehyaris (see :func:`_grouped`)."""
+    return _grouped(
+        r,
+        catalog,
+        [(org, _org_choice(r, org, complaint=complaint)) for org in _pickable(catalog, complaint=complaint)],
+        district,
+        lambda d: OrgPage(complaint=complaint, district=d),
+    )
+
+
+def _grouped(
+    r: Renderer,
+    catalog: Catalog,
+    flat: Sequence[tuple[Organization, Choice]],
+    district: str,
+    open_district: Callable[[str], CallbackData],
+) -> tuple[list[Choice], bool]:
+    """One level of a list of organizations (``flat``, in the catalog's order), and whether it is a district's
+    dehyaris: the organization picker's and the one of a service found at the main menu.
 
     A list that fits on one page stays flat. A longer one shows the towns (and the governorate) first, then one
-    button per district leading to its dehyaris, so a citizen of a town never pages past the villages and a
-    villager pages only through their own district's. A district that is not the county's (a forged or
-    outdated button) shows the first level.
+    button per district (``open_district``) leading to its dehyaris, so a citizen of a town never pages past the
+    villages and a villager pages only through their own district's. A district that is not the county's (a
+    forged or outdated button) shows the first level.
     """
-    flat = _org_choices(r, catalog, complaint=complaint)
     if len(flat) <= PAGE_SIZE:
-        return flat, False
-    by_id = {org.id: org for org in catalog.organizations}
-    picked = {c.data.org: c for c in flat if isinstance(c.data, OrgPick | ComplaintOrg)}
+        return [choice for _, choice in flat], False
     villages: dict[str, list[Choice]] = {}
-    for org_id, choice in picked.items():
-        org = by_id[org_id]
+    for org, choice in flat:
         if org.kind is OrganizationKind.DEHYARI:
             villages.setdefault(org.district, []).append(choice)
     if district in villages:
         return villages[district], True
-    towns = [c for org_id, c in picked.items() if by_id[org_id].kind is not OrganizationKind.DEHYARI]
+    towns = [choice for org, choice in flat if org.kind is not OrganizationKind.DEHYARI]
     groups = [
         Choice(
             r.plain(
@@ -119,12 +135,17 @@ def grouped_choices(
                 district=d.name.get(r.lang),
                 count=r.digits(len(villages[d.id])),
             ),
-            OrgPage(complaint=complaint, district=d.id),
+            open_district(d.id),
         )
         for d in catalog.county.districts
         if d.id in villages
     ]
     return towns + groups, False
+
+
+def _opens_district(choice: Choice) -> bool:
+    """Whether ``choice`` is a district's button of a grouped list (:func:`_grouped`)."""
+    return isinstance(choice.data, OrgPage | ServiceOrgs)
 
 
 def _one_screen(r: Renderer, choices: list[Choice]) -> InlineKeyboardMarkup | None:
@@ -134,8 +155,8 @@ def _one_screen(r: Renderer, choices: list[Choice]) -> InlineKeyboardMarkup | No
     "next" leads to the villages), so the towns go two to a row and each district's villages get a row of
     their own; that stays within a screen's worth of rows for the county (9 towns and 3 districts: 8 rows).
     """
-    groups = [c for c in choices if isinstance(c.data, OrgPage)]
-    towns = [c for c in choices if not isinstance(c.data, OrgPage)]
+    groups = [c for c in choices if _opens_district(c)]
+    towns = [c for c in choices if not _opens_district(c)]
     if not groups or (len(towns) + 1) // 2 + len(groups) > PAGE_SIZE:
         return None
 
@@ -531,10 +552,21 @@ async def service_orgs(
     if not offering:
         await _stale(callback, r, state)
         return
-    choices = [
-        Choice(org.name.get(r.lang), ServicePick(org=org.id, svc=callback_data.svc)) for org, _ in offering
-    ]
-    markup = paged(r, choices, callback_data.page, lambda p: ServiceOrgs(svc=callback_data.svc, page=p))
+    svc = callback_data.svc
+    choices, in_district = _grouped(
+        r,
+        catalog,
+        [(org, Choice(org.name.get(r.lang), ServicePick(org=org.id, svc=svc))) for org, _ in offering],
+        callback_data.district,
+        lambda d: ServiceOrgs(svc=svc, district=d),
+    )
+    shown = callback_data.district if in_district else ""
+    markup = _one_screen(r, choices) if not in_district else None
+    if markup is None:
+        back = ServiceOrgs(svc=svc) if in_district else None
+        markup = paged(
+            r, choices, callback_data.page, lambda p: ServiceOrgs(svc=svc, page=p, district=shown), back
+        )
     title = offering[0][1].title.get(r.lang)
     await _show(callback, r.text("bot.browse.choose_org_for", service=title), markup)
 

@@ -142,6 +142,40 @@ async def test_a_forged_district_or_page_of_villages_shows_a_real_list(
     assert not any(b.startswith("بعدی") for b in last)
 
 
+async def test_a_service_found_at_the_main_menu_lists_the_towns_then_each_districts_villages(
+    world: Any, platform: Platform
+) -> None:
+    """Typed at the main menu, a service every town and village offers lists its organizations grouped as the
+    picker does: the municipalities first on one screen, then one button per district leading to its dehyaris."""
+    ali = await world.citizen(platform, name="علی")
+    await ali.send("/start")
+    await ali.expect("میز خدمت")
+    await ali.send("نخاله ساختمانی")
+    found = await ali.expect("خدماتی که با")
+    await ali.press("جمع‌آوری نخاله ساختمانی", message=found)
+    first = await ali.expect("شهر یا روستای خود")
+    towns = [b for b in labels(first) if not b.startswith("↩")]
+    assert "شهرداری فلاورجان" in towns
+    assert not [b for b in towns if b.startswith("دهیاری")], "no village among the towns"
+    assert not [b for b in towns if b.startswith("بعدی")], "a villager never pages to find the villages"
+    central = next(b for b in towns if b.startswith("🏡") and "بخش مرکزی" in b)
+
+    await ali.press(central, message=first)
+    villages = labels(await ali.expect("شهر یا روستای خود"))
+    assert "دهیاری اشترجان" in villages
+    assert not [b for b in villages if b.startswith("شهرداری")], "only the district's villages"
+    await ali.press(next(b for b in villages if b.startswith("↩")))  # back: the towns, not the main menu
+    assert "شهرداری فلاورجان" in labels(await ali.expect("شهر یا روستای خود"))
+
+    await ali.press(central, message=first)
+    assert "دهیاری اشترجان" in labels(await ali.expect("شهر یا روستای خود"))
+    await ali.press(data="svcorgs:debris_collection:0:nowhere", message=first, forged=True, wait_answer=5)
+    assert central in labels(await ali.expect("شهر یا روستای خود")), "an unknown district: the towns"
+    await pick_organization(ali, "دهیاری قلعه‌امیر")
+    card = await ali.expect("مدارک لازم")
+    assert "دهیاری قلعه‌امیر" in card["text"]
+
+
 async def test_typing_finds_a_service_whatever_the_keyboard(world: Any, platform: Platform) -> None:
     zahra = await world.citizen(platform)
     await open_falavarjan(zahra)
