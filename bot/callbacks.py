@@ -49,6 +49,7 @@ __all__ = [
     "InquiryAgency",
     "InquiryButton",
     "InquiryDocument",
+    "InquiryOpen",
     "InquiryRecord",
     "InquiryRecordNow",
     "InquiryStep",
@@ -339,8 +340,15 @@ class InquiryAnswerDone(CallbackData, prefix="inqdone"):
     inq: RowId
 
 
+class InquiryOpen(CallbackData, prefix="inqcard"):
+    """Draw the card of inquiry ``inq`` again, from the agency's ``/open`` list; ``desk.inquiries.show_card``
+    checks that the presser's organization is the agency asked."""
+
+    inq: RowId
+
+
 class ListPage(CallbackData, prefix="worklist"):
-    """A page of a clerk's work list (``/open``, ``/mine``, ``/overdue``), counted from 0.
+    """A page of a clerk's work list (``/open``, ``/mine``, ``/overdue``; an agency's inquiries), counted from 0.
 
     It names no organization: the list is always the one of the group it is pressed in (``desk.worklists``).
     """

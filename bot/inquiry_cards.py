@@ -3,38 +3,46 @@
 It shows what the agency needs and nothing more of the citizen: who asks, the service, the question, the due
 date, the letter, and the documents the clerk chose and the new files they sent (as replies under it); never the citizen's name, national ID,
 phone or tracking code. It is drawn only in a group of the agency the inquiry was sent to.
+
+An agency's ``/open`` and ``/overdue`` (``desk.worklists.inquiry_page``) list its inquiries waiting for an answer,
+a button under the list for each to draw its card again (``waiting_list``).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import date
 from typing import Any
 
 from aiogram import Bot
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.callbacks import InquiryButton
+from bot.callbacks import InquiryButton, InquiryOpen, ListPage
 from bot.platforms import Platform
 from bot.render import Renderer, cut
 from bot.transfers import org_label
+from catalog.index import Catalog
 from catalog.loader import CatalogHolder
 from desk.inquiries import Agency, InquiryAct, document_title
-from desk.persian import format_jalali_date
+from desk.persian import format_jalali_date, format_number
 from desk.requests import Title
+from desk.worklists import PAGE_SIZE, InquiryPage
 from storage.files import DocumentStore
 from storage.models import Inquiry, OutboxMessage
 from storage.repositories import Inquiries, Requests
 from storage.repositories.groups import GroupMessages, inquiry_card_kind
 from storage.uow import unit_of_work
 
-__all__ = ["agency_buttons", "agency_of", "answer_file_sender", "inquiry_drawer"]
+__all__ = ["agency_buttons", "agency_of", "answer_file_sender", "inquiry_drawer", "waiting_list"]
 
 logger = logging.getLogger(__name__)
 
 QUESTION_SHOWN = 3000
 """Longest part of the question shown on the card (the whole card stays within one message)."""
+QUESTION_LISTED = 80
+"""Longest part of the question shown on a line of the list (twenty lines stay within one message)."""
 
 
 def agency_of(catalogs: CatalogHolder, organization_id: str) -> Agency:
@@ -197,3 +205,54 @@ def answer_file_sender(
         return await sender(row.chat_id, file, caption=caption)
 
     return send
+
+
+def waiting_list(
+    r: Renderer, catalog: Catalog, page: InquiryPage, today: date
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """A page of an agency's inquiries waiting for its answer: how many in all, which page, a line for each (⚠️ when
+    past its due date), a button for each to draw its card again, and buttons to the other pages."""
+    if not page.total:
+        return r.text(f"op.inquiry.worklist.empty.{page.kind}"), None
+    first = page.page * PAGE_SIZE + 1
+    lines = [r.text(f"op.inquiry.worklist.title.{page.kind}", count=format_number(page.total, r.lang))]
+    if page.pages > 1:
+        lines.append(
+            r.text(
+                "op.list.page",
+                page=format_number(page.page + 1, r.lang),
+                pages=format_number(page.pages, r.lang),
+                first=format_number(first, r.lang),
+                last=format_number(first + len(page.items) - 1, r.lang),
+            )
+        )
+    for item in page.items:
+        lines.append(
+            r.text(
+                "op.inquiry.worklist.item",
+                late="⚠️ " if item.due_date < today else "",
+                number=r.digits(item.id or 0),
+                asker=org_label(catalog, item.asking_organization_id),
+                due=format_jalali_date(item.due_date, r.lang),
+                state=r.plain(f"op.inquiry.state.{item.state}"),
+                question=cut(" ".join(item.question.split()), QUESTION_LISTED, r.plain("op.card.cut_mark")),
+            )
+        )
+    opens = [
+        InlineKeyboardButton(
+            text=r.plain("op.inquiry.worklist.open", number=r.digits(item.id or 0)),
+            callback_data=InquiryOpen(inq=item.id or 0).pack(),
+        )
+        for item in page.items
+    ]
+    rows = [opens[i : i + 4] for i in range(0, len(opens), 4)]
+    nav: list[InlineKeyboardButton] = []
+    if page.has_previous:
+        data = ListPage(kind=page.kind, page=page.page - 1).pack()
+        nav.append(InlineKeyboardButton(text=r.plain("bot.nav.prev"), callback_data=data))
+    if page.has_next:
+        data = ListPage(kind=page.kind, page=page.page + 1).pack()
+        nav.append(InlineKeyboardButton(text=r.plain("bot.nav.next"), callback_data=data))
+    if nav:
+        rows.append(nav)
+    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)

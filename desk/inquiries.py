@@ -77,6 +77,7 @@ __all__ = [
     "parse_letter",
     "prepare",
     "send_inquiries",
+    "show_card",
 ]
 
 INQUIRY_PREFIX: Final = "inq"
@@ -337,6 +338,33 @@ async def get_for_asker(session: AsyncSession, inquiry_id: int, organization_id:
         or request.organization_id != organization_id
     ):
         raise NotFound("desk.inquiry.not_found")
+    return inquiry
+
+
+async def show_card(
+    session: AsyncSession, inquiry_id: int, actor: ActorRef, *, platform: str, chat_id: int
+) -> Inquiry:
+    """Queue the inquiry's card (with its buttons and files) again in the agency's group ``chat_id`` the actor
+    pressed in, from its ``/open`` list.
+
+    Only the staff of the agency asked may have it (anyone else is told it does not exist, and nothing is
+    queued), and only while it waits for the agency's answer (``desk.inquiry.closed`` after that). The outbox's
+    drawer checks again that ``chat_id`` is a group of that agency.
+    """
+    inquiry = await Inquiries(session).get(inquiry_id)
+    if inquiry is None or inquiry.id is None:
+        raise NotFound("desk.inquiry.not_found")
+    _check_agency(inquiry, actor)
+    _check_open(inquiry, InquiryState.OPEN, InquiryState.NEED_MORE)
+    await enqueue_chat(
+        session,
+        platform=platform,
+        chat_id=chat_id,
+        organization_id=inquiry.agency_id,
+        payload={"type": "inquiry", "inquiry_id": inquiry.id},
+        dedupe_key=f"inquiry:{inquiry.id}:card:{platform}:{chat_id}:{utcnow().isoformat()}",
+        request_id=None,
+    )
     return inquiry
 
 

@@ -8,6 +8,11 @@ the last one.
 
 "Open" is every filed status not finished (``storage.repositories.OPEN_STATUSES``); overdue is open with a
 deadline before today (the county's local date).
+
+An agency files no requests: it answers inquiries. Its ``/open`` and ``/overdue`` (:func:`inquiry_page`) list the
+inquiries sent to it that wait for its answer (``open``, or ``need_more`` while the asker replies), counted and
+paged the same way, the earliest due first; only those sent to the presser's own organization, whatever a button
+says.
 """
 
 from __future__ import annotations
@@ -20,9 +25,11 @@ from typing import Final
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk.handling import ActorRef
-from storage.repositories import Listed, Requests
+from desk.lifecycle import Actor
+from storage.models import Inquiry
+from storage.repositories import Inquiries, Listed, Requests
 
-__all__ = ["PAGE_SIZE", "ListKind", "WorkPage", "work_page"]
+__all__ = ["PAGE_SIZE", "InquiryPage", "ListKind", "WorkPage", "inquiry_page", "work_page"]
 
 PAGE_SIZE: Final = 20
 """Requests on one page of a list: twenty lines keep a message well within 4096 characters."""
@@ -58,6 +65,12 @@ class WorkPage:
         return self.page < self.pages - 1
 
 
+def _clamped(total: int, page: int) -> tuple[int, int]:
+    """(the page shown, the pages there are) for ``page`` of a list of ``total`` lines."""
+    pages = max(1, -(-total // PAGE_SIZE))
+    return min(max(page, 0), pages - 1), pages
+
+
 async def work_page(
     session: AsyncSession, actor: ActorRef, kind: ListKind, *, today: date, page: int = 0
 ) -> WorkPage:
@@ -71,9 +84,54 @@ async def work_page(
     assignee = actor.account if kind is ListKind.MINE else None
     late_on = today if kind is ListKind.OVERDUE else None
     total = await requests.count_work(actor.organization_id, assignee=assignee, late_on=late_on)
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(max(page, 0), pages - 1)
+    page, pages = _clamped(total, page)
     items = await requests.work_list(
         actor.organization_id, assignee=assignee, late_on=late_on, offset=page * PAGE_SIZE, limit=PAGE_SIZE
     )
     return WorkPage(kind, tuple(items), total, page, pages)
+
+
+@dataclass(frozen=True, slots=True)
+class InquiryPage:
+    """One page of an agency's list of inquiries waiting for its answer (``kind`` open or overdue), as
+    :class:`WorkPage` is of requests."""
+
+    kind: ListKind
+    items: tuple[Inquiry, ...]
+    total: int
+    page: int
+    pages: int
+
+    @property
+    def has_previous(self) -> bool:
+        return self.page > 0
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages - 1
+
+
+_STAFF = frozenset({Actor.CLERK, Actor.SUPERVISOR})
+
+
+async def inquiry_page(
+    session: AsyncSession, actor: ActorRef, kind: ListKind, *, today: date, page: int = 0
+) -> InquiryPage:
+    """Page ``page`` of the inquiries sent to ``actor``'s organization that wait for its answer (``OVERDUE``: of
+    them those due before ``today``), the earliest due first, with the list's full count.
+
+    Only the staff of the organization asked see its inquiries; anyone else has an empty list. ``MINE`` is no
+    list of inquiries (an agency's inquiries are not assigned to one of its staff).
+    """
+    if kind is ListKind.MINE:
+        raise ValueError("an agency's inquiries are listed as open or overdue")
+    if actor.organization_id is None or actor.kind not in _STAFF:
+        return InquiryPage(kind, (), 0, 0, 1)
+    inquiries = Inquiries(session)
+    late_on = today if kind is ListKind.OVERDUE else None
+    total = await inquiries.count_waiting(actor.organization_id, late_on=late_on)
+    page, pages = _clamped(total, page)
+    items = await inquiries.waiting(
+        actor.organization_id, late_on=late_on, offset=page * PAGE_SIZE, limit=PAGE_SIZE
+    )
+    return InquiryPage(kind, tuple(items), total, page, pages)

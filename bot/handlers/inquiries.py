@@ -40,6 +40,7 @@ from bot.callbacks import (
     InquiryAnswerDone,
     InquiryButton,
     InquiryDocument,
+    InquiryOpen,
     InquiryPage,
     InquiryRecord,
     InquiryRecordNow,
@@ -49,7 +50,7 @@ from bot.documents import receive_file
 from bot.filters import IsClerk
 from bot.inquiry_cards import agency_of
 from bot.notifier import Notifier
-from bot.platforms import GROUP_CHAT_TYPES
+from bot.platforms import GROUP_CHAT_TYPES, Platform
 from bot.render import Renderer
 from bot.transfers import org_label
 from catalog.loader import CatalogHolder
@@ -106,12 +107,13 @@ def router() -> Router:
     r.callback_query.register(record_pick, InquiryRecord.filter(), clerk)
     r.callback_query.register(record_now, InquiryRecordNow.filter(), InquiryStates.answer_letter, clerk)
     r.callback_query.register(answer_done, InquiryAnswerDone.filter(), InquiryStates.reply, clerk)
+    r.callback_query.register(open_card, InquiryOpen.filter(), clerk)
     r.callback_query.register(
         stale,
         F.data.func(
             lambda data: (
                 str(data).split(":", 1)[0]
-                in {"inqto", "inqpg", "inqdoc", "inqgo", "inqrec", "inqnow", "inqdone", "inq"}
+                in {"inqto", "inqpg", "inqdoc", "inqgo", "inqrec", "inqnow", "inqdone", "inqcard", "inq"}
             )
         ),
     )
@@ -821,6 +823,34 @@ async def record_now(
         return
     await callback.answer()
     await _record(callback.message, org, actor, r, catalogs, state, session_factory, outbox, None)
+
+
+async def open_card(
+    callback: CallbackQuery,
+    callback_data: InquiryOpen,
+    actor: ActorRef,
+    r: Renderer,
+    platform: Platform,
+    session_factory: async_sessionmaker[AsyncSession],
+    outbox: Notifier,
+) -> None:
+    """A button of the agency's ``/open`` list: the inquiry's card again, with its buttons and files, in this group
+    (``desk.inquiries.show_card`` decides whether the presser's organization may have it)."""
+    message = callback.message
+    assert message is not None  # the router takes presses on a group's message only
+    try:
+        await _run(
+            session_factory,
+            outbox,
+            lambda s: inquiries.show_card(
+                s, callback_data.inq, actor, platform=platform.value, chat_id=message.chat.id
+            ),
+        )
+    except MizError as error:
+        logger.warning("refused inquiry card %s in %s", callback_data.inq, actor.organization_id)
+        await _alert(callback, r, error)
+        return
+    await callback.answer(r.plain("op.inquiry.worklist.opened"))
 
 
 async def stale(callback: CallbackQuery, r: Renderer) -> None:

@@ -35,6 +35,7 @@ from bot.callbacks import (
 from bot.clerk_actions import CLERK_ACTIONS, ActionCall
 from bot.clerks import ClerkRegistry
 from bot.filters import IsClerk
+from bot.inquiry_cards import waiting_list
 from bot.notifier import Notifier
 from bot.operator_cards import request_history
 from bot.platforms import GROUP_CHAT_TYPES, Platform
@@ -49,7 +50,7 @@ from bot.transfers import (
     service_picker,
 )
 from catalog.loader import CatalogHolder
-from catalog.schema import Clerk, Organization
+from catalog.schema import Clerk, Organization, OrganizationKind
 from config.settings import Settings
 from desk import handling, transfers
 from desk.bridge import Copied, clerk_message
@@ -59,7 +60,7 @@ from desk.lifecycle import Status
 from desk.persian import TEHRAN, format_jalali_date, format_number, normalize_identifier
 from desk.requests import Title
 from desk.tracking import format_tracking_code, is_well_formed
-from desk.worklists import PAGE_SIZE, ListKind, WorkPage, work_page
+from desk.worklists import PAGE_SIZE, ListKind, WorkPage, inquiry_page, work_page
 from storage.repositories import GroupMessages, Listed
 from storage.uow import unit_of_work
 
@@ -458,7 +459,8 @@ async def group_help(message: Message, r: Renderer, platform: Platform, catalogs
     if org is None:
         await message.answer(r.text("op.unknown_group"))
         return
-    await message.answer(r.text("op.help", org=org.name.get("fa")))
+    key = "op.help.agency" if org.kind is OrganizationKind.AGENCY else "op.help"
+    await message.answer(r.text(key, org=org.name.get("fa")))
 
 
 async def manage_clerks(
@@ -529,36 +531,61 @@ async def open_request(
 async def work_list(
     message: Message,
     command: CommandObject,
+    org: Organization,
     actor: handling.ActorRef,
     r: Renderer,
+    catalogs: CatalogHolder,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     """``/open``, ``/mine``, ``/overdue``: the first page of the organization's open requests, the clerk's own,
-    the late ones, with how many there are and buttons to the other pages."""
+    the late ones, with how many there are and buttons to the other pages; in an agency's group, ``/open`` and
+    ``/overdue`` list the inquiries waiting for its answer instead."""
     today = datetime.now(TEHRAN).date()
-    async with session_factory() as session:
-        page = await work_page(session, actor, ListKind(command.command), today=today)
-    text, markup = _work_page(r, page, today)
+    text, markup = await _list_page(
+        session_factory, org, actor, r, catalogs, ListKind(command.command), 0, today
+    )
     await message.answer(text, reply_markup=markup)
 
 
 async def work_list_page(
     callback: CallbackQuery,
     callback_data: ListPage,
+    org: Organization,
     actor: handling.ActorRef,
     r: Renderer,
+    catalogs: CatalogHolder,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     """A clerk pressed a list's previous/next button: that page of the list, of the group's organization."""
     message = callback.message
     assert message is not None  # the router takes presses on a group's message only
     today = datetime.now(TEHRAN).date()
-    async with session_factory() as session:
-        page = await work_page(session, actor, callback_data.kind, today=today, page=callback_data.page)
-    text, markup = _work_page(r, page, today)
+    text, markup = await _list_page(
+        session_factory, org, actor, r, catalogs, callback_data.kind, callback_data.page, today
+    )
     await callback.answer()
     if isinstance(message, Message):
         await message.edit_text(text, reply_markup=markup)
+
+
+async def _list_page(
+    factory: async_sessionmaker[AsyncSession],
+    org: Organization,
+    actor: handling.ActorRef,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    kind: ListKind,
+    number: int,
+    today: date,
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """Page ``number`` of list ``kind`` as a message: an agency's inquiries (it files no requests, and its
+    inquiries are nobody's own: its ``/mine`` stays the requests' list), or the organization's requests."""
+    async with factory() as session:
+        if org.kind is OrganizationKind.AGENCY and kind is not ListKind.MINE:
+            inquiries = await inquiry_page(session, actor, kind, today=today, page=number)
+            return waiting_list(r, catalogs.catalog, inquiries, today)
+        page = await work_page(session, actor, kind, today=today, page=number)
+    return _work_page(r, page, today)
 
 
 async def find(

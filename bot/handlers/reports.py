@@ -2,7 +2,8 @@
 
 Each report is a chart (``desk.charts``, a PNG) followed by its text and buttons. In an organization's group a
 clerk gets that organization's figures for the current Jalali month; in the
-governorate's group every organization side by side. The buttons switch the period (last month, this week, the
+governorate's group every organization side by side. An agency, which files no requests, gets how it answered
+its inquiries instead (``desk.inquiry_reports``: text, no chart), over the same periods. The buttons switch the period (last month, this week, the
 last 30 days), the breakdown (by service, by clerk) and, in the governorate's group, the order and the
 organization to drill down to. ``/report 1405/07/01 1405/09/30`` reports any Jalali range.
 
@@ -39,10 +40,11 @@ from bot.platforms import GROUP_CHAT_TYPES, Platform
 from bot.render import Renderer
 from bot.report_names import RowNames
 from catalog.loader import CatalogHolder
-from catalog.schema import SHORT_ID_MAX, Organization
+from catalog.schema import SHORT_ID_MAX, Organization, OrganizationKind
 from desk.charts import chart_png
 from desk.errors import MizError
 from desk.handling import ActorRef
+from desk.inquiry_reports import inquiry_figures, inquiry_report_text
 from desk.lifecycle import Actor
 from desk.persian import TEHRAN
 from desk.report_text import report_text
@@ -190,9 +192,10 @@ async def refuse_page(callback: CallbackQuery, r: Renderer) -> None:
 
 @dataclass(frozen=True, slots=True)
 class _Shown:
-    """A report as it is sent: its chart, a short caption, then its text with the buttons."""
+    """A report as it is sent: its chart with a short caption (an agency's report has none), then its text with
+    the buttons."""
 
-    chart: bytes
+    chart: bytes | None
     caption: str
     text: str
     keyboard: InlineKeyboardMarkup
@@ -203,9 +206,10 @@ class _Shown:
 
     async def send_to(self, bot: Bot, chat_id: int) -> Message:
         """Post it in ``chat_id``; the text's message (the one with the buttons)."""
-        await bot.send_photo(
-            chat_id, BufferedInputFile(self.chart, filename="report.png"), caption=self.caption
-        )
+        if self.chart is not None:
+            await bot.send_photo(
+                chat_id, BufferedInputFile(self.chart, filename="report.png"), caption=self.caption
+            )
         return await bot.send_message(chat_id, self.text, reply_markup=self.keyboard)
 
 
@@ -223,6 +227,8 @@ async def _show(
     organization_id = page.org or None
     if organization_id is not None and not catalog.has_organization(organization_id):
         organization_id = viewer.organization_id  # a forged id: their own, which access still guards
+    if organization_id is not None and catalog.organization(organization_id).kind is OrganizationKind.AGENCY:
+        return await _show_agency(page, organization_id, viewer, r, catalogs, session_factory, today)
     query = ReportQuery(
         period=_period(page, today),
         organization_id=organization_id,
@@ -251,6 +257,35 @@ async def _show(
     )
 
 
+async def _show_agency(
+    page: ReportPage,
+    agency_id: str,
+    viewer: ReportViewer,
+    r: Renderer,
+    catalogs: CatalogHolder,
+    session_factory: async_sessionmaker[AsyncSession],
+    today: date,
+) -> _Shown:
+    """An agency's report of its inquiries for the period ``page`` names, if ``viewer`` may see it."""
+    catalog = catalogs.catalog
+    async with unit_of_work(session_factory) as session:
+        figures = await inquiry_figures(
+            session,
+            _period(page, today),
+            viewer,
+            agency_id,
+            today=today,
+            calendar=catalog.calendar_for(agency_id),
+        )
+    text = inquiry_report_text(figures, catalog.organization(agency_id).name.get(r.lang), r.lang)
+    return _Shown(
+        chart=None,
+        caption="",
+        text=r.typed(text),
+        keyboard=InlineKeyboardMarkup(inline_keyboard=[_periods(page, r)]),
+    )
+
+
 def _button(r: Renderer, key: str, page: ReportPage) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=r.plain(key), callback_data=page.pack())
 
@@ -260,12 +295,7 @@ def _keyboard(
 ) -> InlineKeyboardMarkup:
     """Periods on the first row; then the breakdowns, or, side by side, the orders and a button per organization."""
     same = page.model_dump()
-    periods = [
-        _button(r, f"report.button.{code}", ReportPage(**{**same, "p": code, "a": 0, "b": 0}))
-        for code in ("pm", "w", "d30", "m")
-        if code != page.p
-    ]
-    rows = [periods]
+    rows = [_periods(page, r)]
     if page.org:
         rows.append(
             [
@@ -288,6 +318,16 @@ def _keyboard(
         drill = ReportPage(**{**same, "org": row.key, "v": "o"})
         rows.append([InlineKeyboardButton(text=f"🔎 {names(row.key)}", callback_data=drill.pack())])
     return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def _periods(page: ReportPage, r: Renderer) -> list[InlineKeyboardButton]:
+    """A row of the other periods: the previous month, this week, the last 30 days, this month."""
+    same = page.model_dump()
+    return [
+        _button(r, f"report.button.{code}", ReportPage(**{**same, "p": code, "a": 0, "b": 0}))
+        for code in ("pm", "w", "d30", "m")
+        if code != page.p
+    ]
 
 
 def report_sender(
