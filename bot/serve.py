@@ -36,6 +36,7 @@ import logging
 import os
 import signal
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -45,6 +46,7 @@ from typing import Any
 from aiogram import Bot
 from aiogram.utils.backoff import Backoff
 from aiohttp import web
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -55,6 +57,7 @@ from bot.update_ledger import DatabaseLedger, Orphan, RedisLedger, UpdateLedger
 
 __all__ = [
     "DRAIN_SECONDS",
+    "HUNG_SECONDS",
     "MIZ_KEY",
     "SECRET_HEADER",
     "WEBHOOK_ROUTE",
@@ -206,16 +209,40 @@ class WebhookReceiver:
             )
 
 
+HUNG_SECONDS = 300.0
+"""A worker whose event loop has not run for this long is taken as hung: its heartbeat stops, so the updates it
+holds are adopted by another worker."""
+
+
 class WorkerRoll:
     """Which ``miz serve`` workers are alive: each renews its heartbeat in a Redis sorted set (none without Redis,
-    where a worker is alone). A worker whose heartbeat is older than ``stale`` seconds counts as gone."""
+    where a worker is alone). A worker whose heartbeat is older than ``stale`` seconds counts as gone.
 
-    def __init__(self, redis: Redis | None, *, key: str = "miz:serve:workers", beat: float = 10.0) -> None:
+    With ``url`` (the Redis address), a thread of its own beats too, so a handler that holds the event loop for a
+    while (a slow synchronous step, a long pause of the garbage collector) does not make the worker look dead and
+    its updates adopted, and handled twice, while it is still handling them. The thread beats only while the event
+    loop has run within ``hung`` seconds: a worker stuck for good has its updates adopted, not kept forever.
+    """
+
+    def __init__(
+        self,
+        redis: Redis | None,
+        *,
+        key: str = "miz:serve:workers",
+        beat: float = 10.0,
+        url: str | None = None,
+        hung: float = HUNG_SECONDS,
+    ) -> None:
         self._redis = redis
         self.key = key
         self._beat = beat
         self.stale = 3 * beat
+        self.hung = hung
         self.name = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._url = url if redis is not None else None
+        self._loop_ran = time.monotonic()
+        self._quit = threading.Event()
+        self._beater: threading.Thread | None = None
 
     async def beat(self) -> None:
         """Say this worker is alive."""
@@ -225,21 +252,54 @@ class WorkerRoll:
     async def run(self, ledger: UpdateLedger, receiver: WebhookReceiver) -> None:
         """Beat every ``beat`` seconds until cancelled, and each time adopt the updates that workers gone silent
         left in flight; a Redis outage only skips beats."""
-        while True:
-            try:
-                await self.beat()
-                receiver.adopt(await ledger.adopt_orphans(self.key, time.time() - self.stale))
-            except (RedisError, OSError):
-                pass  # Redis is down: the next beat tries again
-            except Exception:
-                logger.exception("serve: adopting other workers' updates failed; the heartbeat goes on")
-            await asyncio.sleep(self._beat)
+        self._start_beater()
+        try:
+            while True:
+                self._loop_ran = time.monotonic()
+                try:
+                    await self.beat()
+                    receiver.adopt(await ledger.adopt_orphans(self.key, time.time() - self.stale))
+                except (RedisError, OSError):
+                    pass  # Redis is down: the next beat tries again
+                except Exception:
+                    logger.exception("serve: adopting other workers' updates failed; the heartbeat goes on")
+                await asyncio.sleep(self._beat)
+        finally:
+            await self._stop_beater()
+
+    def _start_beater(self) -> None:
+        if self._url is None or self._beater is not None:
+            return
+        self._quit.clear()
+        self._beater = threading.Thread(
+            target=self._beat_apart, args=(self._url,), name="miz-heartbeat", daemon=True
+        )
+        self._beater.start()
+
+    async def _stop_beater(self) -> None:
+        beater, self._beater = self._beater, None
+        if beater is not None:
+            self._quit.set()
+            await asyncio.to_thread(beater.join, 10)
+
+    def _beat_apart(self, url: str) -> None:
+        """The thread's beats, on a client of its own (the event loop's may be the one held)."""
+        client = SyncRedis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        try:
+            while not self._quit.wait(self._beat):
+                if time.monotonic() - self._loop_ran >= self.hung:
+                    continue  # the event loop is stuck: let another worker take over its updates
+                with contextlib.suppress(RedisError, OSError):  # Redis is down: the next beat tries again
+                    client.zadd(self.key, {self.name: time.time()})
+        finally:
+            client.close()
 
     async def leave(self) -> bool:
         """Say this worker is gone; True when no other worker is alive (or their liveness cannot be read).
 
         Its heartbeat is set to the epoch rather than removed, so an update it could not finish in time is still
         adopted by a worker, now or when the next one starts."""
+        await self._stop_beater()
         if self._redis is None:
             return True
         try:
@@ -253,7 +313,7 @@ class WorkerRoll:
 def _ledger_and_roll(miz: Miz) -> tuple[UpdateLedger, WorkerRoll]:
     redis = miz.redis
     if redis is not None:
-        roll = WorkerRoll(redis)
+        roll = WorkerRoll(redis, url=miz.settings.redis_url)
         return RedisLedger(redis, roll.name), roll
     logger.info("no MIZ_REDIS_URL: this worker keeps its updates in flight in the database; run only one")
     return DatabaseLedger(miz.factory), WorkerRoll(None)

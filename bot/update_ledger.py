@@ -11,7 +11,7 @@ workers need Redis anyway, for the conversations and the send limits).
 A worker answers 200 before it has handled the update, so the messenger will not deliver it again: with Redis, the
 same script also files the update, whole, under the worker's name (``miz:serve:inflight:<worker>``) until it is
 handled (:meth:`RedisLedger.done`). A worker whose heartbeat stopped (``bot.serve.WorkerRoll``: killed hard, its
-machine lost) leaves its in-flight updates behind; another worker adopts them, atomically, so one adopter handles
+machine lost, its event loop stuck for minutes; not one merely slow) leaves its in-flight updates behind; another worker adopts them, atomically, so one adopter handles
 each (:meth:`RedisLedger.adopt_orphans`). An update it had half handled may then be answered twice; none is lost.
 Without Redis, :class:`DatabaseLedger` keeps that copy in the database (``webhook_update``), written before the
 answer and deleted once handled, and a worker that starts replays what a dead process left there.

@@ -6,14 +6,23 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import threading
 import time
 import uuid
+from typing import Any
 
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.app import BotSpec
+from bot.platforms import Platform
 from bot.update_ledger import DatabaseLedger, MemoryLedger, RedisLedger
 from bot.worker import lease_owner
+from tests.conftest import REDIS_URL
+
+SLOW_SPEC = BotSpec(
+    Platform.BALE, "2200000003:TEST-SLOW-cccccccccccccccccccccccccccccccccc", "http://127.0.0.1:9"
+)
 
 
 def _raw(update_id: int) -> bytes:
@@ -102,7 +111,6 @@ async def test_without_redis_an_update_in_flight_is_kept_in_the_database_and_rep
 
 
 async def test_a_starting_worker_handles_what_a_dead_worker_left_in_flight(redis: Redis) -> None:
-    from typing import Any
 
     from aiogram import Bot
 
@@ -147,3 +155,103 @@ async def test_a_starting_worker_handles_what_a_dead_worker_left_in_flight(redis
     assert await redis.hlen(RedisLedger.inflight_key(roll.name)) == 0, "and struck off once handled"
     assert not await living.take("bale", bot.id, 801, b"{}"), "a late delivery of it is still dropped"
     await redis.delete(roll.key)
+
+
+class _Recorder:
+    """Stands in for Miz's Dispatcher: records what it is fed, after holding the event loop ``stall`` seconds
+    (a slow synchronous step in a handler) and then awaiting ``then`` seconds more."""
+
+    def __init__(self, stall: float = 0.0, then: float = 0.0) -> None:
+        self.fed: list[int] = []
+        self._stall = stall
+        self._then = then
+
+    async def feed_update(self, bot: Any, update: Any, **kwargs: Any) -> None:
+        time.sleep(self._stall)  # noqa: ASYNC251 (the point: the worker's event loop is held)
+        await asyncio.sleep(self._then)
+        self.fed.append(update.update_id)
+
+
+def _other_worker(roll_key: str, prefix: str, stop: threading.Event) -> tuple[threading.Thread, _Recorder]:
+    """A second worker on an event loop (and a thread) of its own, adopting what silent workers left in flight, as
+    another ``miz serve`` process would while this one's loop is held."""
+    from aiogram import Bot
+
+    from bot.serve import WebhookReceiver, WorkerRoll, _Endpoint, webhook_secrets
+
+    fed = _Recorder()
+
+    async def work() -> None:
+        client = Redis.from_url(REDIS_URL)
+        bot = Bot(SLOW_SPEC.token)
+        roll = WorkerRoll(client, key=roll_key, beat=0.15)
+        ledger = RedisLedger(client, roll.name, prefix=f"{prefix}:update")
+        receiver = WebhookReceiver(fed, [_Endpoint(bot, SLOW_SPEC, webhook_secrets(SLOW_SPEC))], ledger, {})  # type: ignore[arg-type]
+        heart = asyncio.create_task(roll.run(ledger, receiver))
+        await asyncio.to_thread(stop.wait)
+        heart.cancel()
+        await asyncio.gather(heart, return_exceptions=True)
+        await receiver.drain()
+        await roll.leave()
+        await bot.session.close()
+        await client.aclose()
+
+    return threading.Thread(target=asyncio.run, args=(work(),)), fed
+
+
+async def _hold_loop_while_handling(
+    redis: Redis, *, stall: float, hung: float
+) -> tuple[list[int], list[int]]:
+    """One update handled by a worker whose handler holds its event loop ``stall`` seconds (heartbeats every 0.15 s,
+    stale after 0.45 s), beside a second worker; what each fed its Dispatcher."""
+    from aiogram import Bot
+
+    from bot.serve import WebhookReceiver, WorkerRoll, _Endpoint, webhook_secrets
+
+    prefix = f"test-ledger-{uuid.uuid4().hex[:8]}"
+    roll = WorkerRoll(redis, key=f"{prefix}:workers", beat=0.15, url=REDIS_URL, hung=hung)
+    ledger = RedisLedger(redis, roll.name, prefix=f"{prefix}:update")
+    slow = _Recorder(stall=stall, then=0.3)
+    bot = Bot(SLOW_SPEC.token)
+    receiver = WebhookReceiver(slow, [_Endpoint(bot, SLOW_SPEC, webhook_secrets(SLOW_SPEC))], ledger, {})  # type: ignore[arg-type]
+    heart = asyncio.create_task(roll.run(ledger, receiver))
+    stop = threading.Event()
+    other, fed = _other_worker(roll.key, prefix, stop)
+    other.start()
+    try:
+        await asyncio.sleep(0.2)  # both beating
+        raw = {
+            "update_id": 901,
+            "message": {"message_id": 1, "date": 1, "chat": {"id": 5, "type": "private"}},
+        }
+        assert await ledger.take("bale", bot.id, 901, json.dumps(raw).encode())
+        receiver.adopt([("bale", raw)])  # handled here, as a delivery answered 200 is
+        await receiver.drain()
+        await asyncio.sleep(0.3)  # the other worker's next beats
+    finally:
+        stop.set()
+        await asyncio.to_thread(other.join, 10)
+        heart.cancel()
+        await asyncio.gather(heart, return_exceptions=True)
+        await roll.leave()
+        await bot.session.close()
+        await redis.delete(roll.key)
+    return slow.fed, fed.fed
+
+
+async def test_a_worker_whose_handler_holds_its_event_loop_past_the_lease_is_not_taken_over(
+    redis: Redis,
+) -> None:
+    here, there = await _hold_loop_while_handling(redis, stall=1.2, hung=60)
+
+    assert here == [901]
+    assert there == [], "handled twice: the other worker adopted an update still being handled"
+
+
+async def test_a_worker_whose_event_loop_is_stuck_for_good_has_its_update_taken_over(redis: Redis) -> None:
+    here, there = await _hold_loop_while_handling(redis, stall=2.0, hung=0.3)
+
+    assert there == [901], "a hung worker's update is handled by another"
+    assert here == [901], (
+        "and by the stuck one if it ever runs again: the price of not waiting for it forever"
+    )
