@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from aiogram.types import (
@@ -20,7 +21,15 @@ from bot.render import Renderer
 from catalog.schema import Document, FieldType, FormField, ResolvedService
 from desk.errors import ValidationError
 from desk.i18n import LANGUAGES, translator
-from desk.persian import format_jalali_date, format_jalali_typed, format_number, label_for, tehran_today
+from desk.persian import (
+    format_decimal,
+    format_jalali_date,
+    format_jalali_typed,
+    format_number,
+    label_for,
+    persian_digits_in_words,
+    tehran_today,
+)
 from desk.tracking import format_tracking_code
 from desk.validators import coordinates, mobile, validate_field
 
@@ -176,13 +185,16 @@ def answer_text(r: Renderer, field: FormField, value: Any) -> str:
         return format_tracking_code(str(value), r.lang)
     if field.type is FieldType.LOCATION:
         return r.plain(
-            "bot.form.location_value", lat=f"{value['latitude']:.5f}", lon=f"{value['longitude']:.5f}"
+            "bot.form.location_value", lat=_degrees(r, value["latitude"]), lon=_degrees(r, value["longitude"])
         )
-    return (
-        r.digits(str(value))
-        if field.type is not FieldType.TEXT and field.type is not FieldType.LONG_TEXT
-        else str(value)
-    )
+    if field.type is FieldType.TEXT or field.type is FieldType.LONG_TEXT:
+        return persian_digits_in_words(str(value)) if r.lang == "fa" else str(value)
+    return r.digits(str(value))
+
+
+def _degrees(r: Renderer, degrees: float) -> str:
+    """A latitude or longitude to five places (about a metre), in the reader's digits and decimal mark."""
+    return format_decimal(Decimal(repr(degrees)), r.lang, places=5, grouped=False)
 
 
 def answered(r: Renderer, field: FormField, value: Any) -> str:

@@ -45,6 +45,7 @@ __all__ = [
     "normalize",
     "normalize_identifier",
     "parse_jalali_date",
+    "persian_digits_in_words",
     "search_key",
     "tehran_today",
     "to_persian_digits",
@@ -179,6 +180,19 @@ def label_for(label: str) -> str:
 def to_persian_digits(value: str | int) -> str:
     """``value`` with its ASCII and Arabic-Indic digits written as Persian digits; other characters unchanged."""
     return str(value).translate(_TO_PERSIAN_DIGITS)
+
+
+_LATIN_WORD = re.compile(r"[A-Za-z@/]")
+_WORD = re.compile(r"\S+")
+
+
+def persian_digits_in_words(text: str) -> str:
+    """A person's Persian text with Persian digits again ('پلاک 12' → 'پلاک ۱۲'): what they typed is stored
+    normalized to ASCII digits (``normalize``), and a Persian reader sees it back as written. A word with a Latin
+    letter, '@' or '/' keeps its digits, so an e-mail address, a link or 'B2' reads as typed."""
+    return _WORD.sub(
+        lambda word: word[0] if _LATIN_WORD.search(word[0]) else to_persian_digits(word[0]), text
+    )
 
 
 def format_number(n: int, lang: str = "fa") -> str:

@@ -28,6 +28,7 @@ from desk.persian import (
     normalize,
     normalize_identifier,
     parse_jalali_date,
+    persian_digits_in_words,
     search_key,
     to_persian_digits,
     visible,
@@ -299,3 +300,14 @@ class TestLeftToRight:
         assert for_sms(f"کد {ltr('۱۲۳۴-۵۶۷۸')} ثبت شد") == "کد \u200e۱۲۳۴-۵۶۷۸\u200e ثبت شد"
         assert for_sms(f"code {ltr('1234-5678')} filed", "en") == "code 1234-5678 filed"
         assert for_sms(f"کد {ltr('۱۲۳۴-۵۶۷۸')}") == "کد \u200e۱۲۳۴-۵۶۷۸", "a mark at the end orders nothing"
+
+
+class TestPersianDigitsInWords:
+    @pytest.mark.parametrize(
+        ("typed", "shown"),
+        [("پلاک 12", "پلاک ۱۲"), ("کوچه 5، واحد 3", "کوچه ۵، واحد ۳"), ("بلوک B2 طبقه 3", "بلوک B2 طبقه ۳"),
+         ("ایمیل ali99@example.org", "ایمیل ali99@example.org"), ("https://x.ir/a/12 را ببینید", "https://x.ir/a/12 را ببینید"),
+         ("ساعت 10:30", "ساعت ۱۰:۳۰"), ("", "")],
+    )  # fmt: skip
+    def test_digits_read_back_in_persian_except_inside_latin_words(self, typed: str, shown: str) -> None:
+        assert persian_digits_in_words(typed) == shown

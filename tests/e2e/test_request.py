@@ -145,7 +145,7 @@ async def test_a_citizen_on_a_computer_gives_the_place_as_a_map_link(world: Any,
     await ali.expect("یکی از گزینه‌ها")
     await ali.press(next(b for b in buttons(ali.last_message) if "روشنایی" in b))
     await ali.expect("پرسش ۲ از ۴")
-    await ali.send("چراغ کوچه خاموش است")
+    await ali.send("چراغ کوچه 12 خاموش است؛ عکسش در https://example.org/p/12 است")
     question = await ali.expect("پرسش ۳ از ۴")
     assert "پیوند نقشه" in question["text"], "the question says what to do without the button"
     await ali.send("https://maps.app.goo.gl/x7Kq2")  # a short link carries no numbers
@@ -158,7 +158,9 @@ async def test_a_citizen_on_a_computer_gives_the_place_as_a_map_link(world: Any,
     await ali.expect("مدرک ۱ از ۱")
     await ali.press("⏭ رد کردن")
     review = await ali.expect("بازبینی درخواست")
-    assert "۳۲٫۵۵۵۵۰" in review["text"] or "32.55550" in review["text"], review["text"]
+    assert "محل مشکل: 📍 ۳۲٫۵۵۵۵، ۵۱٫۵۱۰۲" in review["text"], "the point, in Persian digits"
+    assert "کوچه ۱۲ خاموش" in review["text"], "digits typed in Latin read back in Persian"
+    assert "https://example.org/p/12" in review["text"], "a link keeps its digits"
     await ali.press("✅ ثبت نهایی")
     await ali.expect("کد رهگیری")
 
