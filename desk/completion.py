@@ -12,7 +12,8 @@ Rules:
   (``desk.completion.nothing``).
 * What: answers to the questions missing now, under the definition the citizen was asked for (a request moved to
   yet another service meanwhile is refused with ``desk.completion.changed``, so no answer lands under the wrong
-  question); a choice among the question's choices; a tracking code only of the citizen's own request (the form
+  question), each checked again as the form checks it (a typed answer normalized by ``desk.validators``, a button's
+  value one its buttons carry); a tracking code only of the citizen's own request (the form
   lets a complaint name someone else's with its national ID, behind the guessing limits: not here).
 * Then: the answers join the request's, with a public event (``desk.completion.done``, in each reader's language);
   a request waiting for the citizen ("needs info") goes back to the clerks (``desk.handling.citizen_answered``);
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,6 +40,7 @@ from desk.notices import make_notice
 from desk.notifications import enqueue_card, enqueue_chat, text_payload
 from desk.requests import PLATFORMS, Title, missing_answers
 from desk.tracking import format_tracking_code
+from desk.validators import validate_field
 from storage.models import RequestEvent, ServiceRequest
 from storage.repositories import Events, GroupMessages, Requests
 
@@ -45,6 +48,12 @@ __all__ = ["NOTICE_KEY", "Missing", "complete_answers", "missing_for_citizen"]
 
 NOTICE_KEY: Final = "desk.completion.done"
 """The history's notice when the citizen completed missing answers (with how many)."""
+
+
+TYPED_KINDS: Final = frozenset(
+    {"text", "long_text", "number", "national_id", "legal_id", "mobile", "postal_code"}
+)
+"""The question kinds answered by typing, whose stored value is what ``desk.validators.validate_field`` makes of it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,21 +87,36 @@ def _questions(request: ServiceRequest) -> dict[str, Mapping[str, Any]]:
     return {str(q["id"]): q for q in request.service_snapshot.get("form") or () if "id" in q}
 
 
-async def _check_answer(
+async def _checked(
     session: AsyncSession, request: ServiceRequest, question: Mapping[str, Any], value: Any
-) -> None:
-    """Refuse an answer its question's buttons or form could not have given (a forged or stale conversation)."""
-    kind = question.get("type")
+) -> Any:
+    """The answer as stored; refused when its question's buttons or form could not have given it (a forged or
+    stale conversation): each typed kind is checked (and normalized) again as the form does, a button's value must
+    be one of its buttons'."""
+    kind = str(question.get("type") or "text")
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValidationError("desk.completion.nothing")
     if kind == "choice" and value not in {c.get("id") for c in question.get("choices") or ()}:
         raise ValidationError("desk.field.use_buttons")
     if kind == "yes_no" and not isinstance(value, bool):
         raise ValidationError("desk.field.use_buttons")
+    if kind == "location" and not (
+        isinstance(value, dict)
+        and all(isinstance(value.get(k), int | float) for k in ("latitude", "longitude"))
+    ):
+        raise ValidationError("desk.field.use_buttons")
+    if kind == "date":
+        try:
+            date.fromisoformat(str(value))
+        except ValueError:
+            raise ValidationError("desk.field.use_buttons") from None
+    if kind in TYPED_KINDS:
+        return validate_field(kind, str(value))
     if kind == "tracking_code":
         named = await Requests(session).by_tracking_code(str(value))
         if named is None or named.citizen_id != request.citizen_id or named.id == request.id:
             raise ValidationError("desk.completion.not_own_code")
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise ValidationError("desk.completion.nothing")
+    return value
 
 
 async def complete_answers(
@@ -118,10 +142,11 @@ async def complete_answers(
     if not answers or not set(answers) <= set(missing):
         raise TransitionError("desk.completion.changed")
     questions = _questions(request)
-    for field_id, value in answers.items():
-        await _check_answer(session, request, questions[field_id], value)
+    checked = {
+        field_id: await _checked(session, request, questions[field_id], v) for field_id, v in answers.items()
+    }
 
-    request.answers = {**request.answers, **answers}
+    request.answers = {**request.answers, **checked}
     session.add(request)
     answered = [field_id for field_id in missing if field_id in answers]
     event = await Events(session).add(

@@ -28,7 +28,7 @@ from bot.platforms import Platform
 from bot.render import Renderer
 from bot.states import Completing, CompletionData
 from catalog.loader import CatalogHolder
-from catalog.schema import ResolvedService
+from catalog.schema import FieldType, FormField, ResolvedService
 from desk.completion import complete_answers, missing_for_citizen
 from desk.errors import MizError
 from desk.requests import Title
@@ -68,6 +68,13 @@ async def _ask(message: Message, r: Renderer, service: ResolvedService, data: Co
     await message.answer(text, reply_markup=keyboard)
     if buttons is not None:
         await message.answer(r.text("bot.form.pick_one"), reply_markup=buttons)
+
+
+def _offered(field: FormField, pressed: FormAnswer) -> bool:
+    """Whether the question asked now has a button carrying ``pressed``'s value (a modified client sends any)."""
+    if field.type is FieldType.YES_NO:
+        return pressed.value in ("yes", "no")
+    return field.type is FieldType.CHOICE and pressed.value in {c.id for c in field.choices or []}
 
 
 async def _open(state: FSMContext, factory: SessionFactory) -> tuple[CompletionData, ResolvedService] | None:
@@ -223,11 +230,15 @@ async def answer_button(
         return
     data, service = found
     index = _index(service, data)
-    if callback_data.ver != service.version or callback_data.step != index:
+    field = service.form[index]
+    if (
+        callback_data.ver != service.version
+        or callback_data.step != index
+        or not _offered(field, callback_data)
+    ):
         await callback.answer(r.plain("bot.form.old_button"), show_alert=True)
         await _ask(message, r, service, data)
         return
-    field = service.form[index]
     value = button_answer(field, callback_data.value)
     data.answers[field.id] = value
     await callback.answer(r.plain("bot.form.chosen", value=answer_text(r, field, value)))

@@ -11,7 +11,8 @@ from desk.errors import NotFound, TransitionError, ValidationError
 from desk.handling import ask_information
 from desk.lifecycle import Actor, Status
 from desk.requests import missing_answers
-from storage.repositories import Events
+from storage.models import ServiceRequest
+from storage.repositories import Events, ServiceVersions
 from storage.uow import unit_of_work
 from tests.desk.test_transfer_service import ANSWERS, NAMED_COMPLAINT, move
 from tests.desk.test_transfers import (
@@ -46,13 +47,15 @@ async def moved_and_asked(factory: Factory) -> int:
     return request_id
 
 
-async def complete(factory: Factory, request_id: int, answers: dict[str, object], *, user: int = 1001) -> int:
+async def complete(
+    factory: Factory, request_id: int, answers: dict[str, object], *, user: int = 1001, version: str = "v3"
+) -> int:
     async with unit_of_work(factory, write=True) as session:
         event = await complete_answers(
             session,
             request_id,
             answers,
-            version="v3",
+            version=version,
             platform="telegram",
             user_id=user,
             groups=GROUPS["ghahderijan"],
@@ -78,7 +81,7 @@ async def test_the_needs_info_message_offers_the_missing_questions_and_her_answe
     event_id = await complete(factory, request_id, {"parcel": "۱۲/۳۴"})
 
     request = await stored(factory, request_id)
-    assert request.answers == {**ANSWERS, "parcel": "۱۲/۳۴"}
+    assert request.answers == {**ANSWERS, "parcel": "12/34"}, "normalized as the form normalizes typed text"
     assert missing_answers(request.service_snapshot, request.answers) == []
     assert request.status == Status.IN_PROGRESS, "what the clerk asked for is answered: back to the clerks"
     async with factory() as session:
@@ -155,3 +158,40 @@ async def test_a_needs_info_message_about_a_request_missing_nothing_has_no_compl
         )
     asked = [r for r in await outbox(factory) if r.payload.get("key") == "notify.citizen.needs_info"]
     assert [b["data"] for row in asked[0].payload["buttons"] for b in row] == [f"reply:{request_id}"]
+
+
+OWNER_FORM: dict[str, object] = {
+    "id": "building_permit",
+    "title": {"fa": "پروانهٔ ساختمانی"},
+    "duration_days": 7,
+    "form": [
+        {"id": "owner_id", "type": "national_id", "label": {"fa": "کد ملی مالک"}},
+        {
+            "id": "use",
+            "type": "choice",
+            "label": {"fa": "کاربری"},
+            "choices": [{"id": "home", "label": {"fa": "مسکونی"}}, {"id": "shop", "label": {"fa": "تجاری"}}],
+        },
+    ],
+}
+
+
+async def test_a_forged_answer_the_form_would_refuse_is_refused_and_stores_nothing(factory: Factory) -> None:
+    """A modified client may put anything in its conversation's answers: each is checked again as the form checks
+    it (an invalid national ID, a choice no button offers)."""
+    request_id = await moved_and_asked(factory)
+    async with unit_of_work(factory, write=True) as session:
+        request = await session.get(ServiceRequest, request_id)
+        assert request is not None
+        request.definition = await ServiceVersions(session).get_or_create("building_permit", "v9", OWNER_FORM)
+        request.service_version_id, request.service_version = request.definition.id, "v9"
+    assert missing_answers(OWNER_FORM, ANSWERS) == ["owner_id", "use"]
+
+    with pytest.raises(ValidationError, match=r"desk\.national_id"):
+        await complete(factory, request_id, {"owner_id": "1234567890", "use": "home"}, version="v9")
+    with pytest.raises(ValidationError, match=r"desk\.field\.use_buttons"):
+        await complete(factory, request_id, {"owner_id": "0499370899", "use": "palace"}, version="v9")
+    assert (await stored(factory, request_id)).answers == ANSWERS
+
+    await complete(factory, request_id, {"owner_id": "0499370899", "use": "shop"}, version="v9")
+    assert (await stored(factory, request_id)).answers == {**ANSWERS, "owner_id": "0499370899", "use": "shop"}
