@@ -2,8 +2,9 @@
 
 A request moved to another service (``desk.transfers``) keeps the answers it was filed with; the new service's
 required questions they leave open are listed on the clerk's card (``desk.requests.missing_answers``). The citizen
-is offered "✍️ complete the missing answers" on the clerk's "needs info" message and on the request's own page;
-the bot asks exactly those questions with the form's own validation, and :func:`complete_answers` stores them.
+is offered "✍️ complete the missing answers" on the message telling them of the move, on the clerk's "needs info"
+message and on the request's own page; the bot asks exactly those questions with the form's own validation, and
+:func:`complete_answers` stores them.
 
 Rules:
 

@@ -23,7 +23,8 @@ organization does not offer) moves with a chosen service too (``service_id``): t
 service, its own included. It keeps its tracking code, answers and documents as filed; it is handled under the
 new service's definition as the catalog gives it now (stored as for a new filing, ``service_version``), with the
 new service's duration; the event names both definitions; the new service's required questions the old answers
-leave open are listed on the card (``desk.requests.missing_answers``) for the clerk to ask with "needs info".
+leave open are listed on the card (``desk.requests.missing_answers``) for the clerk to ask with "needs info"; the
+citizen's message offers them at once ("✍️ complete the missing answers", ``desk.completion``).
 An anonymous complaint never changes service: under any other service the citizen would lose its anonymity.
 
 Dedupe keys: ``event:<id>:citizen``, ``event:<id>:sms``, ``event:<id>:card:<platform>`` (the new groups),
@@ -45,9 +46,9 @@ from desk.errors import NotFound, TransitionError, ValidationError
 from desk.handling import ActorRef, clean_text
 from desk.i18n import LANGUAGES
 from desk.lifecycle import Actor, Status, is_public
-from desk.notifications import answer_buttons, enqueue_card, enqueue_chat, text_payload
+from desk.notifications import answer_buttons, complete_button, enqueue_card, enqueue_chat, text_payload
 from desk.persian import TEHRAN
-from desk.requests import PLATFORMS, Title
+from desk.requests import PLATFORMS, Title, missing_answers
 from desk.sms import queue_request_sms
 from desk.tracking import format_tracking_code
 from storage.columns import utcnow
@@ -337,8 +338,12 @@ async def _tell_citizen(
         "org": request.organization_id,
         "text": reason,
     }
+    buttons = answer_buttons(request.id)
     if filed_as is not None:
         params["old"] = filed_as.text(lang)
+        if missing_answers(request.service_snapshot, request.answers):
+            # The new service asks what the old one did not: she may answer at once (desk.completion).
+            buttons.append(complete_button(request.id))
     dates = {"deadline": request.deadline} if request.deadline is not None else {}
     await enqueue_chat(
         session,
@@ -350,7 +355,7 @@ async def _tell_citizen(
             lang,
             params=params,
             dates=dates,
-            buttons=answer_buttons(request.id),
+            buttons=buttons,
         ),
         dedupe_key=f"event:{event.id}:citizen",
         request_id=request.id,

@@ -1,7 +1,7 @@
 """The citizen completes the answers a move to another service left missing (``desk.completion``).
 
-"✍️ complete the missing answers" (on the clerk's "needs info" message, and on the request's own page while
-questions are missing) asks exactly those questions, one at a time, as the request form asks them: the same
+"✍️ complete the missing answers" (on the message telling of the move, the clerk's "needs info" message, and
+the request's own page, while questions are missing) asks exactly those questions, one at a time, as the request form asks them: the same
 wording, keyboards and validation (``bot.forms``: national ID, mobile, dates, choices...). "Back" goes to the
 previous one, "cancel" stores nothing; after the last answer ``desk.completion.complete_answers`` stores them,
 tells the clerks and redraws the card. A form being filed when the button is pressed is set aside, as a

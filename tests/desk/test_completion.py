@@ -68,11 +68,12 @@ async def test_the_needs_info_message_offers_the_missing_questions_and_her_answe
     factory: Factory,
 ) -> None:
     request_id = await moved_and_asked(factory)
-    asked = [r for r in await outbox(factory) if r.payload.get("key") == "notify.citizen.needs_info"]
-    assert [b["data"] for row in asked[0].payload["buttons"] for b in row] == [
-        f"reply:{request_id}",
-        f"fill:{request_id}",
-    ]
+    for key in ("notify.citizen.transferred_service", "notify.citizen.needs_info"):
+        (told,) = [r for r in await outbox(factory) if r.payload.get("key") == key]
+        assert [b["data"] for row in told.payload["buttons"] for b in row] == [
+            f"reply:{request_id}",
+            f"fill:{request_id}",
+        ], key
     async with factory() as session:
         missing = await missing_for_citizen(session, request_id, *ZAHRA)
     assert (missing.field_ids, missing.version) == (("parcel",), "v3")

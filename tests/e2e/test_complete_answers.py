@@ -90,7 +90,8 @@ async def moved(world: Any, platform: Platform) -> tuple[Any, Any, str, dict[str
     await falavarjan.expect("می‌رود")
     await falavarjan.send("این درخواست پلاک و مالک است")
     await falavarjan.expect("درخواست منتقل شد")
-    await zahra.expect("از این پس با خدمت", timeout=10)
+    told = await zahra.expect("از این پس با خدمت", timeout=10)
+    assert buttons(told) == ["✍️ پاسخ", COMPLETE], "she may answer the new questions at once"
     new = await ghahderijan.expect("آزمون پلاک و مالک", timeout=10)
     assert f"{MISSING}: پلاک ثبتی، همراه مالک، کاربری" in new["text"]
     await ghahderijan.expect("پویش سند")  # its documents follow the card
