@@ -24,6 +24,7 @@ from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.redis import RedisStorage
 from aiohttp import web
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import payments
@@ -45,7 +46,7 @@ from bot.dialogs import (
 )
 from bot.dispatcher import MizDispatcher
 from bot.filters import route_by_state, route_callbacks_by_prefix, run_filters_inline
-from bot.fsm import DatabaseStorage, make_fsm_storage
+from bot.fsm import DatabaseStorage, key_conversations_by_bot, make_fsm_storage
 from bot.handlers import commands, errors, fallback, inquiries, operator, reports, start
 from bot.health import Readiness, setup_health, side_server
 from bot.inquiry_cards import answer_file_sender, inquiry_drawer
@@ -383,6 +384,14 @@ class Miz:
             handlers["invoice"] = invoice_sender(provider_token.get_secret_value(), self._org_name)
         bots = {spec.platform.value: bot for bot, spec in zip(self.bots, self.specs, strict=True)}
         fsm_storage = make_fsm_storage(self.settings.redis_url, self.factory)
+        if isinstance(fsm_storage, RedisStorage):
+            try:
+                await key_conversations_by_bot(fsm_storage.redis, [bot.id for bot in self.bots])
+            except (RedisError, OSError) as error:
+                logger.warning(
+                    "conversations: Redis cannot be reached (%s); older keys are moved at the next start",
+                    type(error).__name__,
+                )
         limiters = make_send_limiters(self.settings, fsm_storage, bots)
         self.outbox = OutboxSender(
             self.factory,

@@ -6,17 +6,21 @@ Redis is used instead when ``MIZ_REDIS_URL`` is set (aiogram's own ``RedisStorag
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+import logging
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import DEFAULT_DESTINY, BaseStorage, DefaultKeyBuilder, StateType, StorageKey
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.repositories import ConversationStates
 from storage.uow import unit_of_work
 
-__all__ = ["DatabaseStorage", "RedisKeys", "make_fsm_storage", "storage_key"]
+__all__ = ["DatabaseStorage", "RedisKeys", "key_conversations_by_bot", "make_fsm_storage", "storage_key"]
+
+logger = logging.getLogger(__name__)
 
 
 def storage_key(key: StorageKey) -> str:
@@ -113,18 +117,50 @@ class DatabaseStorage(BaseStorage):
 
 
 class RedisKeys(DefaultKeyBuilder):
-    """aiogram's Redis keys for the conversations, and a second destiny's (a form set aside, ``bot.dialogs.form``)
-    with the destiny added: aiogram's default builder refuses any destiny but the default one, and the one that
-    takes them adds the destiny to every key, which would orphan every conversation stored before."""
+    """The conversations' Redis keys: aiogram's, with the bot's id (``fsm:<bot>:<chat>:<user>:<part>``), so a
+    Telegram user and a Bale user who happen to have the same numeric id never share a conversation, and a second
+    destiny's (a form set aside, ``bot.dialogs.form``) with the destiny added after the user.
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._with_destiny = DefaultKeyBuilder(with_destiny=True)
+    Keys stored before the bot's id was in them are moved by :func:`key_conversations_by_bot` when Miz starts."""
+
+    def __init__(self, prefix: str = "fsm") -> None:
+        super().__init__(prefix=prefix, with_bot_id=True)
+        self._with_destiny = DefaultKeyBuilder(prefix=prefix, with_bot_id=True, with_destiny=True)
 
     def build(self, key: StorageKey, part: Literal["data", "state", "lock"] | None = None) -> str:
         if key.destiny != DEFAULT_DESTINY:
             return self._with_destiny.build(key, part)
         return super().build(key, part)
+
+
+_MOVE_TO_BOTS = """
+for i = 2, #KEYS do
+    redis.call('COPY', KEYS[1], KEYS[i])
+end
+redis.call('DEL', KEYS[1])
+"""
+"""Copy a conversation key without a bot to each bot's key (never over a newer one), then drop it."""
+
+
+async def key_conversations_by_bot(redis: Redis, bot_ids: Sequence[int], prefix: str = "fsm") -> int:
+    """Move the conversations stored in Redis without the bot's id in their keys (``fsm:<chat>:<user>:<part>``,
+    before :class:`RedisKeys`) to the keys of ``bot_ids``; how many keys moved.
+
+    Such a key cannot tell which bot's user it was, so it goes to each bot: the user finds their conversation on
+    their messenger, and nobody else uses a private chat of the same id on the other. Several workers starting at
+    once move each key once, and none overwrites a conversation already stored under the new keys."""
+    moved = 0
+    async for raw in redis.scan_iter(match=f"{prefix}:*", count=1000):
+        key = raw.decode() if isinstance(raw, bytes) else str(raw)
+        if key.count(":") != 3:
+            continue  # fsm:<bot>:<chat>:<user>:<part> (or longer) is keyed by its bot already
+        rest = key.removeprefix(f"{prefix}:")
+        targets = [f"{prefix}:{bot_id}:{rest}" for bot_id in bot_ids]
+        await redis.eval(_MOVE_TO_BOTS, 1 + len(targets), key, *targets)
+        moved += 1
+    if moved:
+        logger.info("conversations: %d keys in Redis moved under their bots' ids", moved)
+    return moved
 
 
 def make_fsm_storage(redis_url: str | None, factory: async_sessionmaker[AsyncSession]) -> BaseStorage:

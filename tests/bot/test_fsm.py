@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 from aiogram.fsm.storage.base import StorageKey
+from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import Redis
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.fsm import DatabaseStorage, make_fsm_storage
+from bot.fsm import DatabaseStorage, RedisKeys, key_conversations_by_bot, make_fsm_storage
 from storage.repositories import ConversationStates
 from tests.conftest import REDIS_URL
 
@@ -95,9 +98,7 @@ async def test_data_read_from_the_storage_cannot_change_what_it_holds(storage: D
     assert (await storage.get_data(KEY))["answers"]["name"] == "علی"
 
 
-async def test_with_redis_a_form_set_aside_is_kept_beside_the_conversation_and_old_keys_stay_readable(
-    redis: Redis,
-) -> None:
+async def test_with_redis_a_form_set_aside_is_kept_beside_the_conversation(redis: Redis) -> None:
     storage = make_fsm_storage(REDIS_URL, async_sessionmaker())
     key = StorageKey(bot_id=1, chat_id=9_100_042, user_id=9_100_042)
     parked = StorageKey(bot_id=1, chat_id=9_100_042, user_id=9_100_042, destiny="parked_form")
@@ -109,8 +110,47 @@ async def test_with_redis_a_form_set_aside_is_kept_beside_the_conversation_and_o
 
         assert await storage.get_data(parked) == {"data": {"service": "building-permit"}}
         assert await storage.get_state(key) == "Form:answering", "the conversation is untouched"
-        assert await redis.get("fsm:9100042:9100042:state") == b"Form:answering", "the key stored before"
     finally:
         await storage.set_state(key, None)
         await storage.set_data(parked, {})
         await storage.close()
+
+
+async def test_with_redis_a_telegram_user_and_a_bale_user_of_the_same_id_never_share_a_form(
+    redis: Redis,
+) -> None:
+    storage = make_fsm_storage(REDIS_URL, async_sessionmaker())
+    telegram = StorageKey(bot_id=1_100_000_001, chat_id=9_100_043, user_id=9_100_043)
+    bale = StorageKey(bot_id=2_200_000_002, chat_id=9_100_043, user_id=9_100_043)
+    try:
+        await storage.set_state(telegram, "Form:answering")
+        await storage.set_data(telegram, {"answers": {"national_id": "0499370899"}})
+
+        assert await storage.get_state(bale) is None
+        assert await storage.get_data(bale) == {}, "another person's answers"
+    finally:
+        await storage.set_state(telegram, None)
+        await storage.set_data(telegram, {})
+        await storage.close()
+
+
+async def test_conversations_stored_in_redis_before_go_on_on_their_messenger(redis: Redis) -> None:
+    prefix = f"test-fsm-{uuid.uuid4().hex[:8]}"  # "fsm" itself: the keys of every other test's bots
+    storage = RedisStorage(redis, key_builder=RedisKeys(prefix))
+    bots = (1_100_000_003, 2_200_000_004)
+    await redis.set(f"{prefix}:44:44:state", "Form:documents")  # as aiogram's default keys had them
+    await redis.set(f"{prefix}:44:44:data", '{"step": 2}')
+    await redis.set(f"{prefix}:45:45:state", "Form:review")
+    newer = StorageKey(bot_id=bots[1], chat_id=45, user_id=45)
+    await storage.set_state(newer, "Form:answering")
+
+    moved = await asyncio.gather(*(key_conversations_by_bot(redis, bots, prefix) for _ in range(3)))
+
+    assert sum(moved) == 3, "each key once, however many workers start"
+    for bot_id in bots:
+        key = StorageKey(bot_id=bot_id, chat_id=44, user_id=44)
+        assert await storage.get_state(key) == "Form:documents"
+        assert await storage.get_data(key) == {"step": 2}
+    assert await storage.get_state(newer) == "Form:answering", "a conversation stored since is kept"
+    assert await redis.exists(f"{prefix}:44:44:state", f"{prefix}:44:44:data", f"{prefix}:45:45:state") == 0
+    await redis.delete(*await redis.keys(f"{prefix}:*"))

@@ -222,8 +222,7 @@ async def test_an_album_whose_photos_reach_two_workers_is_acknowledged_once_with
     async with cluster(tmp_path, REDIS_URL) as (workers, client), workers.round_robin(2):
         await workers.start()
         await workers.start()
-        # Someone of her own: the conversations in Redis are keyed by chat and user only, not by bot.
-        zahra = await client.citizen(workers.tokens[platform], id=random.randrange(10**9, 2 * 10**9))
+        zahra = await client.citizen(workers.tokens[platform])
         await to_the_building_permits_documents(zahra)
         before = len(await zahra.transcript())
 
