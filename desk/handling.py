@@ -9,6 +9,10 @@ Rules (the story is in docs/ARCHITECTURE.md):
   ``desk.handling.changed``.
 * Dedupe keys: ``event:<id>:citizen``, ``event:<id>:survey``, ``event:<id>:sms``, ``event:<id>:card:<platform>``,
   ``event:<id>:group:<platform>``. A public event's ``text`` is what the citizen reads; a note is internal.
+
+The steps these use cases are made of (``load_for_update``, ``check_staff``, ``check_seen``, ``record_event``,
+``tell_citizen``, ``tell_groups``, ``staff_move``, ``change_of``, ``request_params``) are public for the other
+use cases that act on a request the same way (``desk.inquiries``).
 """
 
 from __future__ import annotations
@@ -54,6 +58,9 @@ __all__ = [
     "add_note",
     "ask_information",
     "ask_payment",
+    "change_of",
+    "check_seen",
+    "check_staff",
     "citizen_answered",
     "claim",
     "clean_text",
@@ -61,10 +68,16 @@ __all__ = [
     "find_by_code",
     "find_by_national_id",
     "find_handled_by_code",
+    "load_for_update",
     "payment_received",
+    "record_event",
     "reject",
+    "request_params",
     "resume",
     "show_card",
+    "staff_move",
+    "tell_citizen",
+    "tell_groups",
     "wait_for_agency",
     "withdraw",
 ]
@@ -171,7 +184,7 @@ def clean_text(raw: str | None, *, required: bool) -> str | None:
     return value
 
 
-async def _load(session: AsyncSession, request_id: int) -> ServiceRequest:
+async def load_for_update(session: AsyncSession, request_id: int) -> ServiceRequest:
     """The filed request, locked for this transaction; a draft or a missing one is not found."""
     request = await Requests(session).get_for_update(request_id)
     if request is None or request.id is None or not is_public(Status(request.status)):
@@ -179,13 +192,18 @@ async def _load(session: AsyncSession, request_id: int) -> ServiceRequest:
     return request
 
 
-def _check_staff(request: ServiceRequest, actor: ActorRef) -> None:
+def check_staff(request: ServiceRequest, actor: ActorRef) -> None:
+    """Refuse anyone but the staff of the organization handling the request: ``NotFound`` (``desk.access``) for
+    another organization's, a ``ValueError`` for a citizen's actor (a programming error: they have their own use
+    cases)."""
     if actor.kind not in _STAFF:
         raise ValueError(f"a {actor.kind.value} cannot act as staff; use the citizen's use cases")
     check_handles(request, actor.organization_id)
 
 
-def _check_seen(request: ServiceRequest, seen_status: Status) -> Status:
+def check_seen(request: ServiceRequest, seen_status: Status) -> Status:
+    """The request's status, if it is still the one the clerk saw on the card they pressed (``seen_status``);
+    ``desk.handling.changed`` when another clerk was faster or the card is old."""
     current = Status(request.status)
     if current != Status(seen_status):
         raise TransitionError("desk.handling.changed", status=current)
@@ -213,7 +231,7 @@ def _assign(request: ServiceRequest, account: tuple[str, int]) -> None:
 # Writing.
 
 
-async def _record(
+async def record_event(
     session: AsyncSession,
     request: ServiceRequest,
     *,
@@ -245,7 +263,9 @@ async def _record(
     return await Events(session).add(event)
 
 
-def _request_params(request: ServiceRequest, lang: str) -> dict[str, str | int]:
+def request_params(request: ServiceRequest, lang: str) -> dict[str, str | int]:
+    """The parameters every group message about the request names: its tracking code (in ``lang``'s digits), its
+    service's title and its organization."""
     return {
         "code": format_tracking_code(request.tracking_code, lang),
         "title": Title.of(request.service_snapshot).text(lang),
@@ -253,7 +273,7 @@ def _request_params(request: ServiceRequest, lang: str) -> dict[str, str | int]:
     }
 
 
-async def _tell_citizen(
+async def tell_citizen(
     session: AsyncSession,
     request: ServiceRequest,
     event: RequestEvent,
@@ -275,7 +295,7 @@ async def _tell_citizen(
     assert request.id is not None
     lang = citizen.locale if citizen.locale in LANGUAGES else "fa"
     status = Status(request.status)
-    params = _request_params(request, lang)
+    params = request_params(request, lang)
     shown = dict(params)
     if text is not None:
         shown["text"] = text
@@ -336,7 +356,7 @@ def _notice_buttons(request: ServiceRequest, status: Status) -> list[list[Button
     return buttons
 
 
-async def _tell_groups(
+async def tell_groups(
     session: AsyncSession,
     request: ServiceRequest,
     event: RequestEvent,
@@ -362,7 +382,7 @@ async def _tell_groups(
         )
         if relay is None:
             continue
-        params = _request_params(request, GROUP_LANG)
+        params = request_params(request, GROUP_LANG)
         if text is not None:
             params["text"] = text
         await enqueue_chat(
@@ -376,7 +396,7 @@ async def _tell_groups(
         )
 
 
-def _change(
+def change_of(
     request: ServiceRequest,
     from_status: Status,
     event: RequestEvent,
@@ -384,6 +404,8 @@ def _change(
     amount_rials: int | None = None,
     certificate_code: str | None = None,
 ) -> Change:
+    """What a use case answers the bot about the move ``event`` made from ``from_status``: the request as it is now,
+    with the amount asked or the certificate issued when there is one."""
     assert request.id is not None
     assert event.id is not None
     return Change(
@@ -399,7 +421,7 @@ def _change(
     )
 
 
-async def _staff_move(
+async def staff_move(
     session: AsyncSession,
     request_id: int,
     actor: ActorRef,
@@ -425,9 +447,9 @@ async def _staff_move(
     With ``certificate_notice``, the request's certificate is issued first when its service declares one (or the
     one it already has is taken), and the citizen gets ``certificate_notice`` with its code instead of ``notice``.
     """
-    request = await _load(session, request_id)
-    _check_staff(request, actor)
-    current = _check_seen(request, seen_status)
+    request = await load_for_update(session, request_id)
+    check_staff(request, actor)
+    current = check_seen(request, seen_status)
     account = actor.account
     implied_claim = (
         account is not None
@@ -452,7 +474,7 @@ async def _staff_move(
     if account is not None and (implied_claim or _assignee(request) is None):
         _assign(request, account)
     if implied_claim:
-        await _record(
+        await record_event(
             session,
             request,
             actor_kind=actor.kind,
@@ -461,7 +483,7 @@ async def _staff_move(
             text=None,
             public=True,
         )
-    event = await _record(
+    event = await record_event(
         session,
         request,
         actor_kind=actor.kind,
@@ -470,7 +492,7 @@ async def _staff_move(
         text=event_text if event_text is not None else text,
         public=True,
     )
-    await _tell_citizen(
+    await tell_citizen(
         session,
         request,
         event,
@@ -480,9 +502,9 @@ async def _staff_move(
         certificate=certificate,
         sms_key=sms_key,
     )
-    await _tell_groups(session, request, event, groups)
+    await tell_groups(session, request, event, groups)
     code = certificate.verification_code if certificate is not None else None
-    return _change(request, current, event, amount_rials=amount_rials, certificate_code=code)
+    return change_of(request, current, event, amount_rials=amount_rials, certificate_code=code)
 
 
 # The clerks' actions.
@@ -503,16 +525,16 @@ async def claim(
     ``desk.transition.closed`` (a finished request); ``NotFound`` for a request of another organization.
     ``actor`` must be a person (a clerk or supervisor with an account): the system claims nothing.
     """
-    request = await _load(session, request_id)
-    _check_staff(request, actor)
-    current = _check_seen(request, seen_status)
+    request = await load_for_update(session, request_id)
+    check_staff(request, actor)
+    current = check_seen(request, seen_status)
     account = actor.account
     if account is None:
         raise ValueError("only a person can claim a request")
     if current is Status.SUBMITTED:
         check_transition(current, Status.IN_PROGRESS, actor.kind)
         _assign(request, account)
-        event = await _record(
+        event = await record_event(
             session,
             request,
             actor_kind=actor.kind,
@@ -521,12 +543,12 @@ async def claim(
             text=None,
             public=True,
         )
-        await _tell_citizen(session, request, event, "notify.citizen.in_progress")
+        await tell_citizen(session, request, event, "notify.citizen.in_progress")
     elif is_open(current):
         if _assignee(request) == account:
             raise TransitionError("desk.handling.already_yours")
         _assign(request, account)
-        event = await _record(
+        event = await record_event(
             session,
             request,
             actor_kind=actor.kind,
@@ -537,8 +559,8 @@ async def claim(
         )
     else:
         raise TransitionError("desk.transition.closed", status=current)
-    await _tell_groups(session, request, event, groups)
-    return _change(request, current, event)
+    await tell_groups(session, request, event, groups)
+    return change_of(request, current, event)
 
 
 async def ask_information(
@@ -554,7 +576,7 @@ async def ask_information(
 
     A request still only submitted is claimed on the way (two events: in progress, then needs info).
     """
-    return await _staff_move(
+    return await staff_move(
         session,
         request_id,
         actor,
@@ -576,7 +598,7 @@ async def wait_for_agency(
     groups: Mapping[str, int],
 ) -> Change:
     """Record that an inquiry went to another agency (``waiting_external``); ``agency`` names it and is required."""
-    return await _staff_move(
+    return await staff_move(
         session,
         request_id,
         actor,
@@ -609,7 +631,7 @@ async def ask_payment(
         or not 0 < amount_rials <= AMOUNT_MAX
     ):
         raise ValidationError("desk.handling.amount")
-    return await _staff_move(
+    return await staff_move(
         session,
         request_id,
         actor,
@@ -633,7 +655,7 @@ async def resume(
 ) -> Change:
     """Take the work up again (``in_progress``) after the agency answered, the payment arrived, or the citizen
     answered at the counter (from ``waiting_external``, ``awaiting_payment`` or ``needs_info``)."""
-    return await _staff_move(
+    return await staff_move(
         session,
         request_id,
         actor,
@@ -658,7 +680,7 @@ async def payment_received(
     The citizen gets the receipt (``notify.citizen.paid``: the amount and ``reference``, the bank's or the
     wallet's transaction id, which is also the event's text) and the SMS ``sms.paid``; the cards are redrawn.
     """
-    return await _staff_move(
+    return await staff_move(
         session,
         request_id,
         ActorRef(Actor.SYSTEM),
@@ -688,7 +710,7 @@ async def complete(
     the answers cannot fill it in (then nothing is written). The citizen is told, then asked the survey.
     """
     text = clean_text(result_text, required=False)
-    return await _staff_move(
+    return await staff_move(
         session,
         request_id,
         actor,
@@ -717,7 +739,7 @@ async def reject(
     A submitted request may be rejected without claiming it (plainly outside the organization's remit). The
     citizen is told, then asked the satisfaction survey.
     """
-    return await _staff_move(
+    return await staff_move(
         session,
         request_id,
         actor,
@@ -742,10 +764,10 @@ async def add_note(
     Raises ``ValidationError`` (``desk.text.empty`` / ``desk.text.too_long``) for a blank or too long note.
     """
     note = clean_text(text, required=True)
-    request = await _load(session, request_id)
-    _check_staff(request, actor)
+    request = await load_for_update(session, request_id)
+    check_staff(request, actor)
     current = Status(request.status)
-    event = await _record(
+    event = await record_event(
         session,
         request,
         actor_kind=actor.kind,
@@ -754,8 +776,8 @@ async def add_note(
         text=note,
         public=False,
     )
-    await _tell_groups(session, request, event, groups)
-    return _change(request, current, event)
+    await tell_groups(session, request, event, groups)
+    return change_of(request, current, event)
 
 
 # What staff may see.
@@ -871,13 +893,13 @@ async def citizen_answered(
     ``TransitionError("desk.handling.not_waiting")``.
     """
     answer = clean_text(text, required=False)
-    request = await _load(session, request_id)
+    request = await load_for_update(session, request_id)
     await _owner(session, request, platform, user_id)
     current = Status(request.status)
     if current is not Status.NEEDS_INFO:
         raise TransitionError("desk.handling.not_waiting")
     check_transition(current, Status.IN_PROGRESS, Actor.CITIZEN)
-    event = await _record(
+    event = await record_event(
         session,
         request,
         actor_kind=Actor.CITIZEN,
@@ -887,8 +909,8 @@ async def citizen_answered(
         public=True,
     )
     relay = "notify.group.citizen_answered" if answer is not None else None
-    await _tell_groups(session, request, event, groups, relay=relay, text=answer)
-    return _change(request, current, event)
+    await tell_groups(session, request, event, groups, relay=relay, text=answer)
+    return change_of(request, current, event)
 
 
 async def withdraw(
@@ -904,11 +926,11 @@ async def withdraw(
     Anyone but the request's citizen gets ``NotFound``; a finished request gets ``TransitionError``
     (``desk.transition.closed``).
     """
-    request = await _load(session, request_id)
+    request = await load_for_update(session, request_id)
     await _owner(session, request, platform, user_id)
     current = Status(request.status)
     check_transition(current, Status.WITHDRAWN, Actor.CITIZEN)
-    event = await _record(
+    event = await record_event(
         session,
         request,
         actor_kind=Actor.CITIZEN,
@@ -917,5 +939,5 @@ async def withdraw(
         text=None,
         public=True,
     )
-    await _tell_groups(session, request, event, groups, relay="notify.group.withdrawn")
-    return _change(request, current, event)
+    await tell_groups(session, request, event, groups, relay="notify.group.withdrawn")
+    return change_of(request, current, event)

@@ -36,16 +36,16 @@ from desk.handling import (
     GROUP_LANG,
     ActorRef,
     Change,
-    _change,
-    _check_seen,
-    _check_staff,
-    _load,
-    _record,
-    _request_params,
-    _staff_move,
-    _tell_citizen,
-    _tell_groups,
+    change_of,
+    check_seen,
+    check_staff,
     clean_text,
+    load_for_update,
+    record_event,
+    request_params,
+    staff_move,
+    tell_citizen,
+    tell_groups,
 )
 from desk.i18n import translator
 from desk.lifecycle import Actor, Status, check_transition
@@ -170,9 +170,9 @@ async def send_inquiries(
     assert text is not None
     number = _letter(letter_number)
     _check_files(files)
-    request = await _load(session, request_id)
-    _check_staff(request, actor)
-    current = _check_seen(request, seen_status)
+    request = await load_for_update(session, request_id)
+    check_staff(request, actor)
+    current = check_seen(request, seen_status)
     targets = list(
         {agency.id: agency for agency in agencies if agency.id != request.organization_id}.values()
     )
@@ -184,7 +184,7 @@ async def send_inquiries(
         raise NotFound("desk.inquiry.document_not_found")
     names = "، ".join(agency.name for agency in targets)
     if current is Status.WAITING_EXTERNAL:
-        event = await _record(
+        event = await record_event(
             session,
             request,
             actor_kind=actor.kind,
@@ -193,9 +193,9 @@ async def send_inquiries(
             text=_fa("desk.inquiry.event.sent", agencies=names),
             public=True,
         )
-        await _tell_groups(session, request, event, groups)
+        await tell_groups(session, request, event, groups)
     elif current in (Status.IN_PROGRESS, Status.SUBMITTED):
-        await _staff_move(
+        await staff_move(
             session,
             request_id,
             actor,
@@ -224,7 +224,7 @@ async def send_inquiries(
             )
         )
         assert inquiry.id is not None
-        await _record(
+        await record_event(
             session,
             request,
             actor_kind=actor.kind,
@@ -267,8 +267,8 @@ async def prepare(session: AsyncSession, request_id: int, actor: ActorRef, *, se
     request = await Requests(session).get(request_id)
     if request is None or request.id is None:
         raise NotFound("desk.request.not_found")
-    _check_staff(request, actor)
-    current = _check_seen(request, seen_status)
+    check_staff(request, actor)
+    current = check_seen(request, seen_status)
     if current not in (Status.SUBMITTED, Status.IN_PROGRESS, Status.WAITING_EXTERNAL):
         raise TransitionError("desk.transition.not_allowed", current=current, target=Status.WAITING_EXTERNAL)
     documents = tuple(
@@ -311,7 +311,7 @@ async def open_of_request(session: AsyncSession, request_id: int, actor: ActorRe
     request = await Requests(session).get(request_id)
     if request is None:
         raise NotFound("desk.request.not_found")
-    _check_staff(request, actor)
+    check_staff(request, actor)
     return [
         item
         for item in await _open_left(session, request_id)
@@ -373,7 +373,7 @@ async def _locked(session: AsyncSession, inquiry_id: int) -> tuple[Inquiry, Serv
     inquiry = await Inquiries(session).get_for_update(inquiry_id)
     if inquiry is None:
         raise NotFound("desk.inquiry.not_found")
-    request = await _load(session, inquiry.request_id)
+    request = await load_for_update(session, inquiry.request_id)
     return inquiry, request
 
 
@@ -495,7 +495,7 @@ async def _close(
     inquiry.answer_letter_date = letter_date if inquiry.answer_letter_number is not None else None
     session.add(inquiry)
     key = "desk.inquiry.event.answer" if state is InquiryState.ANSWERED else "desk.inquiry.event.not_ours"
-    await _record(
+    await record_event(
         session,
         request,
         actor_kind=actor.kind,
@@ -504,7 +504,7 @@ async def _close(
         text=_fa(key, number=inquiry.id, agency=agency_name, text=text) + _attached(len(files)),
         public=False,
     )
-    public = await _record(
+    public = await record_event(
         session,
         request,
         actor_kind=Actor.SYSTEM,
@@ -515,7 +515,7 @@ async def _close(
     )
     last = not await _open_left(session, request.id) and Status(request.status) is Status.WAITING_EXTERNAL
     params = {
-        **_request_params(request, GROUP_LANG),
+        **request_params(request, GROUP_LANG),
         "number": inquiry.id,
         "agency": agency_name,
         "text": text,
@@ -538,10 +538,10 @@ async def _close(
         files_of=inquiry.id,
     )
     if not last:
-        await _tell_groups(session, request, public, asking_groups)
+        await tell_groups(session, request, public, asking_groups)
         return None
     check_transition(Status.WAITING_EXTERNAL, Status.IN_PROGRESS, Actor.SYSTEM)
-    resumed = await _record(
+    resumed = await record_event(
         session,
         request,
         actor_kind=Actor.SYSTEM,
@@ -550,9 +550,9 @@ async def _close(
         text=None,
         public=True,
     )
-    await _tell_citizen(session, request, resumed, "notify.citizen.answers_in", sms_key="sms.answers_in")
-    await _tell_groups(session, request, resumed, asking_groups)
-    return _change(request, Status.WAITING_EXTERNAL, resumed)
+    await tell_citizen(session, request, resumed, "notify.citizen.answers_in", sms_key="sms.answers_in")
+    await tell_groups(session, request, resumed, asking_groups)
+    return change_of(request, Status.WAITING_EXTERNAL, resumed)
 
 
 async def answer(
@@ -645,7 +645,7 @@ async def ask_more(
     inquiry.state = InquiryState.NEED_MORE.value
     inquiry.thread = [*inquiry.thread, _said(InquiryAct.NEED_MORE, value, actor)]
     session.add(inquiry)
-    event = await _record(
+    event = await record_event(
         session,
         request,
         actor_kind=actor.kind,
@@ -661,7 +661,7 @@ async def ask_more(
         "op.inquiry.need_more",
         dedupe=f"event:{event.id}:need_more",
         params={
-            **_request_params(request, GROUP_LANG),
+            **request_params(request, GROUP_LANG),
             "number": inquiry.id,
             "agency": agency_name,
             "text": value,
@@ -694,7 +694,7 @@ async def more_info(
     inquiry.state = InquiryState.OPEN.value
     inquiry.thread = [*inquiry.thread, _said(InquiryAct.MORE, value, actor)]
     session.add(inquiry)
-    event = await _record(
+    event = await record_event(
         session,
         request,
         actor_kind=actor.kind,
