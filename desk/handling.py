@@ -78,7 +78,6 @@ __all__ = [
     "staff_move",
     "tell_citizen",
     "tell_groups",
-    "wait_for_agency",
     "withdraw",
 ]
 
@@ -585,28 +584,6 @@ async def ask_information(
         groups=groups,
         text=clean_text(text, required=False),
         notice="notify.citizen.needs_info",
-    )
-
-
-async def wait_for_agency(
-    session: AsyncSession,
-    request_id: int,
-    actor: ActorRef,
-    agency: str,
-    *,
-    seen_status: Status,
-    groups: Mapping[str, int],
-) -> Change:
-    """Record that an inquiry went to another agency (``waiting_external``); ``agency`` names it and is required."""
-    return await staff_move(
-        session,
-        request_id,
-        actor,
-        Status.WAITING_EXTERNAL,
-        seen_status=seen_status,
-        groups=groups,
-        text=clean_text(agency, required=False),
-        notice="notify.citizen.waiting_external",
     )
 
 

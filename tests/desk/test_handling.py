@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 import string
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import date
 from typing import Any
 
@@ -33,13 +33,13 @@ from desk.handling import (
     complete,
     reject,
     resume,
-    wait_for_agency,
     withdraw,
 )
 from desk.i18n import LOCALES_DIR, translator
+from desk.inquiries import Agency, send_inquiries
 from desk.lifecycle import Actor, Status
 from desk.requests import Submission, submit_request, track
-from storage.models import Citizen, OutboxMessage, RequestEvent, ServiceRequest
+from storage.models import Citizen, Inquiry, OutboxMessage, RequestEvent, ServiceRequest
 from storage.repositories import Citizens, Events, Requests
 from storage.uow import unit_of_work
 
@@ -107,6 +107,29 @@ async def clerk_acts(
     actor: ActorRef = CLERK,
 ) -> Change:
     return await act(factory, use_case, request_id, actor, *args, seen_status=seen, groups=GROUPS)
+
+
+async def ask_an_agency(
+    session: AsyncSession,
+    request_id: int,
+    actor: ActorRef,
+    agency: str,
+    *,
+    seen_status: Status,
+    groups: Mapping[str, int],
+) -> list[Inquiry]:
+    """How a request comes to wait for another agency: an inquiry sent to it (``desk.inquiries``)."""
+    asked = Agency("registry", agency, 10, {}, WorkCalendar())
+    return await send_inquiries(
+        session,
+        request_id,
+        actor,
+        [asked],
+        "آیا پلاک بازداشت است؟",
+        seen_status=seen_status,
+        groups=groups,
+        today=date(2026, 4, 1),
+    )
 
 
 async def stored(factory: Factory, request_id: int) -> ServiceRequest:
@@ -411,7 +434,7 @@ async def test_asking_for_information_on_a_new_request_claims_it_on_the_way(fact
     assert "تصویر سند مالکیت" in render(notice)
 
 
-@pytest.mark.parametrize("use_case", [ask_information, wait_for_agency, reject])
+@pytest.mark.parametrize("use_case", [ask_information, reject])
 @pytest.mark.parametrize("blank", ["", "   \n "])
 async def test_a_reason_is_required_and_a_blank_one_writes_nothing(
     factory: Factory, use_case: Callable[..., Awaitable[Change]], blank: str
@@ -433,19 +456,6 @@ async def test_a_too_long_text_is_refused(factory: Factory) -> None:
             factory, ask_information, request_id, "ب" * (handling.TEXT_MAX + 1), seen=Status.IN_PROGRESS
         )
     assert caught.value.key == "desk.text.too_long"
-
-
-async def test_waiting_for_another_agency_names_it_to_the_citizen(factory: Factory) -> None:
-    request_id, _ = await claimed(factory)
-
-    change = await clerk_acts(
-        factory, wait_for_agency, request_id, "اداره ثبت اسناد", seen=Status.IN_PROGRESS
-    )
-
-    assert change.to_status is Status.WAITING_EXTERNAL
-    notice = the_row(await outbox(factory), f"event:{change.event_id}:citizen").payload
-    assert notice["key"] == "notify.citizen.waiting_external"
-    assert "اداره ثبت اسناد" in render(notice)
 
 
 async def test_asking_for_payment_stores_the_amount_and_tells_it_in_persian(factory: Factory) -> None:
@@ -495,7 +505,7 @@ async def test_an_amount_must_be_a_positive_number_of_rials(factory: Factory, am
 @pytest.mark.parametrize(
     ("use_case", "arg", "status"),
     [
-        (wait_for_agency, "اداره ثبت", Status.WAITING_EXTERNAL),
+        (ask_an_agency, "اداره ثبت", Status.WAITING_EXTERNAL),
         (ask_payment, 500_000, Status.AWAITING_PAYMENT),
         (ask_information, "نقشه ملک", Status.NEEDS_INFO),
     ],
@@ -819,7 +829,7 @@ async def test_every_queued_text_renders_without_leftovers(factory: Factory) -> 
     request_id, _ = await file_request(factory)
     await clerk_acts(factory, ask_information, request_id, "تصویر سند", seen=Status.SUBMITTED)
     await act(factory, citizen_answered, request_id, "telegram", 1001, "فرستادم", groups=GROUPS)
-    await clerk_acts(factory, wait_for_agency, request_id, "اداره ثبت", seen=Status.IN_PROGRESS)
+    await clerk_acts(factory, ask_an_agency, request_id, "اداره ثبت", seen=Status.IN_PROGRESS)
     await clerk_acts(factory, resume, request_id, seen=Status.WAITING_EXTERNAL)
     await clerk_acts(factory, ask_payment, request_id, 90_000, seen=Status.IN_PROGRESS)
     await clerk_acts(factory, resume, request_id, seen=Status.AWAITING_PAYMENT)
