@@ -18,15 +18,17 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
+from sqlmodel import col, select
 
 from bot.app import BotSpec, Miz
 from bot.demo import seed_operator_groups
 from bot.platforms import Platform
 from catalog import load_catalog
 from config.settings import PROJECT_ROOT, Settings
-from emulator.client import Citizen, Clerk, EmulatorClient
+from emulator.client import Citizen, Clerk, EmulatorClient, Person
 from emulator.server import RunningEmulator, running_emulator
 from storage.migrate import upgrade_async
+from storage.models import OutboxMessage
 
 TOKENS = {
     Platform.TELEGRAM: "1100000001:E2E-TELEGRAM-aaaaaaaaaaaaaaaaaaaaaaaaaaaa",
@@ -65,6 +67,30 @@ class World:
         group = self.miz.catalogs.catalog.operator_group(org_id, platform.value)
         assert group is not None
         return await self.client.clerk(TOKENS[platform], group, name="غریبه")
+
+    async def delivered(self, person: Person, timeout: float = 120) -> None:  # noqa: ASYNC109 (a test's deadline)
+        """Wait until the outbox has done with every message queued to ``person``'s chat (each sent or failed).
+
+        The outbox paces a group as the messenger asks (on Telegram 20 messages a minute after a short burst), so
+        when the last of several messages arrives depends on how many went before it, and a busy machine adds to
+        that: a test waits for the outbox, and then reads the chat, instead of guessing how long it takes.
+        """
+        platform = next(p.value for p, token in TOKENS.items() if token == person.bot_token)
+        unfinished = (
+            select(OutboxMessage.id)
+            .where(
+                col(OutboxMessage.platform) == platform,
+                col(OutboxMessage.chat_id) == person.chat_id,
+                col(OutboxMessage.status).in_(("pending", "sending")),
+            )
+            .limit(1)
+        )
+        async with asyncio.timeout(timeout):
+            while True:
+                async with self.miz.factory() as session:
+                    if await session.scalar(unfinished) is None:
+                        return
+                await asyncio.sleep(0.2)
 
     async def stop(self) -> None:
         await self.miz.stop()
