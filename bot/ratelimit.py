@@ -9,10 +9,11 @@ A bucket counts in the time tokens are really taken: waiters queue on a lock in 
 first one sleeps, exactly until the next token exists, so nobody polls. Handing out reservations in advance
 instead would let every waiter whose time passed during a stall of the event loop (a long garbage
 collection) leave at once, a burst the messenger answers with 429; here at most ``burst`` can. The narrow buckets
-(chat, group) are passed before the bot's own, so a message waiting for its chat holds no bot-wide slot that
-another chat could use. Our rates sit a little below the documented ones: a token bucket of rate ``r`` and
-burst ``b`` lets ``b + r`` messages through in any one second (``b + 60 r`` in a minute), and messages that
-leave together can arrive a few milliseconds apart in a different order.
+(chat, group) are waited for before the bot's own, so a message waiting for its chat holds no bot-wide slot that
+another chat could use; the chat's token is taken only with the bot's, so the chat's bucket counts the message
+when it leaves, however long a backlog of other chats held it. Our rates sit a little below the documented ones:
+a token bucket of rate ``r`` and burst ``b`` lets ``b + r`` messages through in any one second (``b + 60 r`` in a
+minute), and messages that leave together can arrive a few milliseconds apart in a different order.
 
 Each platform's limits are its row of ``desk.platforms``. After a 429 the limiter pauses: the chat that got
 it (Telegram, where flood control is per chat) or the whole bot (Bale, whose limit is not documented). Buckets
@@ -71,18 +72,30 @@ class TokenBucket:
             self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
             self.at = now
 
-    def try_take(self, now: float) -> float:
-        """Take a token if one is there (answers 0.0); else the seconds until one will be (nothing taken)."""
+    def until_token(self, now: float) -> float:
+        """Seconds until a token will be there (0.0 when one is); nothing taken."""
         self._refill(now)
         if self.tokens >= 1 - _EPSILON:  # rounding must not leave a waiter sleeping for 1e-15 s forever
-            self.tokens = max(0.0, self.tokens - 1)
             return 0.0
         return (1 - self.tokens) / self.rate
+
+    def try_take(self, now: float) -> float:
+        """Take a token if one is there (answers 0.0); else the seconds until one will be (nothing taken)."""
+        wait = self.until_token(now)
+        if wait == 0.0:
+            self.tokens = max(0.0, self.tokens - 1)
+        return wait
 
     async def take(self, clock: Clock, sleep: Sleep) -> None:
         """Wait for a token and take it. Waiters queue on a lock in arrival order; only the first sleeps."""
         async with self._lock:
             while (wait := self.try_take(clock())) > 0:
+                await sleep(wait)
+
+    async def ready(self, clock: Clock, sleep: Sleep) -> None:
+        """Wait until a token is there, taking none (waiters as in :meth:`take`)."""
+        async with self._lock:
+            while (wait := self.until_token(clock())) > 0:
                 await sleep(wait)
 
     def idle(self, now: float) -> bool:
@@ -121,17 +134,24 @@ class SendLimiter:
         await self.acquire_bot(chat_id)
 
     async def acquire_chat(self, chat_id: int) -> None:
-        """The first half of :meth:`acquire`: wait for the chat's own turn (its pause and its bucket)."""
+        """The first half of :meth:`acquire`: wait for the chat's own turn (its pause, and a token in its bucket,
+        taken by :meth:`acquire_bot`)."""
         await self._wait_pause(chat_id)
         bucket = self._chat_bucket(chat_id)
         if bucket is not None:
-            await bucket.take(self._clock, self._sleep)
+            await bucket.ready(self._clock, self._sleep)
 
     async def acquire_bot(self, chat_id: int) -> None:
-        """The second half of :meth:`acquire`, right before the send: wait for the bot's turn."""
+        """The second half of :meth:`acquire`, right before the send: wait for the bot's turn, then take the chat's
+        token. The chat's bucket counts the message when it leaves, not when the chat's turn came: behind a backlog
+        of other chats the bot's turn may come seconds later, and the chat's next messages would leave at once.
+        The token is there (the chat's messages go one after another), unless another sender to the chat took it."""
         if self._bot is not None:
             await self._bot.take(self._clock, self._sleep)
         await self._wait_pause(chat_id)  # a 429 may have come in while we waited
+        bucket = self._chat_bucket(chat_id)
+        if bucket is not None:
+            await bucket.take(self._clock, self._sleep)
         self._maybe_prune()
 
     def penalize(self, chat_id: int, retry_after: float) -> None:

@@ -14,9 +14,10 @@ its token):
 - a waiter sleeps that long and asks again; in one process, one waiter per bucket asks at a time (the others queue
   behind it in arrival order), so the bot's bucket is not asked by every chat at once.
 
-The order of :class:`SendLimiter` holds: the chat's bucket first, the bot's right before the send. While Redis
-cannot be reached, a worker paces by its own buckets (and says so in the log) rather than stop delivering. Without
-Redis the limits cannot be shared, and only one process sends each platform's outbox (``OutboxSender.locker``).
+The order of :class:`SendLimiter` holds: the chat's bucket is waited for first, the bot's right before the send,
+and the chat's token is taken with the bot's. While Redis cannot be reached, a worker paces by its own buckets
+(and says so in the log) rather than stop delivering. Without Redis the limits cannot be shared, and only one
+process sends each platform's outbox (``OutboxSender.locker``).
 """
 
 from __future__ import annotations
@@ -65,12 +66,16 @@ end
 if tokens < 1 - 1e-9 then
     return math.max(1, math.ceil((1 - tokens) / rate * 1000))
 end
+if ARGV[3] == '0' then
+    return 0
+end
 redis.call('HSET', KEYS[1], 'tokens', tostring(math.max(0, tokens - 1)), 'at', tostring(at))
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
 return 0
 """
-"""KEYS[1] the bucket, KEYS[2..] the pauses that apply; ARGV rate per second, burst. Answers 0 when a token was
-taken, else the milliseconds to wait before asking again (a pause's time left, or until a token is whole)."""
+"""KEYS[1] the bucket, KEYS[2..] the pauses that apply; ARGV rate per second, burst, and 1 to take a token (0 only
+to look). Answers 0 when a token was taken (or is there), else the milliseconds to wait before asking again (a
+pause's time left, or until a token is whole)."""
 
 _WAIT: Final = """
 for i = 1, #KEYS do
@@ -104,17 +109,20 @@ class SharedSendLimiter(SendLimiter):
             await self._wait_pause(chat_id)  # the shared pauses are asked right before the send
             return
         try:
-            await self._acquire(f"chat:{chat_id}", rate, burst, chat_id)
+            await self._acquire(f"chat:{chat_id}", rate, burst, chat_id, take=False)
         except (RedisError, OSError) as error:
             self._redis_away(error)
             await super().acquire_chat(chat_id)
 
     async def acquire_bot(self, chat_id: int) -> None:
+        rate, burst = self._chat_limits(chat_id)
         try:
             if self.limits.bot_rate:
                 await self._acquire("bot", self.limits.bot_rate, self.limits.bot_burst, chat_id)
             else:
                 await self._sleep_while(self._wait, [], chat_id)
+            if rate:
+                await self._acquire(f"chat:{chat_id}", rate, burst, chat_id)
         except (RedisError, OSError) as error:
             self._redis_away(error)
             await super().acquire_bot(chat_id)
@@ -152,14 +160,17 @@ class SharedSendLimiter(SendLimiter):
     def _pauses(self, chat_id: int) -> list[str]:
         return [self._prefix + "pause", f"{self._prefix}pause:{chat_id}"]
 
-    async def _acquire(self, bucket: str, rate: float, burst: int, chat_id: int) -> None:
-        """Wait for a token of ``bucket`` (and for the pauses of ``chat_id`` to end), one local waiter at a time."""
+    async def _acquire(
+        self, bucket: str, rate: float, burst: int, chat_id: int, *, take: bool = True
+    ) -> None:
+        """Wait for a token of ``bucket`` (and for the pauses of ``chat_id`` to end), one local waiter at a time, and
+        take it (``take``) or leave it there."""
         if len(self._queues) >= _PRUNE_AT:  # keep the queues of the buckets being waited for
             self._queues = {name: lock for name, lock in self._queues.items() if lock.locked()}
         queue = self._queues.setdefault(bucket, asyncio.Lock())
         async with queue:
             await self._wait_pause(chat_id)
-            await self._sleep_while(self._take, [self._prefix + bucket], chat_id, rate, burst)
+            await self._sleep_while(self._take, [self._prefix + bucket], chat_id, rate, burst, int(take))
 
     async def _sleep_while(self, script: AsyncScript, keys: list[str], chat_id: int, *args: float) -> None:
         """Run ``script`` until it answers 0, sleeping the milliseconds it answers in between."""

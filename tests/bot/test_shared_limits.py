@@ -16,6 +16,7 @@ from bot.app import make_send_limiters
 from bot.ratelimit import Limits, SendLimiter
 from bot.shared_limits import SharedSendLimiter
 from config.settings import Settings
+from tests.bot.test_ratelimit import GROUP_BEHIND_A_BACKLOG, group_behind_a_backlog, most_over_the_bucket
 from tests.conftest import REDIS_URL
 
 # Scaled down from Telegram's (28/s for the bot, 1/s a chat) so that a test takes seconds.
@@ -55,6 +56,13 @@ async def test_two_workers_together_stay_under_the_bots_limit(redis: Redis) -> N
     # One burst plus ten a second, as for one process: 11 in any second (one more for the clocks' jitter).
     assert most_in_window(sent) <= 12
     assert max(sent) - min(sent) >= 3.5  # 40 sends at 10 a second, whichever worker sent them
+
+
+async def test_a_group_held_up_by_the_bots_backlog_still_leaves_at_the_groups_pace(redis: Redis) -> None:
+    """As with one process's limits (tests/bot/test_ratelimit.py): the group's token is taken with the bot's."""
+    limiter = SharedSendLimiter(GROUP_BEHIND_A_BACKLOG, redis, f"telegram:test-{uuid.uuid4().hex}")
+    left = await group_behind_a_backlog(limiter)
+    assert most_over_the_bucket(left, 2.0) <= 3.05, [round(t - left[0], 3) for t in left]
 
 
 async def test_unshared_limits_let_two_workers_send_twice_the_rate() -> None:
