@@ -18,6 +18,7 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
 
@@ -123,9 +124,9 @@ def router() -> Router:
     r.message.register(cancel, Command("cancel"), InquiryStates.answer_letter)
     r.message.register(question, InquiryStates.question, F.text, clerk)
     r.message.register(attach, InquiryStates.documents, clerk)
-    r.message.register(letter, InquiryStates.letter, F.text, clerk)
+    r.message.register(typed_letter, InquiryStates.letter, F.text, clerk)
     r.message.register(reply, InquiryStates.reply, clerk)
-    r.message.register(answer_letter, InquiryStates.answer_letter, F.text, clerk)
+    r.message.register(typed_letter, InquiryStates.answer_letter, F.text, clerk)
     r.message.register(list_open, Command("inquiries"), clerk)
     return r
 
@@ -138,6 +139,46 @@ async def _run(
         result = await work(session)
     outbox.notify()
     return result
+
+
+Letter = tuple[str, date] | None
+"""A letter's number and date as the clerk typed them, or None when the inquiry or answer goes without one."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Desk:
+    """What the last step of a dialog needs of the update: the group's organization, who acts, how to say it, the
+    catalog, and the database with the outbox to wake."""
+
+    org: Organization
+    actor: ActorRef
+    r: Renderer
+    catalogs: CatalogHolder
+    session_factory: async_sessionmaker[AsyncSession]
+    outbox: Notifier
+
+    async def run(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """``work`` in one write transaction, then wake the outbox sender for what it queued."""
+        return await _run(self.session_factory, self.outbox, work)
+
+
+Finish = Callable[[_Desk, dict[str, Any], Letter], Awaitable[str]]
+"""The last step of a dialog: writes what the dialog's data and letter say, and answers what to tell the clerk."""
+
+
+async def _conclude(
+    message: Where, desk: _Desk, state: FSMContext, finish: Finish, letter_given: Letter
+) -> None:
+    """End the dialog kept in ``state`` with ``finish`` (sending the inquiry, or the answer): the dialog is over
+    either way, and a refusal from ``desk`` is said instead of the outcome."""
+    data = await state.get_data()
+    await state.clear()
+    try:
+        done = await finish(desk, data, letter_given)
+    except MizError as error:
+        await _reply(message, desk.r.text("op.invalid", error=error.render(desk.r.lang)))
+        return
+    await _reply(message, done)
 
 
 def _today() -> date:
@@ -360,7 +401,8 @@ async def step(
         await _ask_letter(callback.message, r, callback_data.req)
         return
     await callback.answer()
-    await _send(callback.message, org, actor, r, catalogs, state, session_factory, outbox, None)
+    desk = _Desk(org, actor, r, catalogs, session_factory, outbox)
+    await _conclude(callback.message, desk, state, _send, None)
 
 
 async def _ask_letter(message: Where, r: Renderer, request_id: int) -> None:
@@ -446,7 +488,7 @@ async def attach(
     await message.answer(r.text("op.inquiry.file_received", count=r.digits(len(files))), reply_markup=markup)
 
 
-async def letter(
+async def typed_letter(
     message: Message,
     org: Organization,
     actor: ActorRef,
@@ -455,53 +497,39 @@ async def letter(
     state: FSMContext,
     session_factory: async_sessionmaker[AsyncSession],
     outbox: Notifier,
+    raw_state: str | None,
 ) -> None:
-    """The outgoing letter's number (and date): the inquiry goes."""
+    """A letter's number and date as typed (``۱۲۳۴/ش ۱۴۰۵/۰۹/۱۴``): the clerk's outgoing letter sends the inquiry;
+    an answer's letter (the agency's, or the incoming one a clerk records by hand) sends the answer."""
     try:
-        number, dated = inquiries.parse_letter(message.text or "", _today())
+        given = inquiries.parse_letter(message.text or "", _today())
     except MizError as error:
         await message.reply(r.text("op.invalid", error=error.render(r.lang)))
         return
-    await _send(message, org, actor, r, catalogs, state, session_factory, outbox, (number, dated))
+    finish = _send if raw_state == InquiryStates.letter.state else _record
+    await _conclude(message, _Desk(org, actor, r, catalogs, session_factory, outbox), state, finish, given)
 
 
-async def _send(
-    message: Where,
-    org: Organization,
-    actor: ActorRef,
-    r: Renderer,
-    catalogs: CatalogHolder,
-    state: FSMContext,
-    session_factory: async_sessionmaker[AsyncSession],
-    outbox: Notifier,
-    letter_given: tuple[str, date] | None,
-) -> None:
-    data = await state.get_data()
-    await state.clear()
-    catalog = catalogs.catalog
-    agencies = [agency_of(catalogs, o) for o in data.get("picked", []) if catalog.has_organization(o)]
-    try:
-        sent = await _run(
-            session_factory,
-            outbox,
-            lambda s: inquiries.send_inquiries(
-                s,
-                int(data["req"]),
-                actor,
-                agencies,
-                str(data.get("question", "")),
-                document_ids=[int(d) for d in data.get("attach", [])],
-                files=list(data.get("files", [])),
-                letter_number=letter_given[0] if letter_given else None,
-                letter_date=letter_given[1] if letter_given else None,
-                seen_status=Status(str(data["seen"])),
-                groups=catalog.operator_groups(org.id),
-                today=_today(),
-            ),
-        )
-    except MizError as error:
-        await _reply(message, r.text("op.invalid", error=error.render(r.lang)))
-        return
+async def _send(desk: _Desk, data: dict[str, Any], letter_given: Letter) -> str:
+    """The inquiry the clerk wrote goes to every organization they ticked; what to tell them."""
+    r, catalog = desk.r, desk.catalogs.catalog
+    agencies = [agency_of(desk.catalogs, o) for o in data.get("picked", []) if catalog.has_organization(o)]
+    sent = await desk.run(
+        lambda s: inquiries.send_inquiries(
+            s,
+            int(data["req"]),
+            desk.actor,
+            agencies,
+            str(data.get("question", "")),
+            document_ids=[int(d) for d in data.get("attach", [])],
+            files=list(data.get("files", [])),
+            letter_number=letter_given[0] if letter_given else None,
+            letter_date=letter_given[1] if letter_given else None,
+            seen_status=Status(str(data["seen"])),
+            groups=catalog.operator_groups(desk.org.id),
+            today=_today(),
+        ),
+    )
     lines = [
         r.plain(
             "op.inquiry.sent_line",
@@ -514,7 +542,7 @@ async def _send(
         )
         for item in sent
     ]
-    await _reply(message, r.text("op.inquiry.sent", lines="\n".join(lines)))
+    return r.text("op.inquiry.sent", lines="\n".join(lines))
 
 
 # Answers: the agency's buttons, the asking clerk's reply to "need more", an answer recorded by hand.
@@ -742,67 +770,32 @@ def _work(
     return lambda s: inquiries.more_info(s, inquiry_id, actor, text, agency_groups=agency_groups)
 
 
-async def answer_letter(
-    message: Message,
-    org: Organization,
-    actor: ActorRef,
-    r: Renderer,
-    catalogs: CatalogHolder,
-    state: FSMContext,
-    session_factory: async_sessionmaker[AsyncSession],
-    outbox: Notifier,
-) -> None:
-    """The answer letter's number and date (the agency's, or the incoming one recorded by hand): the answer goes."""
-    try:
-        number, dated = inquiries.parse_letter(message.text or "", _today())
-    except MizError as error:
-        await message.reply(r.text("op.invalid", error=error.render(r.lang)))
-        return
-    await _record(message, org, actor, r, catalogs, state, session_factory, outbox, (number, dated))
-
-
-async def _record(
-    message: Where,
-    org: Organization,
-    actor: ActorRef,
-    r: Renderer,
-    catalogs: CatalogHolder,
-    state: FSMContext,
-    session_factory: async_sessionmaker[AsyncSession],
-    outbox: Notifier,
-    letter_given: tuple[str, date] | None,
-) -> None:
-    data = await state.get_data()
-    await state.clear()
+async def _record(desk: _Desk, data: dict[str, Any], letter_given: Letter) -> str:
+    """The answer gathered goes to the asking organization (the agency's, or recorded by hand by the asking
+    clerk); what to tell them."""
     inquiry_id = int(data.get("inq", 0))
     by_hand = bool(data.get("by_hand"))
-    catalog = catalogs.catalog
-    try:
-        async with session_factory() as session:
-            if by_hand:
-                found = await inquiries.get_for_asker(session, inquiry_id, org.id)
-            else:
-                found = await inquiries.get_for_agency(session, inquiry_id, org.id)
-        await _run(
-            session_factory,
-            outbox,
-            lambda s: inquiries.answer(
-                s,
-                inquiry_id,
-                actor,
-                str(data.get("text", "")),
-                agency_name=org_label(catalog, found.agency_id),
-                files=list(data.get("files", [])),
-                letter_number=letter_given[0] if letter_given else None,
-                letter_date=letter_given[1] if letter_given else None,
-                asking_groups=catalog.operator_groups(found.asking_organization_id),
-                by_hand=by_hand,
-            ),
-        )
-    except MizError as error:
-        await _reply(message, r.text("op.invalid", error=error.render(r.lang)))
-        return
-    await _reply(message, r.text("op.inquiry.done.by_hand" if by_hand else "op.inquiry.done.answer"))
+    catalog = desk.catalogs.catalog
+    async with desk.session_factory() as session:
+        if by_hand:
+            found = await inquiries.get_for_asker(session, inquiry_id, desk.org.id)
+        else:
+            found = await inquiries.get_for_agency(session, inquiry_id, desk.org.id)
+    await desk.run(
+        lambda s: inquiries.answer(
+            s,
+            inquiry_id,
+            desk.actor,
+            str(data.get("text", "")),
+            agency_name=org_label(catalog, found.agency_id),
+            files=list(data.get("files", [])),
+            letter_number=letter_given[0] if letter_given else None,
+            letter_date=letter_given[1] if letter_given else None,
+            asking_groups=catalog.operator_groups(found.asking_organization_id),
+            by_hand=by_hand,
+        ),
+    )
+    return desk.r.text("op.inquiry.done.by_hand" if by_hand else "op.inquiry.done.answer")
 
 
 async def record_now(
@@ -822,7 +815,8 @@ async def record_now(
         await callback.answer(r.plain("op.inquiry.stale"), show_alert=True)
         return
     await callback.answer()
-    await _record(callback.message, org, actor, r, catalogs, state, session_factory, outbox, None)
+    desk = _Desk(org, actor, r, catalogs, session_factory, outbox)
+    await _conclude(callback.message, desk, state, _record, None)
 
 
 async def open_card(

@@ -89,6 +89,17 @@ async def test_an_agencys_open_lists_the_inquiries_waiting_for_it_and_opens_thei
     card = await registry.expect(f"استعلام شمارهٔ {_fa(waiting[20])}", timeout=10)
     assert "وضعیت ثبتی پلاک ۱۱۷" in card["text"]
     assert buttons(card) == ["✅ پاسخ", "❓ اطلاعات بیشتر", "↩️ مربوط به ما نیست"]
+    # Answered from the card drawn again, without a letter number: the list loses it.
+    await registry.press("✅ پاسخ", message=card)
+    await registry.expect("پاسخ استعلام شمارهٔ")
+    await registry.send("پلاک ۱۱۷ در بازداشت نیست.")
+    received = await registry.expect("۱ متن و ۰ فایل")
+    await registry.press("✅ پایان پاسخ", message=received)
+    asked = await registry.expect("شمارهٔ نامهٔ پاسخ")
+    await registry.press("📤 بدون شمارهٔ نامه", message=asked)
+    await registry.expect("پاسخ فرستاده شد")
+    await registry.send("/open")
+    await registry.expect("استعلام‌های در انتظار پاسخ شما (۲۰)")
 
     # A modified client's button for the electricity office's inquiry draws nothing here.
     await registry.press(data=f"inqcard:{electricity}", message=card, wait_answer=5, forged=True)
