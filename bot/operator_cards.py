@@ -331,9 +331,32 @@ def card_drawer(
                     request_id=request_id,
                     kind="document",
                 )
+        for latitude, longitude in _points(request):
+            pin = await bot.send_location(
+                row.chat_id, latitude=latitude, longitude=longitude, reply_to_message_id=sent.message_id
+            )
+            async with unit_of_work(factory, write=True) as session:
+                await GroupMessages(session).link(
+                    platform=row.platform,
+                    chat_id=row.chat_id,
+                    message_id=pin.message_id,
+                    request_id=request_id,
+                    kind="location",
+                )
         return sent
 
     return draw
+
+
+def _points(request: ServiceRequest) -> list[tuple[float, float]]:
+    """The places the citizen gave (location questions, in the form's order), to pin under the card: a clerk
+    who has to visit opens the map from the pin rather than copying the numbers on the card."""
+    points = []
+    for form_field in request.service_snapshot.get("form") or ():
+        value = request.answers.get(form_field["id"]) if form_field.get("type") == "location" else None
+        if isinstance(value, dict) and {"latitude", "longitude"} <= value.keys():
+            points.append((float(value["latitude"]), float(value["longitude"])))
+    return points
 
 
 async def request_history(

@@ -259,7 +259,9 @@ class GroupMessage(SQLModel, table=True):
     chat_id: int = Field(sa_type=BigInteger)
     message_id: int = Field(sa_type=BigInteger)
     request_id: int = _request_fk()
-    kind: str = Field(max_length=16, description="'card', 'relay', 'document' (groups) or 'citizen'")
+    kind: str = Field(
+        max_length=16, description="'card', 'relay', 'document', 'location' (groups) or 'citizen'"
+    )
     created_at: datetime = _created()
 
 

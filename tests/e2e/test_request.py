@@ -165,6 +165,37 @@ async def test_a_citizen_on_a_computer_gives_the_place_as_a_map_link(world: Any,
     await ali.expect("کد رهگیری")
 
 
+async def test_the_clerks_get_the_place_as_a_pin_under_the_card(world: Any, platform: Platform) -> None:
+    ali = await world.citizen(platform, name="علی")
+    clerk = await world.clerk(platform, "oshtorjan")
+    await open_card(ali, "دهیاری اشترجان", "گزارش", "گزارش مشکلات شهری و روستایی")
+    await ali.press("📝 ثبت درخواست")
+    await ali.expect("یکی از گزینه‌ها")
+    await ali.press(next(b for b in buttons(ali.last_message) if "روشنایی" in b))
+    await ali.expect("پرسش ۲ از ۴")
+    await ali.send("چراغ کوچه خاموش است")
+    await ali.expect("پرسش ۳ از ۴")
+    await ali.send("32.5555, 51.5102")
+    await ali.expect("یکی از گزینه‌ها")
+    await ali.press("خیر")
+    await ali.expect("مدرک ۱ از ۱")
+    await ali.press("⏭ رد کردن")
+    await ali.expect("بازبینی درخواست")
+    await ali.press("✅ ثبت نهایی")
+    await ali.expect("کد رهگیری")
+
+    card = await clerk.expect("گزارش مشکلات")
+    for _ in range(100):
+        pins = [m for m in await clerk.transcript() if "location" in m]
+        if pins:
+            break
+        await asyncio.sleep(0.1)
+    assert len(pins) == 1, "one pin, under the card"
+    pin = pins[0]
+    assert pin["location"] == {"latitude": 32.5555, "longitude": 51.5102}
+    assert pin["reply_to_message_id"] == card["message_id"], "the pin answers the card it belongs to"
+
+
 async def test_dehyari_problem_report_with_buttons_and_location(world: Any, platform: Platform) -> None:
     ali = await world.citizen(platform, name="علی")
     await open_card(ali, "دهیاری اشترجان", "گزارش", "گزارش مشکلات شهری و روستایی")
