@@ -369,7 +369,7 @@ def _switch(api: ApiCounter, sql: SqlCounter | None = None) -> Callable[[bool], 
 def _org_pages() -> tuple[int, int]:
     """How many times a citizen presses "next" before the district's 🏡 button shows among the towns, then
     before the organization shows among the district's dehyaris (as the browse dialog groups and pages them)."""
-    from bot.dialogs.browse import grouped_choices
+    from bot.dialogs.browse import grouped_choices, one_screen
     from bot.keyboards import PAGE_SIZE
     from bot.platforms import Platform
     from bot.render import Renderer
@@ -382,7 +382,8 @@ def _org_pages() -> tuple[int, int]:
     villages, _ = grouped_choices(r, catalog, complaint=False, district=MIZ_DISTRICT)
     first_group = next(n for n, choice in enumerate(towns) if choice.label.startswith(VILLAGES))
     org = next(n for n, choice in enumerate(villages) if choice.label == MIZ_ORG)
-    return first_group // PAGE_SIZE, org // PAGE_SIZE
+    towns_pages = 0 if one_screen(r, towns) is not None else first_group // PAGE_SIZE
+    return towns_pages, org // PAGE_SIZE
 
 
 async def run_benchmark(config: BenchConfig) -> Report:

@@ -43,7 +43,7 @@ from catalog.loader import CatalogHolder
 from catalog.schema import DESK_KINDS, Category, Organization, OrganizationKind, ResolvedService
 from desk.access import COMPLAINT_SERVICE
 
-__all__ = ["open_link", "router"]
+__all__ = ["grouped_choices", "one_screen", "open_link", "router"]
 
 logger = logging.getLogger(__name__)
 TEHRAN = ZoneInfo("Asia/Tehran")
@@ -148,7 +148,7 @@ def _opens_district(choice: Choice) -> bool:
     return isinstance(choice.data, OrgPage | ServiceOrgs)
 
 
-def _one_screen(r: Renderer, choices: list[Choice]) -> InlineKeyboardMarkup | None:
+def one_screen(r: Renderer, choices: list[Choice]) -> InlineKeyboardMarkup | None:
     """The grouped picker's first level on one screen, or None when it has no villages' groups or is too long.
 
     A villager must see their district's button without paging past the towns (a newcomer does not guess that
@@ -185,7 +185,7 @@ def _org_list(
 
     def build() -> tuple[str, InlineKeyboardMarkup]:
         back = OrgPage(complaint=complaint) if in_district else None
-        markup = _one_screen(r, choices) if not in_district else None
+        markup = one_screen(r, choices) if not in_district else None
         if markup is None:
             markup = paged(
                 r, choices, page, lambda p: OrgPage(page=p, complaint=complaint, district=shown), back
@@ -561,7 +561,7 @@ async def service_orgs(
         lambda d: ServiceOrgs(svc=svc, district=d),
     )
     shown = callback_data.district if in_district else ""
-    markup = _one_screen(r, choices) if not in_district else None
+    markup = one_screen(r, choices) if not in_district else None
     if markup is None:
         back = ServiceOrgs(svc=svc) if in_district else None
         markup = paged(
