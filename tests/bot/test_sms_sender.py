@@ -91,7 +91,7 @@ async def _row(factory: async_sessionmaker[AsyncSession], row_id: int) -> Outbox
 async def _run_until(sender: SmsSender, done: Callable[[], Awaitable[bool]]) -> None:
     task = asyncio.create_task(sender.run())
     try:
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(30):  # generous: a busy machine is many times slower
             while not await done():
                 sender.notify()
                 await asyncio.sleep(0.02)

@@ -94,7 +94,7 @@ class World:
 
     async def stop(self) -> None:
         await self.miz.stop()
-        await asyncio.wait_for(self.task, timeout=10)
+        await asyncio.wait_for(self.task, timeout=30)
 
     async def restart(self) -> None:
         await self.stop()

@@ -86,7 +86,7 @@ async def test_an_agencys_open_lists_the_inquiries_waiting_for_it_and_opens_thei
     assert buttons(second) == [f"📄 {_fa(waiting[20])}", "› قبلی"]
 
     await registry.press(f"📄 {_fa(waiting[20])}", message=second)
-    card = await registry.expect(f"استعلام شمارهٔ {_fa(waiting[20])}", timeout=10)
+    card = await registry.expect(f"استعلام شمارهٔ {_fa(waiting[20])}")
     assert "وضعیت ثبتی پلاک ۱۱۷" in card["text"]
     assert buttons(card) == ["✅ پاسخ", "❓ اطلاعات بیشتر", "↩️ مربوط به ما نیست"]
     # Answered from the card drawn again, without a letter number: the list loses it.
@@ -102,7 +102,7 @@ async def test_an_agencys_open_lists_the_inquiries_waiting_for_it_and_opens_thei
     await registry.expect("استعلام‌های در انتظار پاسخ شما (۲۰)")
 
     # A modified client's button for the electricity office's inquiry draws nothing here.
-    await registry.press(data=f"inqcard:{electricity}", message=card, wait_answer=5, forged=True)
+    await registry.press(data=f"inqcard:{electricity}", message=card, wait_answer=20, forged=True)
     assert NOT_FOUND in (registry.last_answer or {}).get("text", "")
     await registry.send("/overdue")
     late = await registry.expect("استعلام‌های گذشته از موعد (۳)")
@@ -139,5 +139,5 @@ async def test_an_agencys_report_says_how_it_answered_its_inquiries(world: Any, 
     assert "در انتظار پاسخ در این لحظه: ۲" in earlier["text"]
 
     # A modified client asking for the electricity office's report is refused.
-    await registry.press(data="rep:m:0:0:electricity:o:t", message=earlier, wait_answer=5, forged=True)
+    await registry.press(data="rep:m:0:0:electricity:o:t", message=earlier, wait_answer=20, forged=True)
     assert "در دسترس نیست" in (registry.last_answer or {}).get("text", "")

@@ -37,10 +37,10 @@ async def clerk_asks(world: Any, platform: Platform, question: str) -> tuple[Any
     """
     clerk = await world.clerk(platform)
     zahra, code = await file_request(world, platform)
-    card = await clerk.expect("آزمون همه پرسش‌ها", timeout=10)
+    card = await clerk.expect("آزمون همه پرسش‌ها")
     await clerk.reply_to(card, question)
     await clerk.expect("فرستاده شد")
-    asked = await zahra.expect(question, timeout=10)
+    asked = await zahra.expect(question)
     return clerk, zahra, code, asked
 
 
@@ -99,7 +99,7 @@ async def test_a_citizen_answers_a_clerks_reply_with_the_answer_button(
     await zahra.expect("پاسخ خود درباره درخواست")
     await zahra.send("پلاک ۱۲ است")
     await zahra.expect("برای کارشناس فرستاده شد")
-    relayed = await clerk.expect("پلاک ۱۲ است", timeout=10)
+    relayed = await clerk.expect("پلاک ۱۲ است")
     assert relayed.get("reply_to_message_id") == (await card_of(clerk, code))["message_id"], "under the card"
 
 
@@ -117,7 +117,7 @@ async def test_a_citizen_answers_by_just_writing_text_and_a_file(world: Any, pla
     clerk, zahra, code, _asked = await clerk_asks(world, platform, "سند ملک را دارید؟")
     await zahra.send("بله، سند را می‌فرستم")
     await zahra.expect("برای کارشناس فرستاده شد")
-    await clerk.expect("بله، سند را می‌فرستم", timeout=10)
+    await clerk.expect("بله، سند را می‌فرستم")
     await zahra.send_document(PDF, filename="deed.pdf", mime_type="application/pdf")
     await zahra.expect("برای کارشناس فرستاده شد")
     assert await extra_documents(world, code) == ["pdf"]
@@ -147,7 +147,7 @@ async def test_without_any_word_from_the_organization_writing_leads_to_the_menu(
 ) -> None:
     clerk = await world.clerk(platform)
     zahra, _code = await file_request(world, platform)
-    await clerk.expect("آزمون همه پرسش‌ها", timeout=10)
+    await clerk.expect("آزمون همه پرسش‌ها")
     await zahra.send("سلام")
     await zahra.expect(MENU)
     await asyncio.sleep(1)
@@ -158,11 +158,11 @@ async def ask_for_information(world: Any, platform: Platform) -> tuple[Any, Any,
     """Zahra's request needs information: the clerk pressed "❓" and asked for the deed."""
     clerk = await world.clerk(platform)
     zahra, code = await file_request(world, platform)
-    card = await clerk.expect("آزمون همه پرسش‌ها", timeout=10)
+    card = await clerk.expect("آزمون همه پرسش‌ها")
     await clerk.press("❓ نقص مدارک/اطلاعات", message=card)
     await clerk.expect("چه مدرک")
     await clerk.send("لطفاً سند را بفرستید")
-    await zahra.expect("سند را بفرستید", timeout=10)
+    await zahra.expect("سند را بفرستید")
     return clerk, zahra, code
 
 

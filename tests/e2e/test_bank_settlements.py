@@ -24,14 +24,14 @@ async def test_a_bill_paid_at_a_bank_moves_the_request_on_once_the_report_is_imp
     clerk = await world.clerk(platform)
     zahra = await world.citizen(platform)
     code = await file_with_own_number(zahra)
-    card = await clerk.expect("آزمون همه پرسش‌ها", timeout=10)
+    card = await clerk.expect("آزمون همه پرسش‌ها")
     await clerk.press("🙋 برمی‌دارم", message=card)
-    card = await clerk.expect("در حال بررسی", timeout=10)
+    card = await clerk.expect("در حال بررسی")
     await clerk.press("💳 درخواست پرداخت", message=card)
     await clerk.expect("مضربی از ۱۰۰۰ ریال")
     await clerk.send("۳۰۰۰۰")
-    await clerk.expect("درخواست پرداخت برای شهروند فرستاده شد", timeout=10)
-    notice = await zahra.expect("شناسه قبض", timeout=10)
+    await clerk.expect("درخواست پرداخت برای شهروند فرستاده شد")
+    notice = await zahra.expect("شناسه قبض")
     bill, pay = ids_in(notice["text"])
 
     # Zahra pays at her bank's app; the next morning the bank's report reaches the municipality's admin.
@@ -44,12 +44,12 @@ async def test_a_bill_paid_at_a_bank_moves_the_request_on_once_the_report_is_imp
     command = ["payments", "import", "--url", world.settings.database_url, str(report)]
     assert await asyncio.to_thread(miz, command) == 0
 
-    told = await zahra.expect("پرداخت ۳۰٬۰۰۰ ریال دریافت شد", timeout=10)
+    told = await zahra.expect("پرداخت ۳۰٬۰۰۰ ریال دریافت شد")
     assert "556677" in told["text"]  # the bank's trace number
-    await world.client.expect_sms(zahra.user["phone_number"], "۳۰٬۰۰۰ ریال", timeout=10)
-    paid = await clerk.expect("از راه بانک", timeout=10)
+    await world.client.expect_sms(zahra.user["phone_number"], "۳۰٬۰۰۰ ریال")
+    paid = await clerk.expect("از راه بانک")
     assert "556677" in paid["text"]
-    await clerk.expect("در حال بررسی", timeout=10)  # the card is redrawn, back in the clerks' queue
+    await clerk.expect("در حال بررسی")  # the card is redrawn, back in the clerks' queue
     request, payment = await payment_of(world, code)
     assert request.status == "in_progress"
     assert (payment.status, payment.channel, payment.provider_transaction_id) == ("paid", "bank", "556677")

@@ -132,10 +132,10 @@ async def test_a_forged_district_or_page_of_villages_shows_a_real_list(
     picker = await ali.expect("شهر یا روستای خود")
     await ali.press(next(b for b in labels(picker) if b.startswith("🏡") and "مرکزی" in b))
     assert "دهیاری اشترجان" in labels(await ali.expect("شهر یا روستای خود"))
-    await ali.press(data="orgs:1:0:nowhere", message=picker, forged=True, wait_answer=5)
+    await ali.press(data="orgs:1:0:nowhere", message=picker, forged=True, wait_answer=20)
     towns = await ali.expect("شهر یا روستای خود")
     assert any(b.startswith("🏡") for b in labels(towns)), "an unknown district: the towns' page asked for"
-    await ali.press(data="orgs:99:0:central", message=picker, forged=True, wait_answer=5)
+    await ali.press(data="orgs:99:0:central", message=picker, forged=True, wait_answer=20)
     last = labels(await ali.expect("شهر یا روستای خود"))
     assert "دهیاری اشترجان" not in last, "a page past the end: the district's last page"
     assert any(b.startswith("دهیاری") for b in last)
@@ -169,7 +169,7 @@ async def test_a_service_found_at_the_main_menu_lists_the_towns_then_each_distri
 
     await ali.press(central, message=first)
     assert "دهیاری اشترجان" in labels(await ali.expect("شهر یا روستای خود"))
-    await ali.press(data="svcorgs:debris_collection:0:nowhere", message=first, forged=True, wait_answer=5)
+    await ali.press(data="svcorgs:debris_collection:0:nowhere", message=first, forged=True, wait_answer=20)
     assert central in labels(await ali.expect("شهر یا روستای خود")), "an unknown district: the towns"
     await pick_organization(ali, "دهیاری قلعه‌امیر")
     card = await ali.expect("مدارک لازم")
@@ -221,7 +221,7 @@ async def test_a_button_of_a_removed_service_answers_politely(
     await zahra.expect("مدارک لازم")
     (catalog_dir / "services" / "building_permit.yaml").unlink()
     assert world.miz.catalogs.reload() == []
-    await zahra.press("❔ پرسش‌های متداول", wait_answer=5)
+    await zahra.press("❔ پرسش‌های متداول", wait_answer=20)
     assert zahra.last_answer is not None
     assert "دیگر کار نمی‌کند" in zahra.last_answer["text"]
     await zahra.expect("یکی از دکمه‌های پایین")

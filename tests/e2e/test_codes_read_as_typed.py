@@ -77,7 +77,7 @@ async def assert_drawn_in_typing_order(page: Any, whole: str, parts: list[str], 
 async def test_codes_are_drawn_in_the_order_they_are_typed(world: Any, platform: Platform) -> None:
     clerk = await world.clerk(platform)
     zahra, code = await file_request(world, platform)
-    await clerk.expect("آزمون همه پرسش‌ها", timeout=10)
+    await clerk.expect("آزمون همه پرسش‌ها")
     await zahra.press("📂 درخواست‌های من")
     await zahra.expect("درخواست‌های شما")
     await seed_dues(world)
@@ -126,7 +126,7 @@ async def test_one_format_for_a_tracking_code_wherever_a_person_reads_it(
     clerk = await world.clerk(platform)
     zahra, code = await file_request(world, platform)
     shown = format_tracking_code(code)
-    card = await clerk.expect("آزمون همه پرسش‌ها", timeout=10)
+    card = await clerk.expect("آزمون همه پرسش‌ها")
     assert shown in card["text"]
     notice = next(m for m in await zahra.transcript() if "ثبت شد" in m.get("text", ""))
     assert shown in notice["text"]
@@ -137,14 +137,14 @@ async def test_one_format_for_a_tracking_code_wherever_a_person_reads_it(
     assert code not in mine["text"], "not the plain digits: one format"
 
     await clerk.reply_to(card, "لطفاً شماره پلاک را هم بفرستید")
-    relayed = await zahra.expect("شماره پلاک", timeout=10)
+    relayed = await zahra.expect("شماره پلاک")
     assert shown in relayed["text"]
     assert code not in relayed["text"]
 
     await clerk.press("❓ نقص مدارک/اطلاعات", message=card)
     await clerk.expect("چه مدرک یا اطلاعاتی کم است")
     await clerk.send("صفحه دوم سند را بفرستید")
-    await zahra.expect("صفحه دوم سند", timeout=10)
+    await zahra.expect("صفحه دوم سند")
     await zahra.send("پلاک ۱۲ است")
-    answered = await clerk.expect("پلاک ۱۲ است", timeout=10)
+    answered = await clerk.expect("پلاک ۱۲ است")
     assert shown in answered["text"]

@@ -64,7 +64,7 @@ async def test_a_clerk_removed_while_asked_for_a_reason_is_not_heard_and_the_req
     await admin.reply_to(hello, "/addclerk")
     await admin.expect("اکنون کارشناس این سازمان است")
     zahra, _code = await file_request(world, platform)
-    card = await newcomer.expect("آزمون همه پرسش‌ها", timeout=10)
+    card = await newcomer.expect("آزمون همه پرسش‌ها")
     assert "⛔️ رد درخواست" in buttons(card)
     await newcomer.expect("عکس محل")  # the documents follow the card
 
@@ -92,7 +92,7 @@ async def test_a_reply_to_a_card_from_someone_no_clerk_is_left_unanswered(
     clerk = await world.clerk(platform)
     stranger = await world.stranger_in_group(platform)
     zahra, _code = await file_request(world, platform)
-    card = await clerk.expect("آزمون همه پرسش‌ها", timeout=10)
+    card = await clerk.expect("آزمون همه پرسش‌ها")
     await clerk.expect("عکس محل")  # the documents follow the card
     before = await sent_so_far(stranger)
     await stranger.reply_to(card, "کد ملی خود را بفرستید")

@@ -257,14 +257,14 @@ async def test_a_completed_certificate_request_gives_a_code_anyone_can_verify(
     assert world.miz.catalogs.reload() == []
     clerk = await world.clerk(platform)
     zahra, _code = await file_request(world, platform)  # the holder's name is answered as رضا
-    card = await clerk.expect("آزمون همه پرسش‌ها", timeout=10)
+    card = await clerk.expect("آزمون همه پرسش‌ها")
     await clerk.press("🙋 برمی‌دارم", message=card)
     card = await clerk.expect("در حال بررسی")
     await clerk.press("✅ انجام شد", message=card)
     await clerk.expect("نتیجه کار را")
     await clerk.send("بازدید انجام شد و خلافی دیده نشد")
-    confirmed = await clerk.expect("کد استعلام", timeout=10)
-    done = await zahra.expect("کد استعلام", timeout=10)
+    confirmed = await clerk.expect("کد استعلام")
+    done = await zahra.expect("کد استعلام")
     assert "خلافی دیده نشد" in done["text"]
     assert "گواهی عدم خلاف" in done["text"]
     found = _PRINTED.search(done["text"])
@@ -275,7 +275,7 @@ async def test_a_completed_certificate_request_gives_a_code_anyone_can_verify(
 
     bank = await world.citizen(platform, name="بانک")
     await bank.send(f"/verify {printed}")
-    shown = await bank.expect("این گواهی معتبر است", timeout=10)
+    shown = await bank.expect("این گواهی معتبر است")
     text = shown["text"]
     assert "گواهی عدم خلاف" in text
     assert "شهرداری فلاورجان" in text

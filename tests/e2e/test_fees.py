@@ -78,7 +78,7 @@ async def test_renovation_fee_of_a_municipality(world: Any, platform: Platform) 
         "بافت مسکونی",
         "حاشیه شهر و اراضی تازه‌الحاق",
     ]
-    await zahra.press("بافت مسکونی", wait_answer=5)
+    await zahra.press("بافت مسکونی", wait_answer=20)
     assert zahra.last_answer is not None
     assert "بافت مسکونی" in zahra.last_answer["text"]
 
@@ -171,7 +171,7 @@ async def test_cancel_and_a_button_of_a_finished_calculation(world: Any, platfor
     cancelled = await zahra.expect("محاسبه لغو شد")
     assert FEES in keyboard(cancelled)
 
-    await zahra.press("بافت مسکونی", message=first_run, wait_answer=5)
+    await zahra.press("بافت مسکونی", message=first_run, wait_answer=20)
     assert zahra.last_answer is not None
     assert "تمام یا لغو شده" in zahra.last_answer["text"]
 
@@ -181,7 +181,7 @@ async def test_cancel_and_a_button_of_a_finished_calculation(world: Any, platfor
     await zahra.expect("کدام عوارض یا محاسبه")
     await zahra.press("عوارض نوسازی سالانه")
     await zahra.expect("پرسش ۱ از ۴")
-    await zahra.press("بافت مسکونی", message=first_run, wait_answer=5)
+    await zahra.press("بافت مسکونی", message=first_run, wait_answer=20)
     assert zahra.last_answer is not None
     assert "تمام یا لغو شده" in zahra.last_answer["text"], (
         "an old calculation's button does not answer the new one"

@@ -170,7 +170,7 @@ async def test_continue_or_start_new_pressed_after_the_form_was_cancelled(
     await zahra.press("✖️ انصراف")
     await zahra.expect("لغو شد")
 
-    await zahra.press(CONTINUE, wait_answer=5)  # the form it would continue is gone
+    await zahra.press(CONTINUE, wait_answer=20)  # the form it would continue is gone
     assert zahra.last_answer is not None
     assert "دیگر کار نمی‌کند" in zahra.last_answer["text"]
     await zahra.press(START_NEW)  # nothing left to lose: it simply starts

@@ -57,19 +57,19 @@ async def test_a_permit_names_the_owner_asked_for_and_the_propertys_address(
     await zahra.press("✅ ثبت نهایی")
     await zahra.expect("کد رهگیری")
 
-    card = await clerk.expect("صدور پروانه ساختمانی", timeout=10)
+    card = await clerk.expect("صدور پروانه ساختمانی")
     await clerk.press("🙋 برمی‌دارم", message=card)
     card = await clerk.expect("در حال بررسی")
     await clerk.press("✅ انجام شد", message=card)
     await clerk.expect("نتیجه کار را")
     await clerk.send("پروانه صادر شد")
-    done = await zahra.expect("کد استعلام", timeout=10)
+    done = await zahra.expect("کد استعلام")
     found = _PRINTED.search(done["text"])
     assert found is not None, done["text"]
 
     bank = await world.citizen(platform, name="بانک")
     await bank.send(f"/verify {found.group()}")
-    shown = (await bank.expect("این گواهی معتبر است", timeout=10))["text"]
+    shown = (await bank.expect("این گواهی معتبر است"))["text"]
     masked = mask_name("مریم رضایی")
     assert (masked if platform is Platform.TELEGRAM else masked.replace("*", "∗")) in shown, shown
     assert mask_name("Zizi") not in shown, "the messenger's name is not the holder"

@@ -18,23 +18,23 @@ async def test_a_low_rating_and_its_comment_reach_the_group_and_the_card(
 ) -> None:
     clerk = await world.clerk(platform)
     zahra, code = await file_request(world, platform)
-    card = await clerk.expect("آزمون همه پرسش‌ها", timeout=10)
+    card = await clerk.expect("آزمون همه پرسش‌ها")
     await clerk.press("🙋 برمی‌دارم", message=card)
     card = await clerk.expect("در حال بررسی")
     await clerk.press("✅ انجام شد", message=card)
     await clerk.expect("نتیجه کار را")
     await clerk.send("انجام شد")
-    poll = await zahra.expect("نمره", timeout=10)
+    poll = await zahra.expect("نمره")
 
     await zahra.press("۲", message=poll)
-    low = await clerk.expect("رضایت پایین", timeout=10)
+    low = await clerk.expect("رضایت پایین")
     assert "۲ از ۵" in low["text"]
-    await clerk.expect("⭐ رضایت شهروند: ۲ از ۵", timeout=10)  # the card, redrawn
+    await clerk.expect("⭐ رضایت شهروند: ۲ از ۵")  # the card, redrawn
 
     await zahra.send("دو بار مراجعه کردم")
-    said = await clerk.expect("نظر شهروند دربارهٔ درخواست", timeout=10)
+    said = await clerk.expect("نظر شهروند دربارهٔ درخواست")
     assert "دو بار مراجعه کردم" in said["text"]
-    await clerk.expect("💬 نظر شهروند: دو بار مراجعه کردم", timeout=10)
+    await clerk.expect("💬 نظر شهروند: دو بار مراجعه کردم")
     card = await card_of(clerk, code)
     assert "⭐ رضایت شهروند: ۲ از ۵" in card["text"]
     assert "زهرا" not in low["text"] + said["text"], "the notice names the request, not the citizen"

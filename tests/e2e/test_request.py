@@ -417,7 +417,7 @@ async def test_old_buttons_answer_politely(world: Any, platform: Platform) -> No
     choice = await ali.expect("یکی از گزینه‌ها")
     await ali.press("✖️ انصراف")
     await ali.expect("لغو شد")
-    await ali.press(buttons(choice)[0], message=choice, wait_answer=5)
+    await ali.press(buttons(choice)[0], message=choice, wait_answer=20)
     assert ali.last_answer is not None
     assert "دیگر کار نمی‌کند" in ali.last_answer["text"]
     assert await count(world, ServiceRequest) == 0

@@ -30,7 +30,7 @@ async def test_a_request_closed_long_ago_says_its_documents_were_removed(
 ) -> None:
     clerk = await world.clerk(platform)
     zahra, code = await file_request(world, platform)
-    await clerk.expect("آزمون همه پرسش‌ها", timeout=10)
+    await clerk.expect("آزمون همه پرسش‌ها")
     async with unit_of_work(world.miz.factory, write=True) as session:
         await session.execute(
             update(ServiceRequest)
@@ -61,5 +61,5 @@ async def test_a_request_closed_long_ago_says_its_documents_were_removed(
     assert files == []
 
     await clerk.send(f"/open {code}")
-    whole = await clerk.expect("پروندهٔ درخواست", timeout=10)
+    whole = await clerk.expect("پروندهٔ درخواست")
     assert REMOVED in whole["text"]

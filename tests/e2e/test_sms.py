@@ -58,15 +58,15 @@ async def test_each_stage_reaches_the_citizens_own_mobile_by_sms(world: Any, pla
     phone = zahra.user["phone_number"]
     code = await file_with_own_number(zahra)
 
-    filed = await world.client.expect_sms(phone, persian_grouped(code), timeout=10)
+    filed = await world.client.expect_sms(phone, persian_grouped(code))
     assert "شهرداری فلاورجان" in filed["text"]
     assert "ثبت شد" in filed["text"]
     # Left-to-right marks around the code (phones' SMS apps may not draw isolates), so its groups keep their order.
     assert f"\u200e{persian_grouped(code)}" in filed["text"]
 
-    card = await clerk.expect("آزمون همه پرسش‌ها", timeout=10)
+    card = await clerk.expect("آزمون همه پرسش‌ها")
     await clerk.press("🙋 برمی‌دارم", message=card)
-    await world.client.expect_sms(phone, "در حال بررسی", timeout=10)
+    await world.client.expect_sms(phone, "در حال بررسی")
 
     await zahra.press("🔔 پیامک")
     setting = await zahra.expect("پیامک می‌شود")
@@ -81,7 +81,7 @@ async def test_each_stage_reaches_the_citizens_own_mobile_by_sms(world: Any, pla
     await clerk.press("✅ انجام شد", message=card)
     await clerk.expect("نتیجه کار را")
     await clerk.send("پروانه صادر شد")
-    await zahra.expect("پروانه صادر شد", timeout=10)
+    await zahra.expect("پروانه صادر شد")
     assert len(await world.client.sms_messages(to=phone)) == before, "SMS were turned off"
 
 
@@ -101,9 +101,9 @@ async def test_a_citizen_who_blocked_the_bot_hears_of_a_clerks_message_by_sms(
     zahra = await world.citizen(platform)
     phone = zahra.user["phone_number"]
     code = await file_with_own_number(zahra)
-    card = await clerk.expect("آزمون همه پرسش‌ها", timeout=10)
+    card = await clerk.expect("آزمون همه پرسش‌ها")
     await clerk.press("🙋 برمی‌دارم", message=card)
-    await world.client.expect_sms(phone, "در حال بررسی", timeout=10)
+    await world.client.expect_sms(phone, "در حال بررسی")
     stage_sms = len(await world.client.sms_messages(to=phone))
 
     await zahra.block()

@@ -49,7 +49,7 @@ async def test_a_request_moves_to_the_right_service_keeping_its_code_and_answers
     falavarjan = await world.clerk(platform, "falavarjan")
     ghahderijan = await world.clerk(platform, "ghahderijan")
     zahra, code = await file_request(world, platform)
-    card = await falavarjan.expect("آزمون همه پرسش‌ها", timeout=10)
+    card = await falavarjan.expect("آزمون همه پرسش‌ها")
 
     await falavarjan.press(TRANSFER, message=card)
     picker = await falavarjan.expect("کدام سازمان")
@@ -67,13 +67,13 @@ async def test_a_request_moves_to_the_right_service_keeping_its_code_and_answers
     await falavarjan.send("درخواست پلاک ثبتی است و با شهرداری قهدریجان")
     await falavarjan.expect("درخواست منتقل شد")
 
-    told = await zahra.expect("از این پس با خدمت", timeout=10)
+    told = await zahra.expect("از این پس با خدمت")
     assert persian(code[:4]) in told["text"], "the same tracking code"
     assert "شهرداری قهدریجان" in told["text"]
     assert "با خدمت «آزمون همه پرسش‌ها» ثبت کرده بودید" in told["text"], "she is told the service changed"
     assert "«آزمون پلاک ثبتی»" in told["text"]
 
-    new = await ghahderijan.expect("آزمون پلاک ثبتی", timeout=10)
+    new = await ghahderijan.expect("آزمون پلاک ثبتی")
     assert "ثبت‌شده با خدمت «آزمون همه پرسش‌ها»" in new["text"]
     assert "پاسخ‌های لازم این خدمت که داده نشده: پلاک ثبتی" in new["text"]
     assert "مساحت" in new["text"], "the answers as filed, under the old service's questions"

@@ -83,7 +83,7 @@ async def test_a_bale_citizen_pays_their_cars_dues_in_the_wallet(world: Any) -> 
     invoice = await invoice_of(zahra)
     assert (invoice["invoice"]["currency"], invoice["invoice"]["total_amount"]) == ("IRR", 850_000)
     await zahra.pay(invoice)
-    receipt = await zahra.expect("پرداخت شما دریافت شد", timeout=10)
+    receipt = await zahra.expect("پرداخت شما دریافت شد")
     assert "عوارض سالیانه خودرو" in receipt["text"]
     assert VEHICLE_BILL in receipt["text"]
 

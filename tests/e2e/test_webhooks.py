@@ -56,9 +56,9 @@ async def test_a_citizen_files_a_request_and_a_clerk_takes_it_by_webhook(
 ) -> None:
     clerk = await served.clerk(platform)
     zahra, _code = await file_request(served, platform)
-    card = await clerk.expect("آزمون همه پرسش‌ها", timeout=10)
+    card = await clerk.expect("آزمون همه پرسش‌ها")
     await clerk.press("🙋 برمی‌دارم", message=card)  # a callback query (Bale's has no chat_instance)
-    await zahra.expect("بررسی درخواست شما را آغاز کرد", timeout=10)
+    await zahra.expect("بررسی درخواست شما را آغاز کرد")
     async with aiohttp.ClientSession() as http:  # the same port answers the monitors
         base = f"http://127.0.0.1:{served.webhook_port}"
         async with http.get(f"{base}/readyz") as ready:

@@ -67,7 +67,7 @@ async def test_a_forged_map_press_for_no_organization_is_answered_politely(
     mallory = await world.citizen(platform, name="مهدی")
     await mallory.send("/start")
     await mallory.expect("میز خدمت")
-    await mallory.press(data="place:nowhere", wait_answer=5, forged=True)
+    await mallory.press(data="place:nowhere", wait_answer=20, forged=True)
     assert mallory.last_answer is not None
     menu = await mallory.expect()
     assert "location" not in menu

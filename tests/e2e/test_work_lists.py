@@ -94,5 +94,5 @@ async def test_a_forged_page_button_shows_only_the_pressers_own_organization(
     stranger = await world.stranger_in_group(platform)
     await stranger.send("/open")
     refused = await stranger.expect("فقط کارشناسان")
-    await stranger.press(data="worklist:mine:1", message=refused, forged=True, wait_answer=5)
+    await stranger.press(data="worklist:mine:1", message=refused, forged=True, wait_answer=20)
     assert "فقط کارشناسان" in stranger.last_answer["text"]

@@ -62,7 +62,7 @@ async def file_a_long_request(citizen: Any) -> str:
 async def whole_file(clerk: Any, code: str) -> list[str]:
     """Every message ``/open CODE`` answers with, once all its parts have arrived."""
     asked = await clerk.send(f"/open {code}")
-    first = await clerk.expect("بخش ۱ از", timeout=10)
+    first = await clerk.expect("بخش ۱ از")
     shown = re.search(r"بخش ۱ از (\S+)", first["text"])
     assert shown is not None
     total = int(shown.group(1).translate(str.maketrans(PERSIAN, "0123456789")))
@@ -84,16 +84,16 @@ async def test_a_long_name_answers_and_note_cannot_push_the_card_past_the_messag
     clerk = await world.clerk(platform)
     citizen = await world.citizen(platform, name=LONG_NAME)
     code = await file_a_long_request(citizen)
-    card = await clerk.expect("آزمون همه پرسش‌ها", timeout=10)
+    card = await clerk.expect("آزمون همه پرسش‌ها")
 
     await clerk.reply_to(card, f"/note {NOTE}")
     await clerk.expect("یادداشت داخلی ثبت شد")
-    card = await clerk.expect("✂️", timeout=10)  # redrawn in place, its longest parts cut
+    card = await clerk.expect("✂️")  # redrawn in place, its longest parts cut
     assert f"/open {code}" in card["text"], "the card says where the whole text is"
     assert utf16(card["text"]) <= TEXT_LIMIT
 
     await clerk.press("🙋 برمی‌دارم", message=card)
-    card = await clerk.expect("در حال بررسی", timeout=10)  # and redrawn again on the next change
+    card = await clerk.expect("در حال بررسی")  # and redrawn again on the next change
     assert "✂️" in card["text"]
     assert "کارشناس نمونه" in card["text"]
 
@@ -115,7 +115,7 @@ async def test_a_stranger_code_or_another_organizations_request_gives_no_file(
     other = await world.clerk(platform, org_id="oshtorjan")
     citizen = await world.citizen(platform, name="زهرا")
     code = await file_a_long_request(citizen)
-    await clerk.expect("آزمون همه پرسش‌ها", timeout=10)
+    await clerk.expect("آزمون همه پرسش‌ها")
 
     await other.send(f"/open {code}")
     answer = await other.expect("پیدا نشد")

@@ -45,8 +45,8 @@ async def test_another_citizen_cannot_pay_or_see_a_cars_due_with_a_forged_button
         DuesPay(due=button.due + 1, pid=button.pid, key=button.key).pack(),  # another due, Zahra's key
     )
     for data in forgeries:
-        await mallory.press(data=data, message=shown["message_id"], wait_answer=5, forged=True)
-        refusal = await mallory.expect(STALE, timeout=5)
+        await mallory.press(data=data, message=shown["message_id"], wait_answer=20, forged=True)
+        refusal = await mallory.expect(STALE)
         assert "۸۵۰٬۰۰۰" not in refusal["text"]
     await asyncio.sleep(1.0)
     assert await invoices(mallory) == []

@@ -57,7 +57,7 @@ settings.register_profile(
 settings.register_profile("fuzz-deep", settings.get_profile("fuzz"), max_examples=200, derandomize=False)
 FUZZ = settings.get_profile(os.environ.get("MIZ_FUZZ_PROFILE", "fuzz"))
 
-ANSWER_WITHIN = 8.0
+ANSWER_WITHIN = 20.0
 """Seconds the bot has to answer one input (the machine may be busy)."""
 MARKUP_REFUSALS = ("can't parse", "BUTTON_DATA_INVALID", "Text must be non-empty")
 """Descriptions of the Bot API refusing a call for its markup (entities, keyboards, buttons)."""
@@ -215,7 +215,7 @@ async def walk(stage: Stage) -> None:
     await fatemeh.expect("پیامک شد")
     await stage.take("phone code", fatemeh)
 
-    card = await clerk.expect("آزمون همه پرسش‌ها", timeout=10)
+    card = await clerk.expect("آزمون همه پرسش‌ها")
     await clerk.press("🙋 برمی‌دارم", message=card)
     card = await clerk.expect("در حال بررسی")
     await clerk.press("❓ نقص مدارک/اطلاعات", message=card)
@@ -464,7 +464,7 @@ async def test_a_category_button_naming_no_organization_is_answered_as_stale_wit
     await zahra.send("/start")
     menu = await zahra.expect("میز خدمت")
     for data in ("cat:nope:certificates", "cat::urban_planning", "svcs::certificates:0"):
-        await zahra.press(data=data, message=menu, forged=True, wait_answer=5)
+        await zahra.press(data=data, message=menu, forged=True, wait_answer=20)
         assert zahra.last_answer is not None, data
         assert zahra.last_answer["text"] == Renderer.get(platform, "fa").plain("bot.stale"), data
     assert not [r for r in caplog.records if r.exc_info], "no traceback"
@@ -504,7 +504,7 @@ async def test_a_forged_start_button_of_a_service_not_in_the_catalog_mid_form_is
     await zahra.send("0499370899")
     await zahra.expect("پرسش ۲ از ۸")
     for data in ("req:falavarjan:" + "1" * 40, "renew:falavarjan:" + "1" * 40 + ":x"):
-        await zahra.press(data=data, forged=True, wait_answer=5)
+        await zahra.press(data=data, forged=True, wait_answer=20)
         assert zahra.last_answer is not None, data
         assert zahra.last_answer["text"] == Renderer.get(platform, "fa").plain("bot.stale"), data
     await zahra.send("10380284790")  # the half-filled form is kept where it was

@@ -62,7 +62,7 @@ async def test_a_right_to_left_override_and_invisible_marks_in_a_name_and_an_ans
     await citizen.press("✅ ثبت نهایی")
     await citizen.expect("کد رهگیری")
 
-    card = await clerk.expect("آزمون همه پرسش‌ها", timeout=10)
+    card = await clerk.expect("آزمون همه پرسش‌ها")
     text = card["text"]
     assert f"علی{ZWNJ}رضا کریمی" in text, "the name, cleaned, keeps its half-space"
     assert f"محمد{ZWNJ}رضا" in text, "the answer, cleaned, keeps its half-space"
@@ -143,7 +143,7 @@ MALFORMED = (
 
 async def _press_each(person: Any, caplog: pytest.LogCaptureFixture) -> None:
     for data in MALFORMED:
-        await person.press(data=data, forged=True, wait_answer=5)  # a modified client sends what it likes
+        await person.press(data=data, forged=True, wait_answer=20)  # a modified client sends what it likes
         answer = person.last_answer or {}
         assert STALE in (answer.get("text") or ""), f"{data!r} got {answer!r}"
     failures = [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]

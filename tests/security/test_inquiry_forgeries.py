@@ -45,7 +45,7 @@ async def test_forged_inquiry_buttons_are_refused_and_change_nothing(
         )
     world.miz.outbox.notify()
     registry = await world.clerk(platform, "registry")
-    await registry.expect("آیا پلاک بازداشت است؟", timeout=10)
+    await registry.expect("آیا پلاک بازداشت است؟")
     number = inquiry.id
 
     # Another agency cannot answer, ask for more or say "not ours" about the registry's inquiry.

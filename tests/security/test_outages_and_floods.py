@@ -58,7 +58,7 @@ async def test_one_bot_api_down_at_start_stops_only_its_own_platform(
 
     served = await world.citizen(up)
     await served.send("/start")
-    await served.expect(WELCOME, timeout=10)
+    await served.expect(WELCOME)
     assert not world.task.done(), "Miz keeps running while one platform is down"
     assert any(f"{down.value}: cannot reach the Bot API" in r.getMessage() for r in caplog.records)
 
@@ -85,7 +85,7 @@ async def test_five_hundred_messages_from_one_account_get_one_slow_down(
         await flooder.send(f"سلام {n}")
         if n == FLOOD // 2:
             await other.send("/start")
-    await other.expect(WELCOME, timeout=10)  # another citizen, writing mid-flood, is served
+    await other.expect(WELCOME)  # another citizen, writing mid-flood, is served
 
     answers = await settled(flooder)
     slow_downs = [m for m in answers if SLOW_DOWN in m.get("text", "")]
@@ -109,7 +109,7 @@ async def test_a_direct_answer_that_gets_429_or_502_once_is_still_delivered(
     citizen = await world.citizen(platform)
     await world.client.inject_fault(TOKENS[platform], kind, method="sendMessage", retry_after=1)
     await citizen.send("/start")
-    await citizen.expect(WELCOME, timeout=10)
+    await citizen.expect(WELCOME)
 
 
 @contextmanager
@@ -127,11 +127,11 @@ async def a_new_citizen_and_a_clerks_claim_are_told_it_is_busy(
 ) -> None:
     clerk = await world.clerk(platform)
     await file_request(world, platform)
-    card = await clerk.expect("آزمون همه پرسش‌ها", timeout=10)
+    card = await clerk.expect("آزمون همه پرسش‌ها")
     with database_down(world, broken):
         newcomer = await world.citizen(platform, name="تازه")
         await newcomer.send("/start")
-        await newcomer.expect(BUSY, timeout=10)
+        await newcomer.expect(BUSY)
         await clerk.press("🙋 برمی‌دارم", message=card, wait_answer=10)
         assert clerk.last_answer is not None, "the button press is answered"
         assert clerk.last_answer["text"] == BUSY

@@ -61,7 +61,7 @@ async def test_an_anonymous_complaint_cannot_be_sent_to_the_accused_nor_moved_tw
     inspector = await world.clerk(platform, "governorate")
     maryam = await world.citizen(platform, name="مریم")
     await file_complaint(maryam, anonymous=True)
-    card = await inspector.expect("شکایت از خدمت", timeout=10)
+    card = await inspector.expect("شکایت از خدمت")
     complaint = await stored(world, service_id="complaint")
 
     refused = await forge(inspector, f"xfer:{complaint.id}:falavarjan:submitted")
@@ -83,7 +83,7 @@ async def test_an_anonymous_complaint_cannot_be_sent_to_the_accused_nor_moved_tw
 
     # Baharan's clerks see whom it accuses, and cannot hand it to that organization either.
     baharan = await world.clerk(platform, "baharan")
-    card = await baharan.expect("شکایت از خدمت", timeout=10)
+    card = await baharan.expect("شکایت از خدمت")
     assert "دربارهٔ: شهرداری فلاورجان (این سازمان شکایت را نمی‌بیند)" in card["text"]
     assert "شکایت ناشناس" in await forge(baharan, f"xfer:{complaint.id}:falavarjan:submitted")
     assert (await stored(world, code=complaint.tracking_code)).organization_id == "baharan"
