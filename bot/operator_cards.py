@@ -293,14 +293,19 @@ def card_drawer(
                     raise
             return None
         sent = await bot.send_message(row.chat_id, text, reply_markup=markup)
-        async with unit_of_work(factory, write=True) as session:
-            await GroupMessages(session).link(
-                platform=row.platform,
-                chat_id=row.chat_id,
-                message_id=sent.message_id,
-                request_id=request_id,
-                kind="card",
-            )
+
+        async def link(message: Message, kind: str) -> None:
+            """Note the message as the request's, so a reply to it (or a redraw) finds the request."""
+            async with unit_of_work(factory, write=True) as session:
+                await GroupMessages(session).link(
+                    platform=platform.value,
+                    chat_id=sent.chat.id,
+                    message_id=message.message_id,
+                    request_id=request_id,
+                    kind=kind,
+                )
+
+        await link(sent, "card")
         per_slot, shown = Counter(d.slot for d in documents), Counter[str]()
         for document in documents:
             shown[document.slot] += 1
@@ -323,26 +328,12 @@ def card_drawer(
                 copy = await bot.send_document(
                     row.chat_id, file, caption=caption, reply_to_message_id=sent.message_id
                 )
-            async with unit_of_work(factory, write=True) as session:
-                await GroupMessages(session).link(
-                    platform=row.platform,
-                    chat_id=row.chat_id,
-                    message_id=copy.message_id,
-                    request_id=request_id,
-                    kind="document",
-                )
+            await link(copy, "document")
         for latitude, longitude in _points(request):
             pin = await bot.send_location(
                 row.chat_id, latitude=latitude, longitude=longitude, reply_to_message_id=sent.message_id
             )
-            async with unit_of_work(factory, write=True) as session:
-                await GroupMessages(session).link(
-                    platform=row.platform,
-                    chat_id=row.chat_id,
-                    message_id=pin.message_id,
-                    request_id=request_id,
-                    kind="location",
-                )
+            await link(pin, "location")
         return sent
 
     return draw

@@ -38,8 +38,9 @@ async def open_card(person: Any, org: str, service_words: str, service_title: st
     return await person.expect("مدارک لازم")
 
 
-async def report_a_dark_street(person: Any, *, dangerous: str = "بله") -> None:
-    """From /start to the photo step of a street problem report in Oshtorjan, every question answered."""
+async def report_a_dark_street(person: Any, *, dangerous: str = "بله", place: str | None = None) -> None:
+    """From /start to the photo step of a street problem report in Oshtorjan, every question answered; the
+    place by the location button, or as ``place`` typed (numbers or a map link)."""
     await open_card(person, "دهیاری اشترجان", "گزارش", "گزارش مشکلات شهری و روستایی")
     await person.press("📝 ثبت درخواست")
     await person.expect("یکی از گزینه‌ها")
@@ -47,7 +48,10 @@ async def report_a_dark_street(person: Any, *, dangerous: str = "بله") -> Non
     await person.expect("پرسش ۲ از ۴")
     await person.send("سه چراغ کوچه از یک هفته پیش خاموش است")
     await person.expect("پرسش ۳ از ۴")
-    await person.press("📍 ارسال موقعیت")
+    if place is None:
+        await person.press("📍 ارسال موقعیت")
+    else:
+        await person.send(place)
     await person.expect("یکی از گزینه‌ها")
     await person.press(dangerous)
     await person.expect("مدرک ۱ از ۱")
@@ -168,17 +172,7 @@ async def test_a_citizen_on_a_computer_gives_the_place_as_a_map_link(world: Any,
 async def test_the_clerks_get_the_place_as_a_pin_under_the_card(world: Any, platform: Platform) -> None:
     ali = await world.citizen(platform, name="علی")
     clerk = await world.clerk(platform, "oshtorjan")
-    await open_card(ali, "دهیاری اشترجان", "گزارش", "گزارش مشکلات شهری و روستایی")
-    await ali.press("📝 ثبت درخواست")
-    await ali.expect("یکی از گزینه‌ها")
-    await ali.press(next(b for b in buttons(ali.last_message) if "روشنایی" in b))
-    await ali.expect("پرسش ۲ از ۴")
-    await ali.send("چراغ کوچه خاموش است")
-    await ali.expect("پرسش ۳ از ۴")
-    await ali.send("32.5555, 51.5102")
-    await ali.expect("یکی از گزینه‌ها")
-    await ali.press("خیر")
-    await ali.expect("مدرک ۱ از ۱")
+    await report_a_dark_street(ali, dangerous="خیر", place="32.5555, 51.5102")
     await ali.press("⏭ رد کردن")
     await ali.expect("بازبینی درخواست")
     await ali.press("✅ ثبت نهایی")
