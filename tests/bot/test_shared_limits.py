@@ -80,7 +80,7 @@ async def test_a_429_in_one_worker_pauses_that_chat_in_the_other(redis: Redis) -
     first, second = SharedSendLimiter(BOT_LIMITS, redis, bot), SharedSendLimiter(BOT_LIMITS, redis, bot)
     loop = asyncio.get_running_loop()
     first.penalize(7, retry_after=1.5)
-    await asyncio.sleep(0.1)  # the pause reaches Redis
+    await asyncio.gather(*first._pausing)  # the pause reached Redis
     started = loop.time()
     await second.acquire(8)
     assert loop.time() - started < 0.5, "another chat goes on"
@@ -97,7 +97,7 @@ async def test_a_bale_429_pauses_the_whole_bot_in_every_worker(redis: Redis) -> 
     await second.acquire(8)
     assert loop.time() - started < 0.5, "no limit until a 429"
     first.penalize(7, retry_after=1.0)
-    await asyncio.sleep(0.1)
+    await asyncio.gather(*first._pausing)
     await second.acquire(8)
     assert loop.time() - started >= 0.9, "every chat of the bot waits"
 

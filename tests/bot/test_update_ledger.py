@@ -141,10 +141,9 @@ async def test_a_starting_worker_handles_what_a_dead_worker_left_in_flight(redis
 
     heart = asyncio.create_task(roll.run(living, receiver))
     try:
-        for _ in range(100):
-            if dispatcher.fed:
-                break
-            await asyncio.sleep(0.05)
+        async with asyncio.timeout(30):  # generous: the heartbeat adopts it on a busy machine too
+            while not dispatcher.fed:  # noqa: ASYNC110 (a fake dispatcher's list)
+                await asyncio.sleep(0.05)
         await receiver.drain()
     finally:
         heart.cancel()
