@@ -224,6 +224,22 @@ async def walk(stage: Stage) -> None:
     await clerk.send("/cancel")
     await clerk.expect("لغو شد")
 
+    # Moved to a service asking what hers did not, her request's questions left open are asked one by one.
+    await clerk.press("↪️ انتقال به سازمان دیگر", message=card)
+    await clerk.press("🔀 خدمت دیگر", message=await clerk.expect("کدام سازمان"))
+    await clerk.expect("با کدام خدمت")
+    while "جمع‌آوری نخاله ساختمانی" not in buttons(clerk.last_message):
+        await clerk.press(next(b for b in buttons(clerk.last_message) if b.startswith("بعدی")))
+        await clerk.expect("با کدام خدمت")
+    await clerk.press("جمع‌آوری نخاله ساختمانی", message=clerk.last_message)
+    await clerk.press("شهرداری فلاورجان", message=await clerk.expect("ارائه می‌دهند"))
+    await clerk.expect("می‌رود")
+    await clerk.send("درخواست جمع‌آوری نخاله است")
+    await clerk.expect("درخواست منتقل شد")
+    await fatemeh.press("✍️ تکمیل پاسخ‌های ناقص", message=await fatemeh.expect("از این پس با خدمت"))
+    await fatemeh.expect("یکی از گزینه‌ها")
+    await stage.take("completing missing answers", fatemeh)
+
     await fatemeh.send("/start")
     await fatemeh.expect("میز خدمت")
     await fatemeh.press("🔎 پیگیری درخواست")
