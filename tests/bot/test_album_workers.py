@@ -61,7 +61,7 @@ async def test_an_albums_parts_reaching_two_workers_are_handled_once_and_whole(
     redis: Redis, bot: Bot
 ) -> None:
     prefix = f"test-album-{uuid.uuid4().hex[:8]}"
-    workers = [AlbumCollector(quiet=0.3, redis=redis, prefix=prefix) for _ in range(2)]
+    workers = [AlbumCollector(quiet=0.5, redis=redis, prefix=prefix) for _ in range(2)]
     handled = Handled()
     parts = [_part(bot, 100 + n, 40 + n, "album-1") for n in range(4)]
 
@@ -102,7 +102,7 @@ async def test_a_part_coming_after_the_album_was_gathered_is_not_lost(redis: Red
     await asyncio.gather(
         _deliver(workers[0], handled, _part(bot, 300, 80, "album-3"), bot, after=0),
         _deliver(workers[1], handled, _part(bot, 301, 81, "album-3"), bot, after=0.02),
-        _deliver(workers[1], handled, _part(bot, 302, 82, "album-3"), bot, after=0.6),  # very late
+        _deliver(workers[1], handled, _part(bot, 302, 82, "album-3"), bot, after=1.5),  # very late
     )
     assert sorted(handled.albums) == [["photo-80", "photo-81"], ["photo-82"]]
 

@@ -183,7 +183,7 @@ def _other_worker(roll_key: str, prefix: str, stop: threading.Event) -> tuple[th
     async def work() -> None:
         client = Redis.from_url(REDIS_URL)
         bot = Bot(SLOW_SPEC.token)
-        roll = WorkerRoll(client, key=roll_key, beat=0.15)
+        roll = WorkerRoll(client, key=roll_key, beat=0.5)
         ledger = RedisLedger(client, roll.name, prefix=f"{prefix}:update")
         receiver = WebhookReceiver(fed, [_Endpoint(bot, SLOW_SPEC, webhook_secrets(SLOW_SPEC))], ledger, {})  # type: ignore[arg-type]
         heart = asyncio.create_task(roll.run(ledger, receiver))
@@ -201,16 +201,16 @@ def _other_worker(roll_key: str, prefix: str, stop: threading.Event) -> tuple[th
 async def _hold_loop_while_handling(
     redis: Redis, *, stall: float, hung: float
 ) -> tuple[list[int], list[int]]:
-    """One update handled by a worker whose handler holds its event loop ``stall`` seconds (heartbeats every 0.15 s,
-    stale after 0.45 s), beside a second worker; what each fed its Dispatcher."""
+    """One update handled by a worker whose handler holds its event loop ``stall`` seconds (heartbeats every 0.5 s,
+    stale after 1.5 s), beside a second worker; what each fed its Dispatcher."""
     from aiogram import Bot
 
     from bot.serve import WebhookReceiver, WorkerRoll, _Endpoint, webhook_secrets
 
     prefix = f"test-ledger-{uuid.uuid4().hex[:8]}"
-    roll = WorkerRoll(redis, key=f"{prefix}:workers", beat=0.15, url=REDIS_URL, hung=hung)
+    roll = WorkerRoll(redis, key=f"{prefix}:workers", beat=0.5, url=REDIS_URL, hung=hung)
     ledger = RedisLedger(redis, roll.name, prefix=f"{prefix}:update")
-    slow = _Recorder(stall=stall, then=0.3)
+    slow = _Recorder(stall=stall, then=1.2)
     bot = Bot(SLOW_SPEC.token)
     receiver = WebhookReceiver(slow, [_Endpoint(bot, SLOW_SPEC, webhook_secrets(SLOW_SPEC))], ledger, {})  # type: ignore[arg-type]
     heart = asyncio.create_task(roll.run(ledger, receiver))
@@ -218,7 +218,7 @@ async def _hold_loop_while_handling(
     other, fed = _other_worker(roll.key, prefix, stop)
     other.start()
     try:
-        await asyncio.sleep(0.2)  # both beating
+        await asyncio.sleep(0.8)  # both beating
         raw = {
             "update_id": 901,
             "message": {"message_id": 1, "date": 1, "chat": {"id": 5, "type": "private"}},
@@ -226,7 +226,7 @@ async def _hold_loop_while_handling(
         assert await ledger.take("bale", bot.id, 901, json.dumps(raw).encode())
         receiver.adopt([("bale", raw)])  # handled here, as a delivery answered 200 is
         await receiver.drain()
-        await asyncio.sleep(0.3)  # the other worker's next beats
+        await asyncio.sleep(1.2)  # the other worker's next beats
     finally:
         stop.set()
         await asyncio.to_thread(other.join, 10)
@@ -241,14 +241,14 @@ async def _hold_loop_while_handling(
 async def test_a_worker_whose_handler_holds_its_event_loop_past_the_lease_is_not_taken_over(
     redis: Redis,
 ) -> None:
-    here, there = await _hold_loop_while_handling(redis, stall=1.2, hung=60)
+    here, there = await _hold_loop_while_handling(redis, stall=3.0, hung=60)
 
     assert here == [901]
     assert there == [], "handled twice: the other worker adopted an update still being handled"
 
 
 async def test_a_worker_whose_event_loop_is_stuck_for_good_has_its_update_taken_over(redis: Redis) -> None:
-    here, there = await _hold_loop_while_handling(redis, stall=2.0, hung=0.3)
+    here, there = await _hold_loop_while_handling(redis, stall=5.0, hung=1.0)
 
     assert there == [901], "a hung worker's update is handled by another"
     assert here == [901], (
