@@ -41,6 +41,7 @@ __all__ = [
     "document_prompt",
     "done_keyboard",
     "nav_labels",
+    "offered_values",
     "question",
     "read_answer",
 ]
@@ -72,6 +73,15 @@ def _nav_keyboard(
         [KeyboardButton(text=r.plain(NAV_KEYS["back"])), KeyboardButton(text=r.plain(NAV_KEYS["cancel"]))]
     )
     return ReplyKeyboardMarkup(keyboard=rows, resize_keyboard=True, is_persistent=True)
+
+
+def offered_values(field: FormField) -> frozenset[str]:
+    """The values the answer buttons of ``field`` carry (none for a typed question): a press of any other is forged."""
+    if field.type is FieldType.YES_NO:
+        return frozenset({"yes", "no"})
+    if field.type is FieldType.CHOICE:
+        return frozenset(choice.id for choice in field.choices or ())
+    return frozenset()
 
 
 def _button_answers(r: Renderer, field: FormField, version: str, step: int) -> InlineKeyboardMarkup:

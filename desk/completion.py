@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
 from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,7 +40,7 @@ from desk.notices import make_notice
 from desk.notifications import enqueue_card, enqueue_chat, text_payload
 from desk.requests import PLATFORMS, Title, missing_answers
 from desk.tracking import format_tracking_code
-from desk.validators import validate_field
+from desk.validators import stored_answer
 from storage.models import RequestEvent, ServiceRequest
 from storage.repositories import Events, GroupMessages, Requests
 
@@ -49,12 +48,6 @@ __all__ = ["NOTICE_KEY", "Missing", "complete_answers", "missing_for_citizen"]
 
 NOTICE_KEY: Final = "desk.completion.done"
 """The history's notice when the citizen completed missing answers (with how many)."""
-
-
-TYPED_KINDS: Final = frozenset(
-    {"text", "long_text", "number", "national_id", "legal_id", "mobile", "postal_code"}
-)
-"""The question kinds answered by typing, whose stored value is what ``desk.validators.validate_field`` makes of it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,26 +87,10 @@ async def _checked(
     """The answer as stored; refused when its question's buttons or form could not have given it (a forged or
     stale conversation): each typed kind is checked (and normalized) again as the form does, a button's value must
     be one of its buttons'."""
-    kind = str(question.get("type") or "text")
     if value is None or (isinstance(value, str) and not value.strip()):
         raise ValidationError("desk.completion.nothing")
-    if kind == "choice" and value not in {c.get("id") for c in question.get("choices") or ()}:
-        raise ValidationError("desk.field.use_buttons")
-    if kind == "yes_no" and not isinstance(value, bool):
-        raise ValidationError("desk.field.use_buttons")
-    if kind == "location" and not (
-        isinstance(value, dict)
-        and all(isinstance(value.get(k), int | float) for k in ("latitude", "longitude"))
-    ):
-        raise ValidationError("desk.field.use_buttons")
-    if kind == "date":
-        try:
-            date.fromisoformat(str(value))
-        except ValueError:
-            raise ValidationError("desk.field.use_buttons") from None
-    if kind in TYPED_KINDS:
-        return validate_field(kind, str(value))
-    if kind == "tracking_code":
+    value = stored_answer(question, value)
+    if question.get("type") == "tracking_code":
         named = await Requests(session).by_tracking_code(str(value))
         if named is None or named.citizen_id != request.citizen_id or named.id == request.id:
             raise ValidationError("desk.completion.not_own_code")

@@ -44,6 +44,7 @@ from desk.tracking import (
     tracking_code_readings,
 )
 from desk.validators import national_id as validate_national_id
+from desk.validators import stored_answer
 from desk.verification import mobile_answers, phone_to_offer, record_shared_phone
 from storage.columns import utcnow
 from storage.errors import TrackingCodeTakenError
@@ -306,11 +307,16 @@ def missing_answers(snapshot: Mapping[str, Any], answers: Mapping[str, Any]) -> 
 
 
 def _check_complete(submission: Submission) -> None:
-    """Refuse a submission that lacks an answer to a required field or a file for a required document."""
+    """Refuse a submission that lacks an answer to a required field or a file for a required document, or
+    carries an answer its question could not have given (``desk.validators.stored_answer``: a forged button)."""
     snapshot = submission.service_snapshot
     for form_field in snapshot.get("form") or ():
-        if form_field.get("required", True) and not _answered(submission.answers.get(form_field["id"])):
-            raise ValidationError("desk.request.answer_missing", field=form_field["id"])
+        value = submission.answers.get(form_field["id"])
+        if not _answered(value):
+            if form_field.get("required", True):
+                raise ValidationError("desk.request.answer_missing", field=form_field["id"])
+            continue
+        stored_answer(form_field, value)
     sent = {document.slot for document in submission.documents}
     for document in snapshot.get("documents") or ():
         if document.get("required", True) and document["id"] not in sent:

@@ -8,10 +8,11 @@ DOMAIN.md ("Identifiers"). ``validate_field`` is the one entry point for the cat
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Final, TypeAlias
+from typing import Any, Final, TypeAlias
 
 from desk.errors import ValidationError
 from desk.persian import (
@@ -43,6 +44,7 @@ __all__ = [
     "number",
     "postal_code",
     "sheba",
+    "stored_answer",
     "text",
     "validate_field",
 ]
@@ -325,3 +327,50 @@ def validate_field(
             raise ValidationError("desk.field.use_buttons")
         case _:
             raise ValueError(f"unknown form field kind: {kind!r}")
+
+
+_TYPED_STORED: Final = frozenset(
+    {"text", "long_text", "number", "national_id", "legal_id", "mobile", "postal_code"}
+)
+"""The typed kinds whose stored answer is what :func:`validate_field` makes of the typed text."""
+
+
+def stored_answer(question: Mapping[str, Any], value: Any) -> Any:
+    """``value`` as an answer to ``question`` (a form field of a service snapshot) may be stored: what the form
+    could have made of the citizen's input, checked again in ``desk`` because a modified client can press a
+    button the question never offered or carry any value in a forged one.
+
+    A typed kind is validated (and normalized) again; a choice must be one of its choices, a yes/no a boolean,
+    a location a point on Earth, a date an ISO date, a tracking code well formed. Returns the value to store;
+    raises ``ValidationError`` (``desk.field.use_buttons`` for a value no button gives) otherwise.
+    """
+    kind = str(question.get("type") or "text")
+    if kind in _TYPED_STORED:
+        if not isinstance(value, str | int) or isinstance(value, bool):
+            raise ValidationError("desk.field.use_buttons")
+        return validate_field(kind, str(value))
+    if kind == "choice":
+        if value not in {choice.get("id") for choice in question.get("choices") or ()}:
+            raise ValidationError("desk.field.use_buttons")
+        return value
+    if kind == "yes_no":
+        if not isinstance(value, bool):
+            raise ValidationError("desk.field.use_buttons")
+        return value
+    if kind == "location":
+        if not isinstance(value, dict) or not all(
+            isinstance(value.get(axis), int | float)
+            and not isinstance(value.get(axis), bool)
+            and -limit <= value[axis] <= limit
+            for axis, limit in (("latitude", 90), ("longitude", 180))
+        ):
+            raise ValidationError("desk.field.use_buttons")
+        return {"latitude": float(value["latitude"]), "longitude": float(value["longitude"])}
+    if kind == "date":
+        try:
+            return date.fromisoformat(str(value)).isoformat()
+        except ValueError:
+            raise ValidationError("desk.field.use_buttons") from None
+    if kind == "tracking_code":
+        return normalize_tracking_code(str(value))
+    raise ValueError(f"unknown form field kind: {kind!r}")

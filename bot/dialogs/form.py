@@ -43,6 +43,7 @@ from bot.forms import (
     document_prompt,
     done_keyboard,
     nav_labels,
+    offered_values,
     question,
     read_answer,
 )
@@ -806,6 +807,10 @@ async def answer_button(
         await _ask_question(callback.message, r, form)
         return
     field = service.form[data.step]
+    if callback_data.value not in offered_values(field):  # a forged press: no button of this question says it
+        await callback.answer(r.plain("bot.form.old_button"), show_alert=True)
+        await _ask_question(callback.message, r, form)
+        return
     value = button_answer(field, callback_data.value)
     data.answers[field.id] = value
     await _save(state, data)

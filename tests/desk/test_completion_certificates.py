@@ -65,12 +65,12 @@ NO_VIOLATION = {
 _keys = iter(range(1, 1_000_000))
 
 
-def snapshot(certificate: Mapping[str, Any] | None) -> dict[str, Any]:
+def snapshot(certificate: Mapping[str, Any] | None, form: list[dict[str, Any]] = FORM) -> dict[str, Any]:
     return {
         "id": "no_violation_certificate",
         "title": {"fa": "گواهی عدم خلاف", "en": "No-violation certificate"},
         "duration_days": 3,
-        "form": FORM,
+        "form": form,
         "documents": [],
         "certificate": dict(certificate) if certificate is not None else None,
     }
@@ -80,6 +80,7 @@ async def file_request(
     factory: Factory,
     certificate: Mapping[str, Any] | None = NO_VIOLATION,
     answers: Mapping[str, Any] = ANSWERS,
+    form: list[dict[str, Any]] = FORM,
 ) -> tuple[int, str]:
     async with unit_of_work(factory, write=True) as session:
         result = await submit_request(
@@ -94,7 +95,7 @@ async def file_request(
                 organization_id=ORG,
                 service_id="no_violation_certificate",
                 service_version="v1",
-                service_snapshot=snapshot(certificate),
+                service_snapshot=snapshot(certificate, form),
                 answers=dict(answers),
                 documents=[],
                 idempotency_key=f"certificates-{next(_keys)}",
@@ -221,14 +222,22 @@ async def test_a_request_filed_before_holders_were_asked_defaults_to_the_citizen
 
 async def test_a_location_is_the_property_as_coordinates_in_persian_digits(factory: Factory) -> None:
     form_answers = {**ANSWERS, "plot_address": {"latitude": 32.5123456, "longitude": 51.5012345}}
-    request_id, _code = await file_request(factory, answers=form_answers)
+    located = [{**q, "type": "location"} if q["id"] == "plot_address" else q for q in FORM]
+    request_id, _code = await file_request(factory, answers=form_answers, form=located)
     await clerk_completes(factory, request_id, None, Status.SUBMITTED)
     [certificate] = await certificates(factory)
     assert certificate.property == "32٫51235، 51٫50123", "Persian separators (digits stored as typed)"
 
 
 async def test_answers_that_cannot_fill_it_refuse_the_completion_and_write_nothing(factory: Factory) -> None:
-    request_id, _code = await file_request(factory, answers={**ANSWERS, "owner_national_id": "0499370898"})
+    request_id, _code = await file_request(factory)
+    async with unit_of_work(
+        factory, write=True
+    ) as session:  # filed before desk checked answers again at filing
+        request = await Requests(session).get(request_id)
+        assert request is not None
+        request.answers = {**ANSWERS, "owner_national_id": "0499370898"}
+        session.add(request)
     with pytest.raises(ValidationError):
         await clerk_completes(factory, request_id, None, Status.SUBMITTED)
     assert await certificates(factory) == []

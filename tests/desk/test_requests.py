@@ -208,6 +208,24 @@ async def test_a_missing_required_answer_is_refused_and_nothing_is_stored(
     assert await count(factory, Citizen) == 0
 
 
+@pytest.mark.parametrize(
+    ("field", "forged"),
+    [("owner_national_id", "0000000000"), ("owner_national_id", "hello"), ("area", "ten"), ("area", True),
+     ("has_permit", "yes"), ("has_permit", "maybe")],
+)  # fmt: skip
+async def test_an_answer_no_question_could_give_is_refused_and_nothing_is_stored(
+    factory: Factory, field: str, forged: Any
+) -> None:
+    """A modified client can press a button its question never offered (a 'yes' under a national ID question)."""
+    answers = {"owner_national_id": OWNER_NATIONAL_ID, "area": 120, "has_permit": False, field: forged}
+    with pytest.raises(ValidationError) as caught:
+        await submit(factory, submission(answers=answers))
+
+    assert "desk." not in caught.value.render("fa")
+    assert await count(factory, ServiceRequest) == 0
+    assert await count(factory, Citizen) == 0
+
+
 async def test_no_to_a_yes_no_question_and_a_skipped_optional_field_are_answers_enough(
     factory: Factory,
 ) -> None:

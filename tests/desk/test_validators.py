@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date
+from typing import Any, ClassVar
 
 import pytest
 from hypothesis import given
@@ -388,3 +389,32 @@ class TestCoordinates:
     @pytest.mark.parametrize("raw", ["48.85, 2.35", "0, 0", "-32.5, 51.5"])
     def test_a_point_outside_iran(self, raw: str) -> None:
         assert error_key(v.coordinates, raw) == "desk.location.outside_iran"
+
+
+class TestStoredAnswer:
+    CHOICE: ClassVar[dict[str, Any]] = {
+        "id": "use",
+        "type": "choice",
+        "choices": [{"id": "residential"}, {"id": "commercial"}],
+    }
+
+    @pytest.mark.parametrize(
+        ("question", "value"),
+        [({"type": "national_id"}, "0499370899"), ({"type": "number"}, 120), ({"type": "text"}, "کوچه 5"),
+         (CHOICE, "residential"), ({"type": "yes_no"}, False), ({"type": "date"}, "2026-12-05"),
+         ({"type": "location"}, {"latitude": 32.5, "longitude": 51.5}), ({"type": "tracking_code"}, "135383963681")],
+    )  # fmt: skip
+    def test_what_the_form_stores_is_taken_as_it_is(self, question: dict[str, Any], value: Any) -> None:
+        assert v.stored_answer(question, value) == value
+
+    @pytest.mark.parametrize(
+        ("question", "value", "key"),
+        [({"type": "national_id"}, "yes", "desk.national_id.format"), ({"type": "national_id"}, True, "desk.field.use_buttons"),
+         (CHOICE, "industrial", "desk.field.use_buttons"), ({"type": "yes_no"}, "yes", "desk.field.use_buttons"),
+         ({"type": "location"}, {"latitude": 132.5, "longitude": 51.5}, "desk.field.use_buttons"),
+         ({"type": "location"}, "here", "desk.field.use_buttons"), ({"type": "date"}, "1405/09/14", "desk.field.use_buttons")],
+    )  # fmt: skip
+    def test_a_value_no_question_of_its_kind_gives_is_refused(
+        self, question: dict[str, Any], value: Any, key: str
+    ) -> None:
+        assert error_key(lambda raw: v.stored_answer(question, raw), value) == key

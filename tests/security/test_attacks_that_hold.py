@@ -357,3 +357,32 @@ async def test_a_forged_rating_of_someone_elses_request_is_refused(world: World,
     assert answer is not None
     assert answer["show_alert"]
     assert (await rows(world, request_id))["survey"] == rated["survey"] == (5, None)
+
+
+async def test_a_forged_answer_button_never_answers_a_question_it_was_not_offered_for(
+    world: World, platform: Platform
+) -> None:
+    """A modified client can press 'ans:VERSION:STEP:ANYTHING' under any question: a choice no button offers,
+    or a button answer to a question that is typed (a national ID, a description) so its check is skipped."""
+    ali = await world.citizen(platform, name="علی")
+    await open_card(ali, "دهیاری اشترجان", "گزارش", "گزارش مشکلات شهری و روستایی")
+    await ali.press("📝 ثبت درخواست")
+    choices = await ali.expect("یکی از گزینه‌ها")
+    real = choices["buttons"][0][0]["callback_data"]
+    prefix, version, step, _ = real.split(":")
+    assert (prefix, step) == ("ans", "0")
+
+    await ali.press(data=f"ans:{version}:0:industrial", message=choices, forged=True, wait_answer=5)
+    assert ali.last_answer is not None
+    assert "پرسش فعلی دوباره فرستاده شد" in ali.last_answer["text"]
+    await ali.expect("یکی از گزینه‌ها")  # the same question again, nothing stored
+    await ali.press(next(b for b in buttons(ali.last_message) if "روشنایی" in b))
+    await ali.expect("پرسش ۲ از ۴")
+
+    # Question 2 is typed: a forged button carrying a value for it (step 1) is refused too.
+    await ali.press(data=f"ans:{version}:1:yes", message=choices, forged=True, wait_answer=5)
+    assert ali.last_answer is not None
+    assert "پرسش فعلی دوباره فرستاده شد" in ali.last_answer["text"]
+    await ali.expect("پرسش ۲ از ۴")
+    await ali.send("چراغ کوچه خاموش است")
+    await ali.expect("پرسش ۳ از ۴")
