@@ -1,7 +1,8 @@
 """Sample dues and a sample certificate for ``miz demo``, so the dues look-up and ``/verify`` have something to find.
 
 Idempotent: the dues import replaces the same unpaid sample dues on every start, and the certificate has a fixed
-code and is issued once. Every value is invented (the national IDs are public test vectors of DOMAIN.md).
+code and is issued once. Every value is invented (the national IDs are public test vectors: docs/RULES.md,
+"National ID").
 """
 
 from __future__ import annotations

@@ -401,7 +401,8 @@ def _check_company_code(value: int) -> int:
 class Billing(_Model):
     """How citizens pay an organization's dues through any bank: its company code in bill IDs (شناسه قبض).
 
-    The bill ID of a due is file number + this code (3 digits) + service type 6 + check digit (DOMAIN.md).
+    The bill ID of a due is file number + this code (3 digits) + service type 6 + check digit (docs/RULES.md,
+    "Bill and payment identifiers").
     The banking network assigns the code; ``sample: true`` marks an invented one, to replace before real bills.
     """
 

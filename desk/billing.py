@@ -1,6 +1,6 @@
 """Bill and payment identifiers (شناسه قبض و شناسه پرداخت): what lets a fee be paid through any bank channel.
 
-The scheme is the national one used by every utility (DOMAIN.md, "Bill and payment identifiers"):
+The scheme is the national one used by every utility (docs/RULES.md, "Bill and payment identifiers"):
 
 - bill ID = file number (up to 8 digits) + company code (3) + service type (1; 6 = municipality fees)
   + a check digit over all of that;

@@ -6,7 +6,7 @@ An organization's finance system exports what each property or business owes as 
 (:func:`parse_dues_csv`), refuses the whole file if any row is bad, and otherwise writes the dues in one
 transaction (:func:`import_dues`), replacing the unpaid dues of the same kind and periods. A citizen then finds
 their dues by code and national ID (:func:`lookup_dues`) and pays them through any bank channel with the bill
-ID and payment ID (``desk.billing``; DOMAIN.md, "Bill and payment identifiers").
+ID and payment ID (``desk.billing``; docs/RULES.md, "Bill and payment identifiers").
 
 Vehicles
     A car's annual municipal fee (عوارض سالیانه خودرو, kind ``vehicle``) is billed by plate: the ``code`` column

@@ -2,7 +2,7 @@
 
 When a clerk asks for payment (:func:`ask_payment`) and the organization has a company code in the catalog
 (``billing.company_code``), :func:`request_payment` writes a :class:`~storage.models.Payment` with a bill ID
-and a payment ID (``desk.billing``; DOMAIN.md, "Bill and payment identifiers") and queues the citizen's
+and a payment ID (``desk.billing``; docs/RULES.md, "Bill and payment identifiers") and queues the citizen's
 payment notice with both, in the same transaction as the status change. On Bale, when the bot has a wallet
 provider token, an in-chat invoice follows (an outbox row ``{"type": "invoice", ...}``, sent by
 ``bot/payments.py``). A payment confirmed by the wallet or the bank is recorded by :func:`record_payment`,

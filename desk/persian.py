@@ -2,7 +2,7 @@
 
 Citizens type with Persian, Arabic-Indic or Latin digits, with Arabic or Persian letters, and their
 keyboards add invisible marks. Every input is normalized here before it is validated or searched
-(DOMAIN.md, "Persian input"); ``re`` patterns that follow use ``re.ASCII`` because ``\\d`` would also
+(docs/RULES.md, "Persian input"); ``re`` patterns that follow use ``re.ASCII`` because ``\\d`` would also
 match Persian digits. Output for citizens uses Persian digits and Jalali dates in Asia/Tehran time;
 month names and date patterns come from ``locales/`` (``desk.month.<n>``, ``desk.date.pattern``).
 """

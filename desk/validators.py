@@ -2,7 +2,7 @@
 
 Every error key (``desk.<kind>.<problem>``) has a Persian and an English text that says what is wrong
 and shows the expected form, so a citizen can fix the input on the next try. Checksums follow
-DOMAIN.md ("Identifiers"). ``validate_field`` is the one entry point for the catalog's typed form fields.
+docs/RULES.md ("Identifiers"). ``validate_field`` is the one entry point for the catalog's typed form fields.
 """
 
 from __future__ import annotations

@@ -532,7 +532,8 @@ def test_shipped_renovation_fee(shipped):
 
 def test_shipped_approved_density(shipped):
     result = calc(shipped, "falavarjan", "approved_density", zone="residential", plot_area="250")
-    # DOMAIN.md's table: 201-300 m2 -> density 120 %, occupancy 60 %, 3 floors; permitted = 250 × 120 / 100.
+    # docs/RULES.md, "The detailed-plan density table": over 200 up to 300 m2 -> density 120 %, occupancy 60 %,
+    # 3 floors; permitted = 250 × 120 / 100.
     assert values(result) == {
         "density": Decimal(120),
         "occupancy": Decimal(60),

@@ -1,4 +1,4 @@
-"""Bill and payment identifiers: DOMAIN.md's public vectors, round trips, and what the check digits catch."""
+"""Bill and payment identifiers: the public vectors of docs/RULES.md, round trips, and what the check digits catch."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from desk.billing import (
     payment_id,
 )
 
-# DOMAIN.md: a landline bill of 17,000 rials and a water bill of 10,000 rials.
+# docs/RULES.md, "Bill and payment identifiers": a landline bill of 17,000 rials and a water bill of 10,000 rials.
 VECTORS = [("7748317800142", "1770160", 17_000), ("2050327604613", "1070189", 10_000)]
 
 
@@ -153,7 +153,7 @@ def test_every_typo_in_a_payment_id_is_caught_unless_the_scheme_cannot(bill, pay
             assert position < len(payment) - 2, typo
             assert {_weighted_sum(payment[:-2]), _weighted_sum(typo[:-2])} == {0, 1}, typo
             assert {_weighted_sum(bill + payment[:-1]), _weighted_sum(bill + typo[:-1])} == {0, 1}, typo
-    assert caught_all  # for DOMAIN.md's vectors no single typo slips through
+    assert caught_all  # for the public vectors no single typo slips through
 
 
 def test_a_payment_id_does_not_fit_another_bill():

@@ -1,4 +1,4 @@
-"""Validators of typed answers: public test vectors from DOMAIN.md and property tests of the checksums."""
+"""Validators of typed answers: the public test vectors of docs/RULES.md and property tests of the checksums."""
 
 from __future__ import annotations
 
