@@ -49,7 +49,7 @@ from bot.filters import route_by_state, route_callbacks_by_prefix, run_filters_i
 from bot.fsm import DatabaseStorage, key_conversations_by_bot, make_fsm_storage
 from bot.handlers import commands, errors, fallback, inquiries, operator, reports, start
 from bot.health import Readiness, setup_health, side_server
-from bot.inquiry_cards import answer_file_sender, inquiry_drawer
+from bot.inquiry_cards import answer_file_sender, closed_card_drawer, inquiry_drawer
 from bot.locale_store import CitizenLocales
 from bot.log_context import JsonFormatter
 from bot.metrics import setup_metrics
@@ -79,6 +79,7 @@ from desk.access import rehome_anonymous_complaints
 from desk.certificates import certificate_throttle
 from desk.deeplinks import deep_link
 from desk.dues import dues_throttle
+from desk.inquiry_ends import CLOSED_PAYLOAD
 from desk.privacy import RedactingFilter
 from desk.report_digests import REPORT_PAYLOAD
 from desk.sms import queue_request_sms
@@ -376,6 +377,7 @@ class Miz:
             "card": card_drawer(self.factory, self.clerks, documents, self.catalogs),
             "inquiry": inquiry_drawer(self.factory, documents, self.catalogs),
             "inquiry_file": answer_file_sender(self.factory, documents, self.catalogs),
+            CLOSED_PAYLOAD: closed_card_drawer(self.factory, self.catalogs),
             REPORT_PAYLOAD: reports.report_sender(self.factory, self.catalogs, self.clerks),
         }
         provider_token = self.settings.bale_provider_token

@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any
 
 from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,7 +26,8 @@ from bot.render import Renderer, cut
 from bot.transfers import org_label
 from catalog.index import Catalog
 from catalog.loader import CatalogHolder
-from desk.inquiries import Agency, InquiryAct, document_title
+from desk.inquiries import Agency, InquiryAct, InquiryState, document_title
+from desk.inquiry_ends import end_reason
 from desk.persian import format_jalali_date, format_number
 from desk.requests import Title
 from desk.worklists import PAGE_SIZE, InquiryPage
@@ -35,7 +37,14 @@ from storage.repositories import Inquiries, Requests
 from storage.repositories.groups import GroupMessages, inquiry_card_kind
 from storage.uow import unit_of_work
 
-__all__ = ["agency_buttons", "agency_of", "answer_file_sender", "inquiry_drawer", "waiting_list"]
+__all__ = [
+    "agency_buttons",
+    "agency_of",
+    "answer_file_sender",
+    "closed_card_drawer",
+    "inquiry_drawer",
+    "waiting_list",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +140,8 @@ def inquiry_drawer(
         async with factory() as session:
             inquiry = await Inquiries(session).get(inquiry_id)
             request = await Requests(session).get(inquiry.request_id) if inquiry is not None else None
-            if inquiry is None or request is None:
+            if inquiry is None or request is None or inquiry.state == InquiryState.CANCELLED:
+                # A card still queued when its request ended is never drawn: nothing is asked any more.
                 return None
             group = catalogs.catalog.organization_by_group(row.platform, row.chat_id)
             if group is None or group.id != inquiry.agency_id:
@@ -171,6 +181,44 @@ def inquiry_drawer(
             caption = r.plain("op.inquiry.file_caption", n=r.digits(n), number=r.digits(inquiry_id))
             await _send_kept(bot, store, row.platform, row.chat_id, item, caption, sent.message_id)
         return sent
+
+    return draw
+
+
+def closed_card_drawer(
+    factory: async_sessionmaker[AsyncSession], catalogs: CatalogHolder
+) -> Callable[[Bot, OutboxMessage], Awaitable[Message | None]]:
+    """The outbox handler of ``inquiry_closed`` rows (``desk.inquiry_ends``): the inquiry's card in an agency's group
+    drawn again without its buttons, saying why no answer is needed; only in a group of the agency asked."""
+
+    async def draw(bot: Bot, row: OutboxMessage) -> Message | None:
+        assert row.platform is not None
+        assert row.chat_id is not None
+        inquiry_id = int(row.payload["inquiry_id"])
+        async with factory() as session:
+            inquiry = await Inquiries(session).get(inquiry_id)
+            request = await Requests(session).get(inquiry.request_id) if inquiry is not None else None
+            cards = await GroupMessages(session).inquiry_cards(inquiry_id)
+        reason = end_reason(inquiry) if inquiry is not None else None
+        card = cards.get((row.platform, row.chat_id))
+        if inquiry is None or request is None or reason is None or card is None:
+            return None
+        group = catalogs.catalog.organization_by_group(row.platform, row.chat_id)
+        if group is None or group.id != inquiry.agency_id:
+            logger.warning("refused to close inquiry %s in chat %s:%s", inquiry_id, row.platform, row.chat_id)
+            return None
+        r = Renderer.get(Platform(row.platform), "fa")
+        asker = org_label(catalogs.catalog, inquiry.asking_organization_id)
+        attached = len(inquiry.document_ids) + len(inquiry.files)
+        text = card_text(r, inquiry, request.service_snapshot, asker, attached) + r.text(
+            "op.inquiry.card.cancelled", reason=r.plain(reason.label_key)
+        )
+        try:
+            await bot.edit_message_text(text, chat_id=row.chat_id, message_id=card, reply_markup=None)
+        except TelegramBadRequest as error:
+            if "not modified" not in str(error):
+                raise
+        return None
 
     return draw
 

@@ -28,6 +28,7 @@ from desk.access import Access, check_handles, view_of
 from desk.certificates import CertificateType, format_certificate_code, issue_for_request
 from desk.errors import NotFound, TransitionError, ValidationError
 from desk.i18n import LANGUAGES
+from desk.inquiry_ends import cancel_open, reason_of
 from desk.lifecycle import Actor, Status, allowed_targets, check_transition, is_final, is_open, is_public
 from desk.notifications import (
     Button,
@@ -240,7 +241,8 @@ async def record_event(
     text: str | None,
     public: bool,
 ) -> RequestEvent:
-    """Append an event and apply its status change to the request (``closed_at`` set when it finishes)."""
+    """Append an event and apply its status change to the request (``closed_at`` set when it finishes; its open
+    inquiries closed then too, ``desk.inquiry_ends``)."""
     assert request.id is not None
     now = utcnow()
     event = RequestEvent(
@@ -259,7 +261,10 @@ async def record_event(
         request.closed_at = now if is_final(to_status) else None
     request.updated_at = now
     session.add(request)
-    return await Events(session).add(event)
+    added = await Events(session).add(event)
+    if to_status is not None and is_final(to_status):
+        await cancel_open(session, request, reason_of(to_status))
+    return added
 
 
 def request_params(request: ServiceRequest, lang: str) -> dict[str, str | int]:

@@ -67,6 +67,7 @@ __all__ = [
     "InquiryState",
     "answer",
     "ask_more",
+    "check_pressable",
     "document_title",
     "get_for_agency",
     "get_for_asker",
@@ -96,6 +97,8 @@ class InquiryState(enum.StrEnum):
     NEED_MORE = "need_more"
     ANSWERED = "answered"
     NOT_OURS = "not_ours"
+    CANCELLED = "cancelled"
+    """Closed unanswered: its request was finished or went to another organization (``desk.inquiry_ends``)."""
 
 
 class InquiryAct(enum.StrEnum):
@@ -369,11 +372,15 @@ async def show_card(
 
 
 async def _locked(session: AsyncSession, inquiry_id: int) -> tuple[Inquiry, ServiceRequest]:
-    """The inquiry and its request, locked in that order (as every writer here takes them)."""
+    """The inquiry and its request, locked request first, then the inquiry (as every writer takes them: a request
+    finished or transferred closes its inquiries under the request's lock, ``desk.inquiry_ends``)."""
+    found = await Inquiries(session).get(inquiry_id)
+    if found is None:
+        raise NotFound("desk.inquiry.not_found")
+    request = await load_for_update(session, found.request_id)
     inquiry = await Inquiries(session).get_for_update(inquiry_id)
     if inquiry is None:
         raise NotFound("desk.inquiry.not_found")
-    request = await load_for_update(session, inquiry.request_id)
     return inquiry, request
 
 
@@ -392,8 +399,26 @@ def _check_asker(inquiry: Inquiry, request: ServiceRequest, actor: ActorRef) -> 
 
 
 def _check_open(inquiry: Inquiry, *states: InquiryState) -> None:
-    if InquiryState(inquiry.state) not in states:
+    state = InquiryState(inquiry.state)
+    if state is InquiryState.CANCELLED:
+        raise TransitionError("desk.inquiry.cancelled")
+    if state not in states:
         raise TransitionError("desk.inquiry.closed")
+
+
+_PRESSABLE: Final[Mapping[InquiryAct, tuple[InquiryState, ...]]] = {
+    InquiryAct.ANSWER: (InquiryState.OPEN, InquiryState.NEED_MORE),
+    InquiryAct.NOT_OURS: (InquiryState.OPEN, InquiryState.NEED_MORE),
+    InquiryAct.NEED_MORE: (InquiryState.OPEN,),
+    InquiryAct.MORE: (InquiryState.NEED_MORE,),
+}
+
+
+def check_pressable(inquiry: Inquiry, act: InquiryAct) -> None:
+    """Refuse at once a button of an inquiry that no longer takes it, before anyone types: ``desk.inquiry.cancelled``
+    when its request no longer needs an answer, ``desk.inquiry.closed`` when it was answered (the use case checks
+    again when the text comes)."""
+    _check_open(inquiry, *_PRESSABLE[act])
 
 
 async def _relay(

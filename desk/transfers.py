@@ -45,6 +45,7 @@ from desk.calendar import WorkCalendar
 from desk.errors import NotFound, TransitionError, ValidationError
 from desk.handling import ActorRef, clean_text
 from desk.i18n import LANGUAGES
+from desk.inquiry_ends import EndReason, cancel_open
 from desk.lifecycle import Actor, Status, is_public
 from desk.notifications import answer_buttons, complete_button, enqueue_card, enqueue_chat, text_payload
 from desk.persian import TEHRAN
@@ -53,7 +54,7 @@ from desk.sms import queue_request_sms
 from desk.tracking import format_tracking_code
 from storage.columns import utcnow
 from storage.models import RequestEvent, ServiceRequest
-from storage.repositories import Citizens, Events, Inquiries, Requests, ServiceVersions
+from storage.repositories import Citizens, Events, Requests, ServiceVersions
 
 __all__ = [
     "TRANSFERABLE",
@@ -274,8 +275,9 @@ async def transfer(
         # A complaint stays about whom it accuses; any other request is now about where it is handled.
         request.about_organization_id = to
     request.organization_id = to
-    # Its open inquiries go with it: their answers reach the organization now handling it (desk.inquiries).
-    await Inquiries(session).move_open(request.id, to)
+    if origin != to:
+        # The organization that asked no longer handles it: no agency's answer is needed now.
+        await cancel_open(session, request, EndReason.TRANSFERRED)
     request.status = Status.SUBMITTED.value
     request.assignee_platform = request.assignee_user_id = None
     request.deadline = deadline

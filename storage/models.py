@@ -555,9 +555,11 @@ class Inquiry(SQLModel, table=True):
     """A question one organization sent another (an agency, or a municipality) about a request, and its answer.
 
     The request stays ``waiting_external`` while any of its inquiries is ``open`` or ``need_more`` (the agency
-    asked the clerk for more); ``answered`` and ``not_ours`` close it. ``document_ids`` are the request's
+    asked the clerk for more); ``answered`` and ``not_ours`` close it, and ``cancelled`` when the request no longer
+    needs it (finished, or transferred away from the asker: ``desk.inquiry_ends``). ``document_ids`` are the request's
     documents the clerk chose to attach: the agency sees those and nothing else of the citizen. ``thread`` keeps
-    the exchanges of "need more" (``[{"kind": "need_more"|"more", "text", "by", "at"}]``). ``files`` are the new
+    the exchanges of "need more" (``[{"kind": "need_more"|"more", "text", "by", "at"}]``) and why it was cancelled
+    (``{"kind": "cancelled", "reason", "at"}``). ``files`` are the new
     files the clerk sent with the question and ``answer_files`` those of the answer, each kept in the document
     store (``[{"platform", "chat_id", "message_id", "platform_file_id", "stored_path", "sha256", "size", "mime",
     "kind"}]``; answers recorded before migration 0020 have only the first three and ``kind``).
@@ -582,7 +584,9 @@ class Inquiry(SQLModel, table=True):
     due_date: date
     letter_number: str | None = Field(default=None, max_length=64, description="the outgoing letter's number")
     letter_date: date | None = None
-    state: str = Field(default="open", max_length=16, description="open, need_more, answered or not_ours")
+    state: str = Field(
+        default="open", max_length=16, description="open, need_more, answered, not_ours or cancelled"
+    )
     thread: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     answer_text: str | None = None
     answer_files: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)

@@ -566,6 +566,7 @@ async def button(
                 found = await inquiries.get_for_asker(session, callback_data.inq, org.id)
             else:
                 found = await inquiries.get_for_agency(session, callback_data.inq, org.id)
+            inquiries.check_pressable(found, act)
     except MizError as error:
         logger.warning("refused inquiry button %s:%s in %s", callback_data.inq, act.value, org.id)
         await _alert(callback, r, error)

@@ -139,14 +139,3 @@ class Inquiries(Repository):
             .order_by(col(Inquiry.due_date), col(Inquiry.id))
         )
         return (await self.session.scalars(stmt)).all()
-
-    async def move_open(self, request_id: int, organization_id: str) -> int:
-        """Make ``organization_id`` the asker of the request's open inquiries (it was transferred there), so their
-        answers reach the organization now handling it; returns how many moved."""
-        moved = 0
-        for inquiry in await self.of_request(request_id):
-            if inquiry.state in OPEN_INQUIRY_STATES and inquiry.asking_organization_id != organization_id:
-                inquiry.asking_organization_id = organization_id
-                self.session.add(inquiry)
-                moved += 1
-        return moved

@@ -14,12 +14,11 @@ from desk import inquiries
 from desk.calendar import WorkCalendar
 from desk.deadlines import OrgGroups
 from desk.errors import NotFound, TransitionError, ValidationError
-from desk.handling import ActorRef, claim, resume
+from desk.handling import ActorRef, claim
 from desk.inquiries import Agency, InquiryState
 from desk.inquiry_reminders import InquiryReminders, queue_inquiry_reminders
 from desk.lifecycle import Actor, Status
 from desk.requests import track_view
-from desk.transfers import transfer
 from storage.models import Document, Inquiry
 from storage.repositories import Citizens, Inquiries, Requests
 from storage.uow import unit_of_work
@@ -34,7 +33,6 @@ from tests.desk.test_handling import (
     outbox,
     stored,
 )
-from tests.desk.test_transfers import Directory as TransferDirectory
 
 WEEKEND = WorkCalendar.from_names(["thursday", "friday"], [])
 REGISTRY = Agency("registry", "اداره ثبت اسناد", 10, {"telegram": -100_901, "bale": 9901}, WEEKEND)
@@ -500,35 +498,6 @@ async def test_no_reminder_on_a_groups_day_off(factory: Factory) -> None:
     closed = OrgGroups("registry", dict(REGISTRY.groups), is_working_day=False)
     result = await remind(factory, sent.due_date + timedelta(days=1), organizations=[ASKER_GROUPS, closed])
     assert result.reminded == (ORG,)
-
-
-async def test_a_transferred_request_takes_its_open_inquiries_to_its_new_organization(
-    factory: Factory,
-) -> None:
-    request_id = await working(factory)
-    registry, gas = await send(factory, request_id, REGISTRY, GAS)
-    assert registry.id is not None
-    assert gas.id is not None
-    await answer(factory, gas.id, CLERK, "ندارد", name="اداره گاز", by_hand=True)
-    # A waiting request is resumed before it can be transferred; the registry's question is still open.
-    await clerk_acts(factory, resume, request_id, seen=Status.WAITING_EXTERNAL)
-    async with unit_of_work(factory, write=True) as session:
-        await transfer(
-            session,
-            request_id,
-            CLERK,
-            "ghahderijan",
-            "ملک در قهدریجان است",
-            seen_status=Status.IN_PROGRESS,
-            directory=TransferDirectory(),
-            today=TODAY,
-        )
-    assert (await inquiry(factory, registry.id)).asking_organization_id == "ghahderijan"
-    assert (await inquiry(factory, gas.id)).asking_organization_id == ORG, "an answered one stays as it was"
-    async with factory() as session:
-        assert (await inquiries.get_for_asker(session, registry.id, "ghahderijan")).id == registry.id
-        with pytest.raises(NotFound):
-            await inquiries.get_for_asker(session, registry.id, ORG)
 
 
 async def test_a_citizen_with_sms_on_gets_one_sms_when_the_answers_are_in(factory: Factory) -> None:

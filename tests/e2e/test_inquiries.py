@@ -12,7 +12,9 @@ import pytest
 
 from bot.platforms import Platform
 from bot.scheduler import DigestScheduler
-from storage.repositories import Inquiries
+from desk.handling import withdraw
+from storage.repositories import Citizens, Inquiries, Requests
+from storage.uow import unit_of_work
 
 from .conftest import PDF, png  # type: ignore[import-not-found]
 from .test_desk import file_request  # type: ignore[import-not-found]
@@ -297,3 +299,51 @@ async def test_the_picker_pages_on_to_the_governorate_which_gets_the_inquiry(
     assert "فرمانداری فلاورجان" in sent["text"]
     asked = await inspector.expect("طرح تعریض جاده")
     assert "شهرداری فلاورجان" in asked["text"]
+
+
+async def test_a_withdrawn_requests_inquiry_leaves_the_agencys_open_and_takes_no_answer(
+    world: Any, platform: Platform
+) -> None:
+    clerk, _zahra, card, code = await claimed(world, platform)
+    registry = await world.clerk(platform, "registry")
+    await clerk.press(INQUIRE, message=card)
+    picker = await clerk.expect("از کدام دستگاه‌ها")
+    await clerk.press(REGISTRY, message=picker)
+    await clerk.press("ادامه ⬅️", message=picker)
+    await clerk.expect("متن استعلام را بنویسید")
+    await clerk.send("مالکیت پلاک ۷؟")
+    documents = await clerk.expect("کدام مدارک درخواست پیوست شود")
+    await clerk.press("ادامه ⬅️", message=documents)
+    await clerk.expect("شمارهٔ نامهٔ صادره")
+    await clerk.press("📤 ارسال بدون شمارهٔ نامه")
+    asked = await registry.expect("مالکیت پلاک ۷")
+    await world.delivered(registry)
+    await registry.send("/open")
+    await registry.expect("استعلام‌های در انتظار پاسخ شما (۱)")
+
+    # The citizen gives the request up while it waits for the registry (desk's use case, as the bot calls it).
+    async with unit_of_work(world.miz.factory, write=True) as session:
+        request = await Requests(session).by_tracking_code(code)
+        assert request is not None
+        assert request.id is not None
+        citizen = await Citizens(session).get(request.citizen_id)
+        assert citizen is not None
+        groups = world.miz.catalogs.catalog.operator_groups("falavarjan")
+        await withdraw(session, request.id, citizen.platform, citizen.user_id, groups=groups)
+        [inquiry] = await Inquiries(session).of_request(request.id)
+    world.miz.outbox.notify()
+
+    notice = await registry.expect("از شهرداری فلاورجان بسته شد", timeout=30)
+    assert "شهروند درخواست را پس گرفت. پاسخی لازم نیست." in notice["text"]
+    assert notice.get("reply_to_message_id") == asked["message_id"], "under the inquiry's card"
+    await world.delivered(registry)
+    redrawn = next(m for m in await registry.transcript() if m["message_id"] == asked["message_id"])
+    assert "دیگر پاسخی لازم نیست" in redrawn["text"]
+    assert "شهروند درخواست را پس گرفت" in redrawn["text"], "the card says why"
+    assert buttons(redrawn) == [], "and has no answer buttons any more"
+    await registry.send("/open")
+    await registry.expect("استعلامی در انتظار پاسخ شما نیست")
+
+    # A client that kept the old card's button (or forges it) is told politely that no answer is needed.
+    await registry.press(data=f"inq:{inquiry.id}:answer", message=asked, wait_answer=20, forged=True)
+    assert "دیگر لازم نیست" in ((registry.last_answer or {}).get("text") or "")
