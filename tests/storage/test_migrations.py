@@ -15,9 +15,14 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 from bot.cli import main as miz
+from desk.handling import withdraw
 from storage.db import create_engine, session_factory
 from storage.migrate import alembic_config, head_revision, upgrade, upgrade_async, upgrade_command
 from storage.models import ServiceRequest
+from storage.repositories import Inquiries
+from storage.uow import unit_of_work
+from tests.desk.test_handling import GROUPS
+from tests.desk.test_inquiries import GAS, REGISTRY, send, working
 
 TABLES = {
     "alembic_version",
@@ -281,3 +286,31 @@ async def test_0018_stores_each_distinct_service_definition_once_and_keeps_every
     assert [version for _, version in links] == [versions[0][0], versions[0][0], versions[1][0]]
     assert events == 3, "every request keeps its history"
     assert [r.service_snapshot for r in requests] == [permit, permit, fee]
+
+
+async def test_0022_cancels_the_open_inquiries_of_requests_finished_before_it(database) -> None:
+    """Before 0022 a finished request kept its inquiries open, reminded and escalated for ever: 0022 closes them,
+    and leaves those of a request still waiting alone."""
+    engine = database.engine()
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(_upgrade_to, "0021")
+        factory = session_factory(engine)
+        finished, waiting = await working(factory), await working(factory)
+        [left] = await send(factory, finished, REGISTRY)
+        [kept] = await send(factory, waiting, GAS)
+        async with unit_of_work(factory, write=True) as session:
+            await withdraw(session, finished, "telegram", 1001, groups=GROUPS)
+        async with engine.begin() as connection:
+            # As the code before 0022 left it: the withdrawn request's inquiry still open.
+            await connection.execute(
+                text("UPDATE inquiry SET state = 'need_more' WHERE id = :id"), {"id": left.id}
+            )
+        await upgrade_async(engine)
+        async with factory() as session:
+            states = {item.id: item.state for item in await Inquiries(session).of_request(finished)}
+            still = {item.id: item.state for item in await Inquiries(session).of_request(waiting)}
+    finally:
+        await engine.dispose()
+    assert states == {left.id: "cancelled"}
+    assert still == {kept.id: "open"}
