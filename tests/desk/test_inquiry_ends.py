@@ -4,6 +4,7 @@ agency's group hears it, and the inquiry leaves the agency's lists, the reminder
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -21,7 +22,7 @@ from storage.models import OutboxMessage
 from storage.repositories import GroupMessages, Inquiries
 from storage.repositories.groups import inquiry_card_kind
 from storage.uow import unit_of_work
-from tests.desk.test_handling import CLERK, GROUPS, ORG, Factory, act, all_events, clerk_acts, outbox
+from tests.desk.test_handling import CLERK, GROUPS, ORG, Factory, act, all_events, clerk_acts, outbox, stored
 from tests.desk.test_inquiries import (
     GAS,
     REGISTRY,
@@ -182,3 +183,41 @@ async def test_an_answered_inquiry_still_says_it_was_answered(factory: Factory) 
     with pytest.raises(TransitionError) as refused:
         inquiries.check_pressable(await inquiry(factory, gas), InquiryAct.ANSWER)
     assert refused.value.key == "desk.inquiry.closed"
+
+
+async def test_an_answer_at_the_moment_of_the_withdrawal_is_refused_and_never_deadlocks(
+    factory: Factory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The agency presses "answer complete" as the citizen withdraws. Both lock the request before the inquiry, so
+    on PostgreSQL neither holds what the other waits for: the withdrawal closes the inquiry and the late answer is
+    told it is no longer needed (locking the inquiry first, as answers once did, deadlocked here)."""
+    request_id, registry, _ = await asked(factory)
+    reached = asyncio.Event()
+    locking = inquiries.load_for_update
+
+    async def slow_lock(session: Any, wanted: int) -> Any:
+        reached.set()  # the answer has begun and holds whatever it took before the request
+        await asyncio.sleep(0.5)
+        return await locking(session, wanted)
+
+    monkeypatch.setattr(inquiries, "load_for_update", slow_lock)
+
+    async def withdraw_meanwhile() -> Any:
+        await reached.wait()
+        return await act(factory, withdraw, request_id, "telegram", 1001, groups=GROUPS)
+
+    late, withdrawn = await asyncio.gather(
+        answer(factory, registry, REGISTRY_STAFF), withdraw_meanwhile(), return_exceptions=True
+    )
+    assert not isinstance(withdrawn, BaseException), withdrawn
+    closed = await inquiry(factory, registry)
+    if factory.kw["bind"].dialect.name == "postgresql":
+        # PostgreSQL: the withdrawal took the request while the answer waited for it.
+        assert isinstance(late, TransitionError), late
+        assert late.key == "desk.inquiry.cancelled"
+        assert closed.state == InquiryState.CANCELLED
+        assert closed.answer_text is None
+    else:
+        # SQLite: the answer's transaction held the database first, so it landed before the withdrawal.
+        assert closed.state == InquiryState.ANSWERED
+    assert (await stored(factory, request_id)).status == Status.WITHDRAWN
