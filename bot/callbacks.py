@@ -55,6 +55,7 @@ __all__ = [
     "InquiryStep",
     "ListPage",
     "MenuOpen",
+    "MineWithdraw",
     "Objection",
     "OrgPage",
     "OrgPick",
@@ -451,6 +452,16 @@ class MineOpen(CallbackData, prefix="mineopen"):
     have filed it, checked again on every press."""
 
     req: RowId
+    page: Index = 0
+
+
+class MineWithdraw(CallbackData, prefix="minewd"):
+    """The citizen gives up request ``req`` from its own page: ``ask`` (the button on the page) asks them to
+    confirm, ``yes`` withdraws it (``desk.handling.withdraw``), ``no`` keeps it; ``page``: the list to go back to.
+    Whose request it is and whether it is still open are checked again in ``desk`` on every press."""
+
+    req: RowId
+    act: Literal["ask", "yes", "no"]
     page: Index = 0
 
 

@@ -3,8 +3,9 @@
 The list shows ``desk.mine.MINE_PAGE`` requests at a time, newest first, with newer and older buttons that turn
 the page in the same message, and a button per request that opens its own page in a new message: where it stands,
 its public history, the citizen's own answers and documents (the files sent again), its certificates and its
-payments, and, while it is open, SMS updates for it (``bot.dialogs.verify_phone``). Every press is checked again
-in ``desk``: a request the presser did not file is answered like a stale button.
+payments, and, while it is open, SMS updates for it (``bot.dialogs.verify_phone``) and a button to withdraw it,
+confirmed first (``desk.handling.withdraw``). Every press is checked again in ``desk``: a request the presser did
+not file is answered like a stale button, a finished one as closed.
 """
 
 from __future__ import annotations
@@ -22,25 +23,28 @@ from aiogram.types import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.callbacks import CompleteAnswers, MineOpen, MinePage, SmsOffer
+from bot.callbacks import CompleteAnswers, MineOpen, MinePage, MineWithdraw, SmsOffer
 from bot.dialogs.track import org_name, track_context
 from bot.forms import answer_text
 from bot.handlers.start import menu_labels
 from bot.keyboards import main_menu
+from bot.notifier import Notifier
 from bot.platforms import Platform
 from bot.render import Renderer
 from catalog.loader import CatalogHolder
 from catalog.schema import FormField
 from config.settings import Settings
 from desk.certificate_types import CertificateType
-from desk.errors import NotFound
+from desk.errors import MizError, NotFound
+from desk.handling import withdraw
 from desk.lifecycle import Status
 from desk.mine import MinePage as Page
-from desk.mine import OwnRequest, my_request, my_requests_page
+from desk.mine import OwnRequest, my_request, my_requests_page, own_request
 from desk.persian import format_jalali_date, format_number
 from desk.requests import Title, missing_answers
 from desk.tracking import format_tracking_code
 from storage.files import DocumentStore
+from storage.uow import unit_of_work
 
 __all__ = ["router"]
 
@@ -226,7 +230,7 @@ def render_own_request(r: Renderer, own: OwnRequest, catalogs: CatalogHolder) ->
 
 def _own_markup(r: Renderer, own: OwnRequest, page: int, *, sms: bool) -> InlineKeyboardMarkup:
     """SMS updates when they can be had; the questions a move to another service left unanswered, while it is
-    open (``bot.dialogs.completion``); back to the list."""
+    open (``bot.dialogs.completion``); withdrawing it, while it is open; back to the list."""
     rows: list[list[InlineKeyboardButton]] = []
     if own.is_open and missing_answers(own.request.service_snapshot, own.answers):
         rows.append(
@@ -245,6 +249,9 @@ def _own_markup(r: Renderer, own: OwnRequest, page: int, *, sms: bool) -> Inline
                 )
             ]
         )
+    if own.is_open:
+        give_up = MineWithdraw(req=own.request_id, act="ask", page=page)
+        rows.append([InlineKeyboardButton(text=r.plain("bot.mine.withdraw"), callback_data=give_up.pack())])
     back = MinePage(page=page, fresh=True)
     rows.append([InlineKeyboardButton(text=r.plain("bot.mine.back"), callback_data=back.pack())])
     return InlineKeyboardMarkup(inline_keyboard=rows)
@@ -305,6 +312,83 @@ async def open_request(
     await _send_documents_again(callback.bot, message.chat.id, platform, own, documents, r)
 
 
+async def ask_withdraw(
+    callback: CallbackQuery,
+    callback_data: MineWithdraw,
+    r: Renderer,
+    platform: Platform,
+    session_factory: SessionFactory,
+) -> None:
+    """ "🗑 withdraw" on a request's own page: what it means, and yes or no, in a new message."""
+    try:
+        async with session_factory() as session:
+            own = await my_request(session, platform.value, callback.from_user.id, callback_data.req)
+    except NotFound:
+        await callback.answer(r.plain("bot.stale"), show_alert=True)
+        return
+    if not own.is_open:
+        await callback.answer(r.plain("bot.mine.withdraw.closed"), show_alert=True)
+        return
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    code = format_tracking_code(own.request.tracking_code, r.lang)
+    yes_no = [
+        InlineKeyboardButton(
+            text=r.plain(f"bot.mine.withdraw.{act}"),
+            callback_data=MineWithdraw(req=own.request_id, act=act, page=callback_data.page).pack(),
+        )
+        for act in ("yes", "no")
+    ]
+    markup = InlineKeyboardMarkup(inline_keyboard=[yes_no])
+    await callback.message.answer(r.text("bot.mine.withdraw.confirm", code=code), reply_markup=markup)
+
+
+async def answer_withdraw(
+    callback: CallbackQuery,
+    callback_data: MineWithdraw,
+    r: Renderer,
+    platform: Platform,
+    catalogs: CatalogHolder,
+    session_factory: SessionFactory,
+    outbox: Notifier,
+) -> None:
+    """Yes: withdraw it in ``desk`` (the clerks' card is redrawn through the outbox), say so in place of the
+    question, and show the request's page again, finished; no: keep it. A second tap finds it closed."""
+    message = callback.message
+    if callback_data.act == "no":
+        await callback.answer()
+        if isinstance(message, Message):
+            await message.edit_text(r.text("bot.mine.withdraw.kept"), reply_markup=None)
+        return
+    try:
+        async with unit_of_work(session_factory, write=True) as session:
+            request = await own_request(session, platform.value, callback.from_user.id, callback_data.req)
+            await withdraw(
+                session,
+                callback_data.req,
+                platform.value,
+                callback.from_user.id,
+                groups=catalogs.catalog.operator_groups(request.organization_id),
+            )
+    except NotFound:
+        await callback.answer(r.plain("bot.stale"), show_alert=True)
+        return
+    except MizError as error:
+        await callback.answer(error.render(r.lang), show_alert=True)
+        return
+    outbox.notify()
+    await callback.answer()
+    if not isinstance(message, Message):
+        return
+    code = format_tracking_code(request.tracking_code, r.lang)
+    await message.edit_text(r.text("bot.mine.withdraw.done", code=code), reply_markup=None)
+    async with session_factory() as session:
+        own = await my_request(session, platform.value, callback.from_user.id, callback_data.req)
+    markup = _own_markup(r, own, callback_data.page, sms=False)
+    await message.answer(render_own_request(r, own, catalogs), reply_markup=markup)
+
+
 def router() -> Router:
     """Handlers of "my requests" and of a request's own page."""
     r = Router(name="mine")
@@ -312,4 +396,6 @@ def router() -> Router:
     r.message.register(mine, F.text.in_(menu_labels("bot.menu.my_requests")))
     r.callback_query.register(turn_page, MinePage.filter())
     r.callback_query.register(open_request, MineOpen.filter())
+    r.callback_query.register(ask_withdraw, MineWithdraw.filter(F.act == "ask"))
+    r.callback_query.register(answer_withdraw, MineWithdraw.filter(F.act != "ask"))
     return r

@@ -20,7 +20,7 @@ from storage.models import Payment
 from storage.repositories import Citizens, Requests
 from storage.uow import unit_of_work
 
-from .test_desk import file_complaint, file_request  # type: ignore[import-not-found]
+from .test_desk import card_of, file_complaint, file_request  # type: ignore[import-not-found]
 from .test_request import buttons  # type: ignore[import-not-found]
 from .test_verify_phone import latest_code  # type: ignore[import-not-found]
 
@@ -222,3 +222,54 @@ async def test_sms_for_an_open_request_with_ones_own_contact_needs_no_code(
     await maryam.expect("شماره تأیید شد")
     await maryam.send("🔔 پیامک")
     await maryam.expect("پیامک می‌شود")
+
+
+WITHDRAW = "🗑 انصراف از درخواست"
+YES = "✅ بله، انصراف می‌دهم"
+NO = "↩️ نه، بماند"
+WITHDRAWN = "لغوشده به درخواست متقاضی"
+
+
+async def test_a_citizen_withdraws_an_open_request_from_its_page_and_the_clerks_card_shows_it(
+    world: Any, platform: Platform
+) -> None:
+    clerk = await world.clerk(platform)
+    zahra, code = await file_request(world, platform)
+    await clerk.expect("آزمون همه پرسش‌ها")
+    persian = code.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹"))
+    grouped = f"{persian[:4]}-{persian[4:8]}-{persian[8:]}"
+
+    page = await open_newest_request(zahra)
+    await zahra.press(WITHDRAW, message=page)
+    question = await zahra.expect("انصراف می‌دهید")
+    for said in ("دیگر روی این درخواست کار نمی‌کند", "برگشت‌پذیر نیست", "بازگردانده نمی‌شود", grouped):
+        assert said in question["text"], said
+    assert buttons(question) == [YES, NO]
+    await zahra.press(NO, message=question)
+    await zahra.expect("تغییری نکرد")
+    async with world.miz.factory() as session:
+        kept = await Requests(session).by_tracking_code(code)
+        assert kept is not None
+        assert kept.status == "submitted", "no keeps it as it was"
+
+    await zahra.press(WITHDRAW, message=page)
+    question = await zahra.expect("انصراف می‌دهید")
+    await zahra.press(YES, message=question)
+    done = await zahra.expect("انصراف دادید")
+    assert grouped in done["text"]
+    assert not buttons(done), "the question cannot be answered twice"
+    finished = await zahra.expect("پاسخ‌های شما")
+    assert WITHDRAWN in finished["text"], "the page shows the request withdrawn"
+    assert WITHDRAW not in buttons(finished)
+    assert SMS not in buttons(finished)
+
+    await clerk.expect(WITHDRAWN)  # the card is redrawn in place
+    card = await card_of(clerk, code)
+    assert WITHDRAWN in card["text"]
+    assert "🙋 برمی‌دارم" not in buttons(card), "no one works on a withdrawn request"
+    await clerk.expect("لغو کرد")
+
+    async with world.miz.factory() as session:
+        request = await Requests(session).by_tracking_code(code)
+        assert request is not None
+        assert request.status == "withdrawn"
