@@ -20,7 +20,8 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.callbacks import InquiryButton, InquiryOpen, ListPage
+from bot.callbacks import InquiryButton, InquiryOpen
+from bot.keyboards import list_heading, list_nav
 from bot.platforms import Platform
 from bot.render import Renderer, cut
 from bot.transfers import org_label
@@ -28,9 +29,9 @@ from catalog.index import Catalog
 from catalog.loader import CatalogHolder
 from desk.inquiries import Agency, InquiryAct, InquiryState, document_title
 from desk.inquiry_ends import end_reason
-from desk.persian import format_jalali_date, format_number
+from desk.persian import format_jalali_date
 from desk.requests import Title
-from desk.worklists import PAGE_SIZE, InquiryPage
+from desk.worklists import InquiryPage
 from storage.files import DocumentStore
 from storage.models import Inquiry, OutboxMessage
 from storage.repositories import Inquiries, Requests
@@ -262,18 +263,7 @@ def waiting_list(
     past its due date), a button for each to draw its card again, and buttons to the other pages."""
     if not page.total:
         return r.text(f"op.inquiry.worklist.empty.{page.kind}"), None
-    first = page.page * PAGE_SIZE + 1
-    lines = [r.text(f"op.inquiry.worklist.title.{page.kind}", count=format_number(page.total, r.lang))]
-    if page.pages > 1:
-        lines.append(
-            r.text(
-                "op.list.page",
-                page=format_number(page.page + 1, r.lang),
-                pages=format_number(page.pages, r.lang),
-                first=format_number(first, r.lang),
-                last=format_number(first + len(page.items) - 1, r.lang),
-            )
-        )
+    lines = list_heading(r, page, f"op.inquiry.worklist.title.{page.kind}")
     for item in page.items:
         lines.append(
             r.text(
@@ -294,13 +284,6 @@ def waiting_list(
         for item in page.items
     ]
     rows = [opens[i : i + 4] for i in range(0, len(opens), 4)]
-    nav: list[InlineKeyboardButton] = []
-    if page.has_previous:
-        data = ListPage(kind=page.kind, page=page.page - 1).pack()
-        nav.append(InlineKeyboardButton(text=r.plain("bot.nav.prev"), callback_data=data))
-    if page.has_next:
-        data = ListPage(kind=page.kind, page=page.page + 1).pack()
-        nav.append(InlineKeyboardButton(text=r.plain("bot.nav.next"), callback_data=data))
-    if nav:
+    if nav := list_nav(r, page):
         rows.append(nav)
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows)

@@ -5,13 +5,17 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup
 
-from bot.callbacks import MenuOpen
+from bot.callbacks import ListPage, MenuOpen
 from bot.platforms import Platform
 from bot.render import Renderer
+from desk.persian import format_number
+from desk.worklists import PAGE_SIZE as LIST_PAGE_SIZE
+from desk.worklists import Paged
 
 __all__ = ["MENU_KEYS", "MENU_ROWS", "PAGE_SIZE", "Choice", "cancel_keyboard", "main_menu", "paged"]
 
@@ -103,3 +107,34 @@ def paged(
         [InlineKeyboardButton(text=r.plain("bot.nav.back"), callback_data=(back or MenuOpen()).pack())]
     )
     return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def list_heading(r: Renderer, page: Paged[Any], title: str) -> list[str]:
+    """The head of a page of a clerks' or an agency's list: the ``title`` text with how many in all, and which
+    page of how many with its first and last line numbers when there is more than one."""
+    lines = [r.text(title, count=format_number(page.total, r.lang))]
+    if page.pages > 1:
+        first = page.page * LIST_PAGE_SIZE + 1
+        lines.append(
+            r.text(
+                "op.list.page",
+                page=format_number(page.page + 1, r.lang),
+                pages=format_number(page.pages, r.lang),
+                first=format_number(first, r.lang),
+                last=format_number(first + len(page.items) - 1, r.lang),
+            )
+        )
+    return lines
+
+
+def list_nav(r: Renderer, page: Paged[Any]) -> list[InlineKeyboardButton]:
+    """The previous and next buttons of a page of a list (none on a single page); they name only the list's
+    kind and page, never an organization: the presser's own group chooses whose list it is."""
+    nav: list[InlineKeyboardButton] = []
+    if page.has_previous:
+        data = ListPage(kind=page.kind, page=page.page - 1).pack()
+        nav.append(InlineKeyboardButton(text=r.plain("bot.nav.prev"), callback_data=data))
+    if page.has_next:
+        data = ListPage(kind=page.kind, page=page.page + 1).pack()
+        nav.append(InlineKeyboardButton(text=r.plain("bot.nav.next"), callback_data=data))
+    return nav

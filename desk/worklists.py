@@ -20,7 +20,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import date
-from typing import Final
+from typing import Final, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,10 +29,13 @@ from desk.lifecycle import Actor
 from storage.models import Inquiry
 from storage.repositories import Inquiries, Listed, Requests
 
-__all__ = ["PAGE_SIZE", "InquiryPage", "ListKind", "WorkPage", "inquiry_page", "work_page"]
+__all__ = ["PAGE_SIZE", "InquiryPage", "ListKind", "Paged", "WorkPage", "inquiry_page", "work_page"]
 
 PAGE_SIZE: Final = 20
 """Requests on one page of a list: twenty lines keep a message well within 4096 characters."""
+
+
+Item = TypeVar("Item")
 
 
 class ListKind(enum.StrEnum):
@@ -44,14 +47,14 @@ class ListKind(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class WorkPage:
-    """One page of a work list: its requests, how many the list has in all, and which page of how many it is.
+class Paged(Generic[Item]):
+    """One page of a list: its items, how many the list has in all, and which page of how many it is.
 
     ``page`` counts from 0; ``pages`` is at least 1 (an empty list has one empty page).
     """
 
     kind: ListKind
-    items: tuple[Listed, ...]
+    items: tuple[Item, ...]
     total: int
     page: int
     pages: int
@@ -63,6 +66,12 @@ class WorkPage:
     @property
     def has_next(self) -> bool:
         return self.page < self.pages - 1
+
+
+class WorkPage(Paged[Listed]):
+    """One page of a clerks' work list of requests."""
+
+    __slots__ = ()
 
 
 def _clamped(total: int, page: int) -> tuple[int, int]:
@@ -91,24 +100,11 @@ async def work_page(
     return WorkPage(kind, tuple(items), total, page, pages)
 
 
-@dataclass(frozen=True, slots=True)
-class InquiryPage:
+class InquiryPage(Paged[Inquiry]):
     """One page of an agency's list of inquiries waiting for its answer (``kind`` open or overdue), as
     :class:`WorkPage` is of requests."""
 
-    kind: ListKind
-    items: tuple[Inquiry, ...]
-    total: int
-    page: int
-    pages: int
-
-    @property
-    def has_previous(self) -> bool:
-        return self.page > 0
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages - 1
+    __slots__ = ()
 
 
 _STAFF = frozenset({Actor.CLERK, Actor.SUPERVISOR})

@@ -20,7 +20,7 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callbacks import (
@@ -36,6 +36,7 @@ from bot.clerk_actions import CLERK_ACTIONS, ActionCall
 from bot.clerks import ClerkRegistry
 from bot.filters import IsClerk
 from bot.inquiry_cards import waiting_list
+from bot.keyboards import list_heading, list_nav
 from bot.notifier import Notifier
 from bot.operator_cards import request_history
 from bot.platforms import GROUP_CHAT_TYPES, Platform
@@ -60,7 +61,7 @@ from desk.lifecycle import Status
 from desk.persian import TEHRAN, format_jalali_date, format_number, normalize_identifier
 from desk.requests import Title
 from desk.tracking import format_tracking_code, is_well_formed
-from desk.worklists import PAGE_SIZE, ListKind, WorkPage, inquiry_page, work_page
+from desk.worklists import ListKind, WorkPage, inquiry_page, work_page
 from storage.repositories import GroupMessages, Listed
 from storage.uow import unit_of_work
 
@@ -758,25 +759,8 @@ def _work_page(r: Renderer, page: WorkPage, today: date) -> tuple[str, InlineKey
     """A work list's page as a message: how many in all, which page, its requests, and buttons to the others."""
     if not page.total:
         return r.text(f"op.list.empty.{page.kind}"), None
-    first = page.page * PAGE_SIZE + 1
-    head = [r.text(f"op.list.title.{page.kind}", count=format_number(page.total, r.lang))]
-    if page.pages > 1:
-        head.append(
-            r.text(
-                "op.list.page",
-                page=format_number(page.page + 1, r.lang),
-                pages=format_number(page.pages, r.lang),
-                first=format_number(first, r.lang),
-                last=format_number(first + len(page.items) - 1, r.lang),
-            )
-        )
-    nav: list[InlineKeyboardButton] = []
-    if page.has_previous:
-        data = ListPage(kind=page.kind, page=page.page - 1).pack()
-        nav.append(InlineKeyboardButton(text=r.plain("bot.nav.prev"), callback_data=data))
-    if page.has_next:
-        data = ListPage(kind=page.kind, page=page.page + 1).pack()
-        nav.append(InlineKeyboardButton(text=r.plain("bot.nav.next"), callback_data=data))
+    head = list_heading(r, page, f"op.list.title.{page.kind}")
+    nav = list_nav(r, page)
     markup = InlineKeyboardMarkup(inline_keyboard=[nav]) if nav else None
     return "\n".join([*head, *_item_lines(r, page.items, today)]), markup
 
